@@ -1,0 +1,1 @@
+"""CNN Lab's logic: pure Python, NumPy and (lazily) Keras. Never imports Streamlit."""

@@ -1,0 +1,124 @@
+"""Decoding untrusted image bytes into uint8 arrays, and small display helpers."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Literal
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+ColorMode = Literal["grayscale", "rgb"]
+
+# Pillow refuses images above twice this many pixels and only warns below that; we check our own,
+# lower limit from the header before decoding, so a decompression bomb never reaches the decoder.
+DEFAULT_MAX_PIXELS = 40_000_000
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what image_dataset_from_directory reads
+
+
+class ImageDecodeError(ValueError):
+    """An image could not be decoded, or is too large to decode safely."""
+
+
+def channels_for(color_mode: ColorMode) -> int:
+    """Returns the number of channels of a colour mode: 1 for grayscale, 3 for RGB."""
+    if color_mode not in ("grayscale", "rgb"):
+        raise ValueError(f"color_mode must be 'grayscale' or 'rgb', got {color_mode!r}.")
+    return 1 if color_mode == "grayscale" else 3
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """Converts 16- and 32-bit integer modes to 8 bits by scaling, not clipping.
+
+    Pillow's own `convert("L")` clips a 16-bit PNG, which turns most of it white.
+    """
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+        return Image.fromarray(np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8), mode="L")
+    if image.mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        span = float(values.max(initial=0) - values.min(initial=0)) or 1.0
+        return Image.fromarray(((values - values.min()) / span * 255.0).astype(np.uint8), mode="L")
+    return image
+
+
+def decode_image(
+    data: bytes,
+    color_mode: ColorMode,
+    size: tuple[int, int] | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    name: str = "image",
+) -> np.ndarray:
+    """Decodes image bytes into a uint8 array, optionally resized.
+
+    Palette, alpha, CMYK, 16-bit and animated images are accepted (the first frame is used;
+    transparency is composited onto black, the background of MNIST-style data).
+
+    Args:
+        data: The encoded file content (PNG, JPEG, BMP, GIF, ...).
+        color_mode: "grayscale" for (H, W, 1) output or "rgb" for (H, W, 3).
+        size: Optional (height, width) to resize to, with Pillow's antialiasing filter.
+        max_pixels: Refuse images whose header declares more pixels than this.
+        name: A name for the image, used in error messages.
+
+    Returns:
+        A uint8 array shaped (H, W, C).
+
+    Raises:
+        ImageDecodeError: If the data is not a readable image, or is too large.
+    """
+    channels = channels_for(color_mode)
+    if not data:
+        raise ImageDecodeError(f"{name}: the file is empty.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageDecodeError(
+                    f"{name}: {width}×{height} pixels is more than the limit of {max_pixels:,} pixels."
+                )
+            image.seek(0)
+            image.load()
+    except ImageDecodeError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageDecodeError(f"{name}: refused as a possible decompression bomb ({error}).") from error
+    except UnidentifiedImageError as error:
+        raise ImageDecodeError(f"{name}: not an image Pillow can read (PNG, JPEG, BMP or GIF expected).") from error
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageDecodeError(f"{name}: the image is damaged or truncated ({error}).") from error
+
+    image = _to_8bit(image)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
+        image = Image.alpha_composite(background, rgba)
+    image = image.convert("L" if channels == 1 else "RGB")
+    if size is not None:
+        height, width = size
+        if image.size != (width, height):
+            image = image.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    array = np.asarray(image, dtype=np.uint8)
+    return array.reshape(array.shape[0], array.shape[1], channels)  # (H, W, C)
+
+
+def upscale_nearest(image: np.ndarray, factor: int) -> np.ndarray:
+    """Enlarges an (H, W) or (H, W, C) image by an integer factor with hard pixel edges.
+
+    Browsers smooth small images when they scale them up, which hides the pixels a lesson
+    wants to show, so the app enlarges them itself.
+
+    Args:
+        image: The image to enlarge.
+        factor: The integer scale factor, at least 1.
+
+    Returns:
+        The enlarged image, same dtype, shape (H * factor, W * factor[, C]).
+    """
+    if factor < 1:
+        raise ValueError(f"factor must be at least 1, got {factor}.")
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)

@@ -1,0 +1,119 @@
+"""Dataset Explorer: what image data looks like to a network."""
+
+import numpy as np
+import streamlit as st
+
+from core.datasets import DatasetNotFoundError
+from core.idx import IdxFormatError
+from core.images import upscale_nearest
+from core.sampling import grid_page
+from ui import explorer_views, figures, loaders, state
+from ui.dataset_picker import dataset_picker
+
+SECTIONS = ["Overview", "Samples", "Pixels & label", "Statistics", "Normalisation", "Augmentation"]
+PER_PAGE = 32
+
+st.title("Dataset Explorer")
+key = dataset_picker()
+try:
+    dataset = loaders.get_dataset(key)
+except (DatasetNotFoundError, IdxFormatError) as error:
+    st.error(str(error), icon=":material/folder_off:")
+    st.info("Pick another dataset in the sidebar: scikit-learn's Digits always works.")
+    st.stop()
+
+with st.sidebar:
+    split = st.radio("Split", ["train", "test"], horizontal=True, key=state.SPLIT)
+images, labels = dataset.split(split)
+if st.session_state[state.IMAGE_INDEX] >= len(images):
+    st.session_state[state.IMAGE_INDEX] = 0
+with st.sidebar:
+    index = st.number_input(f"Image index (0–{len(images) - 1:,})", 0, len(images) - 1, key=state.IMAGE_INDEX)
+image, label = images[index], int(labels[index])
+
+height, width, channels = dataset.image_shape
+facts = st.columns(4)
+facts[0].metric("Training images", f"{len(dataset.x_train):,}")
+facts[1].metric("Test images", f"{len(dataset.x_test):,}")
+facts[2].metric("Image shape (H, W, C)", f"{height} × {width} × {channels}")
+facts[3].metric("Classes", dataset.num_classes)
+st.caption(f"{dataset.description} Source: {dataset.source}.")
+for note in dataset.notes:
+    st.info(note, icon=":material/info:")
+
+section = st.segmented_control("Section", SECTIONS, key=state.SECTION, label_visibility="collapsed") or "Overview"
+
+
+def inspect(position: int) -> None:
+    """Callback: show one grid image in detail."""
+    st.session_state[state.IMAGE_INDEX] = position
+    st.session_state[state.SECTION] = "Pixels & label"
+
+
+if section == "Overview":
+    train_counts = loaders.class_counts(key, "train", dataset)
+    test_counts = loaders.class_counts(key, "test", dataset)
+    st.subheader("Class balance")
+    st.plotly_chart(figures.class_balance(dataset.class_names, train_counts, test_counts), key="explorer_balance")
+    smallest, largest = int(train_counts.min()), int(train_counts.max())
+    st.caption(f"Training images per class range from {smallest:,} ({dataset.class_names[train_counts.argmin()]}) "
+               f"to {largest:,} ({dataset.class_names[train_counts.argmax()]}). A model that always answered the "
+               f"largest class would score {largest / train_counts.sum():.1%} on the training set: "
+               "that is the accuracy to beat.")
+    with st.expander("Pixels as numbers"):
+        st.markdown(
+            f"A computer stores each image here as a grid of {height} × {width} numbers"
+            + (" for each of the red, green and blue channels" if channels == 3 else "")
+            + ", each from 0 (black) to 255 (full brightness). The network never sees a '7' or a 'cat', only "
+              f"these {height * width * channels:,} numbers, and it has to learn which patterns of them go with "
+              "which label. Open *Pixels & label* to read the numbers of one image."
+        )
+
+elif section == "Samples":
+    controls = st.columns([3, 1, 1, 1])
+    classes = controls[0].multiselect("Show only these classes", range(dataset.num_classes),
+                                      format_func=lambda c: f"{c}: {dataset.class_names[c]}", key="explorer_classes")
+    shuffle = controls[1].toggle("Shuffle", value=True, key="explorer_shuffle")
+    seed = controls[2].number_input("Seed", 0, 1_000_000, 0, key="explorer_seed", disabled=not shuffle)
+    probe = grid_page(labels, classes, seed if shuffle else None, 0, PER_PAGE)
+    page = controls[3].number_input(f"Page (of {probe.page_count:,})", 1, probe.page_count, 1,
+                                    key=f"explorer_page_{probe.page_count}") - 1
+    chosen = grid_page(labels, classes, seed if shuffle else None, page, PER_PAGE)
+    st.caption(f"{chosen.total:,} {split} images match; showing {len(chosen.indices)} "
+               f"(page {chosen.page + 1} of {chosen.page_count:,}). Captions: index · class.")
+    factor = explorer_views.display_size(height)
+    st.image([upscale_nearest(images[i], factor) for i in chosen.indices],
+             caption=[f"#{i} · {dataset.class_names[labels[i]]}" for i in chosen.indices])
+    picked = st.selectbox("Inspect one of these images", chosen.indices, index=None, key="explorer_inspect",
+                          format_func=lambda i: f"#{i} · {dataset.class_names[labels[i]]}",
+                          placeholder="choose an image to see its pixel values")
+    if picked is not None:
+        st.button(f"Show image #{picked} in detail", on_click=inspect, args=(int(picked),))
+
+elif section == "Pixels & label":
+    st.subheader(f"{split.capitalize()} image #{index}: {dataset.class_names[label]}")
+    explorer_views.label_view(dataset, label)
+    explorer_views.pixel_values(image)
+
+elif section == "Statistics":
+    st.subheader(f"Mean image of each class ({split} split)")
+    means = loaders.mean_images(key, split, dataset)
+    st.plotly_chart(figures.image_row(means, dataset.class_names), key="explorer_means")
+    st.caption("Each picture averages every image of one class, pixel by pixel. Sharp mean images mean the "
+               "class is drawn consistently in the same place; blurry ones mean it varies a lot.")
+    st.subheader("Pixel-value histogram")
+    counts = loaders.histogram(key, split, dataset)
+    log_scale = st.toggle("Logarithmic count axis", key="explorer_log")
+    st.plotly_chart(figures.intensity_histogram(counts, log_scale), key="explorer_histogram")
+    zeros = counts[:, 0].sum() / counts.sum()
+    st.caption(f"{zeros:.1%} of all {split} pixel values are exactly 0 and "
+               f"{counts[:, 255].sum() / counts.sum():.1%} are exactly 255.")
+
+elif section == "Normalisation":
+    st.subheader(f"{split.capitalize()} image #{index} on three scales")
+    stats = loaders.train_pixel_stats(key, dataset)
+    explorer_views.normalisation_view(image, stats, dataset.display_name)
+
+else:
+    st.subheader(f"Augmenting {split} image #{index}: {dataset.class_names[label]}")
+    explorer_views.augmentation_view(np.asarray(image))

@@ -1,0 +1,6 @@
+"""Predict: not built yet; this page says what it will do."""
+
+import streamlit as st
+
+st.title("Predict")
+st.info("Coming soon: draw a digit or upload an image, and see the probabilities, feature maps and saliency of a trained model.", icon=":material/construction:")

@@ -1,0 +1,10 @@
+"""CNN Lab's entry point: page config, session state, and the router over pages/."""
+
+import streamlit as st
+
+from ui.navigation import streamlit_pages
+from ui.state import init_state
+
+st.set_page_config(page_title="CNN Lab", page_icon=":material/neurology:", layout="wide")
+init_state()
+st.navigation(streamlit_pages()).run()

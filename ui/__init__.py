@@ -1,0 +1,1 @@
+"""Streamlit-specific shared pieces: navigation, session-state keys, cached loaders, figures, widgets."""

@@ -1,0 +1,116 @@
+"""Plotly figures for the pages. Pure plotly and NumPy (no Streamlit), so tests can build them directly."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+_CHANNEL_COLOURS = {"R": "#d62728", "G": "#2ca02c", "B": "#1f77b4", "grey": "#555555"}
+_CHANNEL_SCALES = {"R": "Reds", "G": "Greens", "B": "Blues", "grey": "gray"}
+
+
+def class_balance(class_names: Sequence[str], train_counts: np.ndarray, test_counts: np.ndarray) -> go.Figure:
+    """Grouped bars of images per class in the train and test splits."""
+    figure = go.Figure([
+        go.Bar(name="train", x=list(class_names), y=train_counts, marker_color="#4c78a8",
+               hovertemplate="%{x}: %{y:,} train images<extra></extra>"),
+        go.Bar(name="test", x=list(class_names), y=test_counts, marker_color="#f58518",
+               hovertemplate="%{x}: %{y:,} test images<extra></extra>"),
+    ])
+    figure.update_layout(barmode="group", height=340, margin=dict(l=10, r=10, t=30, b=10),
+                         xaxis_title="class", yaxis_title="images", legend_orientation="h", legend_y=1.12,
+                         xaxis_type="category")
+    return figure
+
+
+def pixel_heatmap(values: np.ndarray, channel: str = "grey", zmin: float = 0, zmax: float = 255,
+                  row_offset: int = 0, col_offset: int = 0, numbers: bool = True, height: int = 560,
+                  number_format: str = "%{z:.0f}", title: str | None = None,
+                  colorscale: str | None = None) -> go.Figure:
+    """A heatmap of one channel with each cell's value written in it.
+
+    Args:
+        values: (H, W) values of one channel, possibly a crop.
+        channel: "grey", "R", "G" or "B": picks the colour scale.
+        zmin: The value drawn darkest.
+        zmax: The value drawn brightest.
+        row_offset: The crop's first row in the full image, so the axes show real pixel positions.
+        col_offset: The crop's first column.
+        numbers: Write the values in the cells.
+        height: Figure height in pixels.
+        number_format: Plotly texttemplate for the numbers.
+        title: Optional title.
+        colorscale: Overrides the channel's colour scale.
+    """
+    rows, cols = values.shape
+    figure = go.Figure(go.Heatmap(
+        z=values, x=np.arange(col_offset, col_offset + cols), y=np.arange(row_offset, row_offset + rows),
+        zmin=zmin, zmax=zmax, colorscale=colorscale or _CHANNEL_SCALES[channel],
+        texttemplate=number_format if numbers else None,
+        textfont={"size": max(6, min(14, int(height / max(rows, cols) / 2.6)))},
+        hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>", colorbar={"thickness": 12},
+    ))
+    figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", title="row")
+    figure.update_xaxes(constrain="domain", title="column", side="top")
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=60 if title else 40, b=10),
+                         title=title, plot_bgcolor="white")
+    return figure
+
+
+def rgb_image(image: np.ndarray, height: int = 360, title: str | None = None) -> go.Figure:
+    """An RGB image (H, W, 3) uint8 with pixel positions on the axes and values on hover."""
+    figure = go.Figure(go.Image(z=image, hovertemplate="row %{y}, column %{x}: RGB %{z}<extra></extra>"))
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10), title=title)
+    return figure
+
+
+def image_row(images: np.ndarray, titles: Sequence[str], zmax: float = 255, height: int = 230) -> go.Figure:
+    """Small images side by side, e.g. per-class means; grey images use a grey scale."""
+    count = len(images)
+    columns = min(count, 10)
+    rows = -(-count // columns)
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=list(titles),
+                           horizontal_spacing=0.01, vertical_spacing=0.08)
+    for index, image in enumerate(images):
+        row, col = divmod(index, columns)
+        if image.shape[-1] == 3:
+            trace = go.Image(z=np.clip(image, 0, 255), zmax=[255, 255, 255, 1],
+                             hovertemplate="row %{y}, col %{x}: mean RGB %{z}<extra></extra>")
+        else:
+            trace = go.Heatmap(z=image[..., 0], zmin=0, zmax=zmax, colorscale="gray", showscale=False,
+                               hovertemplate="row %{y}, col %{x}: mean %{z:.1f}<extra></extra>")
+        figure.add_trace(trace, row=row + 1, col=col + 1)
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    for axis in range(2, count + 1):
+        figure.update_yaxes(scaleanchor=f"x{axis}", row=(axis - 1) // columns + 1, col=(axis - 1) % columns + 1)
+    figure.update_layout(height=height * rows, margin=dict(l=5, r=5, t=30, b=5), plot_bgcolor="white")
+    return figure
+
+
+def intensity_histogram(counts: np.ndarray, log_scale: bool = False) -> go.Figure:
+    """Bars of how often each pixel value 0–255 occurs; one trace per channel."""
+    names = ["grey"] if len(counts) == 1 else ["R", "G", "B"]
+    figure = go.Figure()
+    for name, row in zip(names, counts, strict=True):
+        figure.add_trace(go.Bar(x=np.arange(256), y=row, name=name, marker_color=_CHANNEL_COLOURS[name],
+                                opacity=0.6 if len(counts) > 1 else 1.0,
+                                hovertemplate=f"{name} value %{{x}}: %{{y:,}} pixels<extra></extra>"))
+    figure.update_layout(barmode="overlay", bargap=0, height=320, margin=dict(l=10, r=10, t=30, b=10),
+                         xaxis_title="pixel value (0 = black, 255 = white)", yaxis_title="pixels",
+                         yaxis_type="log" if log_scale else "linear", legend_orientation="h", legend_y=1.12)
+    return figure
+
+
+def value_histogram(values: np.ndarray, low: float, high: float, colour: str, height: int = 220) -> go.Figure:
+    """A small histogram of one image's values on some scale, with the possible range as the x-axis."""
+    figure = go.Figure(go.Histogram(x=values.ravel(), nbinsx=40, marker_color=colour,
+                                    hovertemplate="%{x}: %{y} pixels<extra></extra>"))
+    span = high - low
+    figure.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), bargap=0.05,
+                         xaxis_range=[low - 0.03 * span, high + 0.03 * span], xaxis_title="value",
+                         yaxis_title="pixels")
+    return figure

@@ -1,0 +1,86 @@
+"""Cached access to datasets and to statistics derived from them.
+
+Built-in datasets are cached with `st.cache_data`, so each is read from disk once per server
+process and shared by every session. Uploaded folders belong to the session that uploaded them
+and live in its session state. Derived statistics are cached under the dataset's key; the
+dataset itself is passed with a leading underscore so Streamlit does not hash its arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core import statistics
+from core.datasets import BUILTIN_DATASETS, Dataset, load_dataset, needs_download, resolve_data_dir
+from ui import state
+
+
+@st.cache_data(show_spinner="Loading the dataset… (CIFAR-10 decodes 60,000 JPEGs: about 10 s, once per server)",
+               max_entries=4)
+def _load_builtin(name: str, data_dir: str | None) -> Dataset:
+    return load_dataset(name, data_dir)
+
+
+def dataset_options() -> list[str]:
+    """The keys the dataset picker offers: the built-ins, then this session's uploads."""
+    return [*BUILTIN_DATASETS, *st.session_state.get(state.UPLOADED_DATASETS, {})]
+
+
+def dataset_label(key: str) -> str:
+    """A human name for a dataset key, noting a built-in that would need downloading."""
+    if key in BUILTIN_DATASETS:
+        label = BUILTIN_DATASETS[key].display_name
+        return f"{label} (download)" if needs_download(key) else label
+    uploaded = st.session_state.get(state.UPLOADED_DATASETS, {}).get(key)
+    return f"{uploaded.display_name} (your upload)" if uploaded is not None else key
+
+
+def get_dataset(key: str) -> Dataset:
+    """Returns the dataset for a key, loading built-ins through the cache.
+
+    A built-in that Keras must download first shows a visible status while it does.
+
+    Raises:
+        KeyError: If the key is an upload this session no longer holds.
+        core.datasets.DatasetNotFoundError: If a built-in is missing and cannot be downloaded.
+    """
+    if key in BUILTIN_DATASETS:
+        data_dir = resolve_data_dir()
+        data_dir_text = str(data_dir) if data_dir is not None else None
+        if needs_download(key):
+            info = BUILTIN_DATASETS[key]
+            with st.status(f"Downloading {info.display_name} with Keras ({info.download_size}, first time only)…",
+                           expanded=True) as status:
+                dataset = _load_builtin(key, data_dir_text)
+                status.update(label=f"Downloaded {info.display_name}.", state="complete", expanded=False)
+            return dataset
+        return _load_builtin(key, data_dir_text)
+    return st.session_state[state.UPLOADED_DATASETS][key]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def class_counts(key: str, split: str, _dataset: Dataset) -> np.ndarray:
+    """Images per class in a split (cached per dataset key)."""
+    _, labels = _dataset.split(split)
+    return statistics.class_counts(labels, _dataset.num_classes)
+
+
+@st.cache_data(show_spinner="Averaging the images of each class…", max_entries=16)
+def mean_images(key: str, split: str, _dataset: Dataset) -> np.ndarray:
+    """Per-class mean images (cached per dataset key)."""
+    images, labels = _dataset.split(split)
+    return statistics.mean_images_by_class(images, labels, _dataset.num_classes)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def histogram(key: str, split: str, _dataset: Dataset) -> np.ndarray:
+    """Pixel-value histogram per channel (cached per dataset key)."""
+    images, _ = _dataset.split(split)
+    return statistics.intensity_histogram(images)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def train_pixel_stats(key: str, _dataset: Dataset) -> statistics.PixelStats:
+    """The training split's pixel mean and std (cached per dataset key)."""
+    return statistics.pixel_stats(_dataset.x_train)

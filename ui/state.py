@@ -1,0 +1,29 @@
+"""Session-state keys shared across pages, and their initialisation.
+
+Streamlit forgets a widget's value when the page that shows it is not rendered in a run, so
+values that must survive a visit to another page are re-assigned on every run (`keep`).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.datasets import DEFAULT_DATASET
+
+DATASET = "dataset"  # the chosen dataset's key: a built-in name or an uploaded folder's key
+SPLIT = "explorer_split"  # "train" or "test"
+IMAGE_INDEX = "explorer_image_index"  # the image shown in detail, a position in the split
+SECTION = "explorer_section"
+UPLOADED_DATASETS = "uploaded_datasets"  # dict: key → core.datasets.Dataset, this session's uploads only
+
+_DEFAULTS = {DATASET: DEFAULT_DATASET, SPLIT: "train", IMAGE_INDEX: 0, SECTION: "Overview", UPLOADED_DATASETS: {}}
+_KEPT_ACROSS_PAGES = (DATASET, SPLIT, IMAGE_INDEX, SECTION)
+
+
+def init_state() -> None:
+    """Sets defaults for missing keys and keeps cross-page widget values alive. Call once per run."""
+    for key, value in _DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = value.copy() if isinstance(value, dict) else value
+    for key in _KEPT_ACROSS_PAGES:
+        st.session_state[key] = st.session_state[key]
