@@ -9,6 +9,9 @@ from core.images import upscale_nearest
 from core.sampling import grid_page
 from ui import explorer_views, figures, loaders, state
 from ui.dataset_picker import dataset_picker
+from ui.navigation import require_router
+
+require_router()
 
 SECTIONS = ["Overview", "Samples", "Pixels & label", "Statistics", "Normalisation", "Augmentation"]
 PER_PAGE = 32
@@ -88,7 +91,7 @@ elif section == "Samples":
                           format_func=lambda i: f"#{i} · {dataset.class_names[labels[i]]}",
                           placeholder="choose an image to see its pixel values")
     if picked is not None:
-        st.button(f"Show image #{picked} in detail", on_click=inspect, args=(int(picked),))
+        st.button(f"Show image #{picked} in detail", on_click=inspect, args=(int(picked),), key="explorer_inspect_go")
 
 elif section == "Pixels & label":
     st.subheader(f"{split.capitalize()} image #{index}: {dataset.class_names[label]}")
@@ -103,7 +106,8 @@ elif section == "Statistics":
                "class is drawn consistently in the same place; blurry ones mean it varies a lot.")
     st.subheader("Pixel-value histogram")
     counts = loaders.histogram(key, split, dataset)
-    log_scale = st.toggle("Logarithmic count axis", key="explorer_log")
+    log_scale = st.toggle("Logarithmic count axis", value=True, key="explorer_log",
+                          help="Most pixels are background, so on a linear axis the 0 bar hides the rest.")
     st.plotly_chart(figures.intensity_histogram(counts, log_scale), key="explorer_histogram")
     zeros = counts[:, 0].sum() / counts.sum()
     st.caption(f"{zeros:.1%} of all {split} pixel values are exactly 0 and "

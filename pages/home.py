@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from ui.navigation import HOME, PAGES
+from ui.navigation import HOME, PAGES, require_router
+
+require_router()
 
 st.title("CNN Lab")
 st.markdown(

@@ -62,7 +62,7 @@ def dataset_picker() -> str:
             st.radio("Colour", ["RGB", "grey"], horizontal=True, key=_UPLOAD_MODE)
             st.slider("Test share (when there are no train/ and test/ folders)", 0.1, 0.5, 0.2, 0.05,
                       key=_UPLOAD_TEST)
-            st.button("Load these images", on_click=_load_upload, type="primary")
+            st.button("Load these images", on_click=_load_upload, type="primary", key="dataset_upload_load")
             if st.session_state.get(_UPLOAD_ERROR):
                 st.error(st.session_state[_UPLOAD_ERROR], icon=":material/error:")
     return key

@@ -24,7 +24,7 @@ def display_size(image_side: int, target: int = 96) -> int:
 
 def _crop_controls(height: int, width: int, colour: bool) -> tuple[slice, slice]:
     """Row and column range sliders; by default the whole image, or its centre when that is big."""
-    side = 12 if colour else 28
+    side = 8 if colour else 28  # three channel grids share the width, so colour starts more zoomed in
     default_rows = (0, height - 1) if height <= side else ((height - side) // 2, (height + side) // 2 - 1)
     default_cols = (0, width - 1) if width <= side else ((width - side) // 2, (width + side) // 2 - 1)
     left, right = st.columns(2)
@@ -44,14 +44,22 @@ def pixel_values(image: np.ndarray) -> None:
         st.plotly_chart(figures.pixel_heatmap(crop[..., 0], "grey", row_offset=rows.start, col_offset=cols.start,
                                               numbers=numbers, height=620), key="explorer_heatmap")
         return
-    composite, *channel_columns = st.columns(4)
+    composite, explanation = st.columns([1, 2])
     with composite:
-        st.plotly_chart(figures.rgb_image(crop, height=330, title="composite"), key="explorer_rgb")
-    for column, name, index in zip(channel_columns, "RGB", range(3), strict=True):
+        st.plotly_chart(figures.rgb_image(image, height=300, title="composite (yellow: the region below)",
+                                          highlight=(rows, cols)), key="explorer_rgb")
+    with explanation:
+        st.markdown(
+            "A colour image is three grids of numbers stacked together: how much **red**, **green** and "
+            "**blue** light each pixel gives off, each 0–255. Your screen mixes them into the composite; "
+            "a convolution layer reads all three at once. White is (255, 255, 255), black (0, 0, 0)."
+        )
+    for column, name, index in zip(st.columns(3), "RGB", range(3), strict=True):
         with column:
             st.plotly_chart(figures.pixel_heatmap(crop[..., index], name, row_offset=rows.start,
-                                                  col_offset=cols.start, numbers=numbers, height=330,
-                                                  title=f"{name} channel"), key=f"explorer_channel_{name}")
+                                                  col_offset=cols.start, numbers=numbers, height=420,
+                                                  title=f"{name} channel", showscale=False),
+                            key=f"explorer_channel_{name}")
 
 
 def label_view(dataset: Dataset, label: int) -> None:
@@ -59,7 +67,7 @@ def label_view(dataset: Dataset, label: int) -> None:
     vector = one_hot(label, dataset.num_classes)
     st.markdown(f"Label **{label}** → class **{dataset.class_names[label]}** → one-hot vector "
                 f"`[{', '.join(f'{v:g}' for v in vector)}]`")
-    frame = pd.DataFrame([vector.astype(int)], columns=[f"{i}: {name}" for i, name in enumerate(dataset.class_names)],
+    frame = pd.DataFrame([vector.astype(int)], columns=[name if name == str(i) else f"{i}: {name}" for i, name in enumerate(dataset.class_names)],
                          index=["one-hot"])
     st.dataframe(frame.style.highlight_max(axis=1, color="#c6e5b3"), width="stretch")
     with st.expander("Why one-hot?"):

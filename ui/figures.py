@@ -29,7 +29,7 @@ def class_balance(class_names: Sequence[str], train_counts: np.ndarray, test_cou
 def pixel_heatmap(values: np.ndarray, channel: str = "grey", zmin: float = 0, zmax: float = 255,
                   row_offset: int = 0, col_offset: int = 0, numbers: bool = True, height: int = 560,
                   number_format: str = "%{z:.0f}", title: str | None = None,
-                  colorscale: str | None = None) -> go.Figure:
+                  colorscale: str | None = None, showscale: bool = True) -> go.Figure:
     """A heatmap of one channel with each cell's value written in it.
 
     Args:
@@ -44,14 +44,16 @@ def pixel_heatmap(values: np.ndarray, channel: str = "grey", zmin: float = 0, zm
         number_format: Plotly texttemplate for the numbers.
         title: Optional title.
         colorscale: Overrides the channel's colour scale.
+        showscale: Draw the colour bar.
     """
     rows, cols = values.shape
     figure = go.Figure(go.Heatmap(
-        z=values, x=np.arange(col_offset, col_offset + cols), y=np.arange(row_offset, row_offset + rows),
+        z=values, x=list(range(col_offset, col_offset + cols)), y=list(range(row_offset, row_offset + rows)),
         zmin=zmin, zmax=zmax, colorscale=colorscale or _CHANNEL_SCALES[channel],
         texttemplate=number_format if numbers else None,
         textfont={"size": max(6, min(14, int(height / max(rows, cols) / 2.6)))},
         hovertemplate="row %{y}, column %{x}: %{z}<extra></extra>", colorbar={"thickness": 12},
+        showscale=showscale,
     ))
     figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", title="row")
     figure.update_xaxes(constrain="domain", title="column", side="top")
@@ -60,14 +62,26 @@ def pixel_heatmap(values: np.ndarray, channel: str = "grey", zmin: float = 0, zm
     return figure
 
 
-def rgb_image(image: np.ndarray, height: int = 360, title: str | None = None) -> go.Figure:
-    """An RGB image (H, W, 3) uint8 with pixel positions on the axes and values on hover."""
+def rgb_image(image: np.ndarray, height: int = 360, title: str | None = None,
+              highlight: tuple[slice, slice] | None = None) -> go.Figure:
+    """An RGB image (H, W, 3) uint8 with pixel positions on the axes and values on hover.
+
+    Args:
+        image: The image.
+        height: Figure height in pixels.
+        title: Optional title.
+        highlight: Optional (rows, columns) region to outline, e.g. the crop shown elsewhere.
+    """
     figure = go.Figure(go.Image(z=image, hovertemplate="row %{y}, column %{x}: RGB %{z}<extra></extra>"))
+    if highlight is not None:
+        rows, cols = highlight
+        figure.add_shape(type="rect", x0=cols.start - 0.5, x1=cols.stop - 0.5, y0=rows.start - 0.5,
+                         y1=rows.stop - 0.5, line={"color": "#ffd400", "width": 3})
     figure.update_layout(height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10), title=title)
     return figure
 
 
-def image_row(images: np.ndarray, titles: Sequence[str], zmax: float = 255, height: int = 230) -> go.Figure:
+def image_row(images: np.ndarray, titles: Sequence[str], zmax: float = 255, height: int = 170) -> go.Figure:
     """Small images side by side, e.g. per-class means; grey images use a grey scale."""
     count = len(images)
     columns = min(count, 10)

@@ -32,8 +32,9 @@ def dataset_label(key: str) -> str:
     if key in BUILTIN_DATASETS:
         label = BUILTIN_DATASETS[key].display_name
         return f"{label} (download)" if needs_download(key) else label
-    uploaded = st.session_state.get(state.UPLOADED_DATASETS, {}).get(key)
-    return f"{uploaded.display_name} (your upload)" if uploaded is not None else key
+    # Upload keys are "folder:<name>:<digest>:…"; the label comes from the key alone, so this works
+    # wherever Streamlit calls it, even outside a script run.
+    return f"{key.split(':')[1]} (your upload)" if key.startswith("folder:") else key
 
 
 def get_dataset(key: str) -> Dataset:

@@ -44,3 +44,19 @@ PAGES: tuple[PageSpec, ...] = (
 def streamlit_pages() -> list[st.Page]:
     """Builds the `st.Page` objects for `st.navigation`, Home first and default."""
     return [st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec is HOME) for spec in PAGES]
+
+
+def require_router() -> None:
+    """Makes sure this page runs through `streamlit_app.py`; call it first in every page.
+
+    Streamlit decides once per server process, at the first session, whether an app uses the
+    legacy `pages/` folder. If that first request is a deep link (a teacher's shared
+    `/dataset_explorer` link just after a restart), it runs the page script alone: no page config,
+    no session-state defaults, and a menu built from file names. Clearing that decision and
+    rerunning sends the run through the router, which `st.navigation` would have done anyway.
+    """
+    from streamlit.runtime.pages_manager import PagesManager  # internal, checked by tests/browser
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

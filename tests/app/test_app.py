@@ -1,0 +1,192 @@
+"""The app under Streamlit's AppTest: every page opens, and every explorer widget works."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO_ROOT
+from ui import state
+from ui.navigation import HOME, PAGES
+
+EXPLORER = "pages/dataset_explorer.py"
+
+
+def open_app(page: str | None = None, timeout: float = 120) -> AppTest:
+    app = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=timeout)
+    app.run()
+    if page is not None:
+        app.switch_page(page).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def rerun(app: AppTest) -> AppTest:
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def test_home_links_every_other_page():
+    app = open_app()
+    assert app.title[0].value == "CNN Lab"
+    links = app.get("page_link")
+    # page links carry the url path st.navigation derives from each file name
+    expected = [spec.path.removeprefix("pages/").removesuffix(".py") for spec in PAGES if spec is not HOME]
+    assert [link.proto.page for link in links] == expected
+
+
+@pytest.mark.parametrize("spec", [spec for spec in PAGES if spec.path != EXPLORER], ids=lambda spec: spec.title)
+def test_every_page_opens(spec):
+    app = open_app(spec.path)
+    assert app.title[0].value == ("CNN Lab" if spec is HOME else spec.title)
+
+
+def test_placeholder_pages_say_one_line_and_nothing_else():
+    for spec in PAGES:
+        if spec.path in (HOME.path, EXPLORER):
+            continue
+        app = open_app(spec.path)
+        assert len(app.info) == 1 and app.info[0].value.startswith(("Coming next", "Coming soon"))
+        assert not app.get("plotly_chart") and not app.image
+
+
+def test_explorer_default_is_digits_with_facts_and_class_balance():
+    app = open_app(EXPLORER)
+    assert app.session_state[state.DATASET] == "digits"
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Training images"] == "1,437" and metrics["Test images"] == "360"
+    assert metrics["Image shape (H, W, C)"] == "8 × 8 × 1" and metrics["Classes"] == "10"
+    assert len(app.get("plotly_chart")) == 1
+
+
+def test_explorer_every_section_and_widget_on_mnist(data_dir):
+    app = open_app(EXPLORER)
+    app.selectbox(key=state.DATASET).select("mnist")
+    rerun(app)
+    assert app.metric[0].value == "60,000"
+
+    app.segmented_control(key=state.SECTION).set_value("Samples")
+    rerun(app)
+    assert len(app.image[0].captions) == 32
+    app.multiselect(key="explorer_classes").select(3)
+    rerun(app)
+    captions = app.image[0].captions
+    assert len(captions) == 32 and all(caption.endswith("· 3") for caption in captions)
+    app.toggle(key="explorer_shuffle").set_value(False)
+    rerun(app)
+    first_page = app.image[0].captions
+    assert first_page[0] == "#7 · 3"  # the first 3 in MNIST's training order is image 7
+    page_input = next(w for w in app.number_input if w.key.startswith("explorer_page_"))
+    page_input.set_value(2)
+    rerun(app)
+    second_page = app.image[0].captions
+    assert second_page != first_page and all(caption.endswith("· 3") for caption in second_page)
+    picked = int(second_page[0].split(" ")[0][1:])
+    app.selectbox(key="explorer_inspect").select(picked)
+    rerun(app)
+    app.button(key="explorer_inspect_go").click()
+    rerun(app)
+    assert app.session_state[state.IMAGE_INDEX] == picked
+    assert app.session_state[state.SECTION] == "Pixels & label"
+    assert app.subheader[0].value == f"Train image #{picked}: 3"
+    assert "one-hot vector `[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]`" in app.markdown[0].value
+    app.slider(key="explorer_rows_28_False").set_value((5, 10))
+    rerun(app)
+    heatmap = app.get("plotly_chart")[0].proto.spec
+    assert '"y":[5,6,7,8,9,10]' in heatmap.replace(" ", "")
+
+    app.radio(key=state.SPLIT).set_value("test")
+    app.number_input(key=state.IMAGE_INDEX).set_value(0)
+    rerun(app)
+    assert app.subheader[0].value == "Test image #0: 7"
+
+    app.segmented_control(key=state.SECTION).set_value("Statistics")
+    rerun(app)
+    assert len(app.get("plotly_chart")) == 2
+    app.toggle(key="explorer_log").set_value(False)
+    rerun(app)
+
+    app.segmented_control(key=state.SECTION).set_value("Normalisation")
+    rerun(app)
+    text = " ".join(element.value for element in app.markdown)
+    assert "mean 33.318" in text and "std 78.567" in text
+    assert "[-0.424, 2.822]" in text  # (0 − 33.318) / 78.567 and (255 − 33.318) / 78.567
+
+    app.segmented_control(key=state.SECTION).set_value("Augmentation")
+    rerun(app)
+    app.selectbox(key="explorer_aug_flip").select("horizontal")
+    app.slider(key="explorer_aug_count").set_value(4)
+    app.slider(key="explorer_aug_rotation").set_value(0.25)
+    rerun(app)
+    assert app.image[0].captions == ["original", "variant 1", "variant 2", "variant 3", "variant 4"]
+    assert 'RandomFlip("horizontal")' in app.code[0].value and "RandomRotation(0.25" in app.code[0].value
+
+
+def test_explorer_colour_dataset_shows_rgb_channels(data_dir):
+    app = open_app(EXPLORER)
+    app.selectbox(key=state.DATASET).select("cifar10")
+    app.segmented_control(key=state.SECTION).set_value("Pixels & label")
+    rerun(app)
+    titles = [chart.proto.spec for chart in app.get("plotly_chart")]
+    assert len(titles) == 4 and all(f"{name} channel" in spec for name, spec in zip("RGB", titles[1:], strict=True))
+    app.segmented_control(key=state.SECTION).set_value("Normalisation")
+    rerun(app)
+    app.toggle(key="explorer_per_channel").set_value(True)
+    rerun(app)
+    assert any("R " in element.value and "B " in element.value for element in app.markdown)
+
+
+def _zip_of_classes(names: list[str], per_class: int = 4) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for label, name in enumerate(names):
+            for i in range(per_class):
+                image = io.BytesIO()
+                Image.fromarray(np.full((20, 20, 3), 60 * label, np.uint8)).save(image, "PNG")
+                archive.writestr(f"{name}/{i}.png", image.getvalue())
+    return buffer.getvalue()
+
+
+def test_explorer_upload_zip_becomes_the_dataset_and_bad_zip_gets_a_message():
+    app = open_app(EXPLORER)
+    app.file_uploader(key="dataset_upload_file").set_value(("shapes.zip", _zip_of_classes(["a", "b", "c"]),
+                                                            "application/zip"))
+    rerun(app)
+    app.button(key="dataset_upload_load").click()
+    rerun(app)
+    assert app.session_state[state.DATASET].startswith("folder:shapes:")
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Classes"] == "3" and metrics["Image shape (H, W, C)"] == "32 × 32 × 3"
+    assert not app.error
+
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("../evil.png", b"x")
+    app.file_uploader(key="dataset_upload_file").set_value(("evil.zip", evil.getvalue(), "application/zip"))
+    rerun(app)
+    app.button(key="dataset_upload_load").click()
+    rerun(app)
+    assert "outside the archive" in app.error[0].value
+    assert app.session_state[state.DATASET].startswith("folder:shapes:")  # the good upload is still chosen
+
+
+def test_missing_dataset_gets_a_message_not_a_traceback(monkeypatch, tmp_path):
+    monkeypatch.setenv("CNNLAB_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    import core.datasets
+
+    def offline(name):
+        raise Exception("no network here")
+
+    monkeypatch.setattr(core.datasets, "_download_with_keras", offline)
+    app = open_app(EXPLORER)
+    app.selectbox(key=state.DATASET).select("fashion_mnist")
+    rerun(app)
+    assert "Fashion-MNIST clothing is not available" in app.error[0].value
+    assert "fashion-mnist/" in app.error[0].value

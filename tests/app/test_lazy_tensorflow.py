@@ -1,0 +1,40 @@
+"""TensorFlow (about 3 s and 700 MB) loads only when the augmentation section is shown."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from tests.conftest import REPO_ROOT
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file("streamlit_app.py", default_timeout=120)
+    app.run()
+    seen = {"home": "tensorflow" in sys.modules}
+    app.switch_page("pages/dataset_explorer.py").run()
+    app.selectbox(key="dataset").select("mnist").run()
+    for section in ["Overview", "Samples", "Pixels & label", "Statistics", "Normalisation"]:
+        app.segmented_control(key="explorer_section").set_value(section).run()
+        assert not app.exception, [e.value for e in app.exception]
+        seen[section] = "tensorflow" in sys.modules or "keras" in sys.modules
+    app.segmented_control(key="explorer_section").set_value("Augmentation").run()
+    assert not app.exception, [e.value for e in app.exception]
+    seen["Augmentation"] = "tensorflow" in sys.modules
+    print(json.dumps(seen))
+    """
+)
+
+
+def test_tensorflow_is_imported_only_by_the_augmentation_section(data_dir):
+    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen.pop("Augmentation") is True  # proves the check can see TensorFlow when it is there
+    assert not any(seen.values()), seen
