@@ -250,7 +250,7 @@ def _load_cifar_batches(folder: Path) -> tuple[np.ndarray, ...]:
     # The official files are Python pickles; like Keras we read them only from the user's own data folder.
     def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         with open(path, "rb") as handle:
-            batch = pickle.load(handle, encoding="bytes")  # noqa: S301 (trusted local file)
+            batch = pickle.load(handle, encoding="bytes")
         images = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
         return images, np.asarray(batch[b"labels"])
 

@@ -99,5 +99,7 @@ def read_idx(path: str | Path, expected_ndim: int | None = None) -> np.ndarray:
         try:
             raw = gzip.decompress(raw)
         except (EOFError, OSError, zlib.error) as error:
-            raise IdxFormatError(f"{path}: the gzip stream is damaged or truncated ({error}). Download it again.") from error
+            raise IdxFormatError(
+                f"{path}: the gzip stream is damaged or truncated ({error}). Download it again."
+            ) from error
     return parse_idx(raw, source=str(path), expected_ndim=expected_ndim)

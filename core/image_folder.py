@@ -108,7 +108,8 @@ def _check_totals(count: int, total: int, limits: FolderLimits) -> None:
         raise ImageFolderError(f"Too many files: more than {limits.max_files:,} (the limit).")
     if total > limits.max_total_bytes:
         raise ImageFolderError(
-            f"Too large: the files add up to more than {limits.max_total_bytes / 2**20:,.0f} MB uncompressed (the limit)."
+            f"Too large: the files add up to more than {limits.max_total_bytes / 2**20:,.0f} MB uncompressed "
+            "(the limit)."
         )
 
 
@@ -141,7 +142,7 @@ class _Source:
                 self._zip = zipfile.ZipFile(opened)
             except zipfile.BadZipFile as error:
                 raise ImageFolderError(f"{label} is not a readable zip file ({error}).") from error
-        elif head[:2] == b"\x1f\x8b" or isinstance(source, (str, Path)) and str(source).endswith((".tar", ".tgz", ".tar.gz")):
+        elif head[:2] == b"\x1f\x8b" or str(source).endswith((".tar", ".tgz", ".tar.gz")):
             self._tar_source = source if isinstance(source, (str, Path)) else opened.read()
         else:
             raise ImageFolderError(f"{label} is neither a folder, a .zip nor a .tar.gz archive.")
@@ -338,6 +339,6 @@ def _stratified_test_mask(labels: np.ndarray, test_fraction: float, seed: int) -
     is_test = np.zeros(len(labels), dtype=bool)
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)
-        count = min(int(round(len(members) * test_fraction)), len(members) - 1)
+        count = min(round(len(members) * test_fraction), len(members) - 1)
         is_test[rng.permutation(members)[:count]] = True
     return is_test

@@ -67,8 +67,8 @@ def label_view(dataset: Dataset, label: int) -> None:
     vector = one_hot(label, dataset.num_classes)
     st.markdown(f"Label **{label}** → class **{dataset.class_names[label]}** → one-hot vector "
                 f"`[{', '.join(f'{v:g}' for v in vector)}]`")
-    frame = pd.DataFrame([vector.astype(int)], columns=[name if name == str(i) else f"{i}: {name}" for i, name in enumerate(dataset.class_names)],
-                         index=["one-hot"])
+    columns = [name if name == str(i) else f"{i}: {name}" for i, name in enumerate(dataset.class_names)]
+    frame = pd.DataFrame([vector.astype(int)], columns=columns, index=["one-hot"])
     st.dataframe(frame.style.highlight_max(axis=1, color="#c6e5b3"), width="stretch")
     with st.expander("Why one-hot?"):
         st.markdown(

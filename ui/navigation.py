@@ -31,7 +31,8 @@ PAGES: tuple[PageSpec, ...] = (
              "Look at the images as a network sees them: pixel values, class balance, normalisation, "
              "one-hot labels and augmentation."),
     PageSpec("pages/convolution_playground.py", "Convolution Playground", ":material/blur_on:",
-             "Slide a kernel over an image yourself and watch every multiply-and-add of a convolution and a pooling layer."),
+             "Slide a kernel over an image yourself and watch every multiply-and-add of a convolution "
+             "and a pooling layer."),
     PageSpec("pages/train.py", "Train", ":material/model_training:",
              "Build a Keras model, set its hyperparameters with sliders and watch the loss and accuracy curves live."),
     PageSpec("pages/evaluate.py", "Evaluate", ":material/analytics:",

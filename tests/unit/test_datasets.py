@@ -103,14 +103,14 @@ def test_offline_and_missing_names_the_files_and_where_to_put_them(tmp_path, mon
 
 def test_no_data_dir_and_no_download_says_so(monkeypatch):
     monkeypatch.delenv("CNNLAB_DATA_DIR", raising=False)
-    with pytest.raises(DatasetNotFoundError, match="(?s)No data directory is set.*cifar-10-batches-py"):
+    with pytest.raises(DatasetNotFoundError, match=r"(?s)No data directory is set.*cifar-10-batches-py"):
         load_dataset("cifar10", allow_download=False)
 
 
 def test_partial_idx_folder_lists_the_missing_files(tmp_path):
     (tmp_path / "mnist").mkdir()
     (tmp_path / "mnist" / "train-images-idx3-ubyte.gz").write_bytes(b"")
-    with pytest.raises(DatasetNotFoundError, match="missing: train-labels-idx1-ubyte.gz, t10k-images"):
+    with pytest.raises(DatasetNotFoundError, match=r"missing: train-labels-idx1-ubyte\.gz, t10k-images"):
         load_dataset("mnist", tmp_path)
 
 

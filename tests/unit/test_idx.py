@@ -63,7 +63,7 @@ def test_bad_magic_number_is_a_clear_error(tmp_path):
 def test_swapped_image_and_label_files_are_named(tmp_path):
     path = tmp_path / "labels"
     path.write_bytes(idx_bytes(np.zeros(5, np.uint8)))
-    with pytest.raises(IdxFormatError, match="expected 3.*swapped"):
+    with pytest.raises(IdxFormatError, match=r"expected 3.*swapped"):
         read_idx(path, expected_ndim=3)
 
 

@@ -118,7 +118,7 @@ def test_corrupt_image_and_non_zip_are_clear_errors():
     files["cats/broken.png"] = noise.getvalue()[:3000]  # header intact, pixel data cut off
     with pytest.raises(ImageFolderError, match=r"cats/broken\.png: the image is damaged or truncated"):
         load_image_folder(make_zip(files))
-    with pytest.raises(ImageFolderError, match="neither a folder, a .zip nor a .tar.gz"):
+    with pytest.raises(ImageFolderError, match=r"neither a folder, a \.zip nor a \.tar\.gz"):
         load_image_folder(b"just some text")
 
 
