@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_no_exception, start_server, wait_until_idle
 from ui.navigation import PAGES
@@ -21,9 +22,8 @@ def url_path(spec) -> str:
 @pytest.mark.parametrize("spec", PAGES, ids=lambda spec: spec.title)
 def test_every_page_renders(page, app_server, spec, tmp_path):
     page.goto(f"{app_server.url}/{url_path(spec)}")
+    expect(page.locator("h1").first).to_have_text("CNN Lab" if spec.path == "pages/home.py" else spec.title)
     wait_until_idle(page)
-    heading = page.locator("h1").first.inner_text()
-    assert heading == ("CNN Lab" if spec.path == "pages/home.py" else spec.title)
     assert_no_exception(page)
     page.screenshot(path=str(tmp_path / f"{url_path(spec) or 'home'}.png"), full_page=True)
 
@@ -36,24 +36,24 @@ def test_explorer_switch_dataset_filter_class_and_see_grid_and_charts(page, app_
 
     page.get_by_role("combobox", name="Dataset", exact=True).click()
     page.get_by_role("option", name="MNIST handwritten digits").click()
-    wait_until_idle(page)
-    assert "60,000" in page.locator('[data-testid="stMetric"]').first.inner_text()
-    assert page.locator(".js-plotly-plot").count() == 1
+    # expect() retries until the rerun has replaced the page, rather than guessing when it is done
+    expect(page.locator('[data-testid="stMetric"]').first).to_contain_text("60,000")
+    expect(page.locator(".js-plotly-plot")).to_have_count(1)
 
     choose_section(page, "Samples")
     wait_until_idle(page)
     page.get_by_role("combobox", name="Show only these classes").click()
     page.get_by_role("option", name="3: 3", exact=True).click()
     page.keyboard.press("Escape")
+    expect(page.get_by_text("images match")).to_contain_text("6,131 train images match")  # MNIST has 6,131 threes
     wait_until_idle(page)
     captions = page.locator('[data-testid="stImageCaption"]').all_inner_texts()
     assert len(captions) == 32 and all(caption.endswith("· 3") for caption in captions), captions
     assert page.locator('[data-testid="stImage"] img').count() == 32
 
     choose_section(page, "Statistics")
-    wait_until_idle(page)
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2")
-    assert page.locator(".js-plotly-plot").count() == 2  # mean images and histogram
+    expect(page.get_by_role("heading", name="Pixel-value histogram")).to_be_visible()
+    expect(page.locator(".js-plotly-plot")).to_have_count(2)  # mean images and histogram
     assert_no_exception(page)
     page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
 
@@ -63,8 +63,8 @@ def test_deep_link_as_first_request_goes_through_the_router(page, tmp_path):
     server = start_server(tmp_path)
     try:
         page.goto(f"{server.url}/dataset_explorer")
+        expect(page.locator("h1").first).to_have_text("Dataset Explorer")
         wait_until_idle(page)
-        assert page.locator("h1").first.inner_text() == "Dataset Explorer"
         navigation = page.locator('[data-testid="stSidebarNav"]').inner_text()
         assert "Convolution Playground" in navigation and "Home" in navigation  # titles from the router
         page.get_by_role("combobox", name="Dataset", exact=True).wait_for()  # the sidebar widget of the page
