@@ -28,6 +28,10 @@ except (DatasetNotFoundError, IdxFormatError) as error:
 with st.sidebar:
     split = st.radio("Split", ["train", "test"], horizontal=True, key=state.SPLIT)
 images, labels = dataset.split(split)
+if not len(images):
+    st.warning(f"The {split} split of this dataset is empty (each class has too few images to hold some back). "
+               "Choose the other split in the sidebar.", icon=":material/warning:")
+    st.stop()
 if st.session_state[state.IMAGE_INDEX] >= len(images):
     st.session_state[state.IMAGE_INDEX] = 0
 with st.sidebar:

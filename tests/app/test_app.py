@@ -176,6 +176,21 @@ def test_explorer_upload_zip_becomes_the_dataset_and_bad_zip_gets_a_message():
     assert app.session_state[state.DATASET].startswith("folder:shapes:")  # the good upload is still chosen
 
 
+def test_upload_with_an_empty_test_split_says_so():
+    app = open_app(EXPLORER)
+    app.file_uploader(key="dataset_upload_file").set_value(("tiny.zip", _zip_of_classes(["a", "b"], per_class=1),
+                                                            "application/zip"))
+    rerun(app)
+    app.button(key="dataset_upload_load").click()
+    rerun(app)
+    app.radio(key=state.SPLIT).set_value("test")
+    rerun(app)
+    assert "test split of this dataset is empty" in app.warning[0].value
+    app.radio(key=state.SPLIT).set_value("train")
+    rerun(app)
+    assert not app.warning and app.metric[0].value == "2"
+
+
 def test_missing_dataset_gets_a_message_not_a_traceback(monkeypatch, tmp_path):
     monkeypatch.setenv("CNNLAB_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
