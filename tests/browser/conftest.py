@@ -8,7 +8,6 @@ browser is a failure.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -130,6 +129,3 @@ def assert_no_exception(tab) -> None:
     exceptions = tab.locator('[data-testid="stException"]')
     assert exceptions.count() == 0, exceptions.first.inner_text()
 
-
-def have_browser() -> bool:
-    return shutil.which(CHROMIUM) is not None or Path(CHROMIUM).exists()
