@@ -129,21 +129,22 @@ class _Source:
         if isinstance(source, (str, Path)):
             if not Path(source).exists():
                 raise ImageFolderError(f"{source}: no such folder or file.")
-            opened: BinaryIO = open(source, "rb")  # noqa: SIM115 (kept open by ZipFile)
+            with open(source, "rb") as handle:  # only the header; zip and tar reopen the path themselves
+                head = handle.read(4)
+            opened: str | Path | BinaryIO = source
             label = str(source)
-        elif isinstance(source, bytes):
-            opened, label = io.BytesIO(source), "the upload"
         else:
-            opened, label = source, "the upload"
-        head = opened.read(4)
-        opened.seek(0)
+            opened = io.BytesIO(source) if isinstance(source, bytes) else source
+            label = "the upload"
+            head = opened.read(4)
+            opened.seek(0)
         if head.startswith(b"PK"):
             try:
                 self._zip = zipfile.ZipFile(opened)
             except zipfile.BadZipFile as error:
                 raise ImageFolderError(f"{label} is not a readable zip file ({error}).") from error
         elif head[:2] == b"\x1f\x8b" or str(source).endswith((".tar", ".tgz", ".tar.gz")):
-            self._tar_source = source if isinstance(source, (str, Path)) else opened.read()
+            self._tar_source = opened if isinstance(opened, (str, Path)) else opened.read()
         else:
             raise ImageFolderError(f"{label} is neither a folder, a .zip nor a .tar.gz archive.")
 
