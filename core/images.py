@@ -122,3 +122,30 @@ def upscale_nearest(image: np.ndarray, factor: int) -> np.ndarray:
     if factor < 1:
         raise ValueError(f"factor must be at least 1, got {factor}.")
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def fit_within(image: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrinks a uint8 (H, W, C) image so its longer side is at most `max_side`, keeping its shape.
+
+    Returns the image itself when it already fits.
+    """
+    if max_side < 1:
+        raise ValueError(f"max_side must be at least 1, got {max_side}.")
+    height, width, channels = image.shape
+    scale = max_side / max(height, width)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    resized = Image.fromarray(image[:, :, 0] if channels == 1 else image).resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(resized, dtype=np.uint8).reshape(size[1], size[0], channels)  # (H, W, C)
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """An (H, W, 3) image as (H, W, 1) luminance with Pillow's weights (0.299 R + 0.587 G + 0.114 B).
+
+    A grey (H, W, 1) image is returned unchanged.
+    """
+    if image.shape[2] == 1:
+        return image
+    grey = np.asarray(Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).convert("L"), dtype=np.uint8)
+    return grey[:, :, None]  # (H, W, 1)

@@ -1,13 +1,112 @@
-"""Convolution Playground: not built yet; this page says what it will do."""
+"""Convolution Playground: edit a kernel, slide it over an image, and see every multiply-and-add."""
 
+import numpy as np
 import streamlit as st
 
+from core.convolution import activate, conv_step, convolve2d, pool2d
+from ui import conv_figures, playground_views
+from ui import playground_state as pg
 from ui.navigation import require_router
+from ui.playground_inputs import choose_input, kernel_editor
 
 require_router()
+pg.restore_from_link()  # a shared link's setup, applied before any widget exists
+
+STEP_ROW, STEP_COL = "pg_step_row", "pg_step_col"
+POOL_ROW, POOL_COL = "pg_pool_row", "pg_pool_col"
+MAP_PIXELS = 300  # screen pixels across the input; the other maps use the same scale, so shrinking shows
 
 st.title("Convolution Playground")
-st.info(
-    "Coming next: edit a kernel, set stride, padding and pooling, and see each output value computed step by step.",
-    icon=":material/construction:",
-)
+st.caption("Type a kernel, slide it over an image, and check every multiply-and-add against a Keras Conv2D "
+           "and pooling layer. Copy the address to share exactly this setup.")
+for problem in st.session_state.pop(pg.URL_PROBLEMS, None) or []:
+    st.warning(f"Part of the shared link could not be used and was left at its default: {problem}.",
+               icon=":material/link_off:")
+
+input_column, kernel_column, layer_column = st.columns([1.25, 1.1, 1], gap="medium")
+with input_column:
+    source = choose_input()
+with kernel_column:
+    typed_kernel, kernel = kernel_editor()
+with layer_column:
+    layer = playground_views.layer_controls()
+    formula_box = st.container()
+
+if source is None or kernel is None:
+    st.stop()
+image = source.pixels  # (H, W, C)
+height, width, channels = image.shape
+try:
+    formulas = playground_views.shape_formulas(height, width, kernel.shape[0], layer)
+except ValueError as error:
+    st.error(f"These settings leave no output: {error}", icon=":material/error:")
+    st.stop()
+with formula_box:
+    st.markdown("**Output size** = (n + 2p − k) / s + 1, rounded down")
+    for line in formulas:
+        st.markdown(f"- {line}")
+
+feature_raw = convolve2d(image, kernel, layer.stride, layer.padding, layer.bias)  # (OH, OW)
+feature = activate(feature_raw, layer.activation)
+pooled = pool2d(feature, layer.pool_size, layer.pool_stride, layer.pool) if layer.pool != "none" else None
+
+# The step-by-step positions live in session state, so the maps above can outline them before the
+# sliders further down are drawn.
+# The first time, start where the kernel responds most strongly rather than at a blank corner.
+strongest = np.unravel_index(np.argmax(np.abs(feature_raw)), feature.shape)
+row = playground_views.clamp_position(STEP_ROW, feature.shape[0], int(strongest[0]))
+col = playground_views.clamp_position(STEP_COL, feature.shape[1], int(strongest[1]))
+step = conv_step(image, kernel, layer.stride, layer.padding, row, col, layer.bias)
+input_boxes = [conv_figures.Box(step.window.rows, step.window.cols)]
+feature_boxes = [conv_figures.Box((row, row + 1), (col, col + 1))]
+pooled_boxes = []
+if pooled is not None:
+    pool_row = playground_views.clamp_position(POOL_ROW, pooled.shape[0], row // layer.pool_stride)
+    pool_col = playground_views.clamp_position(POOL_COL, pooled.shape[1], col // layer.pool_stride)
+    top, left = pool_row * layer.pool_stride, pool_col * layer.pool_stride
+    feature_boxes.append(conv_figures.Box((top, top + layer.pool_size), (left, left + layer.pool_size), "#2ca02c"))
+    pooled_boxes.append(conv_figures.Box((pool_row, pool_row + 1), (pool_col, pool_col + 1), "#2ca02c"))
+
+pixel_size = MAP_PIXELS / max(height, width)
+views = st.columns(3)
+shown_input = image if channels == 3 else image[:, :, 0]
+views[0].plotly_chart(conv_figures.map_figure(
+    shown_input, f"Input {height}×{width}×{channels}", pixel_size, signed=False, value_range=source.value_range,
+    boxes=input_boxes), width="content", key="pg_input_figure")
+feature_title = f"Feature map {feature.shape[0]}×{feature.shape[1]}" + (" after ReLU" if layer.relu else "")
+views[1].plotly_chart(conv_figures.map_figure(feature, feature_title, pixel_size, signed=True, boxes=feature_boxes),
+                      width="content", key="pg_feature_figure")
+if pooled is not None:
+    views[2].plotly_chart(conv_figures.map_figure(
+        pooled, f"{layer.pool.title()}-pooled {pooled.shape[0]}×{pooled.shape[1]}", pixel_size, signed=True,
+        boxes=pooled_boxes), width="content", key="pg_pooled_figure")
+else:
+    views[2].info("Pooling is off. Choose max or average to shrink the feature map.", icon=":material/info:")
+st.caption(f"Input: {source.caption}. Feature maps use blue for negative values, white for 0 and red for "
+           "positive, so what a kernel subtracts stays visible. The orange box is the window in the "
+           "step-by-step tab; green is the pooling window.")
+
+step_tab, bank_tab, chain_tab, explain_tab = st.tabs(
+    ["Step by step", "Filter bank", "Conv → pool chain", "What is going on"])
+with step_tab:
+    st.markdown("**Convolution:** pick an output value and see the sum that makes it.")
+    pickers = st.columns(2)
+    playground_views.position_picker("Feature-map row", feature.shape[0], STEP_ROW, pickers[0])
+    playground_views.position_picker("Feature-map column", feature.shape[1], STEP_COL, pickers[1])
+    playground_views.conv_step_view(image, kernel, layer, row, col)
+    if pooled is not None:
+        st.divider()
+        st.markdown(f"**{layer.pool.title()} pooling:** pick a pooled value and see where it comes from.")
+        pickers = st.columns(2)
+        playground_views.position_picker("Pooled row", pooled.shape[0], POOL_ROW, pickers[0])
+        playground_views.position_picker("Pooled column", pooled.shape[1], POOL_COL, pickers[1])
+        playground_views.pool_step_view(feature, layer, pool_row, pool_col)
+with bank_tab:
+    playground_views.filter_bank_view(image, kernel, layer)
+with chain_tab:
+    playground_views.chain_view(image, kernel, layer)
+with explain_tab:
+    st.markdown(playground_views.explanations(
+        image.shape, kernel.shape[0], layer, feature.shape, None if pooled is None else pooled.shape))
+
+pg.write_link(pg.current_settings(typed_kernel, source.image_index, source.grid))

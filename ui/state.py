@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.datasets import DEFAULT_DATASET
+from ui.playground_state import init_playground_state
 
 DATASET = "dataset"  # the chosen dataset's key: a built-in name or an uploaded folder's key
 SPLIT = "explorer_split"  # "train" or "test"
@@ -27,3 +28,4 @@ def init_state() -> None:
             st.session_state[key] = value.copy() if isinstance(value, dict) else value
     for key in _KEPT_ACROSS_PAGES:
         st.session_state[key] = st.session_state[key]
+    init_playground_state()

@@ -1,0 +1,147 @@
+"""Plotly figures for the Convolution Playground. Pure plotly and NumPy, so tests can build them directly."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+MAX_DRAWN_CELLS = 200  # per side: larger maps are drawn every n-th pixel (the axes keep true positions)
+MAX_NUMBERED_CELLS = 16  # per side: up to this size every cell shows its value…
+MIN_NUMBERED_CELL_PIXELS = 24  # …when it is drawn at least this many screen pixels wide
+SIGNED_SCALE = "RdBu_r"  # negative blue, 0 white, positive red
+WINDOW_COLOUR = "#ffb000"
+PAD_COLOUR = "#d9d9d9"
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle to outline on a map, in the map's own pixel positions: rows and columns [start, stop)."""
+
+    rows: tuple[int, int]
+    cols: tuple[int, int]
+    colour: str = WINDOW_COLOUR
+
+
+def symmetric_limit(values: np.ndarray) -> float:
+    """The colour-scale limit for values centred on 0: their largest magnitude (1 if all are 0)."""
+    limit = float(np.max(np.abs(values))) if values.size else 0.0
+    return limit if limit > 0 else 1.0
+
+
+def _step(shape: Sequence[int]) -> int:
+    return max(1, math.ceil(max(shape[0], shape[1]) / MAX_DRAWN_CELLS))
+
+
+def map_figure(values: np.ndarray, title: str, pixel_size: float, signed: bool,
+               value_range: tuple[float, float] = (0.0, 255.0), boxes: Sequence[Box] = ()) -> go.Figure:
+    """An image or a feature map with its size on the axes.
+
+    Args:
+        values: (H, W) numbers, or (H, W, 3) uint8 for a colour image.
+        title: The figure's title; the caller puts the shape in it.
+        pixel_size: Screen pixels per map pixel, so maps of one chain share a scale and halving shows.
+        signed: Use a diverging scale centred on 0 (feature maps); else grey over `value_range`.
+        value_range: The grey scale's black and white values when not signed.
+        boxes: Rectangles to outline (the current window, the current output cell).
+    """
+    height, width = values.shape[:2]
+    step = _step(values.shape)
+    shown = values[::step, ::step]
+    # Numbers only fit when there are few cells and each is drawn large enough to hold one.
+    numbered = max(height, width) <= MAX_NUMBERED_CELLS and pixel_size >= MIN_NUMBERED_CELL_PIXELS
+    if values.ndim == 3:
+        trace = go.Image(z=shown, x0=0, dx=step, y0=0, dy=step,
+                         hovertemplate="row %{y}, column %{x}: RGB %{z}<extra></extra>")
+    else:
+        limit = symmetric_limit(values)
+        trace = go.Heatmap(
+            z=shown.astype(np.float32), x0=0, dx=step, y0=0, dy=step,
+            colorscale=SIGNED_SCALE if signed else "gray", zmid=0 if signed else None,
+            zmin=-limit if signed else value_range[0], zmax=limit if signed else value_range[1],
+            texttemplate="%{z:.3~g}" if numbered else None, textfont={"size": 11},
+            hovertemplate="row %{y}, column %{x}: %{z:.4~g}<extra></extra>", colorbar={"thickness": 10, "len": 0.8},
+            showscale=signed,
+        )
+    figure = go.Figure(trace)
+    for box in boxes:
+        figure.add_shape(type="rect", x0=box.cols[0] - 0.5, x1=box.cols[1] - 0.5, y0=box.rows[0] - 0.5,
+                         y1=box.rows[1] - 0.5, line={"color": box.colour, "width": 3})
+    side = max(90, pixel_size * max(height, width))
+    figure.update_xaxes(range=[-0.5 - (1 if boxes else 0), width - 0.5 + (1 if boxes else 0)], side="top",
+                        constrain="domain", showgrid=False, zeroline=False)
+    figure.update_yaxes(range=[height - 0.5 + (1 if boxes else 0), -0.5 - (1 if boxes else 0)], scaleanchor="x",
+                        constrain="domain", showgrid=False, zeroline=False)
+    figure.update_layout(title={"text": title, "font": {"size": 14}, "y": 0.99, "yanchor": "top"},
+                         width=int(side * max(width / height, 0.3)) + (110 if signed else 60),
+                         height=int(side * max(height / width, 0.3)) + 80,
+                         margin=dict(l=40, r=10, t=70, b=10), plot_bgcolor="white")
+    return figure
+
+
+def step_figure(panels: Sequence[tuple[str, np.ndarray, np.ndarray | None]], signed: Sequence[bool],
+                number_format: str = "%{text}") -> go.Figure:
+    """Small matrices side by side with every value written in, e.g. window, kernel and products.
+
+    Args:
+        panels: (title, (k, k) values, optional (k, k) mask of padding cells drawn grey) per panel.
+        signed: Per panel, whether to colour on a scale centred on 0.
+        number_format: The texttemplate for the numbers.
+    """
+    figure = make_subplots(1, len(panels), subplot_titles=[title for title, _, _ in panels],
+                           horizontal_spacing=0.04)
+    for index, ((_, values, padding), is_signed) in enumerate(zip(panels, signed, strict=True)):
+        shown = values.astype(np.float64).copy()
+        if padding is not None:
+            shown[padding] = np.nan  # drawn in the background colour: padding is not part of the image
+        limit = symmetric_limit(values)
+        text = [[_number(value) for value in row] for row in values]
+        figure.add_trace(go.Heatmap(
+            z=shown, text=text, texttemplate=number_format, textfont={"size": 13 if values.shape[0] <= 5 else 10},
+            colorscale=SIGNED_SCALE if is_signed else "gray", zmid=0 if is_signed else None,
+            zmin=-limit if is_signed else float(np.nanmin(values)) if values.size else 0,
+            zmax=limit if is_signed else max(float(np.nanmax(values)), float(np.nanmin(values)) + 1e-9),
+            showscale=False, hovertemplate="row %{y}, column %{x}: %{text}<extra></extra>",
+        ), 1, index + 1)
+    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
+    figure.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
+                        constrain="domain")
+    for axis in range(1, len(panels) + 1):
+        figure.update_yaxes(scaleanchor=f"x{axis}", row=1, col=axis)
+    side = panels[0][1].shape[0]
+    figure.update_layout(height=120 + 34 * max(side, 3), margin=dict(l=5, r=5, t=40, b=5), plot_bgcolor=PAD_COLOUR)
+    return figure
+
+
+def _number(value: float) -> str:
+    if np.isnan(value):
+        return ""
+    text = f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return "0" if text in ("-0", "0", "-0.0") else text
+
+
+def maps_row(maps: Sequence[np.ndarray], titles: Sequence[str], signed: Sequence[bool],
+             height: int = 230) -> go.Figure:
+    """Several maps side by side, each on its own colour scale: a filter bank or the steps of a chain."""
+    figure = make_subplots(1, len(maps), subplot_titles=list(titles), horizontal_spacing=0.03)
+    for index, (values, is_signed) in enumerate(zip(maps, signed, strict=True)):
+        step = _step(values.shape)
+        limit = symmetric_limit(values)
+        figure.add_trace(go.Heatmap(
+            z=values[::step, ::step].astype(np.float32), x0=0, dx=step, y0=0, dy=step,
+            colorscale=SIGNED_SCALE if is_signed else "gray", zmid=0 if is_signed else None,
+            zmin=-limit if is_signed else float(values.min()), zmax=limit if is_signed else float(values.max()),
+            showscale=False, hovertemplate="row %{y}, column %{x}: %{z:.4~g}<extra></extra>",
+        ), 1, index + 1)
+    figure.update_xaxes(showgrid=False, zeroline=False, tickfont={"size": 9})
+    figure.update_yaxes(showgrid=False, zeroline=False, autorange="reversed", tickfont={"size": 9})
+    for axis in range(1, len(maps) + 1):
+        figure.update_yaxes(scaleanchor=f"x{axis}", constrain="domain", row=1, col=axis)
+        figure.update_xaxes(constrain="domain", row=1, col=axis)
+    figure.update_layout(height=height, margin=dict(l=5, r=5, t=40, b=5), plot_bgcolor="white")
+    figure.update_annotations(font_size=12)
+    return figure

@@ -1,0 +1,199 @@
+"""The Convolution Playground's inputs: the image to convolve, and the kernel editor."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from core.datasets import DatasetNotFoundError
+from core.idx import IdxFormatError
+from core.images import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image, fit_within, to_grey
+from core.kernels import KERNEL_SIZES, PRESETS, KernelError, normalise_by_sum, parse_kernel
+from core.photos import PHOTOS, load_photo
+from core.playground_settings import GRID_SIDE_RANGE, MAX_GRID_VALUE
+from ui import loaders
+from ui import playground_state as pg
+
+MAX_UPLOAD_SIDE = 1024
+SOURCE_LABELS = {"dataset": "Dataset image", "photo": "Photo", "grid": "Pixel grid", "upload": "Upload"}
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """The image being convolved.
+
+    Args:
+        pixels: (H, W, C) values, C = 1 or 3.
+        caption: What it is, for the page.
+        value_range: The values drawn black and white.
+        image_index: Its test-split index, for a dataset image (else 0).
+        grid: The hand-edited grid, for the grid source (else None).
+    """
+
+    pixels: np.ndarray
+    caption: str
+    value_range: tuple[float, float] = (0.0, 255.0)
+    image_index: int = 0
+    grid: np.ndarray | None = None
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _photo(name: str, colour: str) -> np.ndarray:
+    return load_photo(name, "rgb" if colour == "RGB" else "grayscale")
+
+
+@st.cache_data(show_spinner="Decoding your image…", max_entries=4)
+def _decode_upload(data: bytes, digest: str, name: str) -> np.ndarray:
+    # `digest` is only there to make the cache key cheap to read in logs; `data` is what is hashed.
+    return decode_image(data, "rgb", max_pixels=DEFAULT_MAX_PIXELS, name=name)
+
+
+def _colour_choice(image: np.ndarray) -> np.ndarray:
+    """For a colour image, lets the user keep RGB or use grey; returns the image to use."""
+    if image.shape[2] == 1:
+        return image
+    colour = st.radio("Colour", ["grey", "RGB"], horizontal=True, key=pg.COLOUR,
+                      help="RGB: the kernel is applied to R, G and B and the three results are added, "
+                           "as one Conv2D filter with the same weights in every channel would.")
+    return image if colour == "RGB" else to_grey(image)
+
+
+def _dataset_image() -> InputImage | None:
+    options = loaders.dataset_options()
+    if st.session_state[pg.DATASET] not in options:
+        st.session_state[pg.DATASET] = options[0]
+    key = st.selectbox("Dataset", options, key=pg.DATASET, format_func=loaders.dataset_label)
+    try:
+        dataset = loaders.get_dataset(key)
+    except (DatasetNotFoundError, IdxFormatError, KeyError) as error:
+        st.error(str(error), icon=":material/folder_off:")
+        return None
+    split = "test" if len(dataset.x_test) else "train"
+    images, labels = dataset.split(split)
+    pending = st.session_state.pop(pg.PENDING_INDEX, None)
+    if pending is not None:
+        if pending < len(images):
+            st.session_state[pg.CLASS] = int(labels[pending])
+            st.session_state[pg.NTH] = int(np.count_nonzero(labels[:pending] == labels[pending]))
+        else:
+            st.warning(f"The link asks for image {pending:,}, but this split has {len(images):,}; showing another.")
+    if st.session_state[pg.CLASS] >= dataset.num_classes:
+        st.session_state[pg.CLASS] = 0
+    left, right = st.columns(2)
+    label = left.selectbox("Class", range(dataset.num_classes), key=pg.CLASS,
+                           format_func=lambda c: f"{c}: {dataset.class_names[c]}")
+    positions = np.flatnonzero(labels == label)
+    if not len(positions):
+        st.warning(f"The {split} split has no images of this class; pick another.")
+        return None
+    st.session_state[pg.NTH] = min(st.session_state[pg.NTH], len(positions) - 1)
+    nth = right.number_input(f"Image (0–{len(positions) - 1:,} of this class)", 0, len(positions) - 1, key=pg.NTH)
+    index = int(positions[nth])
+    pixels = _colour_choice(images[index])
+    return InputImage(pixels, f"{split} image {index:,} of {dataset.name}, a {dataset.class_names[label]}",
+                      image_index=index)
+
+
+def _photo_image() -> InputImage:
+    name = st.selectbox("Photo", list(PHOTOS), key=pg.PHOTO, format_func=lambda n: PHOTOS[n].title)
+    pixels = _colour_choice(_photo(name, "RGB"))
+    return InputImage(pixels, f"{PHOTOS[name].title}. {PHOTOS[name].credit}")
+
+
+def _uploaded_image() -> InputImage | None:
+    upload = st.file_uploader("An image (PNG, JPEG, BMP or GIF)", type=["png", "jpg", "jpeg", "bmp", "gif"],
+                              key="pg_upload")
+    if upload is None:
+        st.info("Upload an image to convolve it. Anything larger than "
+                f"{MAX_UPLOAD_SIDE} pixels on a side is shrunk to fit, so the page stays quick.")
+        return None
+    data = upload.getvalue()
+    try:
+        image = _decode_upload(data, hashlib.sha256(data).hexdigest()[:12], upload.name)
+    except ImageDecodeError as error:
+        st.error(str(error), icon=":material/broken_image:")
+        return None
+    fitted = fit_within(image, MAX_UPLOAD_SIDE)
+    caption = f"your upload {upload.name}, {image.shape[1]}×{image.shape[0]}"
+    if fitted is not image:
+        caption += f", shrunk to {fitted.shape[1]}×{fitted.shape[0]} to keep the page quick"
+    return InputImage(_colour_choice(fitted), caption)
+
+
+def _grid_image() -> InputImage | None:
+    low, high = GRID_SIDE_RANGE
+    st.selectbox("Grid size", range(low, high + 1), key=pg.GRID_SIDE, on_change=pg.apply_grid_side,
+                 format_func=lambda n: f"{n}×{n}", help="Changing the size starts again from a vertical line.")
+    st.data_editor(pg.grid_frame(pg.GRID), key=pg.editor_key(pg.GRID), on_change=pg.fold_edits, args=(pg.GRID,),
+                   num_rows="fixed", column_config={
+                       column: st.column_config.NumberColumn(min_value=0, max_value=MAX_GRID_VALUE, step=1)
+                       for column in pg.grid_frame(pg.GRID).columns})
+    cells = np.array(st.session_state[pg.GRID], dtype=object)
+    bad = [(r + 1, c + 1) for r, c in np.ndindex(cells.shape) if not _is_pixel(cells[r, c])]
+    if bad:
+        where = ", ".join(f"row {r} column {c}" for r, c in bad[:5])
+        st.error(f"Pixel values must be whole numbers from 0 to {MAX_GRID_VALUE}: fix {where}.",
+                 icon=":material/error:")
+        return None
+    grid = cells.astype(np.int64)
+    high_value = max(1, int(grid.max()))
+    return InputImage(grid[:, :, None].astype(np.float64), f"a {len(grid)}×{len(grid)} grid you can edit",
+                      value_range=(0.0, float(high_value)), grid=grid)
+
+
+def _is_pixel(value: object) -> bool:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return np.isfinite(number) and number == int(number) and 0 <= number <= MAX_GRID_VALUE
+
+
+def choose_input() -> InputImage | None:
+    """Shows the input picker; returns the image, or None after explaining what is missing."""
+    source = st.segmented_control("Input image", list(SOURCE_LABELS), key=pg.SOURCE,
+                                  format_func=SOURCE_LABELS.get) or "dataset"
+    reader = {"dataset": _dataset_image, "photo": _photo_image, "grid": _grid_image, "upload": _uploaded_image}
+    return reader[source]()
+
+
+def kernel_editor() -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Shows the kernel editor.
+
+    Returns:
+        The kernel as typed and the kernel used (normalised if asked), or (None, None) when a cell is bad.
+    """
+    if st.session_state.get(pg.NOTE):
+        st.info(st.session_state[pg.NOTE], icon=":material/input:")
+    top = st.columns([3, 2])
+    top[0].selectbox("Preset", [pg.CUSTOM, *PRESETS], key=pg.PRESET, on_change=pg.apply_preset)
+    top[1].selectbox("Size", KERNEL_SIZES, key=pg.KERNEL_SIZE, on_change=pg.apply_kernel_size,
+                     format_func=lambda k: f"{k}×{k}")
+    if st.session_state[pg.PRESET] in PRESETS:
+        st.caption(PRESETS[st.session_state[pg.PRESET]].explanation)
+    frame = pg.grid_frame(pg.KERNEL)
+    st.data_editor(frame, key=pg.editor_key(pg.KERNEL), on_change=pg.fold_edits, args=(pg.KERNEL,),
+                   num_rows="fixed", column_config={c: st.column_config.TextColumn(width="small") for c in frame})
+    buttons = st.columns([1, 1])
+    buttons[0].button("Random kernel", on_click=pg.apply_random_kernel, icon=":material/casino:",
+                      key="pg_random")
+    buttons[1].toggle("÷ by the sum", key=pg.NORMALISE,
+                      help="Blurs divide by the sum of their weights so the image keeps its brightness.")
+    st.number_input("Bias (added to every output)", -1000.0, 1000.0, step=1.0, key=pg.BIAS)
+    try:
+        typed = parse_kernel(st.session_state[pg.KERNEL])
+    except KernelError as error:
+        st.error(f"{error} Numbers such as 2, -0.5, 1e-3 or 1/16 work.", icon=":material/error:")
+        return None, None
+    if not st.session_state[pg.NORMALISE]:
+        return typed, typed
+    try:
+        used = normalise_by_sum(typed)
+    except ValueError as error:
+        st.info(f"{error} The kernel is used as typed.", icon=":material/info:")
+        return typed, typed
+    st.caption(f"The weights sum to {typed.sum():.4g}, so each is divided by {typed.sum():.4g}.")
+    return typed, used

@@ -1,0 +1,237 @@
+"""The Convolution Playground's session state: the editable grids, the shared link, and the way in from other pages.
+
+The kernel and the pixel grid are edited in `st.data_editor`s. An editor keeps only its edits,
+and Streamlit drops them when another page is shown, so each edit is folded into the grid kept
+in session state and the editor is recreated under a new key (the version number).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import playground_settings as links
+from core.datasets import BUILTIN_DATASETS, DEFAULT_DATASET, needs_download
+from core.kernels import KERNEL_SIZES, PRESETS, format_weight, random_kernel, resize_kernel
+from core.photos import PHOTOS
+from core.playground_settings import PlaygroundSettings
+
+PAGE_PATH = "pages/convolution_playground.py"
+CUSTOM = "(your own)"  # the preset picker's entry for a kernel that is no preset
+
+SOURCE = "pg_source"
+DATASET = "pg_dataset"
+CLASS = "pg_class"
+NTH = "pg_nth"  # the n-th test image of the chosen class
+PENDING_INDEX = "pg_pending_index"  # a link's test-split index, resolved once the dataset is loaded
+PHOTO = "pg_photo"
+COLOUR = "pg_colour"
+GRID = "pg_grid"  # list of rows of ints
+GRID_VERSION = "pg_grid_version"
+GRID_SIDE = "pg_grid_side"
+KERNEL = "pg_kernel"  # list of rows of str, as typed
+KERNEL_VERSION = "pg_kernel_version"
+KERNEL_SIZE = "pg_kernel_size"
+PRESET = "pg_preset"
+NORMALISE = "pg_normalise"
+BIAS = "pg_bias"
+STRIDE = "pg_stride"
+PADDING = "pg_padding"
+RELU = "pg_relu"
+POOL = "pg_pool"
+POOL_SIZE = "pg_pool_size"
+POOL_STRIDE = "pg_pool_stride"
+BANK = "pg_bank"
+CHAIN_KERNEL = "pg_chain_kernel"
+NOTE = "pg_note"  # a message from the page that sent a kernel here
+URL_CHECKED = "pg_url_checked"
+URL_PROBLEMS = "pg_url_problems"
+RANDOM_SEED = "pg_random_seed"
+
+_DEFAULT = PlaygroundSettings()
+_DEFAULTS: dict[str, object] = {
+    SOURCE: "dataset", DATASET: DEFAULT_DATASET, CLASS: 0, NTH: 0, PHOTO: _DEFAULT.photo, COLOUR: "grey",
+    GRID: _DEFAULT.grid.tolist(), GRID_VERSION: 0, GRID_SIDE: 5,
+    KERNEL: [[format_weight(v) for v in row] for row in _DEFAULT.kernel], KERNEL_VERSION: 0, KERNEL_SIZE: 3,
+    PRESET: "sharpen", NORMALISE: False, BIAS: 0.0, STRIDE: 1, PADDING: "valid", RELU: False,
+    POOL: "max", POOL_SIZE: 2, POOL_STRIDE: 2, BANK: ["vertical lines", "horizontal lines", "Sobel x", "Sobel y"],
+    CHAIN_KERNEL: "outline", RANDOM_SEED: 0,
+}
+# Widget values that must survive a visit to another page (see ui.state).
+_KEPT = (SOURCE, DATASET, CLASS, NTH, PHOTO, COLOUR, GRID_SIDE, KERNEL_SIZE, PRESET, NORMALISE, BIAS, STRIDE,
+         PADDING, RELU, POOL, POOL_SIZE, POOL_STRIDE, BANK, CHAIN_KERNEL)
+
+
+def init_playground_state() -> None:
+    """Sets the playground's defaults and keeps its widget values alive; ui.state calls it every run."""
+    if DATASET not in st.session_state:
+        # MNIST's 28×28 digits show a kernel's effect better than the 8×8 default, when they need no download.
+        st.session_state[DATASET] = "mnist" if not needs_download("mnist") else DEFAULT_DATASET
+    for key, value in _DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = [list(row) for row in value] if key in (GRID, KERNEL) else value
+    for key in _KEPT:
+        st.session_state[key] = st.session_state[key]
+
+
+def editor_key(grid: str) -> str:
+    """The current key of a grid's data editor (KERNEL or GRID)."""
+    version = KERNEL_VERSION if grid == KERNEL else GRID_VERSION
+    return f"{grid}_editor_{st.session_state[version]}"
+
+
+def grid_frame(grid: str) -> pd.DataFrame:
+    """A grid as the editor shows it: columns named 1, 2, 3… so messages can say "column 2"."""
+    rows = st.session_state[grid]
+    return pd.DataFrame(rows, columns=[str(c + 1) for c in range(len(rows[0]))],
+                        index=[str(r + 1) for r in range(len(rows))])
+
+
+def fold_edits(grid: str) -> None:
+    """Callback of a grid editor: writes its edits into the kept grid and starts a fresh editor."""
+    edits = st.session_state.get(editor_key(grid), {}).get("edited_rows", {})
+    rows = st.session_state[grid]
+    for row, cells in edits.items():
+        for column, value in cells.items():
+            r, c = int(row), int(column) - 1
+            if 0 <= r < len(rows) and 0 <= c < len(rows[r]):
+                rows[r][c] = value
+    if grid == KERNEL and edits:
+        st.session_state[PRESET] = CUSTOM
+    version = KERNEL_VERSION if grid == KERNEL else GRID_VERSION
+    st.session_state[version] += 1
+
+
+def set_kernel(kernel: np.ndarray, normalise: bool = False) -> None:
+    """Puts a (k, k) kernel in the editor, replacing whatever was typed."""
+    st.session_state[KERNEL] = [[format_weight(float(v)) for v in row] for row in kernel]
+    st.session_state[KERNEL_SIZE] = kernel.shape[0]
+    st.session_state[NORMALISE] = normalise
+    st.session_state[KERNEL_VERSION] += 1
+
+
+def apply_preset() -> None:
+    """Callback of the preset picker: the preset's whole-number weights, with its normalise setting."""
+    if st.session_state[PRESET] not in PRESETS:
+        return
+    preset = PRESETS[st.session_state[PRESET]]
+    set_kernel(np.array(preset.values, dtype=np.float64), preset.normalise)
+
+
+def apply_kernel_size() -> None:
+    """Callback of the size picker: pads or crops the typed kernel, keeping it centred and the cells' text."""
+    rows = st.session_state[KERNEL]
+    text = np.array(rows, dtype=object)
+    size = st.session_state[KERNEL_SIZE]
+    if size >= len(rows):
+        margin = (size - len(rows)) // 2
+        resized = np.full((size, size), "0", dtype=object)
+        resized[margin : margin + len(rows), margin : margin + len(rows)] = text
+    else:
+        resized = resize_kernel(text, size)
+    st.session_state[KERNEL] = resized.tolist()
+    st.session_state[KERNEL_VERSION] += 1
+
+
+def apply_random_kernel() -> None:
+    """Callback of the random button: a new random kernel of the current size on each click."""
+    st.session_state[RANDOM_SEED] += 1
+    set_kernel(random_kernel(st.session_state[KERNEL_SIZE], st.session_state[RANDOM_SEED]))
+    st.session_state[PRESET] = CUSTOM
+
+
+def preset_name(kernel: np.ndarray) -> str:
+    """The preset whose whole-number weights these are, or CUSTOM."""
+    for name, preset in PRESETS.items():
+        if kernel.shape == (len(preset.values),) * 2 and np.array_equal(kernel, preset.values):
+            return name
+    return CUSTOM
+
+
+def apply_grid_side() -> None:
+    """Callback of the grid-size picker: the lessons' vertical line at the new size."""
+    st.session_state[GRID] = links.vertical_line_grid(st.session_state[GRID_SIDE]).tolist()
+    st.session_state[GRID_VERSION] += 1
+
+
+def restore_from_link() -> None:
+    """Applies a shared link's query parameters, once per session, before any widget is drawn.
+
+    Bad parameters are kept in URL_PROBLEMS for the page to report; the good ones still apply.
+    """
+    if st.session_state.get(URL_CHECKED):
+        return
+    st.session_state[URL_CHECKED] = True
+    params = st.query_params.to_dict()
+    if not params:
+        return
+    settings, problems = links.decode(params)
+    if "dataset" in params and settings.dataset not in BUILTIN_DATASETS:
+        problems.append(f"`dataset`: {settings.dataset[:30]!r} is not one of {', '.join(BUILTIN_DATASETS)}")
+        settings = replace(settings, dataset=DEFAULT_DATASET)
+    if "photo" in params and settings.photo not in PHOTOS:
+        problems.append(f"`photo`: {settings.photo[:30]!r} is not one of {', '.join(PHOTOS)}")
+        settings = replace(settings, photo=_DEFAULT.photo)
+    if "kernel" in params and "kernel" not in " ".join(problems):
+        set_kernel(settings.kernel, settings.normalise)
+        st.session_state[PRESET] = preset_name(settings.kernel)
+    st.session_state.update({
+        NORMALISE: settings.normalise, BIAS: settings.bias, STRIDE: settings.stride, PADDING: settings.padding,
+        RELU: settings.relu, POOL: settings.pool, POOL_SIZE: settings.pool_size, POOL_STRIDE: settings.pool_stride,
+        SOURCE: settings.source, DATASET: settings.dataset, PHOTO: settings.photo,
+    })
+    if "index" in params:
+        st.session_state[PENDING_INDEX] = settings.image_index
+    if "grid" in params and "grid" not in " ".join(problems):
+        st.session_state[GRID] = settings.grid.tolist()
+        st.session_state[GRID_SIDE] = len(settings.grid)
+        st.session_state[GRID_VERSION] += 1
+    st.session_state[URL_PROBLEMS] = problems
+
+
+def current_settings(kernel: np.ndarray, image_index: int, grid: np.ndarray | None) -> PlaygroundSettings:
+    """The setup on screen, for the shared link."""
+    state = st.session_state
+    source = state[SOURCE]
+    if source == "dataset" and state[DATASET] not in BUILTIN_DATASETS:
+        source = "upload"  # an uploaded dataset lives only in this session, so the link leaves it out
+    return PlaygroundSettings(
+        kernel=kernel, normalise=state[NORMALISE], bias=float(state[BIAS]), stride=state[STRIDE],
+        padding=state[PADDING], relu=state[RELU], pool=state[POOL], pool_size=state[POOL_SIZE],
+        pool_stride=state[POOL_STRIDE], source=source, dataset=state[DATASET], image_index=image_index,
+        photo=state[PHOTO], grid=grid if grid is not None else _DEFAULT.grid,
+    )
+
+
+def write_link(settings: PlaygroundSettings) -> None:
+    """Puts the setup in the address bar, so copying the address shares it."""
+    params = links.encode(settings)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+
+
+def open_in_playground(kernel: np.ndarray, note: str) -> None:
+    """Opens the playground with a given kernel, e.g. a learned first-layer filter from the Evaluate page.
+
+    Args:
+        kernel: (k, k) or (k, k, 1) weights, k in KERNEL_SIZES. For a colour filter (k, k, 3), pass one
+            channel's slice; the editor holds a single 2-D kernel.
+        note: Shown above the editor, e.g. "Filter 3 of conv2d in run 2024-…".
+
+    Raises:
+        ValueError: If the kernel's shape or values cannot go in the editor.
+    """
+    weights = np.asarray(kernel, dtype=np.float64)
+    if weights.ndim == 3 and weights.shape[2] == 1:
+        weights = weights[:, :, 0]
+    if weights.ndim != 2 or weights.shape[0] != weights.shape[1] or weights.shape[0] not in KERNEL_SIZES:
+        raise ValueError(f"The playground edits square kernels of side {KERNEL_SIZES}; got shape {weights.shape}.")
+    if not np.isfinite(weights).all():
+        raise ValueError("The kernel contains NaN or infinity.")
+    set_kernel(weights)
+    st.session_state[PRESET] = CUSTOM
+    st.session_state[NOTE] = note
+    st.switch_page(PAGE_PATH)
