@@ -31,9 +31,9 @@ class Photo:
 
 PHOTOS: dict[str, Photo] = {photo.name: photo for photo in (
     Photo("camera", "camera.png", "Cameraman (grey, 512×512)",
-          "scikit-image's `camera`, CC0 by the photographer, Lav Varshney."),
+          "scikit-image's `camera`, CC0 by the photographer, Lav Varshney"),
     Photo("chelsea", "chelsea.png", "Chelsea the cat (colour, 451×300)",
-          "scikit-image's `chelsea`, CC0 by the photographer, Stefan van der Walt."),
+          "scikit-image's `chelsea`, CC0 by the photographer, Stefan van der Walt"),
 )}
 
 

@@ -83,8 +83,9 @@ if pooled is not None:
 else:
     views[2].info("Pooling is off. Choose max or average to shrink the feature map.", icon=":material/info:")
 st.caption(f"Input: {source.caption}. Feature maps use blue for negative values, white for 0 and red for "
-           "positive, so what a kernel subtracts stays visible. The orange box is the window in the "
-           "step-by-step tab; green is the pooling window.")
+           "positive, so what a kernel subtracts stays visible (on large maps the colours saturate at the 99.5th "
+           "percentile; hover for exact values). The orange box is the window in the step-by-step tab; green is "
+           "the pooling window.")
 
 step_tab, bank_tab, chain_tab, explain_tab = st.tabs(
     ["Step by step", "Filter bank", "Conv → pool chain", "What is going on"])

@@ -27,10 +27,21 @@ class Box:
     colour: str = WINDOW_COLOUR
 
 
+ROBUST_LIMIT_CELLS = 4096  # above this many values the colour scale ignores the top 0.5 % of magnitudes
+
+
 def symmetric_limit(values: np.ndarray) -> float:
-    """The colour-scale limit for values centred on 0: their largest magnitude (1 if all are 0)."""
-    limit = float(np.max(np.abs(values))) if values.size else 0.0
-    return limit if limit > 0 else 1.0
+    """The colour-scale limit for values centred on 0 (1 if all are 0).
+
+    Small maps use their largest magnitude, so every number written in a cell matches its colour.
+    On a photo a few extreme pixels would wash everything else out to white, so large maps use the
+    99.5th percentile of the magnitudes and saturate the rest.
+    """
+    if not values.size:
+        return 1.0
+    magnitudes = np.abs(values)
+    limit = float(np.percentile(magnitudes, 99.5) if values.size > ROBUST_LIMIT_CELLS else magnitudes.max())
+    return limit if limit > 0 else float(magnitudes.max()) or 1.0
 
 
 def _step(shape: Sequence[int]) -> int:

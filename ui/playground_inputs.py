@@ -100,7 +100,7 @@ def _dataset_image() -> InputImage | None:
 def _photo_image() -> InputImage:
     name = st.selectbox("Photo", list(PHOTOS), key=pg.PHOTO, format_func=lambda n: PHOTOS[n].title)
     pixels = _colour_choice(_photo(name, "RGB"))
-    return InputImage(pixels, f"{PHOTOS[name].title}. {PHOTOS[name].credit}")
+    return InputImage(pixels, f"{PHOTOS[name].title}; {PHOTOS[name].credit}")
 
 
 def _uploaded_image() -> InputImage | None:

@@ -1,0 +1,153 @@
+"""The Convolution Playground under AppTest: presets, edits, padding, bad cells, links and the way in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import REPO_ROOT
+from ui import playground_state as pg
+
+PLAYGROUND = "pages/convolution_playground.py"
+
+
+def open_playground(query: dict[str, str] | None = None) -> AppTest:
+    app = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=120)
+    app.run()
+    for name, value in (query or {}).items():
+        app.query_params[name] = value
+    app.switch_page(PLAYGROUND).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def rerun(app: AppTest) -> AppTest:
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def formulas(app: AppTest) -> list[str]:
+    return [m.value for m in app.markdown if m.value.startswith("- ")]
+
+
+def step_sum(app: AppTest) -> str:
+    return next(m.value for m in app.markdown if " = **" in m.value and "×" in m.value)
+
+
+def test_grid_source_shows_the_lessons_vertical_line_worked_example():
+    app = open_playground({"source": "grid"})
+    assert formulas(app) == ["- Feature-map height and width: (5 + 2×0 − 3) / 1 + 1 = 2 + 1 = 3",
+                             "- Pooled height and width: ⌊(3 + 2×0 − 2) / 2⌋ + 1 = ⌊0.5⌋ + 1 = 1"]
+    # the step view starts at the strongest response: on the line, 5·1 − 1 − 1 = 3
+    assert step_sum(app).endswith("= **3**")
+    assert app.session_state["pg_step_col"] == 1
+
+
+def test_preset_cell_edit_and_padding_change_the_shapes_shown(data_dir):
+    app = open_playground({"source": "dataset", "dataset": "mnist", "index": "0"})
+    assert formulas(app)[0] == "- Feature-map height and width: (28 + 2×0 − 3) / 1 + 1 = 25 + 1 = 26"
+    assert formulas(app)[1] == "- Pooled height and width: (26 + 2×0 − 2) / 2 + 1 = 12 + 1 = 13"
+
+    app.selectbox(key=pg.PRESET).set_value("Gaussian blur 5×5")
+    rerun(app)
+    assert app.session_state[pg.KERNEL_SIZE] == 5 and app.session_state[pg.NORMALISE] is True
+    assert formulas(app)[0] == "- Feature-map height and width: (28 + 2×0 − 5) / 1 + 1 = 23 + 1 = 24"
+    assert any("sum to 256" in c.value for c in app.caption)
+
+    # A typed cell, as the grid's editor writes it into the kept kernel.
+    cells = app.session_state[pg.KERNEL]
+    cells[2][2] = "0"
+    app.session_state[pg.KERNEL] = cells
+    rerun(app)
+    assert any("sum to 220" in c.value for c in app.caption)
+
+    app.segmented_control(key=pg.PADDING).set_value("same")
+    rerun(app)
+    assert formulas(app)[0] == "- Feature-map height and width: (28 + 2×2 − 5) / 1 + 1 = 27 + 1 = 28"
+    assert formulas(app)[1] == "- Pooled height and width: (28 + 2×0 − 2) / 2 + 1 = 13 + 1 = 14"
+
+    app.slider(key=pg.STRIDE).set_value(3)
+    rerun(app)
+    assert formulas(app)[0] == "- Feature-map height and width: (28 + 2×2 − 5) / 3 + 1 = 9 + 1 = 10"
+    assert app.query_params["stride"] == "3" and app.query_params["padding"] == "same"
+
+
+def test_bad_cells_show_a_message_and_no_maps():
+    app = open_playground({"source": "grid"})
+    cells = app.session_state[pg.KERNEL]
+    cells[1][1], cells[0][2] = "five", "1e999"
+    app.session_state[pg.KERNEL] = cells
+    rerun(app)
+    message = app.error[0].value
+    assert "row 2, column 2: 'five' is not a number" in message and "row 1, column 3: is infinite" in message
+    assert not app.get("plotly_chart")
+    cells[1][1], cells[0][2] = "5", "0"
+    app.session_state[pg.KERNEL] = cells
+    rerun(app)
+    assert not app.error and app.get("plotly_chart")
+
+
+def test_settings_that_leave_no_output_say_so():
+    app = open_playground({"source": "grid", "kernel": "0,0,0,0,0,0,0;" * 6 + "0,0,0,1,0,0,0"})
+    assert app.session_state[pg.KERNEL_SIZE] == 7
+    assert "does not fit in 5 pixels" in app.error[0].value
+    app.segmented_control(key=pg.PADDING).set_value("same")
+    rerun(app)
+    assert not app.error
+
+
+def test_a_shared_link_restores_the_setup_and_reports_bad_parts():
+    app = open_playground({"kernel": "1,2,1;2,4,2;1,2,1", "normalise": "1", "stride": "2", "padding": "same",
+                           "relu": "1", "pool": "average", "pool_size": "3", "pool_stride": "1",
+                           "source": "photo", "photo": "camera", "bias": "oops"})
+    state = app.session_state
+    assert state[pg.PRESET] == "Gaussian blur 3×3" and state[pg.NORMALISE] is True
+    assert (state[pg.STRIDE], state[pg.PADDING], state[pg.RELU]) == (2, "same", True)
+    assert (state[pg.POOL], state[pg.POOL_SIZE], state[pg.POOL_STRIDE]) == ("average", 3, 1)
+    assert state[pg.SOURCE] == "photo" and state[pg.BIAS] == 0.0
+    assert formulas(app)[0] == "- Feature-map height and width: (512 + 0 + 1 − 3) / 2 + 1 = 255 + 1 = 256"
+    assert len(app.warning) == 1 and "`bias`" in app.warning[0].value
+    # the link is written back, so the address bar always holds the current setup
+    assert app.query_params["kernel"] == "1,2,1;2,4,2;1,2,1" and app.query_params["photo"] == "camera"
+
+
+def test_the_way_in_from_another_page(monkeypatch):
+    class FakeStreamlit:
+        def __init__(self):
+            self.session_state = {pg.KERNEL_VERSION: 0}
+            self.switched_to = None
+
+        def switch_page(self, page):
+            self.switched_to = page
+
+    fake = FakeStreamlit()
+    monkeypatch.setattr(pg, "st", fake)
+    learned = np.random.default_rng(0).normal(size=(5, 5, 1))
+    pg.open_in_playground(learned, "Filter 3 of the first Conv2D layer")
+    assert fake.switched_to == PLAYGROUND
+    assert fake.session_state[pg.KERNEL_SIZE] == 5 and fake.session_state[pg.PRESET] == pg.CUSTOM
+    assert fake.session_state[pg.NOTE] == "Filter 3 of the first Conv2D layer"
+    typed = np.array(fake.session_state[pg.KERNEL], dtype=float)
+    np.testing.assert_allclose(typed, learned[:, :, 0], atol=1e-5)  # six significant digits survive
+    for bad in (np.ones((4, 4)), np.ones((3, 3, 3)), np.full((3, 3), np.nan)):
+        with pytest.raises(ValueError):
+            pg.open_in_playground(bad, "")
+
+
+def test_a_kernel_sent_from_another_page_is_shown_with_its_note():
+    app = open_playground({"source": "grid"})
+    app.session_state[pg.KERNEL] = [["0.5", "-0.25", "0"], ["0", "1", "0"], ["0", "0", "0"]]
+    app.session_state[pg.NOTE] = "Filter 1 of conv2d in run 7"
+    rerun(app)
+    assert app.info[0].value == "Filter 1 of conv2d in run 7"
+    assert app.query_params["kernel"] == "0.5,-0.25,0;0,1,0;0,0,0"
+
+
+def test_rgb_photo_sums_the_three_channels():
+    app = open_playground({"source": "photo", "photo": "chelsea"})
+    app.radio(key=pg.COLOUR).set_value("RGB")
+    rerun(app)
+    assert any(m.value.startswith("Sum over the channels:") for m in app.markdown)
+    assert "Feature-map height: (300 + 2×0 − 3) / 1 + 1 = 297 + 1 = 298" in formulas(app)[0]
