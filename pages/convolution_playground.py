@@ -14,6 +14,7 @@ pg.restore_from_link()  # a shared link's setup, applied before any widget exist
 
 STEP_ROW, STEP_COL = "pg_step_row", "pg_step_col"
 POOL_ROW, POOL_COL = "pg_pool_row", "pg_pool_col"
+STEP_INPUT = "pg_step_input"  # the input the positions belong to
 MAP_PIXELS = 300  # screen pixels across the input; the other maps use the same scale, so shrinking shows
 
 st.title("Convolution Playground")
@@ -52,7 +53,13 @@ pooled = pool2d(feature, layer.pool_size, layer.pool_stride, layer.pool) if laye
 
 # The step-by-step positions live in session state, so the maps above can outline them before the
 # sliders further down are drawn.
-# The first time, start where the kernel responds most strongly rather than at a blank corner.
+# For a new input, start where the kernel responds most strongly rather than at a blank corner;
+# a kernel edit keeps the position, so the same sum can be watched changing.
+input_signature = (source.caption, image.shape)
+if st.session_state.get(STEP_INPUT) != input_signature:
+    st.session_state[STEP_INPUT] = input_signature
+    for key in (STEP_ROW, STEP_COL, POOL_ROW, POOL_COL):
+        st.session_state.pop(key, None)
 strongest = np.unravel_index(np.argmax(np.abs(feature_raw)), feature.shape)
 row = playground_views.clamp_position(STEP_ROW, feature.shape[0], int(strongest[0]))
 col = playground_views.clamp_position(STEP_COL, feature.shape[1], int(strongest[1]))
@@ -84,12 +91,12 @@ else:
     views[2].info("Pooling is off. Choose max or average to shrink the feature map.", icon=":material/info:")
 st.caption(f"Input: {source.caption}. Feature maps use blue for negative values, white for 0 and red for "
            "positive, so what a kernel subtracts stays visible (on large maps the colours saturate at the 99.5th "
-           "percentile; hover for exact values). The orange box is the window in the step-by-step tab; green is "
+           "percentile; hover for exact values). The orange box is the window in the step-by-step view; green is "
            "the pooling window.")
 
-step_tab, bank_tab, chain_tab, explain_tab = st.tabs(
-    ["Step by step", "Filter bank", "Conv → pool chain", "What is going on"])
-with step_tab:
+# A segmented control rather than tabs: tabs would compute every panel on every rerun.
+view = st.segmented_control("Show", pg.VIEWS, key=pg.VIEW, label_visibility="collapsed") or pg.VIEWS[0]
+if view == pg.VIEWS[0]:
     st.markdown("**Convolution:** pick an output value and see the sum that makes it.")
     pickers = st.columns(2)
     playground_views.position_picker("Feature-map row", feature.shape[0], STEP_ROW, pickers[0])
@@ -102,11 +109,11 @@ with step_tab:
         playground_views.position_picker("Pooled row", pooled.shape[0], POOL_ROW, pickers[0])
         playground_views.position_picker("Pooled column", pooled.shape[1], POOL_COL, pickers[1])
         playground_views.pool_step_view(feature, layer, pool_row, pool_col)
-with bank_tab:
+elif view == pg.VIEWS[1]:
     playground_views.filter_bank_view(image, kernel, layer)
-with chain_tab:
+elif view == pg.VIEWS[2]:
     playground_views.chain_view(image, kernel, layer)
-with explain_tab:
+else:
     st.markdown(playground_views.explanations(
         image.shape, kernel.shape[0], layer, feature.shape, None if pooled is None else pooled.shape))
 

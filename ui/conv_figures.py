@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 MAX_DRAWN_CELLS = 200  # per side: larger maps are drawn every n-th pixel (the axes keep true positions)
 MAX_NUMBERED_CELLS = 16  # per side: up to this size every cell shows its value…
@@ -94,35 +93,56 @@ def map_figure(values: np.ndarray, title: str, pixel_size: float, signed: bool,
     return figure
 
 
-def step_figure(panels: Sequence[tuple[str, np.ndarray, np.ndarray | None]], signed: Sequence[bool],
-                number_format: str = "%{text}") -> go.Figure:
+def _side_by_side(titles: Sequence[str], spacing: float, square: bool, tick_labels: bool) -> go.Figure:
+    """An empty figure with one panel per title, in a row.
+
+    Built by hand because `plotly.subplots.make_subplots` costs about 15 ms a call, and the
+    page draws these on every rerun.
+    """
+    count = len(titles)
+    width = (1 - spacing * (count - 1)) / count
+    layout: dict[str, object] = {"annotations": []}
+    for index, title in enumerate(titles):
+        suffix = "" if index == 0 else str(index + 1)
+        left = index * (width + spacing)
+        axis = {"showgrid": False, "zeroline": False, "showticklabels": tick_labels, "tickfont": {"size": 9},
+                "constrain": "domain"}
+        layout[f"xaxis{suffix}"] = {**axis, "domain": [left, left + width], "anchor": f"y{suffix}"}
+        layout[f"yaxis{suffix}"] = {**axis, "domain": [0, 1], "anchor": f"x{suffix}", "autorange": "reversed",
+                                    **({"scaleanchor": f"x{suffix}"} if square else {})}
+        layout["annotations"].append({"text": title, "x": left + width / 2, "y": 1.0, "xref": "paper",
+                                      "yref": "paper", "xanchor": "center", "yanchor": "bottom",
+                                      "showarrow": False, "font": {"size": 12}})
+    return go.Figure(layout=layout)
+
+
+def _axes(index: int) -> dict[str, str]:
+    suffix = "" if index == 0 else str(index + 1)
+    return {"xaxis": f"x{suffix}", "yaxis": f"y{suffix}"}
+
+
+def step_figure(panels: Sequence[tuple[str, np.ndarray, np.ndarray | None]], signed: Sequence[bool]) -> go.Figure:
     """Small matrices side by side with every value written in, e.g. window, kernel and products.
 
     Args:
         panels: (title, (k, k) values, optional (k, k) mask of padding cells drawn grey) per panel.
         signed: Per panel, whether to colour on a scale centred on 0.
-        number_format: The texttemplate for the numbers.
     """
-    figure = make_subplots(1, len(panels), subplot_titles=[title for title, _, _ in panels],
-                           horizontal_spacing=0.04)
+    figure = _side_by_side([title for title, _, _ in panels], 0.04, square=True, tick_labels=False)
     for index, ((_, values, padding), is_signed) in enumerate(zip(panels, signed, strict=True)):
         shown = values.astype(np.float64).copy()
         if padding is not None:
             shown[padding] = np.nan  # drawn in the background colour: padding is not part of the image
-        limit = symmetric_limit(values)
-        text = [[_number(value) for value in row] for row in values]
+        limit = symmetric_limit(values[np.isfinite(values)])
+        low = float(np.nanmin(values)) if np.isfinite(values).any() else 0.0
+        high = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
         figure.add_trace(go.Heatmap(
-            z=shown, text=text, texttemplate=number_format, textfont={"size": 13 if values.shape[0] <= 5 else 10},
+            z=shown, text=[[_number(value) for value in row] for row in values], texttemplate="%{text}",
+            textfont={"size": 13 if values.shape[0] <= 5 else 10},
             colorscale=SIGNED_SCALE if is_signed else "gray", zmid=0 if is_signed else None,
-            zmin=-limit if is_signed else float(np.nanmin(values)) if values.size else 0,
-            zmax=limit if is_signed else max(float(np.nanmax(values)), float(np.nanmin(values)) + 1e-9),
-            showscale=False, hovertemplate="row %{y}, column %{x}: %{text}<extra></extra>",
-        ), 1, index + 1)
-    figure.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, constrain="domain")
-    figure.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed",
-                        constrain="domain")
-    for axis in range(1, len(panels) + 1):
-        figure.update_yaxes(scaleanchor=f"x{axis}", row=1, col=axis)
+            zmin=-limit if is_signed else low, zmax=limit if is_signed else max(high, low + 1e-9),
+            showscale=False, hovertemplate="row %{y}, column %{x}: %{text}<extra></extra>", **_axes(index),
+        ))
     side = panels[0][1].shape[0]
     figure.update_layout(height=120 + 34 * max(side, 3), margin=dict(l=5, r=5, t=40, b=5), plot_bgcolor=PAD_COLOUR)
     return figure
@@ -138,7 +158,7 @@ def _number(value: float) -> str:
 def maps_row(maps: Sequence[np.ndarray], titles: Sequence[str], signed: Sequence[bool],
              height: int = 230) -> go.Figure:
     """Several maps side by side, each on its own colour scale: a filter bank or the steps of a chain."""
-    figure = make_subplots(1, len(maps), subplot_titles=list(titles), horizontal_spacing=0.03)
+    figure = _side_by_side(titles, 0.03, square=True, tick_labels=True)
     for index, (values, is_signed) in enumerate(zip(maps, signed, strict=True)):
         step = _step(values.shape)
         limit = symmetric_limit(values)
@@ -146,13 +166,7 @@ def maps_row(maps: Sequence[np.ndarray], titles: Sequence[str], signed: Sequence
             z=values[::step, ::step].astype(np.float32), x0=0, dx=step, y0=0, dy=step,
             colorscale=SIGNED_SCALE if is_signed else "gray", zmid=0 if is_signed else None,
             zmin=-limit if is_signed else float(values.min()), zmax=limit if is_signed else float(values.max()),
-            showscale=False, hovertemplate="row %{y}, column %{x}: %{z:.4~g}<extra></extra>",
-        ), 1, index + 1)
-    figure.update_xaxes(showgrid=False, zeroline=False, tickfont={"size": 9})
-    figure.update_yaxes(showgrid=False, zeroline=False, autorange="reversed", tickfont={"size": 9})
-    for axis in range(1, len(maps) + 1):
-        figure.update_yaxes(scaleanchor=f"x{axis}", constrain="domain", row=1, col=axis)
-        figure.update_xaxes(constrain="domain", row=1, col=axis)
+            showscale=False, hovertemplate="row %{y}, column %{x}: %{z:.4~g}<extra></extra>", **_axes(index),
+        ))
     figure.update_layout(height=height, margin=dict(l=5, r=5, t=40, b=5), plot_bgcolor="white")
-    figure.update_annotations(font_size=12)
     return figure

@@ -18,7 +18,7 @@ from ui import loaders
 from ui import playground_state as pg
 
 MAX_UPLOAD_SIDE = 1024
-SOURCE_LABELS = {"dataset": "Dataset image", "photo": "Photo", "grid": "Pixel grid", "upload": "Upload"}
+SOURCE_LABELS = {"dataset": "Dataset", "photo": "Photo", "grid": "Grid", "upload": "Upload"}
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,8 @@ def _dataset_image() -> InputImage | None:
     nth = right.number_input(f"Image (0–{len(positions) - 1:,} of this class)", 0, len(positions) - 1, key=pg.NTH)
     index = int(positions[nth])
     pixels = _colour_choice(images[index])
-    return InputImage(pixels, f"{split} image {index:,} of {dataset.name}, a {dataset.class_names[label]}",
+    return InputImage(pixels, f"{split} image {index:,} of {loaders.dataset_label(key)}, a "
+                              f"{dataset.class_names[label]}",
                       image_index=index)
 
 
@@ -177,11 +178,9 @@ def kernel_editor() -> tuple[np.ndarray | None, np.ndarray | None]:
     frame = pg.grid_frame(pg.KERNEL)
     st.data_editor(frame, key=pg.editor_key(pg.KERNEL), on_change=pg.fold_edits, args=(pg.KERNEL,),
                    num_rows="fixed", column_config={c: st.column_config.TextColumn(width="small") for c in frame})
-    buttons = st.columns([1, 1])
-    buttons[0].button("Random kernel", on_click=pg.apply_random_kernel, icon=":material/casino:",
-                      key="pg_random")
-    buttons[1].toggle("÷ by the sum", key=pg.NORMALISE,
-                      help="Blurs divide by the sum of their weights so the image keeps its brightness.")
+    st.button("Random kernel", on_click=pg.apply_random_kernel, icon=":material/casino:", key="pg_random")
+    st.toggle("Divide by the sum of the weights", key=pg.NORMALISE,
+              help="Blurs divide by the sum of their weights so the image keeps its brightness.")
     st.number_input("Bias (added to every output)", -1000.0, 1000.0, step=1.0, key=pg.BIAS)
     try:
         typed = parse_kernel(st.session_state[pg.KERNEL])

@@ -46,6 +46,8 @@ POOL_SIZE = "pg_pool_size"
 POOL_STRIDE = "pg_pool_stride"
 BANK = "pg_bank"
 CHAIN_KERNEL = "pg_chain_kernel"
+VIEW = "pg_view"  # which lower panel is shown: only that one is computed
+VIEWS = ("Step by step", "Filter bank", "Conv → pool chain", "What is going on")
 NOTE = "pg_note"  # a message from the page that sent a kernel here
 URL_CHECKED = "pg_url_checked"
 URL_PROBLEMS = "pg_url_problems"
@@ -58,11 +60,11 @@ _DEFAULTS: dict[str, object] = {
     KERNEL: [[format_weight(v) for v in row] for row in _DEFAULT.kernel], KERNEL_VERSION: 0, KERNEL_SIZE: 3,
     PRESET: "sharpen", NORMALISE: False, BIAS: 0.0, STRIDE: 1, PADDING: "valid", RELU: False,
     POOL: "max", POOL_SIZE: 2, POOL_STRIDE: 2, BANK: ["vertical lines", "horizontal lines", "Sobel x", "Sobel y"],
-    CHAIN_KERNEL: "outline", RANDOM_SEED: 0,
+    CHAIN_KERNEL: "outline", RANDOM_SEED: 0, VIEW: VIEWS[0],
 }
 # Widget values that must survive a visit to another page (see ui.state).
 _KEPT = (SOURCE, DATASET, CLASS, NTH, PHOTO, COLOUR, GRID_SIDE, KERNEL_SIZE, PRESET, NORMALISE, BIAS, STRIDE,
-         PADDING, RELU, POOL, POOL_SIZE, POOL_STRIDE, BANK, CHAIN_KERNEL)
+         PADDING, RELU, POOL, POOL_SIZE, POOL_STRIDE, BANK, CHAIN_KERNEL, VIEW)
 
 
 def init_playground_state() -> None:

@@ -151,3 +151,49 @@ def test_rgb_photo_sums_the_three_channels():
     rerun(app)
     assert any(m.value.startswith("Sum over the channels:") for m in app.markdown)
     assert "Feature-map height: (300 + 2×0 − 3) / 1 + 1 = 297 + 1 = 298" in formulas(app)[0]
+
+
+def test_a_new_input_starts_the_step_view_at_its_strongest_response():
+    from core.convolution import convolve2d
+    from core.kernels import PRESETS
+    from core.photos import load_photo
+
+    app = open_playground({"source": "grid"})
+    assert (app.session_state["pg_step_row"], app.session_state["pg_step_col"]) == (0, 1)
+    app.slider(key="pg_step_row").set_value(2)
+    rerun(app)
+    cells = app.session_state[pg.KERNEL]
+    cells[1][1] = "6"
+    app.session_state[pg.KERNEL] = cells
+    rerun(app)
+    assert app.session_state["pg_step_row"] == 2  # a kernel edit keeps the position being watched
+
+    app.segmented_control(key=pg.SOURCE).set_value("photo")
+    rerun(app)
+    kernel = PRESETS["sharpen"].array()
+    kernel[1, 1] = 6
+    feature = convolve2d(load_photo("camera", "grayscale"), kernel)
+    expected = np.unravel_index(np.argmax(np.abs(feature)), feature.shape)
+    assert (app.session_state["pg_step_row"], app.session_state["pg_step_col"]) == tuple(map(int, expected))
+
+
+def test_bad_grid_cells_a_pool_too_big_and_bad_link_names_get_messages():
+    app = open_playground({"source": "grid", "dataset": "../../etc/passwd", "photo": "nope"})
+    assert len(app.warning) == 2
+    assert "`dataset`" in app.warning[0].value and "`photo`" in app.warning[1].value
+    grid = app.session_state[pg.GRID]
+    grid[0][0] = None  # a cleared cell
+    app.session_state[pg.GRID] = grid
+    rerun(app)
+    assert "Pixel values must be whole numbers from 0 to 255: fix row 1 column 1" in app.error[0].value
+    grid[0][0] = 0
+    app.session_state[pg.GRID] = grid
+    app.slider(key=pg.POOL_SIZE).set_value(4)
+    rerun(app)
+    assert "A 4-wide window does not fit in 3 pixels" in app.error[0].value
+
+
+def test_a_link_to_an_image_past_the_end_of_the_split_says_so(data_dir):
+    app = open_playground({"source": "dataset", "dataset": "mnist", "index": "9999999"})
+    assert "asks for image 9,999,999, but this split has 10,000" in app.warning[0].value
+    assert app.get("plotly_chart")

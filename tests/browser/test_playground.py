@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_no_exception, wait_until_idle
@@ -82,3 +84,28 @@ def test_preset_cell_edit_and_shared_link(page, app_server, browser_context, tmp
         assert_no_exception(other)
     finally:
         other.close()
+
+
+def test_uploads_bad_and_oversized(page, app_server, tmp_path):
+    page.goto(f"{app_server.url}/convolution_playground?source=grid")
+    wait_until_idle(page)
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Upload", exact=True).click()
+    uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    uploader.wait_for(state="attached")
+
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_bytes(b"these are my notes, not a picture")
+    uploader.set_input_files(str(not_an_image))
+    expect(page.get_by_text("not an image Pillow can read")).to_be_visible(timeout=30_000)
+    assert_no_exception(page)
+
+    wide = np.zeros((1000, 2000), np.uint8)
+    wide[:, 1000:] = 255  # one vertical edge down the middle
+    photo = tmp_path / "wide.png"
+    Image.fromarray(wide).save(photo)
+    uploader.set_input_files(str(photo))
+    expect(page.get_by_text("shrunk to 1024×512 to keep the page quick")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Input 512×1024×1")).to_be_visible()
+    wait_until_idle(page)
+    assert_no_exception(page)
+    page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
