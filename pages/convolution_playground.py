@@ -12,8 +12,8 @@ from ui.playground_inputs import choose_input, kernel_editor
 require_router()
 pg.restore_from_link()  # a shared link's setup, applied before any widget exists
 
-STEP_ROW, STEP_COL = "pg_step_row", "pg_step_col"
-POOL_ROW, POOL_COL = "pg_pool_row", "pg_pool_col"
+STEP_ROW, STEP_COL = pg.STEP_ROW, pg.STEP_COL
+POOL_ROW, POOL_COL = pg.POOL_ROW, pg.POOL_COL
 STEP_INPUT = "pg_step_input"  # the input the positions belong to
 MAP_PIXELS = 300  # screen pixels across the input; the other maps use the same scale, so shrinking shows
 
@@ -81,8 +81,9 @@ views[0].plotly_chart(conv_figures.map_figure(
     shown_input, f"Input {height}×{width}×{channels}", pixel_size, signed=False, value_range=source.value_range,
     boxes=input_boxes), width="content", key="pg_input_figure")
 feature_title = f"Feature map {feature.shape[0]}×{feature.shape[1]}" + (" after ReLU" if layer.relu else "")
-views[1].plotly_chart(conv_figures.map_figure(feature, feature_title, pixel_size, signed=True, boxes=feature_boxes),
-                      width="content", key="pg_feature_figure")
+views[1].plotly_chart(conv_figures.map_figure(feature, feature_title, pixel_size, signed=True, boxes=feature_boxes,
+                                              clickable=True),
+                      width="content", key=pg.FEATURE_FIGURE, on_select=pg.pick_clicked_cell, selection_mode="points")
 if pooled is not None:
     views[2].plotly_chart(conv_figures.map_figure(
         pooled, f"{layer.pool.title()}-pooled {pooled.shape[0]}×{pooled.shape[1]}", pixel_size, signed=True,
@@ -97,7 +98,8 @@ st.caption(f"Input: {source.caption}. Feature maps use blue for negative values,
 # A segmented control rather than tabs: tabs would compute every panel on every rerun.
 view = st.segmented_control("Show", pg.VIEWS, key=pg.VIEW, label_visibility="collapsed") or pg.VIEWS[0]
 if view == pg.VIEWS[0]:
-    st.markdown("**Convolution:** pick an output value and see the sum that makes it.")
+    click = " or click it on the feature map" if feature.size <= conv_figures.MAX_CLICKABLE_CELLS else ""
+    st.markdown(f"**Convolution:** pick an output value with the sliders{click}, and see the sum that makes it.")
     pickers = st.columns(2)
     playground_views.position_picker("Feature-map row", feature.shape[0], STEP_ROW, pickers[0])
     playground_views.position_picker("Feature-map column", feature.shape[1], STEP_COL, pickers[1])

@@ -13,6 +13,7 @@ MAX_DRAWN_CELLS = 200  # per side: larger maps are drawn every n-th pixel (the a
 MAX_NUMBERED_CELLS = 16  # per side: up to this size every cell shows its value…
 MIN_NUMBERED_CELL_PIXELS = 24  # …when it is drawn at least this many screen pixels wide
 SIGNED_SCALE = "RdBu_r"  # negative blue, 0 white, positive red
+MAX_CLICKABLE_CELLS = 4096  # a 64×64 map; beyond that the invisible click targets cost more than they help
 WINDOW_COLOUR = "#ffb000"
 PAD_COLOUR = "#d9d9d9"
 
@@ -48,7 +49,8 @@ def _step(shape: Sequence[int]) -> int:
 
 
 def map_figure(values: np.ndarray, title: str, pixel_size: float, signed: bool,
-               value_range: tuple[float, float] = (0.0, 255.0), boxes: Sequence[Box] = ()) -> go.Figure:
+               value_range: tuple[float, float] = (0.0, 255.0), boxes: Sequence[Box] = (),
+               clickable: bool = False) -> go.Figure:
     """An image or a feature map with its size on the axes.
 
     Args:
@@ -58,6 +60,8 @@ def map_figure(values: np.ndarray, title: str, pixel_size: float, signed: bool,
         signed: Use a diverging scale centred on 0 (feature maps); else grey over `value_range`.
         value_range: The grey scale's black and white values when not signed.
         boxes: Rectangles to outline (the current window, the current output cell).
+        clickable: Lay an invisible marker on every cell (up to MAX_CLICKABLE_CELLS), so a click selects
+            it: plotly reports clicks on scatter points but not on heatmap cells.
     """
     height, width = values.shape[:2]
     step = _step(values.shape)
@@ -78,6 +82,13 @@ def map_figure(values: np.ndarray, title: str, pixel_size: float, signed: bool,
             showscale=signed,
         )
     figure = go.Figure(trace)
+    if clickable and values.ndim == 2 and height * width <= MAX_CLICKABLE_CELLS:
+        rows, cols = np.mgrid[0:height, 0:width]
+        figure.add_trace(go.Scatter(
+            x=cols.ravel(), y=rows.ravel(), mode="markers", customdata=values.ravel().astype(np.float32),
+            marker={"size": max(6.0, pixel_size * 0.9), "opacity": 0, "symbol": "square"}, showlegend=False,
+            hovertemplate="row %{y}, column %{x}: %{customdata:.4~g} (click for its sum)<extra></extra>",
+        ))
     for box in boxes:
         figure.add_shape(type="rect", x0=box.cols[0] - 0.5, x1=box.cols[1] - 0.5, y0=box.rows[0] - 0.5,
                          y1=box.rows[1] - 0.5, line={"color": box.colour, "width": 3})

@@ -46,6 +46,9 @@ POOL_SIZE = "pg_pool_size"
 POOL_STRIDE = "pg_pool_stride"
 BANK = "pg_bank"
 CHAIN_KERNEL = "pg_chain_kernel"
+STEP_ROW, STEP_COL = "pg_step_row", "pg_step_col"  # the feature-map value taken apart
+POOL_ROW, POOL_COL = "pg_pool_row", "pg_pool_col"  # the pooled value taken apart
+FEATURE_FIGURE = "pg_feature_figure"
 VIEW = "pg_view"  # which lower panel is shown: only that one is computed
 VIEWS = ("Step by step", "Filter bank", "Conv → pool chain", "What is going on")
 NOTE = "pg_note"  # a message from the page that sent a kernel here
@@ -143,6 +146,18 @@ def apply_random_kernel() -> None:
     st.session_state[RANDOM_SEED] += 1
     set_kernel(random_kernel(st.session_state[KERNEL_SIZE], st.session_state[RANDOM_SEED]))
     st.session_state[PRESET] = CUSTOM
+
+
+def pick_clicked_cell() -> None:
+    """Callback of the feature map: a clicked cell becomes the one taken apart step by step."""
+    points = st.session_state[FEATURE_FIGURE].selection.points
+    if points:
+        row, col = round(points[0]["y"]), round(points[0]["x"])
+        st.session_state[STEP_ROW], st.session_state[STEP_COL] = row, col
+        # the pooling window that starts nearest the clicked cell (the page clamps it to the pooled map)
+        stride = st.session_state[POOL_STRIDE]
+        st.session_state[POOL_ROW], st.session_state[POOL_COL] = row // stride, col // stride
+        st.session_state[VIEW] = VIEWS[0]
 
 
 def preset_name(kernel: np.ndarray) -> str:

@@ -109,3 +109,20 @@ def test_uploads_bad_and_oversized(page, app_server, tmp_path):
     wait_until_idle(page)
     assert_no_exception(page)
     page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
+
+
+def test_clicking_a_feature_map_cell_takes_it_apart(page, app_server, data_dir):
+    page.goto(f"{app_server.url}/convolution_playground?source=dataset&dataset=mnist&index=0")
+    wait_until_idle(page)
+    page.wait_for_selector(".js-plotly-plot .main-svg")
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Filter bank", exact=True).click()
+    wait_until_idle(page)
+    # plotly's own axis conversion gives the screen position of feature-map cell (row 5, column 20)
+    x, y = page.evaluate("""() => {
+        const plot = document.querySelectorAll('.js-plotly-plot')[1];
+        const xaxis = plot._fullLayout.xaxis, yaxis = plot._fullLayout.yaxis, box = plot.getBoundingClientRect();
+        return [box.left + xaxis._offset + xaxis.l2p(20), box.top + yaxis._offset + yaxis.l2p(5)];
+    }""")
+    page.mouse.click(x, y)
+    expect(page.get_by_text("The kernel covers input rows 5–7 and columns 20–22.")).to_be_visible(timeout=30_000)
+    assert_no_exception(page)
