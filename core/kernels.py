@@ -156,12 +156,17 @@ def random_kernel(size: int, seed: int) -> np.ndarray:
     return np.round(np.random.default_rng(seed).uniform(-1.0, 1.0, (size, size)), 1) + 0.0  # + 0.0: no "-0"
 
 
-def resize_kernel(kernel: np.ndarray, size: int) -> np.ndarray:
-    """Grows a kernel with a border of zeros, or crops it, keeping it centred."""
+def resize_kernel(kernel: np.ndarray, size: int, fill: object = 0) -> np.ndarray:
+    """Grows a square kernel with a border of `fill`, or crops it, keeping it centred.
+
+    Works on typed text too (an object array of cells, with fill "0").
+    """
     current = kernel.shape[0]
     if size >= current:
         margin = (size - current) // 2
-        return np.pad(kernel, margin)
+        grown = np.full((size, size), fill, dtype=kernel.dtype)
+        grown[margin : margin + current, margin : margin + current] = kernel
+        return grown
     margin = (current - size) // 2
     return kernel[margin : margin + size, margin : margin + size].copy()
 

@@ -168,17 +168,18 @@ _PARSERS = {
 }
 
 
-def decode(params: Mapping[str, str], base: PlaygroundSettings | None = None) -> tuple[PlaygroundSettings, list[str]]:
+def decode(params: Mapping[str, str],
+           base: PlaygroundSettings | None = None) -> tuple[PlaygroundSettings, dict[str, str]]:
     """Reads query parameters over `base` (the defaults if None).
 
     Unknown parameters are ignored, since other parts of the app may add their own.
 
     Returns:
-        The settings, and one message per parameter that was present but not usable.
+        The settings, and a message for each parameter that was present but not usable, by name.
     """
     settings = base or PlaygroundSettings()
     updates: dict[str, object] = {}
-    problems = []
+    problems: dict[str, str] = {}
     for name, (attribute, parse) in _PARSERS.items():
         if name not in params:
             continue
@@ -186,5 +187,5 @@ def decode(params: Mapping[str, str], base: PlaygroundSettings | None = None) ->
         try:
             updates[attribute] = parse(text.strip())
         except ValueError as error:
-            problems.append(f"`{name}`: {error}")
+            problems[name] = str(error)
     return replace(settings, **updates), problems

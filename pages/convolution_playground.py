@@ -20,8 +20,8 @@ MAP_PIXELS = 300  # screen pixels across the input; the other maps use the same 
 st.title("Convolution Playground")
 st.caption("Type a kernel, slide it over an image, and check every multiply-and-add against a Keras Conv2D "
            "and pooling layer. Copy the address to share exactly this setup.")
-for problem in st.session_state.pop(pg.URL_PROBLEMS, None) or []:
-    st.warning(f"Part of the shared link could not be used and was left at its default: {problem}.",
+for name, problem in (st.session_state.pop(pg.URL_PROBLEMS, None) or {}).items():
+    st.warning(f"Part of the shared link could not be used and was left at its default: `{name}`: {problem}.",
                icon=":material/link_off:")
 
 input_column, kernel_column, layer_column = st.columns([1.25, 1.1, 1], gap="medium")

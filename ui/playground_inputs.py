@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,20 +40,24 @@ class InputImage:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _photo(name: str, colour: str) -> np.ndarray:
-    return load_photo(name, "rgb" if colour == "RGB" else "grayscale")
+def _photo(name: str) -> np.ndarray:
+    return load_photo(name, "rgb")  # a grey photo has three equal channels, which _colour_choice folds into one
 
 
 @st.cache_data(show_spinner="Decoding your image…", max_entries=4)
-def _decode_upload(data: bytes, digest: str, name: str) -> np.ndarray:
-    # `digest` is only there to make the cache key cheap to read in logs; `data` is what is hashed.
+def _decode_upload(data: bytes, name: str) -> np.ndarray:
     return decode_image(data, "rgb", max_pixels=DEFAULT_MAX_PIXELS, name=name)
 
 
 def _colour_choice(image: np.ndarray) -> np.ndarray:
-    """For a colour image, lets the user keep RGB or use grey; returns the image to use."""
+    """For a colour image, lets the user keep RGB or use grey; returns the image to use.
+
+    A grey image stored as RGB (three equal channels, like many PNGs) is simply grey: no choice to offer.
+    """
     if image.shape[2] == 1:
         return image
+    if np.array_equal(image[:, :, 0], image[:, :, 1]) and np.array_equal(image[:, :, 0], image[:, :, 2]):
+        return image[:, :, :1]
     colour = st.radio("Colour", ["grey", "RGB"], horizontal=True, key=pg.COLOUR,
                       help="RGB: the kernel is applied to R, G and B and the three results are added, "
                            "as one Conv2D filter with the same weights in every channel would.")
@@ -100,7 +103,7 @@ def _dataset_image() -> InputImage | None:
 
 def _photo_image() -> InputImage:
     name = st.selectbox("Photo", list(PHOTOS), key=pg.PHOTO, format_func=lambda n: PHOTOS[n].title)
-    pixels = _colour_choice(_photo(name, "RGB"))
+    pixels = _colour_choice(_photo(name))
     return InputImage(pixels, f"{PHOTOS[name].title}; {PHOTOS[name].credit}")
 
 
@@ -113,7 +116,7 @@ def _uploaded_image() -> InputImage | None:
         return None
     data = upload.getvalue()
     try:
-        image = _decode_upload(data, hashlib.sha256(data).hexdigest()[:12], upload.name)
+        image = _decode_upload(data, upload.name)
     except ImageDecodeError as error:
         st.error(str(error), icon=":material/broken_image:")
         return None

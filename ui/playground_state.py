@@ -128,16 +128,8 @@ def apply_preset() -> None:
 
 def apply_kernel_size() -> None:
     """Callback of the size picker: pads or crops the typed kernel, keeping it centred and the cells' text."""
-    rows = st.session_state[KERNEL]
-    text = np.array(rows, dtype=object)
-    size = st.session_state[KERNEL_SIZE]
-    if size >= len(rows):
-        margin = (size - len(rows)) // 2
-        resized = np.full((size, size), "0", dtype=object)
-        resized[margin : margin + len(rows), margin : margin + len(rows)] = text
-    else:
-        resized = resize_kernel(text, size)
-    st.session_state[KERNEL] = resized.tolist()
+    text = np.array(st.session_state[KERNEL], dtype=object)  # (k, k) cells as typed, bad ones included
+    st.session_state[KERNEL] = resize_kernel(text, st.session_state[KERNEL_SIZE], fill="0").tolist()
     st.session_state[KERNEL_VERSION] += 1
 
 
@@ -177,7 +169,7 @@ def apply_grid_side() -> None:
 def restore_from_link() -> None:
     """Applies a shared link's query parameters, once per session, before any widget is drawn.
 
-    Bad parameters are kept in URL_PROBLEMS for the page to report; the good ones still apply.
+    Bad parameters are kept in URL_PROBLEMS (name → message) for the page to report; the good ones still apply.
     """
     if st.session_state.get(URL_CHECKED):
         return
@@ -187,12 +179,12 @@ def restore_from_link() -> None:
         return
     settings, problems = links.decode(params)
     if "dataset" in params and settings.dataset not in BUILTIN_DATASETS:
-        problems.append(f"`dataset`: {settings.dataset[:30]!r} is not one of {', '.join(BUILTIN_DATASETS)}")
+        problems["dataset"] = f"{settings.dataset[:30]!r} is not one of {', '.join(BUILTIN_DATASETS)}"
         settings = replace(settings, dataset=DEFAULT_DATASET)
     if "photo" in params and settings.photo not in PHOTOS:
-        problems.append(f"`photo`: {settings.photo[:30]!r} is not one of {', '.join(PHOTOS)}")
+        problems["photo"] = f"{settings.photo[:30]!r} is not one of {', '.join(PHOTOS)}"
         settings = replace(settings, photo=_DEFAULT.photo)
-    if "kernel" in params and "kernel" not in " ".join(problems):
+    if "kernel" in params and "kernel" not in problems:
         set_kernel(settings.kernel, settings.normalise)
         st.session_state[PRESET] = preset_name(settings.kernel)
     st.session_state.update({
@@ -202,7 +194,7 @@ def restore_from_link() -> None:
     })
     if "index" in params:
         st.session_state[PENDING_INDEX] = settings.image_index
-    if "grid" in params and "grid" not in " ".join(problems):
+    if "grid" in params and "grid" not in problems:
         st.session_state[GRID] = settings.grid.tolist()
         st.session_state[GRID_SIDE] = len(settings.grid)
         st.session_state[GRID_VERSION] += 1

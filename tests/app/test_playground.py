@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -197,3 +199,12 @@ def test_a_link_to_an_image_past_the_end_of_the_split_says_so(data_dir):
     app = open_playground({"source": "dataset", "dataset": "mnist", "index": "9999999"})
     assert "asks for image 9,999,999, but this split has 10,000" in app.warning[0].value
     assert app.get("plotly_chart")
+
+
+def test_a_grey_photo_offers_no_colour_choice_and_a_colour_one_does():
+    app = open_playground({"source": "photo", "photo": "camera"})
+    input_figure = json.loads(app.get("plotly_chart")[0].proto.spec)
+    assert not app.radio and input_figure["layout"]["title"]["text"] == "Input 512×512×1"
+    app.selectbox(key=pg.PHOTO).set_value("chelsea")
+    rerun(app)
+    assert app.radio(key=pg.COLOUR).value == "grey"
