@@ -54,7 +54,6 @@ VIEWS = ("Step by step", "Filter bank", "Conv → pool chain", "What is going on
 NOTE = "pg_note"  # a message from the page that sent a kernel here
 URL_CHECKED = "pg_url_checked"
 URL_PROBLEMS = "pg_url_problems"
-RANDOM_SEED = "pg_random_seed"
 
 _DEFAULT = PlaygroundSettings()
 _DEFAULTS: dict[str, object] = {
@@ -63,7 +62,7 @@ _DEFAULTS: dict[str, object] = {
     KERNEL: [[format_weight(v) for v in row] for row in _DEFAULT.kernel], KERNEL_VERSION: 0, KERNEL_SIZE: 3,
     PRESET: "sharpen", NORMALISE: False, BIAS: 0.0, STRIDE: 1, PADDING: "valid", RELU: False,
     POOL: "max", POOL_SIZE: 2, POOL_STRIDE: 2, BANK: ["vertical lines", "horizontal lines", "Sobel x", "Sobel y"],
-    CHAIN_KERNEL: "outline", RANDOM_SEED: 0, VIEW: VIEWS[0],
+    CHAIN_KERNEL: "outline", VIEW: VIEWS[0],
 }
 # Widget values that must survive a visit to another page (see ui.state).
 _KEPT = (SOURCE, DATASET, CLASS, NTH, PHOTO, COLOUR, GRID_SIDE, KERNEL_SIZE, PRESET, NORMALISE, BIAS, STRIDE,
@@ -135,8 +134,8 @@ def apply_kernel_size() -> None:
 
 def apply_random_kernel() -> None:
     """Callback of the random button: a new random kernel of the current size on each click."""
-    st.session_state[RANDOM_SEED] += 1
-    set_kernel(random_kernel(st.session_state[KERNEL_SIZE], st.session_state[RANDOM_SEED]))
+    seed = int(np.random.default_rng().integers(2**32))  # fresh entropy: each click and session differs
+    set_kernel(random_kernel(st.session_state[KERNEL_SIZE], seed))
     st.session_state[PRESET] = CUSTOM
 
 

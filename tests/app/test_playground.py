@@ -208,3 +208,23 @@ def test_a_grey_photo_offers_no_colour_choice_and_a_colour_one_does():
     app.selectbox(key=pg.PHOTO).set_value("chelsea")
     rerun(app)
     assert app.radio(key=pg.COLOUR).value == "grey"
+
+
+def test_random_kernel_and_normalising_a_kernel_that_sums_to_zero():
+    app = open_playground({"source": "grid"})
+    app.button(key="pg_random").click()
+    rerun(app)
+    first = np.array(app.session_state[pg.KERNEL], dtype=float)
+    assert first.shape == (3, 3) and np.abs(first).max() <= 1 and app.session_state[pg.PRESET] == pg.CUSTOM
+    app.button(key="pg_random").click()
+    rerun(app)
+    assert not np.array_equal(np.array(app.session_state[pg.KERNEL], dtype=float), first)
+
+    app.selectbox(key=pg.PRESET).set_value("Sobel x")
+    rerun(app)
+    app.toggle(key=pg.NORMALISE).set_value(True)
+    rerun(app)
+    assert "sum to 0" in app.info[0].value and "used as typed" in app.info[0].value
+    app.slider(key="pg_step_col").set_value(0)
+    rerun(app)
+    assert step_sum(app).endswith("= **4**")  # Sobel x as typed (right column 1+2+1), not divided by anything
