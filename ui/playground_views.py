@@ -57,28 +57,25 @@ def layer_controls() -> LayerSettings:
     return LayerSettings(stride, padding, relu, pool, pool_size, pool_stride, float(st.session_state[pg.BIAS]))
 
 
+def _formulas(name: str, shape: tuple[int, int], window: int, stride: int,
+              padding: str) -> tuple[list[str], tuple[int, int]]:
+    """One formula line per axis (one line when both axes agree), and the output shape."""
+    out = (output_size(shape[0], window, stride, padding), output_size(shape[1], window, stride, padding))
+    if shape[0] == shape[1]:
+        return [f"{name} height and width: {output_size_formula(shape[0], window, stride, padding)}"], out
+    return [f"{name} {axis}: {output_size_formula(size, window, stride, padding)}"
+            for axis, size in zip(("height", "width"), shape, strict=True)], out
+
+
 def shape_formulas(height: int, width: int, kernel: int, layer: LayerSettings) -> list[str]:
     """The output-size formulas with the current numbers, conv first, then pooling.
 
     Raises:
         ValueError: If a window does not fit (the message says what to change).
     """
-    lines = []
-    conv_shape = []
-    for axis, size in (("height", height), ("width", width)):
-        lines.append(f"Feature-map {axis}: {output_size_formula(size, kernel, layer.stride, layer.padding)}")
-        conv_shape.append(output_size(size, kernel, layer.stride, layer.padding))
-        if height == width:
-            conv_shape.append(conv_shape[0])
-            lines[-1] = lines[-1].replace("height", "height and width")
-            break
+    lines, feature_shape = _formulas("Feature-map", (height, width), kernel, layer.stride, layer.padding)
     if layer.pool != "none":
-        for axis, size in zip(("height", "width"), conv_shape, strict=True):
-            formula = output_size_formula(size, layer.pool_size, layer.pool_stride, "valid")
-            lines.append(f"Pooled {axis}: {formula}")
-            if conv_shape[0] == conv_shape[1]:
-                lines[-1] = lines[-1].replace("height", "height and width")
-                break
+        lines += _formulas("Pooled", feature_shape, layer.pool_size, layer.pool_stride, "valid")[0]
     return lines
 
 
