@@ -21,7 +21,8 @@ st.title("Convolution Playground")
 st.caption("Type a kernel, slide it over an image, and check every multiply-and-add against a Keras Conv2D "
            "and pooling layer. Copy the address to share exactly this setup.")
 for name, problem in (st.session_state.pop(pg.URL_PROBLEMS, None) or {}).items():
-    st.warning(f"Part of the shared link could not be used and was left at its default: `{name}`: {problem}.",
+    st.warning(f"Part of the shared link could not be used and was left at its default: `{name}`: "
+               f"{problem.rstrip('.')}.",
                icon=":material/link_off:")
 
 input_column, kernel_column, layer_column = st.columns([1.25, 1.1, 1], gap="medium")

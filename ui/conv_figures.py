@@ -92,14 +92,15 @@ def map_figure(values: np.ndarray, title: str, pixel_size: float, signed: bool,
     for box in boxes:
         figure.add_shape(type="rect", x0=box.cols[0] - 0.5, x1=box.cols[1] - 0.5, y0=box.rows[0] - 0.5,
                          y1=box.rows[1] - 0.5, line={"color": box.colour, "width": 3})
-    side = max(90, pixel_size * max(height, width))
-    figure.update_xaxes(range=[-0.5 - (1 if boxes else 0), width - 0.5 + (1 if boxes else 0)], side="top",
-                        constrain="domain", showgrid=False, zeroline=False)
-    figure.update_yaxes(range=[height - 0.5 + (1 if boxes else 0), -0.5 - (1 if boxes else 0)], scaleanchor="x",
-                        constrain="domain", showgrid=False, zeroline=False)
+    border = 1 if boxes else 0  # one cell of room round the map, so a window reaching into the padding shows
+    figure.update_xaxes(range=[-0.5 - border, width - 0.5 + border], side="top", constrain="domain",
+                        showgrid=False, zeroline=False)
+    figure.update_yaxes(range=[height - 0.5 + border, -0.5 - border], scaleanchor="x", constrain="domain",
+                        showgrid=False, zeroline=False)
+    plot_width = max(90.0, pixel_size * (width + 2 * border))  # screen pixels for the cells themselves
+    plot_height = max(90.0, pixel_size * (height + 2 * border))
     figure.update_layout(title={"text": title, "font": {"size": 14}, "y": 0.99, "yanchor": "top"},
-                         width=int(side * max(width / height, 0.3)) + (110 if signed else 60),
-                         height=int(side * max(height / width, 0.3)) + 80,
+                         width=int(plot_width) + (120 if signed else 50), height=int(plot_height) + 80,
                          margin=dict(l=40, r=10, t=70, b=10), plot_bgcolor="white")
     return figure
 
