@@ -8,29 +8,13 @@ import zipfile
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO_ROOT
+from tests.app.harness import open_app, rerun
 from ui import state
 from ui.navigation import HOME, PAGES
 
 EXPLORER = "pages/dataset_explorer.py"
 PLAYGROUND = "pages/convolution_playground.py"
-
-
-def open_app(page: str | None = None, timeout: float = 120) -> AppTest:
-    app = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=timeout)
-    app.run()
-    if page is not None:
-        app.switch_page(page).run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def rerun(app: AppTest) -> AppTest:
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
 
 
 def test_home_links_every_other_page():

@@ -8,26 +8,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import REPO_ROOT
+from tests.app.harness import open_app, rerun
 from ui import playground_state as pg
 
 PLAYGROUND = "pages/convolution_playground.py"
 
 
 def open_playground(query: dict[str, str] | None = None) -> AppTest:
-    app = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=120)
-    app.run()
-    for name, value in (query or {}).items():
-        app.query_params[name] = value
-    app.switch_page(PLAYGROUND).run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def rerun(app: AppTest) -> AppTest:
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+    return open_app(PLAYGROUND, query=query)
 
 
 def formulas(app: AppTest) -> list[str]:
