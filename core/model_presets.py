@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.architectures import (
-    BatchNorm,
-    Conv,
-    Dense,
-    Dropout,
-    Flatten,
-    Layer,
-    Pool,
-    Rescale,
-    SpecError,
-    trainable_parameters,
-)
+from core.architectures import trainable_parameters
+from core.layers import BatchNorm, Conv, Dense, Dropout, Flatten, Layer, Pool, Rescale, SpecError
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from core.architectures import (
+from core.architectures import build_model, summarise, trainable_parameters
+from core.layers import (
     LAYER_TYPES,
     BatchNorm,
     Conv,
@@ -16,12 +17,9 @@ from core.architectures import (
     RandomFlip,
     Rescale,
     SpecError,
-    build_model,
     layer_from_dict,
     spec_from_dicts,
     spec_to_dicts,
-    summarise,
-    trainable_parameters,
 )
 from core.model_presets import PRESETS, presets_for
 
