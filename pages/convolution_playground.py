@@ -104,7 +104,7 @@ if view == pg.VIEWS[0]:
     pickers = st.columns(2)
     playground_views.position_picker("Feature-map row", feature.shape[0], STEP_ROW, pickers[0])
     playground_views.position_picker("Feature-map column", feature.shape[1], STEP_COL, pickers[1])
-    playground_views.conv_step_view(image, kernel, layer, row, col)
+    playground_views.conv_step_view(step, layer)
     if pooled is not None:
         st.divider()
         st.markdown(f"**{layer.pool.title()} pooling:** pick a pooled value and see where it comes from.")

@@ -131,10 +131,10 @@ def _grid_image() -> InputImage | None:
     low, high = GRID_SIDE_RANGE
     st.selectbox("Grid size", range(low, high + 1), key=pg.GRID_SIDE, on_change=pg.apply_grid_side,
                  format_func=lambda n: f"{n}×{n}", help="Changing the size starts again from a vertical line.")
-    st.data_editor(pg.grid_frame(pg.GRID), key=pg.editor_key(pg.GRID), on_change=pg.fold_edits, args=(pg.GRID,),
-                   num_rows="fixed", column_config={
-                       column: st.column_config.NumberColumn(min_value=0, max_value=MAX_GRID_VALUE, step=1)
-                       for column in pg.grid_frame(pg.GRID).columns})
+    frame = pg.grid_frame(pg.GRID)
+    st.data_editor(frame, key=pg.editor_key(pg.GRID), on_change=pg.fold_edits, args=(pg.GRID,), num_rows="fixed",
+                   column_config={column: st.column_config.NumberColumn(min_value=0, max_value=MAX_GRID_VALUE, step=1)
+                                  for column in frame.columns})
     cells = np.array(st.session_state[pg.GRID], dtype=object)
     bad = [(r + 1, c + 1) for r, c in np.ndindex(cells.shape) if not _is_pixel(cells[r, c])]
     if bad:

@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from core.convolution import (
+    ConvStep,
     activate,
-    conv_step,
     convolve2d,
     output_size,
     output_size_formula,
@@ -116,10 +116,9 @@ def _expression(values: np.ndarray, weights: np.ndarray, padding: np.ndarray | N
     return " + ".join(terms)
 
 
-def conv_step_view(image: np.ndarray, kernel: np.ndarray, layer: LayerSettings, row: int, col: int) -> None:
-    """Shows how feature-map value (row, col) is made: window, kernel, products and their sum."""
-    step = conv_step(image, kernel, layer.stride, layer.padding, row, col, layer.bias)
-    channels = image.shape[2]
+def conv_step_view(step: ConvStep, layer: LayerSettings) -> None:
+    """Shows how one feature-map value is made: window, kernel, products and their sum."""
+    channels = step.values.shape[2]
     channel = 0
     if channels > 1:
         channel = st.radio("Channel shown", range(channels), horizontal=True, key="pg_step_channel",
