@@ -30,7 +30,7 @@ RUNS, DEFAULTS = "runs", "defaults"
 MODEL_FILE, META_FILE = "model.keras", "meta.json"
 PARTIAL_PREFIX, TRASH_PREFIX = ".partial-", ".trash-"
 MAX_NAME_LENGTH = 80
-APP_VERSION = "0.3"  # bumped with each issue that changes what a run records
+APP_VERSION = "0.4"  # bumped with each issue that changes what a run records
 _ID_PATTERN = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
 
@@ -56,6 +56,8 @@ class RunRecord:
         app_version: APP_VERSION when saved.
         input_shape: (H, W, C) the model takes.
         class_names: The classes in output order.
+        stop_reason: Why training ended early (early stopping, a target, the Stop button), or "".
+        wall_seconds: Seconds from start to saved, evaluation included.
         source: RUNS or DEFAULTS (set by the store when reading; not saved).
     """
 
@@ -72,6 +74,8 @@ class RunRecord:
     app_version: str = APP_VERSION
     input_shape: list[int] = field(default_factory=list)
     class_names: list[str] = field(default_factory=list)
+    stop_reason: str = ""
+    wall_seconds: float = 0.0
     source: str = RUNS
 
     def to_json(self) -> str:

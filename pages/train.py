@@ -1,14 +1,108 @@
-"""Train: not built yet; this page says what it will do."""
+"""Train: build a model, set its hyperparameters, and watch it learn live in a background process."""
 
 import streamlit as st
 
+from core.architectures import trainable_parameters
+from core.datasets import DatasetNotFoundError
+from core.idx import IdxFormatError
+from core.jobs import JobLimitError, active_jobs, job_status, max_jobs, start_job
+from core.layers import spec_to_dicts
+from core.model_presets import DEFAULT_RUNS, PRESETS, presets_for
+from core.training_config import ConfigError, check_config, config_notes
+from ui import loaders, model_builder, state, train_settings
+from ui.dataset_picker import dataset_picker
 from ui.navigation import require_router
+from ui.train_live import JOB_ID, live_panel
 
 require_router()
 
 st.title("Train")
-st.info(
-    "Coming soon: build a Keras model, tune it with sliders and watch live loss and accuracy curves "
-    "while it trains in the background.",
-    icon=":material/construction:",
-)
+st.caption("Pick or build a model, set the sliders, press **Start**. Training runs in its own process on the "
+           "server, so you can leave this page (or close the tab) and it carries on; every finished or stopped "
+           "run is saved in the **Models** store.")
+key = dataset_picker()
+try:
+    dataset = loaders.get_dataset(key)
+except (DatasetNotFoundError, IdxFormatError) as error:
+    st.error(str(error), icon=":material/folder_off:")
+    st.stop()
+owner = st.session_state[state.OWNER]
+default_run = DEFAULT_RUNS.get(key, DEFAULT_RUNS["mnist"])
+fitting = presets_for(dataset.image_shape, dataset.num_classes)
+model_builder.init_builder(default_run.preset if default_run.preset in fitting else next(iter(fitting)))
+train_settings.init_settings(key)
+
+job_id = st.session_state.get(JOB_ID)
+if job_id:
+    with st.container(border=True):
+        st.subheader("Live run")
+        live_panel(job_id, owner)
+
+model_tab, settings_tab = st.tabs(["1 · Model", "2 · Hyperparameters and callbacks"])
+with model_tab:
+    choice = st.selectbox(
+        "Start from a preset", ["custom", *fitting], key=model_builder.PRESET,
+        format_func=lambda name: "your own (edited)" if name == "custom"
+        else f"{PRESETS[name].title} · {fitting[name]:,} params" + (" · recommended" if name == default_run.preset
+                                                                   else ""),
+        on_change=lambda: model_builder.load_preset(st.session_state[model_builder.PRESET])
+        if st.session_state[model_builder.PRESET] != "custom" else None)
+    if choice != "custom":
+        st.caption(PRESETS[choice].lesson)
+    st.markdown("**Layers** (the input comes first, as 0–255 pixels; the output layer, Dense "
+                f"{dataset.num_classes} softmax, is added after the last one)")
+    model_builder.layer_rows()
+    st.markdown(f"**Summary** for {dataset.image_shape[0]}×{dataset.image_shape[1]}×{dataset.image_shape[2]} "
+                "inputs: what Keras' `model.summary()` prints, worked out before anything is built")
+    layers = model_builder.model_summary(dataset.image_shape, dataset.num_classes)
+
+with settings_tab:
+    if st.button("Recommended for this dataset", help="The strong default: the settings that reached the best "
+                 "accuracy per CPU-second here."):
+        train_settings.apply_recommended(key, lessons=False)
+        st.rerun()
+    settings = train_settings.hyperparameters(len(dataset.x_train))
+    if settings["loss"] == "categorical":
+        train_settings.one_hot_example(dataset.y_train, dataset.class_names)
+    st.markdown("**Callbacks**: Keras calls them at the end of each epoch.")
+    settings.update(train_settings.callbacks())
+
+st.divider()
+name = st.text_input("Run name", value="", placeholder="e.g. two conv blocks, lr 0.001", max_chars=80,
+                     key="train_run_name")
+problem, config = None, None
+if layers is None:
+    problem = "Fix the model first (see the Model tab)."
+else:
+    model_key = st.session_state[model_builder.PRESET]
+    params = trainable_parameters(layers, dataset.image_shape, dataset.num_classes)
+    config = train_settings.build_config(
+        key, spec_to_dicts(layers), model_key,
+        name.strip() or f"{model_key} on {loaders.dataset_label(key)}, {settings['epochs']} epochs", settings)
+    try:
+        sizes = check_config(config, len(dataset.x_train))
+        for note in config_notes(config, sizes):
+            st.info(note, icon=":material/info:")
+        st.caption(f"{sizes.train:,} training and {sizes.validation:,} validation images, {sizes.steps_per_epoch:,} "
+                   f"batches per epoch, {params:,} trainable parameters; the test set ({len(dataset.x_test):,} "
+                   "images) is used once, after training.")
+    except ConfigError as error:
+        problem = str(error)
+if problem:
+    st.error(problem, icon=":material/error:")
+running = [job for job in active_jobs() if job.owner == owner]
+busy = len(active_jobs()) >= max_jobs()
+if running:
+    st.info("Your run is training (above). Stop it or wait for it to finish before starting another.")
+elif busy:
+    st.warning(f"Busy: all {max_jobs()} training slot(s) on this server are in use by other sessions. Try again "
+               "when a run finishes.", icon=":material/hourglass:")
+if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=bool(problem or running),
+             key="train_start"):
+    try:
+        st.session_state[JOB_ID] = start_job(config, owner, dataset=dataset)
+        st.rerun()
+    except (JobLimitError, ConfigError) as error:
+        st.warning(str(error), icon=":material/hourglass:")
+if job_id and not job_status(job_id).active:
+    st.caption("Your last run is shown above; **Models** lists every stored run.")

@@ -35,6 +35,8 @@ PAGES: tuple[PageSpec, ...] = (
              "and a pooling layer."),
     PageSpec("pages/train.py", "Train", ":material/model_training:",
              "Build a Keras model, set its hyperparameters with sliders and watch the loss and accuracy curves live."),
+    PageSpec("pages/models.py", "Models", ":material/inventory_2:",
+             "Every trained run with its metrics: rename, delete, download, or upload a .keras file."),
     PageSpec("pages/evaluate.py", "Evaluate", ":material/analytics:",
              "Find where a trained model goes wrong: confusion matrix, mistakes, run comparison and learned filters."),
     PageSpec("pages/predict.py", "Predict", ":material/draw:",

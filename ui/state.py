@@ -6,6 +6,8 @@ values that must survive a visit to another page are re-assigned on every run (`
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
 
 from core.datasets import DEFAULT_DATASET
@@ -16,9 +18,12 @@ SPLIT = "explorer_split"  # "train" or "test"
 IMAGE_INDEX = "explorer_image_index"  # the image shown in detail, a position in the split
 SECTION = "explorer_section"
 UPLOADED_DATASETS = "uploaded_datasets"  # dict: key → core.datasets.Dataset, this session's uploads only
+OWNER = "session_owner"  # a random id naming this session as the owner of its training jobs
 
 _DEFAULTS = {DATASET: DEFAULT_DATASET, SPLIT: "train", IMAGE_INDEX: 0, SECTION: "Overview", UPLOADED_DATASETS: {}}
 _KEPT_ACROSS_PAGES = (DATASET, SPLIT, IMAGE_INDEX, SECTION)
+# The Train page's widgets (hyperparameters, layer settings, preset, run name) by key prefix.
+_KEPT_PREFIXES = ("hp_", "layer_", "train_preset", "train_add_kind", "train_run_name")
 
 
 def init_state() -> None:
@@ -28,4 +33,8 @@ def init_state() -> None:
             st.session_state[key] = value.copy() if isinstance(value, dict) else value
     for key in _KEPT_ACROSS_PAGES:
         st.session_state[key] = st.session_state[key]
+    for key in [key for key in st.session_state if str(key).startswith(_KEPT_PREFIXES)]:
+        st.session_state[key] = st.session_state[key]
+    if OWNER not in st.session_state:
+        st.session_state[OWNER] = uuid.uuid4().hex
     init_playground_state()

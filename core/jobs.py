@@ -1,0 +1,290 @@
+"""Background training jobs: each run trains in its own worker process, reporting through files.
+
+Why a process and not a thread: after every script and fragment run, Streamlit calls
+`keras.backend.clear_session()` and a full `gc.collect()`; with TensorFlow loaded each holds the
+GIL for about 0.2 s, and a `model.fit` thread polled twice a second ran about 100 times slower.
+A worker process shares no GIL with the server, can be stopped for real, keeps a crash away from
+the app, and lets the page never import TensorFlow at all.
+
+A job is a folder under `<store root>/jobs/<job id>/`:
+
+    config.json     the TrainConfig (plus the store root), written before the worker starts
+    data.npz        the images, only for datasets a session uploaded (the worker cannot see them)
+    status.json     state, owner, run id, message: rewritten atomically by the worker
+    progress.jsonl  the progress events of `core.training`, one JSON object per line
+    stop            appears when someone presses Stop; the worker checks after every batch
+    lock            held (flock) by the worker for as long as it lives
+    worker.log      the worker's own output, for debugging
+
+The lock is taken by the server *before* the worker starts and handed over as an inherited file
+descriptor, so there is no moment when a starting job looks dead, and a worker that dies in any
+way (even SIGKILL) releases it at once. A job whose status says running but whose lock is free
+is reported as failed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.datasets import BUILTIN_DATASETS, Dataset
+from core.store import STORE_ROOT
+from core.training_config import TrainConfig
+
+JOBS = "jobs"
+MAX_JOBS_ENV = "CNNLAB_MAX_JOBS"  # how many jobs may train at once on this server (default 1)
+ACTIVE_STATES = ("starting", "running")
+_REPO_ROOT = Path(__file__).resolve().parents[1]
+_children: dict[str, subprocess.Popen] = {}  # reaped in `job_status`, so finished workers leave no zombies
+
+
+class JobLimitError(RuntimeError):
+    """A job cannot start now: this session already has one, or every slot is busy."""
+
+
+class JobError(ValueError):
+    """An unknown job, or an action on a job that is not yours."""
+
+
+@dataclass
+class JobStatus:
+    """What a job is doing.
+
+    Args:
+        job_id: The folder name.
+        owner: The session (or user) that started it.
+        state: "starting", "running", "finished", "stopped" or "failed".
+        name: The run's name.
+        dataset: The dataset key.
+        created: Seconds since the epoch when it was started.
+        run_id: The stored run, once saved.
+        message: Why it failed, or why it stopped early.
+        pid: The worker's process id.
+    """
+
+    job_id: str
+    owner: str
+    state: str
+    name: str = ""
+    dataset: str = ""
+    created: float = 0.0
+    run_id: str = ""
+    message: str = ""
+    pid: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+def max_jobs() -> int:
+    """The global cap on jobs training at once: `$CNNLAB_MAX_JOBS`, default 1."""
+    try:
+        return max(1, int(os.environ.get(MAX_JOBS_ENV, "1")))
+    except ValueError:
+        return 1
+
+
+def jobs_root(root: Path = STORE_ROOT) -> Path:
+    return root / JOBS
+
+
+def job_folder(job_id: str, root: Path = STORE_ROOT) -> Path:
+    if not job_id.replace("-", "").isalnum():
+        raise JobError(f"There is no job {job_id[:40]!r}.")
+    folder = jobs_root(root) / job_id
+    if not (folder / "status.json").is_file():
+        raise JobError(f"There is no job {job_id[:40]!r}.")
+    return folder
+
+
+def write_json_atomically(path: Path, data: dict) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}")
+    temporary.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+@contextmanager
+def _global_lock(root: Path) -> Iterator[None]:
+    """Serialises job starts across sessions and server processes, so the cap holds under a rush."""
+    folder = jobs_root(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".start.lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _worker_alive(folder: Path) -> bool:
+    """Whether a process holds the job's lock (the worker, or the server handing it over)."""
+    try:
+        descriptor = os.open(folder / "lock", os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)  # closing drops the lock if we got it
+    return False
+
+
+def job_status(job_id: str, root: Path = STORE_ROOT) -> JobStatus:
+    """The job's status; a job whose worker died without saying so is reported as failed.
+
+    Raises:
+        JobError: If there is no such job.
+    """
+    folder = job_folder(job_id, root)
+    child = _children.get(job_id)
+    if child is not None and child.poll() is not None:
+        del _children[job_id]
+    try:
+        status = JobStatus(**json.loads((folder / "status.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return JobStatus(job_id, "", "failed", message="The job's status file is unreadable.")
+    if status.active and not _worker_alive(folder):
+        # Read again: the worker may have written its last status between the two reads.
+        status = JobStatus(**json.loads((folder / "status.json").read_text(encoding="utf-8")))
+        if status.active:
+            status.state = "failed"
+            status.message = status.message or "The training process ended unexpectedly (out of memory, or killed)."
+    return status
+
+
+def list_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
+    """Every job, newest first."""
+    folder = jobs_root(root)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.iterdir(), reverse=True):
+        if path.is_dir() and (path / "status.json").is_file():
+            try:
+                found.append(job_status(path.name, root))
+            except JobError:
+                continue
+    return found
+
+
+def active_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
+    return [job for job in list_jobs(root) if job.active]
+
+
+def start_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, root: Path = STORE_ROOT,
+              cap: int | None = None) -> str:
+    """Starts a worker process that trains `config` and stores the run; returns the job id.
+
+    Args:
+        config: Checked settings.
+        owner: Who started it (a session id); each owner may have one job training at a time.
+        dataset: Needed only for datasets the worker cannot load by name (a session's upload).
+        root: The store root.
+        cap: Jobs allowed to train at once; defaults to `max_jobs()`.
+
+    Raises:
+        JobLimitError: If this owner already has a job training, or all slots are busy.
+    """
+    cap = cap or max_jobs()
+    with _global_lock(root):
+        active = active_jobs(root)
+        mine = [job for job in active if job.owner == owner]
+        if mine:
+            raise JobLimitError(f"You already have a run training ({mine[0].name}). Stop it or wait for it "
+                                "to finish: one run per session at a time.")
+        if len(active) >= cap:
+            raise JobLimitError(f"Busy: {len(active)} of {cap} training slot{'s' if cap > 1 else ''} in use "
+                                "on this server. Try again when a run finishes; nothing was started.")
+        job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        folder = jobs_root(root) / job_id
+        folder.mkdir()
+        if config.dataset not in BUILTIN_DATASETS:
+            if dataset is None:
+                raise JobError(f"The dataset {config.dataset!r} must be handed to the job.")
+            np.savez(folder / "data.npz", x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
+                     y_test=dataset.y_test, class_names=np.array(dataset.class_names))
+        write_json_atomically(folder / "config.json", {"config": json.loads(config.to_json()), "root": str(root)})
+        status = JobStatus(job_id, owner, "starting", config.name, config.dataset, time.time())
+        write_json_atomically(folder / "status.json", asdict(status))
+        descriptor = os.open(folder / "lock", os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            with open(folder / "worker.log", "ab") as log:
+                environment = {**os.environ, "PYTHONPATH": str(_REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+                _children[job_id] = subprocess.Popen(
+                    [sys.executable, "-m", "core.worker", str(folder), str(descriptor)], cwd=_REPO_ROOT,
+                    pass_fds=(descriptor,), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    env=environment, start_new_session=True)
+        finally:
+            os.close(descriptor)  # the worker holds the lock now
+    return job_id
+
+
+def request_stop(job_id: str, owner: str | None = None, root: Path = STORE_ROOT) -> bool:
+    """Asks a job to stop after its current batch; returns False if it was not running.
+
+    Args:
+        owner: If given, only this owner's job may be stopped.
+
+    Raises:
+        JobError: For an unknown job, or another owner's.
+    """
+    status = job_status(job_id, root)
+    if owner is not None and status.owner != owner:
+        raise JobError("That run belongs to another session.")
+    if not status.active:
+        return False
+    (job_folder(job_id, root) / "stop").touch()
+    return True
+
+
+def stop_requested(folder: Path) -> bool:
+    return (folder / "stop").exists()
+
+
+def read_events(job_id: str, offset: int = 0, root: Path = STORE_ROOT) -> tuple[list[dict], int]:
+    """Progress events written since `offset` (a byte position); returns them and the new offset.
+
+    Only whole lines are read, so a line the worker is still writing waits for the next call.
+    """
+    path = job_folder(job_id, root) / "progress.jsonl"
+    if not path.is_file():
+        return [], offset
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        chunk = handle.read()
+    end = chunk.rfind(b"\n") + 1
+    events = []
+    for line in chunk[:end].splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue
+    return events, offset + end
+
+
+def prune_jobs(root: Path = STORE_ROOT, older_than: float = 86_400.0) -> int:
+    """Removes the folders of jobs that ended more than `older_than` seconds ago (their runs stay)."""
+    removed = 0
+    cutoff = time.time() - older_than
+    for job in list_jobs(root):
+        folder = jobs_root(root) / job.job_id
+        if not job.active and (folder / "status.json").stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed

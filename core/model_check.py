@@ -1,0 +1,270 @@
+"""Checks an uploaded `.keras` file before Keras ever builds it.
+
+`keras.saving.load_model(..., safe_mode=True)` refuses Lambda layers, but it still builds every
+layer the config declares: a 189 KB file declaring Dense(100000) took 2.7 GB. So the zip's
+`config.json` is read first, as plain JSON: only a sequential stack of layer classes the app
+knows is accepted, every size is bounded, and the parameter count is worked out with the same
+shape rules as the layer builder (`core.layers`). Only then is the model loaded.
+
+`inspect_keras_file` needs no TensorFlow. `import_model` (TensorFlow) loads, checks the input
+shape against a dataset, measures test accuracy and stores the run; `python -m core.model_check`
+runs it in a child process, so the server never imports TensorFlow for an upload.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.layers import (
+    BatchNorm,
+    Conv,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAveragePool,
+    Layer,
+    Pool,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescale,
+    SpecError,
+)
+
+MAX_FILE_BYTES = 50 * 2**20  # the upload itself
+MAX_UNPACKED_BYTES = 200 * 2**20  # all zip members, uncompressed: a zip bomb stops here
+MAX_CONFIG_BYTES = 2 * 2**20
+MAX_LAYERS = 100
+MAX_PARAMETERS = 20_000_000  # 80 MB of float32 weights
+MAX_SIDE = 256
+
+
+class ModelFileError(ValueError):
+    """An uploaded model file the app will not load; the message says why."""
+
+
+@dataclass(frozen=True)
+class ModelFileReport:
+    """What the config declares.
+
+    Args:
+        input_shape: (H, W, C).
+        num_classes: Units of the last Dense layer.
+        spec: The layers before the output layer, as the app's layer specs.
+        parameters: Trainable parameters, worked out from the config.
+        rescales: Whether the model rescales its input itself (the app feeds 0–255 pixels).
+        keras_version: As written in the file's metadata, if any.
+    """
+
+    input_shape: tuple[int, int, int]
+    num_classes: int
+    spec: list[Layer]
+    parameters: int
+    rescales: bool
+    keras_version: str
+
+
+def _square(value: object, what: str, name: str) -> int:
+    if isinstance(value, list | tuple):
+        if len(value) != 2 or value[0] != value[1]:
+            raise ModelFileError(f"{name}: only square {what}s are supported, got {value}.")
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ModelFileError(f"{name}: the {what} must be a whole number, got {str(value)[:40]}.")
+    return value
+
+
+def _activation(config: dict, name: str) -> str:
+    activation = config.get("activation", "linear")
+    if not isinstance(activation, str):
+        raise ModelFileError(f"{name}: custom activation objects are not allowed.")
+    return activation
+
+
+def _dilated(config: dict) -> bool:
+    dilation = config.get("dilation_rate", 1)
+    return dilation not in (1, [1, 1], (1, 1)) or config.get("groups", 1) != 1
+
+
+def _layer(class_name: str, config: dict, name: str) -> Layer | None:
+    """The app's spec for one Keras layer config; None for layers that change nothing (InputLayer)."""
+    if class_name == "Rescaling":
+        scale, offset = config.get("scale"), config.get("offset", 0.0)
+        if not isinstance(scale, int | float) or not isinstance(offset, int | float):
+            raise ModelFileError(f"{name}: Rescaling needs one number for scale and offset.")
+        return Rescale(float(scale), float(offset))
+    if class_name == "Conv2D":
+        if _dilated(config):
+            raise ModelFileError(f"{name}: dilated or grouped convolutions are not supported.")
+        return Conv(config.get("filters"), _square(config.get("kernel_size"), "kernel", name),
+                    _square(config.get("strides", 1), "stride", name), config.get("padding", "valid"),
+                    _activation(config, name))
+    if class_name in ("MaxPooling2D", "AveragePooling2D"):
+        size = _square(config.get("pool_size", 2), "pool size", name)
+        stride = config.get("strides")
+        return Pool("max" if class_name.startswith("Max") else "average", size,
+                    _square(stride, "stride", name) if stride is not None else 0, config.get("padding", "valid"))
+    if class_name == "Dense":
+        return Dense(config.get("units"), _activation(config, name))
+    simple = {"BatchNormalization": BatchNorm, "Flatten": Flatten, "GlobalAveragePooling2D": GlobalAveragePool}
+    if class_name in simple:
+        return simple[class_name]()
+    if class_name == "Dropout":
+        return Dropout(float(config.get("rate", 0.0)))
+    if class_name == "RandomFlip":
+        return RandomFlip(config.get("mode", "horizontal"))
+    factor = config.get("factor", config.get("height_factor", 0.1))
+    factor = factor[1] if isinstance(factor, list | tuple) and len(factor) == 2 else factor
+    augmentations = {"RandomRotation": RandomRotation, "RandomZoom": RandomZoom, "RandomTranslation": RandomTranslation}
+    if class_name in augmentations and isinstance(factor, int | float):
+        return augmentations[class_name](abs(float(factor)))
+    if class_name == "InputLayer":
+        return None
+    raise ModelFileError(f"{name}: the layer class {class_name[:40]!r} is not one the app can load. Allowed: "
+                         "InputLayer, Rescaling, Conv2D, MaxPooling2D, AveragePooling2D, BatchNormalization, "
+                         "Dropout, Flatten, GlobalAveragePooling2D, Dense, RandomFlip/Rotation/Zoom/Translation.")
+
+
+def _read_config(path: Path) -> tuple[dict, str]:
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ModelFileError(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB.")
+    if path.read_bytes()[:8].startswith(b"\x89HDF"):
+        raise ModelFileError("This is a legacy HDF5 (.h5) model. Re-save it in Keras 3's format: "
+                             "model.save('model.keras').")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if sum(member.file_size for member in members) > MAX_UNPACKED_BYTES:
+                raise ModelFileError(f"The file unpacks to more than {MAX_UNPACKED_BYTES // 2**20} MB.")
+            names = {member.filename for member in members}
+            if "config.json" not in names or "model.weights.h5" not in names:
+                raise ModelFileError("This zip is not a Keras model: it lacks config.json or model.weights.h5.")
+            if archive.getinfo("config.json").file_size > MAX_CONFIG_BYTES:
+                raise ModelFileError("The model's config.json is implausibly large.")
+            config = json.loads(archive.read("config.json"))
+            metadata = json.loads(archive.read("metadata.json")) if "metadata.json" in names else {}
+    except zipfile.BadZipFile:
+        raise ModelFileError("This is not a .keras file (not a zip archive; truncated or another format).") from None
+    except (ValueError, UnicodeDecodeError, zipfile.LargeZipFile, EOFError, OSError) as error:
+        raise ModelFileError(f"The model file is damaged: {error}.") from None
+    if not isinstance(config, dict):
+        raise ModelFileError("The model's config.json is not a JSON object.")
+    version = metadata.get("keras_version", "") if isinstance(metadata, dict) else ""
+    return config, str(version)
+
+
+def inspect_keras_file(path: Path) -> ModelFileReport:
+    """Reads and bounds-checks the config of a `.keras` file, without building anything.
+
+    Raises:
+        ModelFileError: With a message a user can act on.
+    """
+    config, version = _read_config(Path(path))
+    if config.get("class_name") != "Sequential":
+        raise ModelFileError(f"Only Sequential models can be uploaded; this one is "
+                             f"{str(config.get('class_name'))[:40]!r}.")
+    inner = config.get("config") if isinstance(config.get("config"), dict) else {}
+    layers = inner.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise ModelFileError("The model declares no layers.")
+    if len(layers) > MAX_LAYERS:
+        raise ModelFileError(f"The model has {len(layers)} layers; at most {MAX_LAYERS} are allowed.")
+    batch_shape = inner.get("build_input_shape")
+    first = layers[0] if isinstance(layers[0], dict) else {}
+    if first.get("class_name") == "InputLayer":
+        batch_shape = (first.get("config") or {}).get("batch_shape", batch_shape)
+    if (not isinstance(batch_shape, list) or len(batch_shape) != 4
+            or not all(isinstance(side, int) and 1 <= side <= MAX_SIDE for side in batch_shape[1:])
+            or batch_shape[3] not in (1, 3)):
+        raise ModelFileError(f"The model must take images shaped (H, W, 1 or 3), up to {MAX_SIDE} pixels a side; "
+                             f"it declares {str(batch_shape)[:60]}.")
+    shape: tuple[int, ...] = tuple(batch_shape[1:])
+    input_shape = tuple(batch_shape[1:])
+    spec: list[Layer] = []
+    parameters = 0
+    for position, item in enumerate(layers, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("config"), dict):
+            raise ModelFileError(f"Layer {position} is malformed.")
+        module = str(item.get("module", "keras.layers"))
+        if not module.startswith("keras.") or item.get("registered_name") not in (None, item.get("class_name")):
+            raise ModelFileError(f"Layer {position} is a custom class ({str(item.get('class_name'))[:40]}); "
+                                 "custom code is never loaded.")
+        name = f"Layer {position} ({str(item.get('class_name'))[:40]})"
+        try:
+            layer = _layer(str(item.get("class_name")), item["config"], name)
+            if layer is None:
+                continue
+            layer.check()
+            if (layer.needs_image and len(shape) != 3) or (layer.needs_vector and len(shape) != 1):
+                raise ModelFileError(f"{name} gets an input of the wrong rank {shape}.")
+            parameters += layer.parameter_counts(shape)[0]
+            shape = layer.output_shape(shape)
+        except (SpecError, TypeError, ValueError) as error:
+            raise ModelFileError(f"{name}: {error}") from None
+        if parameters > MAX_PARAMETERS:
+            raise ModelFileError(f"{name} takes the model past {MAX_PARAMETERS:,} parameters; too big to load here.")
+        spec.append(layer)
+    output = spec[-1] if spec else None
+    if not isinstance(output, Dense) or output.activation != "softmax" or shape != (output.units,):
+        raise ModelFileError("The last layer must be a Dense layer with softmax: the class probabilities.")
+    if not 2 <= output.units <= 1000:
+        raise ModelFileError(f"The output layer has {output.units} classes; 2 to 1000 are supported.")
+    rescales = any(isinstance(layer, Rescale) for layer in spec)
+    return ModelFileReport(input_shape, output.units, spec[:-1], parameters, rescales, version)  # type: ignore[arg-type]
+
+
+def import_model(path: Path, dataset_name: str, name: str, root: Path | None = None) -> dict[str, object]:
+    """Checks, loads (safe mode), evaluates on the dataset's test set, and stores an uploaded model.
+
+    Returns:
+        {"run_id", "test": {...}, "notes": [...]}.
+
+    Raises:
+        ModelFileError: For any file the app will not take, with the reason.
+    """
+    report = inspect_keras_file(path)
+    import shutil
+
+    import keras
+    import numpy as np
+
+    from core.datasets import load_dataset
+    from core.layers import spec_to_dicts
+    from core.store import STORE_ROOT, RunRecord, new_run_id, save_run
+
+    dataset = load_dataset(dataset_name)
+    if report.input_shape != dataset.image_shape or report.num_classes != dataset.num_classes:
+        raise ModelFileError(f"The model takes {report.input_shape} images into {report.num_classes} classes; "
+                             f"{dataset.display_name} has {dataset.image_shape} images in {dataset.num_classes}.")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:
+        raise ModelFileError(f"Keras could not load the model: {str(error)[:300]}") from None
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    test = model.evaluate(dataset.x_test, dataset.y_test, batch_size=512, verbose=0, return_dict=True)
+    test = {key: round(float(np.asarray(value)), 6) for key, value in test.items()}
+    test["images"] = len(dataset.x_test)
+    notes = [] if report.rescales else ["The model has no Rescaling layer, so it gets raw 0–255 pixels. If it was "
+                                        "trained on 0–1 inputs, its predictions here will be poor."]
+    record = RunRecord(run_id=new_run_id(), name=name, dataset=dataset.name, spec=spec_to_dicts(report.spec),
+                       hyperparameters={"uploaded": True, "keras_version": report.keras_version}, history={},
+                       metrics={"test": test}, training_seconds=0.0, status="uploaded",
+                       input_shape=list(dataset.image_shape), class_names=list(dataset.class_names),
+                       stop_reason=" ".join(notes))
+    save_run(record, lambda target: shutil.copyfile(path, target), root or STORE_ROOT)
+    return {"run_id": record.run_id, "test": test, "notes": notes}
+
+
+if __name__ == "__main__":
+    # python -m core.model_check <file> <dataset> <name> [store root]: prints one JSON line.
+    try:
+        result = import_model(Path(sys.argv[1]), sys.argv[2], sys.argv[3],
+                              Path(sys.argv[4]) if len(sys.argv) > 4 else None)
+        print(json.dumps({"ok": True, **result}))
+    except (ModelFileError, ValueError, FileNotFoundError) as error:
+        print(json.dumps({"ok": False, "error": str(error)}))

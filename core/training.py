@@ -1,0 +1,368 @@
+"""Training engines: Keras `model.fit`, and the lessons' `tf.GradientTape` loop, with one progress stream.
+
+Both engines take the same `TrainConfig`, emit the same progress events to a sink (a callable
+taking a dict), obey the same stop request (checked after every batch), run the same Keras
+callbacks, and end in `train_and_store`, which evaluates on the test set and saves the run.
+
+Progress events (all JSON-friendly):
+    {"type": "start", "epochs", "steps_per_epoch", "train_size", "validation_size", "batch_size"}
+    {"type": "batch", "epoch", "step", "seen", "loss", "accuracy", "elapsed", "images_per_second"}
+    {"type": "epoch", "epoch", "partial", "elapsed", "learning_rate", plus every metric, e.g. "val_loss"}
+    {"type": "phase", "phase": "evaluating" | "saving"}
+    {"type": "end", "status", "run_id", "stop_reason", "metrics"}
+
+This module imports Keras at the top: only worker processes, the CLI and tests import it, never
+a page (importing TensorFlow costs a Streamlit server about 700 MB).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import ops
+
+from core.architectures import build_model
+from core.datasets import Dataset
+from core.layers import spec_from_dicts
+from core.store import STORE_ROOT, RunRecord, new_run_id, save_run
+from core.training_config import TrainConfig, check_config, split_indices
+
+Sink = Callable[[dict], None]
+MIN_BATCH_INTERVAL = 0.1  # seconds between batch events: enough points for a smooth curve, a small log
+TRAIN_SAMPLE = 10_000  # training images evaluated after training for the train-vs-test table
+EVAL_BATCH = 512
+
+
+class _ConfusionRate(keras.metrics.Metric):
+    """Macro-averaged precision or recall from a running confusion matrix.
+
+    Keras' own Precision and Recall are binary metrics: on 10-way softmax outputs they threshold
+    every class score at 0.5. This one counts (true, predicted) pairs like scikit-learn and
+    averages per class over the classes seen so far, so it matches the Evaluate page's numbers.
+    """
+
+    def __init__(self, num_classes: int, sparse: bool, kind: str, name: str | None = None, **kwargs):
+        super().__init__(name=name or kind, **kwargs)
+        self.num_classes, self.sparse, self.kind = num_classes, sparse, kind
+        self.matrix = self.add_variable(shape=(num_classes, num_classes), initializer="zeros", name="matrix")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        true = ops.reshape(ops.cast(y_true, "int32"), (-1,)) if self.sparse else ops.argmax(y_true, axis=-1)
+        predicted = ops.argmax(y_pred, axis=-1)
+        pairs = ops.cast(true, "int32") * self.num_classes + ops.cast(predicted, "int32")
+        counts = ops.bincount(pairs, minlength=self.num_classes * self.num_classes)
+        self.matrix.assign_add(ops.reshape(ops.cast(counts, "float32"), (self.num_classes, self.num_classes)))
+
+    def result(self):
+        hits = ops.diagonal(self.matrix)
+        predicted, actual = ops.sum(self.matrix, axis=0), ops.sum(self.matrix, axis=1)
+        denominator = predicted if self.kind == "precision" else actual
+        rates = ops.divide_no_nan(hits, denominator)
+        seen = ops.cast((predicted + actual) > 0, "float32")  # scikit-learn's labels: true ∪ predicted
+        return ops.divide_no_nan(ops.sum(rates * seen), ops.sum(seen))
+
+    def reset_state(self):
+        self.matrix.assign(ops.zeros_like(self.matrix))
+
+    def get_config(self):
+        return {"num_classes": self.num_classes, "sparse": self.sparse, "kind": self.kind, "name": self.name}
+
+
+def make_metrics(num_classes: int, sparse: bool) -> list:
+    """Accuracy, macro precision and macro recall."""
+    return ["accuracy", _ConfusionRate(num_classes, sparse, "precision"), _ConfusionRate(num_classes, sparse, "recall")]
+
+
+def make_optimizer(config: TrainConfig, steps: int) -> keras.optimizers.Optimizer:
+    """The optimizer, with the cosine schedule when asked for (warm-up over the first 3% of steps)."""
+    rate: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate
+    if config.schedule == "cosine":
+        warmup = max(1, steps * 3 // 100)
+        rate = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate / 10, decay_steps=max(1, steps - warmup), alpha=0.0,
+            warmup_target=config.learning_rate, warmup_steps=warmup)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(rate, momentum=0.9, nesterov=True)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(rate)
+    return keras.optimizers.Adam(rate)
+
+
+class TargetAccuracy(keras.callbacks.Callback):
+    """The lessons' callback: stop once an epoch's accuracy reaches the target."""
+
+    def __init__(self, target: float, monitor: str = "accuracy"):
+        super().__init__()
+        self.target, self.monitor, self.reached_at = target, monitor, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and value >= self.target:
+            self.reached_at = epoch
+            self.model.stop_training = True
+
+
+class Progress(keras.callbacks.Callback):
+    """Turns Keras callback calls into progress events, and checks for a stop request after each batch."""
+
+    def __init__(self, sink: Sink, should_stop: Callable[[], bool], batch_size: int, train_size: int,
+                 steps: int, clock: Callable[[], float] = time.perf_counter):
+        super().__init__()
+        self.sink, self.should_stop, self.clock = sink, should_stop, clock
+        self.batch_size, self.train_size, self.steps = batch_size, train_size, steps
+        self.stopped_by_user = False
+        self.epoch = 0
+        self.seen = 0
+        self.training_seconds = 0.0  # excludes validation, so images/s is the training speed
+        self._started = self._last_emit = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self._started, self._last_emit = epoch, self.clock(), 0.0
+        self._epoch_seconds = 0.0
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = self.clock()
+        self._epoch_seconds = now - self._started
+        self.seen += min(self.batch_size, self.train_size - batch * self.batch_size)
+        if self.should_stop():
+            self.stopped_by_user = True
+            self.model.stop_training = True
+        last = batch + 1 == self.steps
+        if now - self._last_emit >= MIN_BATCH_INTERVAL or last or self.stopped_by_user:
+            self._last_emit = now
+            logs = logs or {}
+            elapsed = self.training_seconds + self._epoch_seconds
+            self.sink({"type": "batch", "epoch": self.epoch, "step": batch + 1, "seen": self.seen,
+                       "loss": _float(logs.get("loss")), "accuracy": _float(logs.get("accuracy")),
+                       "elapsed": round(elapsed, 3),
+                       "images_per_second": round(self.seen / elapsed, 1) if elapsed > 0 else None})
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.training_seconds += self._epoch_seconds
+        event = {"type": "epoch", "epoch": epoch, "partial": self.stopped_by_user,
+                 "elapsed": round(self.training_seconds, 3), "learning_rate": _learning_rate(self.model)}
+        event.update({key: _float(value) for key, value in (logs or {}).items() if key != "learning_rate"})
+        self.sink(event)
+
+
+def _float(value: object) -> float | None:
+    if value is None:
+        return None
+    number = float(np.asarray(value))
+    return round(number, 6) if np.isfinite(number) else None
+
+
+def _learning_rate(model: keras.Model) -> float | None:
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return None
+    rate = optimizer.learning_rate  # the current value, schedules included
+    return _float(ops.convert_to_numpy(rate))
+
+
+def _callbacks(config: TrainConfig) -> tuple[list[keras.callbacks.Callback], TargetAccuracy | None]:
+    callbacks: list[keras.callbacks.Callback] = []
+    if config.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor=config.early_monitor, patience=config.early_patience, min_delta=config.early_min_delta,
+            restore_best_weights=config.early_restore_best))
+    target = None
+    if config.target_accuracy:
+        target = TargetAccuracy(config.target_accuracy, config.target_monitor)
+        callbacks.append(target)
+    if config.reduce_lr:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor=config.reduce_monitor, factor=config.reduce_factor, patience=config.reduce_patience))
+    return callbacks, target
+
+
+@dataclass
+class TrainingOutcome:
+    """What a finished or stopped training run produced."""
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    training_seconds: float
+    stopped_by_user: bool
+    stop_reason: str
+
+
+def _labels_for_loss(labels: np.ndarray, config: TrainConfig, num_classes: int) -> np.ndarray:
+    if config.loss == "categorical":
+        return keras.utils.to_categorical(labels, num_classes).astype("float32")  # (N, classes) one-hot
+    return labels
+
+
+def _fit(model, x, y, validation, config, callbacks) -> None:
+    model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, validation_data=validation,
+              callbacks=callbacks, shuffle=True, verbose=0)
+
+
+def _tape(model, x, y, validation, config, callbacks) -> None:
+    """The lessons' custom loop: tf.data batches, `train_step`/`test_step` under `tf.function`."""
+    import tensorflow as tf
+
+    loss_fn = (keras.losses.SparseCategoricalCrossentropy() if config.loss == "sparse"
+               else keras.losses.CategoricalCrossentropy())
+    num_classes = model.output_shape[-1]
+    sparse = config.loss == "sparse"
+    train_loss, val_loss = keras.metrics.Mean(name="loss"), keras.metrics.Mean(name="val_loss")
+    train_metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy") if sparse
+                     else keras.metrics.CategoricalAccuracy(name="accuracy"),
+                     _ConfusionRate(num_classes, sparse, "precision"), _ConfusionRate(num_classes, sparse, "recall")]
+    val_metrics = [type(train_metrics[0])(name="val_accuracy"),
+                   _ConfusionRate(num_classes, sparse, "precision", name="val_precision"),
+                   _ConfusionRate(num_classes, sparse, "recall", name="val_recall")]
+
+    @tf.function
+    def train_step(images, labels):
+        with tf.GradientTape() as tape:
+            predictions = model(images, training=True)
+            loss = loss_fn(labels, predictions)
+            if model.losses:  # L2 penalties
+                loss = loss + tf.add_n(model.losses)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        model.optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+        train_loss.update_state(loss)
+        for metric in train_metrics:
+            metric.update_state(labels, predictions)
+
+    @tf.function
+    def test_step(images, labels):
+        predictions = model(images, training=False)
+        val_loss.update_state(loss_fn(labels, predictions))
+        for metric in val_metrics:
+            metric.update_state(labels, predictions)
+
+    train_data = (tf.data.Dataset.from_tensor_slices((x, y))
+                  .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
+                  .batch(config.batch_size).prefetch(tf.data.AUTOTUNE))
+    callback_list = keras.callbacks.CallbackList(callbacks, model=model, epochs=config.epochs)
+    model.stop_training = False
+    callback_list.on_train_begin()
+    for epoch in range(config.epochs):
+        for metric in (train_loss, val_loss, *train_metrics, *val_metrics):
+            metric.reset_state()
+        callback_list.on_epoch_begin(epoch)
+        for step, (images, labels) in enumerate(train_data):
+            train_step(images, labels)
+            callback_list.on_train_batch_end(step, {"loss": train_loss.result(), "accuracy": train_metrics[0].result()})
+            if model.stop_training:
+                break
+        logs = {metric.name: metric.result() for metric in (train_loss, *train_metrics)}
+        if validation is not None:
+            for images, labels in tf.data.Dataset.from_tensor_slices(validation).batch(EVAL_BATCH):
+                test_step(images, labels)
+            logs.update({metric.name: metric.result() for metric in (val_loss, *val_metrics)})
+        logs = {key: float(value) for key, value in logs.items()}
+        callback_list.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    callback_list.on_train_end()
+
+
+ENGINES = {"fit": _fit, "tape": _tape}
+
+
+def train(config: TrainConfig, dataset: Dataset, sink: Sink, should_stop: Callable[[], bool] = lambda: False,
+          extra_callbacks: tuple[keras.callbacks.Callback, ...] = ()) -> TrainingOutcome:
+    """Builds the model from the config's spec and trains it on the dataset's training images.
+
+    Args:
+        config: The settings (checked here again).
+        dataset: Where the images come from.
+        sink: Receives the progress events.
+        should_stop: Asked after every batch; True stops training and keeps the model so far.
+        extra_callbacks: More Keras callbacks, run after the app's own (benchmarks use this).
+
+    Raises:
+        ConfigError, SpecError: For settings or a spec that cannot be used.
+    """
+    sizes = check_config(config, len(dataset.x_train))
+    spec = spec_from_dicts(config.spec)
+    keras.utils.set_random_seed(config.seed)
+    train_at, validation_at = split_indices(len(dataset.x_train), config.subset, config.validation_split, config.seed)
+    x, y = dataset.x_train[train_at], _labels_for_loss(dataset.y_train[train_at], config, dataset.num_classes)
+    validation = None
+    if len(validation_at):
+        validation = (dataset.x_train[validation_at],
+                      _labels_for_loss(dataset.y_train[validation_at], config, dataset.num_classes))
+
+    model = build_model(spec, dataset.image_shape, dataset.num_classes)
+    sparse = config.loss == "sparse"
+    model.compile(optimizer=make_optimizer(config, sizes.steps_per_epoch * config.epochs),
+                  loss="sparse_categorical_crossentropy" if sparse else "categorical_crossentropy",
+                  metrics=make_metrics(dataset.num_classes, sparse), jit_compile=False)
+    sink({"type": "start", "epochs": config.epochs, "steps_per_epoch": sizes.steps_per_epoch,
+          "train_size": sizes.train, "validation_size": sizes.validation, "batch_size": config.batch_size})
+    progress = Progress(sink, should_stop, config.batch_size, sizes.train, sizes.steps_per_epoch)
+    history = keras.callbacks.History()
+    callbacks, target = _callbacks(config)
+    ENGINES[config.engine](model, x, y, validation, config, [progress, history, *callbacks, *extra_callbacks])
+
+    reason = ""
+    if progress.stopped_by_user:
+        reason = f"Stopped by you during epoch {progress.epoch + 1}."
+    elif target is not None and target.reached_at is not None:
+        reason = f"Reached {config.target_accuracy:.1%} {config.target_monitor} in epoch {target.reached_at + 1}."
+    else:
+        early = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
+        if early is not None and early.stopped_epoch:
+            reason = (f"Early stopping: {config.early_monitor} did not improve for {config.early_patience} epochs "
+                      f"(stopped after epoch {early.stopped_epoch + 1}"
+                      + (", best weights restored)." if config.early_restore_best else ")."))
+    clean = {key: [_float(value) for value in values] for key, values in history.history.items()}
+    return TrainingOutcome(model, clean, progress.training_seconds, progress.stopped_by_user, reason)
+
+
+def evaluate_splits(model: keras.Model, config: TrainConfig, dataset: Dataset) -> dict[str, dict[str, float]]:
+    """Loss, accuracy, precision and recall on a training sample, the validation images and the test set."""
+    train_at, validation_at = split_indices(len(dataset.x_train), config.subset, config.validation_split, config.seed)
+    parts = {"train": train_at[:TRAIN_SAMPLE], "validation": validation_at}
+    results: dict[str, dict[str, float]] = {}
+    for split, positions in parts.items():
+        if len(positions):
+            results[split] = _evaluate(model, dataset.x_train[positions], dataset.y_train[positions], config, dataset)
+    if len(dataset.x_test):
+        results["test"] = _evaluate(model, dataset.x_test, dataset.y_test, config, dataset)
+    return results
+
+
+def _evaluate(model, x, y, config, dataset) -> dict[str, float]:
+    values = model.evaluate(x, _labels_for_loss(y, config, dataset.num_classes), batch_size=EVAL_BATCH,
+                            verbose=0, return_dict=True)
+    values = {key: _float(value) for key, value in values.items()}
+    values["images"] = len(x)
+    return values
+
+
+def train_and_store(config: TrainConfig, dataset: Dataset, sink: Sink,
+                    should_stop: Callable[[], bool] = lambda: False, root: Path = STORE_ROOT,
+                    run_id: str | None = None) -> RunRecord:
+    """Trains, evaluates on every split, and saves the run (model and metadata) to the store.
+
+    A run stopped by the user is still evaluated and saved, marked "stopped".
+    """
+    started = time.time()
+    outcome = train(config, dataset, sink, should_stop)
+    sink({"type": "phase", "phase": "evaluating"})
+    metrics = evaluate_splits(outcome.model, config, dataset)
+    sink({"type": "phase", "phase": "saving"})
+    record = RunRecord(
+        run_id=run_id or new_run_id(), name=config.name or f"{config.model_key} on {dataset.name}",
+        dataset=dataset.name, spec=config.spec, hyperparameters=config.hyperparameters(),
+        history=outcome.history, metrics=metrics, training_seconds=round(outcome.training_seconds, 2),
+        status="stopped" if outcome.stopped_by_user else "finished",
+        input_shape=list(dataset.image_shape), class_names=list(dataset.class_names),
+        stop_reason=outcome.stop_reason, wall_seconds=round(time.time() - started, 2))
+    # Re-compiled with built-in metrics only, so the saved file loads anywhere, no custom objects needed.
+    outcome.model.compile(optimizer=outcome.model.optimizer, loss=outcome.model.loss, metrics=["accuracy"])
+    save_run(record, lambda path: outcome.model.save(path), root)
+    sink({"type": "end", "status": record.status, "run_id": record.run_id, "stop_reason": record.stop_reason,
+          "metrics": metrics})
+    return record

@@ -1,0 +1,78 @@
+"""The worker process of a background job: `python -m core.worker <job folder> <lock descriptor>`.
+
+Started by `core.jobs.start_job`, which already holds the job's lock and hands it over as an
+inherited descriptor; keeping that descriptor open until exit is what tells the server we live.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+
+from core.jobs import JobStatus, stop_requested, write_json_atomically
+
+
+class ProgressLog:
+    """Appends progress events to `progress.jsonl`, one line each, flushed at once."""
+
+    def __init__(self, path: Path):
+        self.handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the worker's lifetime
+
+    def __call__(self, event: dict) -> None:
+        self.handle.write(json.dumps(event) + "\n")
+        self.handle.flush()
+
+
+def _update(folder: Path, status: JobStatus, **changes: object) -> None:
+    for key, value in changes.items():
+        setattr(status, key, value)
+    write_json_atomically(folder / "status.json", asdict(status))
+
+
+def _load_dataset(folder: Path, name: str):
+    import numpy as np
+
+    from core.datasets import Dataset, load_dataset
+
+    if not (folder / "data.npz").is_file():
+        return load_dataset(name)
+    with np.load(folder / "data.npz") as data:
+        return Dataset(name, name, "uploaded images", tuple(str(c) for c in data["class_names"]),
+                       data["x_train"], data["y_train"], data["x_test"], data["y_test"], "upload")
+
+
+def run(folder: Path) -> int:
+    """Trains the job in `folder` and stores the run; returns the exit code."""
+    status = JobStatus(**json.loads((folder / "status.json").read_text(encoding="utf-8")))
+    _update(folder, status, state="running", pid=os.getpid())
+    sink = ProgressLog(folder / "progress.jsonl")
+    try:
+        sink({"type": "phase", "phase": "loading"})
+        job = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        from core.training import train_and_store  # TensorFlow loads here, after the status says running
+        from core.training_config import TrainConfig
+
+        config = TrainConfig.from_dict(job["config"])
+        dataset = _load_dataset(folder, config.dataset)
+        record = train_and_store(config, dataset, sink, lambda: stop_requested(folder), root=Path(job["root"]))
+    except (ValueError, FileNotFoundError, MemoryError) as error:  # bad settings, missing data: the user's to fix
+        traceback.print_exc()
+        _update(folder, status, state="failed", message=str(error) or type(error).__name__)
+        sink({"type": "end", "status": "failed", "message": status.message})
+        return 1
+    except Exception as error:
+        traceback.print_exc()
+        _update(folder, status, state="failed", message=f"Training failed: {type(error).__name__}: {error}")
+        sink({"type": "end", "status": "failed", "message": status.message})
+        return 1
+    _update(folder, status, state=record.status, run_id=record.run_id, message=record.stop_reason)
+    return 0
+
+
+if __name__ == "__main__":
+    lock_descriptor = int(sys.argv[2])  # held open, never closed: the server sees the lock while we live
+    sys.exit(run(Path(sys.argv[1])))

@@ -1,0 +1,35 @@
+"""Models: every stored run, shipped defaults first; rename, delete, download and upload."""
+
+import streamlit as st
+
+from core.store import list_runs
+from ui import store_views
+from ui.navigation import require_router
+
+require_router()
+
+st.title("Models")
+st.caption("Every run you train is saved here with its model file (`.keras`) and its metadata: dataset, layers, "
+           "hyperparameters, per-epoch history and train / validation / test metrics. Shipped default models "
+           "come first and are read-only.")
+records = list_runs()
+if not records:
+    st.info("No stored runs yet. Train one on the **Train** page, or upload a `.keras` file below.")
+else:
+    frame = store_views.runs_frame(records)
+    picked = st.dataframe(
+        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="store_table",
+        column_config={"test accuracy": st.column_config.NumberColumn(format="percent"),
+                       "validation accuracy": st.column_config.NumberColumn(format="percent"),
+                       "training s": st.column_config.NumberColumn(format="%.1f")})
+    rows = picked.selection.rows if picked is not None else []
+    if rows:
+        record = records[rows[0]]
+        st.subheader(record.name)
+        store_views.run_details(record)
+        store_views.actions(record)
+    else:
+        st.caption("Click a row (its left edge) to see the run's details and actions. Click a column header to sort.")
+
+with st.expander("Upload a .keras model", icon=":material/upload:"):
+    store_views.upload_form()

@@ -1,0 +1,113 @@
+"""Both training engines on tiny data, the stop request, each callback, and the run that lands in the store."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("keras")
+
+from core.datasets import load_dataset  # noqa: E402
+from core.layers import spec_to_dicts  # noqa: E402
+from core.model_presets import PRESETS  # noqa: E402
+from core.store import list_runs, load_record  # noqa: E402
+from core.training import train, train_and_store  # noqa: E402
+from core.training_config import TrainConfig  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits")
+
+
+def config(preset: str = "dense", **changes) -> TrainConfig:
+    settings = {"epochs": 1, "batch_size": 32, "subset": 300, "validation_split": 0.2, "seed": 1}
+    settings.update(changes)
+    return TrainConfig(dataset="digits", spec=spec_to_dicts(PRESETS[preset].spec()), model_key=preset, **settings)
+
+
+@pytest.mark.parametrize(("engine", "loss"), [("fit", "sparse"), ("tape", "sparse"), ("fit", "categorical"),
+                                              ("tape", "categorical")])
+def test_engines_train_report_and_store(engine, loss, digits, tmp_path):
+    events = []
+    record = train_and_store(config("one_conv", epochs=2, engine=engine, loss=loss), digits, events.append,
+                             root=tmp_path)
+    kinds = [event["type"] for event in events]
+    assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("epoch") == 2
+    batches = [event for event in events if event["type"] == "batch"]
+    assert batches[-1]["seen"] == 2 * 240 and batches[-1]["step"] == 8  # 240 images in batches of 32
+    assert set(record.history) >= {"loss", "accuracy", "precision", "recall", "val_loss", "val_accuracy",
+                                   "val_precision", "val_recall"}
+    assert len(record.history["loss"]) == 2
+    assert record.history["loss"][1] < record.history["loss"][0]  # it learns
+    assert set(record.metrics) == {"train", "validation", "test"}
+    assert record.metrics["test"]["images"] == len(digits.x_test)
+    assert record.metrics["test"]["accuracy"] > 0.5
+    stored = load_record(record.run_id, tmp_path)
+    assert stored.status == "finished" and stored.hyperparameters["engine"] == engine
+    assert [run.run_id for run in list_runs(tmp_path)] == [record.run_id]
+
+
+def test_macro_precision_and_recall_match_scikit_learn(digits, tmp_path):
+    from sklearn.metrics import precision_score, recall_score
+
+    outcome = train(config("dense", epochs=1, validation_split=0.0, subset=200), digits, lambda event: None)
+    probabilities = outcome.model.predict(digits.x_test, verbose=0)
+    predicted = probabilities.argmax(axis=1)
+    outcome.model.compile(loss="sparse_categorical_crossentropy",
+                          metrics=__import__("core.training", fromlist=["make_metrics"]).make_metrics(10, True))
+    values = outcome.model.evaluate(digits.x_test, digits.y_test, verbose=0, return_dict=True)
+    assert values["precision"] == pytest.approx(precision_score(digits.y_test, predicted, average="macro",
+                                                                zero_division=0), abs=1e-5)
+    assert values["recall"] == pytest.approx(recall_score(digits.y_test, predicted, average="macro",
+                                                          zero_division=0), abs=1e-5)
+
+
+@pytest.mark.parametrize("engine", ["fit", "tape"])
+def test_stop_request_stops_within_one_batch_and_keeps_the_model(engine, digits, tmp_path):
+    asked = {"count": 0}
+
+    def should_stop() -> bool:
+        asked["count"] += 1
+        return asked["count"] >= 3
+
+    events = []
+    record = train_and_store(config(epochs=5, engine=engine), digits, events.append, should_stop, root=tmp_path)
+    batches = [event for event in events if event["type"] == "batch"]
+    assert batches[-1]["epoch"] == 0 and batches[-1]["step"] == 3 and batches[-1]["seen"] == 96
+    assert record.status == "stopped" and "Stopped by you" in record.stop_reason
+    assert load_record(record.run_id, tmp_path).status == "stopped"
+    assert record.metrics["test"]["accuracy"] is not None
+
+
+@pytest.mark.parametrize("engine", ["fit", "tape"])
+def test_early_stopping_stops_when_nothing_improves_enough(engine, digits):
+    # min_delta 10: no epoch can improve the loss by 10, so with patience 0 it stops after epoch 2.
+    outcome = train(config(epochs=6, engine=engine, early_stopping=True, early_monitor="loss", early_patience=0,
+                           early_min_delta=10.0), digits, lambda event: None)
+    assert len(outcome.history["loss"]) == 2
+    assert outcome.stop_reason.startswith("Early stopping: loss did not improve")
+
+
+@pytest.mark.parametrize("engine", ["fit", "tape"])
+def test_target_accuracy_stops_at_the_first_epoch_that_reaches_it(engine, digits):
+    outcome = train(config(epochs=6, engine=engine, target_accuracy=0.01), digits, lambda event: None)
+    assert len(outcome.history["loss"]) == 1
+    assert outcome.stop_reason == "Reached 1.0% accuracy in epoch 1."
+    unreachable = train(config(epochs=2, engine=engine, target_accuracy=1.0, subset=100), digits, lambda e: None)
+    assert len(unreachable.history["loss"]) == 2 or unreachable.history["accuracy"][0] == 1.0
+
+
+def test_reduce_lr_on_plateau_lowers_the_rate(digits):
+    events = []
+    # Plain SGD at 1e-6 cannot improve the loss by ReduceLROnPlateau's min_delta (1e-4).
+    train(config(epochs=3, learning_rate=1e-6, optimizer="sgd", reduce_lr=True, reduce_monitor="loss", reduce_patience=0,
+                 reduce_factor=0.5), digits, events.append)
+    rates = [event["learning_rate"] for event in events if event["type"] == "epoch"]
+    assert rates[0] == pytest.approx(1e-6) and rates[-1] < rates[0]
+
+
+def test_cosine_schedule_decays_towards_zero(digits):
+    events = []
+    train(config(epochs=3, schedule="cosine", learning_rate=1e-2), digits, events.append)
+    rates = [event["learning_rate"] for event in events if event["type"] == "epoch"]
+    assert rates[0] > rates[1] > rates[2] and rates[2] < 1e-3

@@ -1,0 +1,95 @@
+"""Training settings checked before anything is built, the data split, and the progress arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.model_presets import DEFAULT_RUNS, PRESETS, default_config
+from core.progress import ProgressView, fold, format_duration, status_line
+from core.training_config import ConfigError, TrainConfig, check_config, config_notes, split_indices
+
+
+def config(**changes) -> TrainConfig:
+    return TrainConfig(dataset="mnist", spec=[{"kind": "Rescaling"}, {"kind": "Flatten"}], **changes)
+
+
+def test_sizes_follow_subset_split_and_batch():
+    sizes = check_config(config(subset=2000, validation_split=0.1, batch_size=64), 60_000)
+    assert (sizes.train, sizes.validation, sizes.steps_per_epoch) == (1800, 200, 29)
+    sizes = check_config(config(subset=0, validation_split=0.0, batch_size=128), 60_000)
+    assert (sizes.train, sizes.validation, sizes.steps_per_epoch) == (60_000, 0, 469)
+
+
+@pytest.mark.parametrize(("changes", "fragment"), [
+    ({"subset": 1, "validation_split": 0.9}, "no image is left to train on"),
+    ({"subset": 3, "validation_split": 0.1}, "holds out no image"),
+    ({"validation_split": 0.0, "early_stopping": True, "early_monitor": "val_loss"}, "validation split is 0"),
+    ({"validation_split": 0.0, "target_accuracy": 0.9, "target_monitor": "val_accuracy"}, "validation split is 0"),
+    ({"reduce_lr": True, "schedule": "cosine"}, "pick one"),
+    ({"epochs": 0}, "Epochs must be a whole number from 1"),
+    ({"batch_size": 10_000}, "Batch size must be"),
+    ({"learning_rate": float("nan")}, "learning rate"),
+    ({"validation_split": 1.0}, "validation split"),
+    ({"optimizer": "adagrad"}, "Optimizer must be one of"),
+    ({"reduce_factor": 1.0}, "factor"),
+])
+def test_impossible_settings_are_named(changes, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        check_config(config(**changes), 60_000)
+
+
+def test_batch_larger_than_training_set_is_a_note_not_an_error():
+    setting = config(subset=10, validation_split=0.0, batch_size=64)
+    sizes = check_config(setting, 60_000)
+    assert sizes.steps_per_epoch == 1
+    assert any("larger than the 10 training images" in note for note in config_notes(setting, sizes))
+
+
+def test_split_is_seeded_disjoint_and_sized():
+    train, validation = split_indices(1000, 300, 0.2, seed=3)
+    again_train, again_validation = split_indices(1000, 300, 0.2, seed=3)
+    assert np.array_equal(train, again_train) and np.array_equal(validation, again_validation)
+    assert (len(train), len(validation)) == (240, 60)
+    assert not set(train) & set(validation)
+    other, _ = split_indices(1000, 300, 0.2, seed=4)
+    assert not np.array_equal(train, other)
+
+
+def test_config_round_trips_and_rejects_unknown_keys():
+    setting = config(epochs=3)
+    assert TrainConfig.from_dict(__import__("json").loads(setting.to_json())) == setting
+    with pytest.raises(ConfigError, match="Unknown training settings: colour"):
+        TrainConfig.from_dict({"dataset": "mnist", "spec": [], "colour": 1})
+
+
+def test_default_configs_use_existing_presets_and_lesson_settings():
+    for dataset, run in DEFAULT_RUNS.items():
+        made = default_config(dataset)
+        assert made.model_key == run.preset in PRESETS and made.epochs == run.epochs
+    lesson = default_config("mnist", "two_conv_blocks")
+    assert (lesson.epochs, lesson.batch_size, lesson.learning_rate, lesson.schedule) == (5, 64, 1e-3, "constant")
+    with pytest.raises(ValueError, match="Unknown model"):
+        default_config("mnist", "resnet152")
+
+
+def test_progress_fold_position_speed_and_eta():
+    view = fold(ProgressView(), [
+        {"type": "start", "epochs": 2, "steps_per_epoch": 10, "train_size": 1000, "validation_size": 0,
+         "batch_size": 100},
+        {"type": "batch", "epoch": 0, "step": 5, "seen": 500, "loss": 1.0, "accuracy": 0.5, "elapsed": 2.0,
+         "images_per_second": 250.0},
+    ])
+    assert view.fraction == pytest.approx(0.25)
+    assert view.eta_seconds == pytest.approx(6.0)  # 1,500 images left at 250 per second
+    assert status_line(view) == "Epoch 1/2 · batch 5/10 · 250 images/s · ETA 0:06"
+    assert view.batch_points == [(0.5, 1.0, 0.5)]
+    fold(view, [{"type": "epoch", "epoch": 0, "loss": 0.9, "val_loss": None},
+                {"type": "batch", "epoch": 1, "step": 10, "seen": 2000, "loss": 0.5, "accuracy": 0.8,
+                 "elapsed": 8.0, "images_per_second": 250.0},
+                {"type": "end", "status": "finished", "run_id": "x", "stop_reason": "", "metrics": {}}])
+    assert view.fraction == 1.0 and view.phase == "ended" and view.epoch_rows[0]["epoch"] == 1
+
+
+def test_format_duration():
+    assert [format_duration(s) for s in (None, 5, 65, 3723)] == ["–", "0:05", "1:05", "1:02:03"]

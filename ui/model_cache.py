@@ -1,0 +1,36 @@
+"""Loaded Keras models, cached per server process (`st.cache_resource`), keyed by file path and mtime.
+
+A cached model is shared by every session: callers must never train, compile or otherwise mutate
+it. Keying by mtime means a file replaced on disk is loaded afresh. TensorFlow is imported only
+when a model is first loaded, by the pages that need one (Evaluate, Predict).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.store import MODEL_FILE, run_folder
+
+
+def model_key(run_id: str) -> tuple[str, float]:
+    """(path, mtime) of a run's model file: the cache key.
+
+    Raises:
+        core.store.StoreError: If there is no such run.
+    """
+    path = run_folder(run_id) / MODEL_FILE
+    return str(path), path.stat().st_mtime
+
+
+@st.cache_resource(max_entries=6, show_spinner="Loading the model…")
+def _load(path: str, mtime: float):
+    import keras
+
+    return keras.saving.load_model(Path(path), safe_mode=True, compile=False)
+
+
+def load_run_model(run_id: str):
+    """The run's Keras model, shared and read-only."""
+    return _load(*model_key(run_id))

@@ -1,0 +1,109 @@
+"""The model store's table and actions: rename, delete, download, upload."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from core.datasets import BUILTIN_DATASETS
+from core.model_check import MAX_FILE_BYTES, ModelFileError, inspect_keras_file
+from core.store import MODEL_FILE, STORE_ROOT, RunRecord, StoreError, delete_run, rename_run, run_folder
+
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def runs_frame(records: list[RunRecord]) -> pd.DataFrame:
+    """One row per run: what a sortable store table shows."""
+    rows = []
+    for record in records:
+        test = record.metrics.get("test", {})
+        validation = record.metrics.get("validation", {})
+        epochs = len(next(iter(record.history.values()), []))
+        rows.append({
+            "name": record.name, "dataset": record.dataset.split(":")[0], "model": record.hyperparameters.get(
+                "model_key", "uploaded" if record.status == "uploaded" else "custom"),
+            "status": record.status, "test accuracy": test.get("accuracy"),
+            "validation accuracy": validation.get("accuracy"), "epochs": epochs,
+            "training s": record.training_seconds, "created": record.created.replace("T", " ")[:16],
+            "kind": "shipped default" if record.source == "defaults" else "your run", "id": record.run_id})
+    return pd.DataFrame(rows)
+
+
+def run_details(record: RunRecord) -> None:
+    """Metrics by split, hyperparameters and the spec of one run."""
+    if record.metrics:
+        frame = pd.DataFrame(record.metrics).T.reset_index(names="split")
+        st.dataframe(frame, hide_index=True, width="stretch")
+    if record.stop_reason:
+        st.caption(record.stop_reason)
+    with st.expander("Hyperparameters and layers"):
+        st.json({"hyperparameters": record.hyperparameters, "layers": record.spec}, expanded=False)
+
+
+def actions(record: RunRecord) -> None:
+    """Download, and for the user's own runs rename and delete."""
+    path = run_folder(record.run_id) / MODEL_FILE
+    left, middle, right = st.columns([1.2, 2, 1], vertical_alignment="bottom")
+    left.download_button("Download .keras", path.read_bytes(), file_name=f"{record.run_id}.keras",
+                         mime="application/zip", icon=":material/download:", key=f"download_{record.run_id}")
+    if record.source == "defaults":
+        middle.caption("A shipped default model: it cannot be renamed or deleted.")
+        return
+    new_name = middle.text_input("Rename to", record.name, max_chars=80, key=f"rename_{record.run_id}")
+    if new_name.strip() != record.name and middle.button("Rename", key=f"do_rename_{record.run_id}"):
+        try:
+            rename_run(record.run_id, new_name)
+            st.rerun()
+        except StoreError as error:
+            st.error(str(error))
+    confirmed = right.toggle("Delete…", key=f"confirm_{record.run_id}")
+    if confirmed and right.button("Delete for good", type="primary", key=f"delete_{record.run_id}"):
+        delete_run(record.run_id)
+        st.toast(f"Deleted {record.name}.")
+        st.rerun()
+
+
+def upload_form(root: Path = STORE_ROOT) -> None:
+    """Upload a .keras file: checked without TensorFlow first, then imported in a child process."""
+    uploaded = st.file_uploader("A .keras model file", type=["keras"], key="store_upload",
+                                help="Saved with model.save('name.keras'); Sequential models of the layers "
+                                     "the app knows, taking 0–255 images of a built-in dataset.")
+    dataset = st.selectbox("Dataset it was trained on", list(BUILTIN_DATASETS), key="store_upload_dataset",
+                           format_func=lambda key: BUILTIN_DATASETS[key].display_name)
+    if not st.button("Check and add to the store", key="store_upload_go", disabled=uploaded is None):
+        return
+    data = uploaded.getvalue()
+    if len(data) > MAX_FILE_BYTES:
+        st.error(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB.")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "upload.keras"
+        path.write_bytes(data)
+        try:
+            report = inspect_keras_file(path)
+        except ModelFileError as error:
+            st.error(f"Not added: {error}", icon=":material/block:")
+            return
+        name = Path(uploaded.name).stem[:80] or "uploaded model"
+        with st.spinner(f"Loading in safe mode and measuring test accuracy ({report.parameters:,} parameters)…"):
+            done = subprocess.run([sys.executable, "-m", "core.model_check", str(path), dataset, name, str(root)],
+                                  cwd=_REPO, capture_output=True, text=True, timeout=300,
+                                  env={**os.environ, "PYTHONPATH": str(_REPO), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    try:
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        st.error("The model could not be loaded (the checking process failed).", icon=":material/block:")
+        return
+    if not result["ok"]:
+        st.error(f"Not added: {result['error']}", icon=":material/block:")
+        return
+    st.success(f"Added as run {result['run_id']}: test accuracy {result['test']['accuracy']:.2%}.")
+    for note in result["notes"]:
+        st.warning(note)

@@ -1,0 +1,126 @@
+"""The live view of a background training job: a fragment that polls the job's files twice a second.
+
+The page never imports TensorFlow; the worker process trains. Each poll reads only the progress
+lines written since the last one (kept per job in session state), so a long run costs no more
+to watch at the end than at the start.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.jobs import JobError, JobStatus, job_status, read_events, request_stop
+from core.progress import ProgressView, fold, format_duration, status_line
+
+JOB_ID = "train_job_id"  # this session's current (or last) job
+_EVENTS = "train_job_events"  # job id → (byte offset, ProgressView)
+POLL_SECONDS = 0.5
+_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e"}
+
+
+def poll(job_id: str) -> ProgressView:
+    """Folds the job's new progress lines into its cached view."""
+    cache = st.session_state.setdefault(_EVENTS, {})
+    offset, view = cache.get(job_id, (0, ProgressView()))
+    events, offset = read_events(job_id, offset)
+    cache[job_id] = (offset, fold(view, events))
+    return view
+
+
+def curves_figure(view: ProgressView, metric: str) -> go.Figure:
+    """Train (per batch, and per epoch) and validation (per epoch) curves of one metric."""
+    figure = go.Figure()
+    index = 1 if metric == "loss" else 2
+    points = [(point[0], point[index]) for point in view.batch_points if point[index] is not None]
+    if points:
+        x, y = zip(*points, strict=True)
+        figure.add_scatter(x=x, y=y, mode="lines", name="train, per batch", line={"color": _COLOURS["train"],
+                           "width": 1}, opacity=0.45)
+    for split, key in (("train", metric), ("validation", f"val_{metric}")):
+        rows = [(row["epoch"], row.get(key)) for row in view.epoch_rows if row.get(key) is not None]
+        if rows:
+            x, y = zip(*rows, strict=True)
+            figure.add_scatter(x=x, y=y, mode="lines+markers", name=f"{split}, per epoch",
+                               line={"color": _COLOURS[split], "width": 2.5})
+    upper = max(view.epochs, 1)
+    figure.update_layout(title=metric.capitalize(), height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                         legend={"orientation": "h", "y": -0.25}, uirevision=metric)
+    figure.update_xaxes(title="epoch", range=[0, upper + 0.05])
+    if metric == "accuracy":
+        figure.update_yaxes(tickformat=".0%")
+    return figure
+
+
+def metrics_table(metrics: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """Train (sample) vs validation vs test: the lesson's table of where the model generalises."""
+    rows = []
+    for split, values in metrics.items():
+        rows.append({"split": split, "images": values.get("images"), "loss": values.get("loss"),
+                     "accuracy": values.get("accuracy"), "precision": values.get("precision"),
+                     "recall": values.get("recall")})
+    return pd.DataFrame(rows)
+
+
+def _stop(job_id: str, owner: str) -> None:
+    try:
+        if request_stop(job_id, owner):
+            st.toast("Stopping after the current batch; the model so far is kept and saved.")
+    except JobError as error:
+        st.toast(str(error))
+
+
+def _render(job_id: str, owner: str, was_active: bool) -> None:
+    try:
+        status = job_status(job_id)
+    except JobError:
+        st.warning("This run's job folder is gone (cleaned up). Its model, if saved, is in the store.")
+        return
+    view = poll(job_id)
+    if was_active and not status.active:
+        st.rerun(scope="app")  # redraw without the timer, now that nothing changes any more
+    head, stop = st.columns([5, 1], vertical_alignment="center")
+    head.markdown(f"**{status.name or 'Training run'}** · {status.dataset} · _{status.state}_")
+    if status.active:
+        stop.button("Stop", key=f"stop_{job_id}", icon=":material/stop_circle:", type="primary",
+                    on_click=_stop, args=(job_id, owner), width="stretch",
+                    disabled=(job_status(job_id).state != "running"))
+    st.progress(view.fraction if status.active else 1.0, text=status_line(view))
+    left, right = st.columns(2)
+    left.plotly_chart(curves_figure(view, "loss"), key=f"loss_{job_id}", width="stretch")
+    right.plotly_chart(curves_figure(view, "accuracy"), key=f"accuracy_{job_id}", width="stretch")
+    _outcome(status, view)
+
+
+def _outcome(status: JobStatus, view: ProgressView) -> None:
+    if status.state == "failed":
+        st.error(status.message or "Training failed.", icon=":material/error:")
+    elif not status.active and view.end:
+        stopped = status.state == "stopped"
+        note = f" {status.message}" if status.message else ""
+        (st.warning if stopped else st.success)(
+            f"Run **{status.run_id}** {'stopped by you' if stopped else 'finished'} after "
+            f"{format_duration(view.elapsed)} of training and is saved in the store.{note}",
+            icon=":material/save:")
+        st.markdown("**Train vs validation vs test.** A train score far above test means the model "
+                    "memorised its training images (overfitting); close scores mean it generalises. "
+                    "Train is measured on up to 10,000 training images after training, with dropout off.")
+        st.dataframe(metrics_table(view.end.get("metrics", {})), hide_index=True, width="stretch",
+                     column_config={name: st.column_config.NumberColumn(format="%.4f")
+                                    for name in ("loss", "accuracy", "precision", "recall")})
+    elif status.active and view.epoch_rows:
+        last = view.epoch_rows[-1]
+        st.caption(f"Last epoch: loss {last.get('loss', 0):.4f}, accuracy {last.get('accuracy', 0):.2%}"
+                   + (f"; validation loss {last['val_loss']:.4f}, accuracy {last['val_accuracy']:.2%}"
+                      if last.get("val_loss") is not None else "")
+                   + (f"; learning rate {last['learning_rate']:.2g}" if last.get("learning_rate") else ""))
+
+
+def live_panel(job_id: str, owner: str) -> None:
+    """The job's live view; it refreshes itself every POLL_SECONDS while the job is active."""
+    try:
+        active = job_status(job_id).active
+    except JobError:
+        active = False
+    st.fragment(run_every=POLL_SECONDS if active else None)(_render)(job_id, owner, active)

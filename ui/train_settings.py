@@ -1,0 +1,105 @@
+"""Hyperparameter sliders and callback toggles; they read into a `TrainConfig`."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core.model_presets import DEFAULT_RUNS, DefaultRun
+from core.training_config import MONITORS, TrainConfig
+
+BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
+LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
+_PREFIX = "hp_"
+_OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD + momentum 0.9", "rmsprop": "RMSprop"}
+
+
+def apply_recommended(dataset: str, lessons: bool) -> None:
+    """Sets the sliders to the dataset's strong default, or to the lessons' settings."""
+    run = DEFAULT_RUNS.get(dataset, DEFAULT_RUNS["mnist"])
+    if lessons:
+        run = DefaultRun(run.preset, 5, 64, 1e-3, "adam", "constant")
+    st.session_state.update({f"{_PREFIX}epochs": run.epochs, f"{_PREFIX}batch_size": run.batch_size,
+                             f"{_PREFIX}learning_rate": run.learning_rate, f"{_PREFIX}optimizer": run.optimizer,
+                             f"{_PREFIX}schedule": run.schedule})
+
+
+def init_settings(dataset: str) -> None:
+    if f"{_PREFIX}epochs" not in st.session_state:
+        apply_recommended(dataset, lessons=False)
+
+
+def _key(name: str) -> str:
+    return f"{_PREFIX}{name}"
+
+
+def hyperparameters(train_size: int) -> dict[str, object]:
+    """Epochs, batch, learning rate, optimizer, schedule, loss, engine, split, subset and seed."""
+    left, right = st.columns(2)
+    values: dict[str, object] = {
+        "epochs": left.slider("Epochs", 1, 50, key=_key("epochs"),
+                              help="One epoch is one pass over every training image."),
+        "batch_size": left.select_slider("Batch size", BATCH_SIZES, key=_key("batch_size"),
+                                         help="Images per gradient step; bigger is faster per image."),
+        "learning_rate": left.select_slider("Learning rate (log scale)", LEARNING_RATES, key=_key("learning_rate"),
+                                            format_func=lambda rate: f"{rate:g}"),
+        "optimizer": left.selectbox("Optimizer", list(_OPTIMIZER_NAMES), key=_key("optimizer"),
+                                    format_func=_OPTIMIZER_NAMES.get),
+        "schedule": left.radio("Learning-rate schedule", ("constant", "cosine"), key=_key("schedule"),
+                               horizontal=True, help="Cosine: a short warm-up, then a smooth decay to 0 by the "
+                                                    "last batch. It usually gives the best final accuracy."),
+    }
+    values["validation_split"] = right.slider("Validation split", 0.0, 0.9, 0.1, 0.05, key=_key("validation_split"),
+                                              help="Held out from the training images, never trained on.")
+    subsets = sorted({size for size in (100, 500, 1000, 2000, 5000, 10_000, 20_000) if size < train_size}
+                     | {train_size})
+    chosen = right.select_slider("Training images (subset for quick runs)", subsets, value=train_size,
+                                 key=_key("subset"), format_func=lambda size: f"{size:,}")
+    values["subset"] = 0 if chosen >= train_size else int(chosen)
+    values["seed"] = int(right.number_input("Seed", 0, 2**31 - 1, 0, key=_key("seed"),
+                                            help="Same seed, same subset, split, shuffles and initial weights."))
+    values["loss"] = right.radio("Loss", ("sparse", "categorical"), key=_key("loss"), horizontal=True,
+                                 format_func=lambda loss: f"{loss} categorical cross-entropy" if loss == "sparse"
+                                 else "categorical cross-entropy (one-hot)")
+    values["engine"] = right.radio("Training engine", ("fit", "tape"), key=_key("engine"), horizontal=True,
+                                   format_func=lambda engine: "model.fit" if engine == "fit"
+                                   else "tf.GradientTape loop (lesson)")
+    return values
+
+
+def one_hot_example(labels: np.ndarray, class_names: tuple[str, ...]) -> None:
+    """What categorical loss trains against: the first labels, one-hot."""
+    shown = labels[:4]
+    rows = {f"label {int(label)} ({class_names[int(label)]})": (np.arange(len(class_names)) == label).astype(int)
+            for label in shown}
+    st.caption("With categorical loss the labels become one-hot vectors; the first training labels:")
+    st.dataframe({name: list(vector) for name, vector in rows.items()}, width="stretch")
+
+
+def callbacks() -> dict[str, object]:
+    """The callback toggles and their settings."""
+    values: dict[str, object] = {}
+    early, target, reduce = st.columns(3)
+    values["early_stopping"] = early.toggle("EarlyStopping", key=_key("early_stopping"))
+    if values["early_stopping"]:
+        values["early_monitor"] = early.selectbox("Monitor", MONITORS, key=_key("early_monitor"))
+        values["early_patience"] = early.slider("Patience (epochs)", 0, 10, 3, key=_key("early_patience"))
+        values["early_min_delta"] = early.number_input("Min delta", 0.0, 1.0, 0.0, 0.001, format="%.3f",
+                                                       key=_key("early_min_delta"))
+        values["early_restore_best"] = early.checkbox("Restore best weights", True, key=_key("early_restore"))
+    values["target_accuracy"] = 0.0
+    if target.toggle("Stop at a target accuracy", key=_key("target_on"),
+                     help="The lessons' callback: 'Reached 99.8% accuracy so cancelling training!'"):
+        values["target_accuracy"] = target.slider("Target", 0.5, 1.0, 0.998, 0.001, format="%.3f",
+                                                  key=_key("target_accuracy"))
+        values["target_monitor"] = target.selectbox("Watch", ("accuracy", "val_accuracy"), key=_key("target_monitor"))
+    values["reduce_lr"] = reduce.toggle("ReduceLROnPlateau", key=_key("reduce_lr"))
+    if values["reduce_lr"]:
+        values["reduce_monitor"] = reduce.selectbox("Monitor ", MONITORS, key=_key("reduce_monitor"))
+        values["reduce_factor"] = reduce.slider("Factor", 0.1, 0.9, 0.5, 0.1, key=_key("reduce_factor"))
+        values["reduce_patience"] = reduce.slider("Patience (epochs) ", 0, 10, 2, key=_key("reduce_patience"))
+    return values
+
+
+def build_config(dataset: str, spec: list[dict], model_key: str, name: str, settings: dict) -> TrainConfig:
+    return TrainConfig(dataset=dataset, spec=spec, model_key=model_key, name=name, **settings)
