@@ -110,7 +110,9 @@ def _layer(class_name: str, config: dict, name: str) -> Layer | None:
         return Pool("max" if class_name.startswith("Max") else "average", size,
                     _square(stride, "stride", name) if stride is not None else 0, config.get("padding", "valid"))
     if class_name == "Dense":
-        return Dense(config.get("units"), _activation(config, name))
+        activation = _activation(config, name)
+        # Softmax belongs to the output layer only; it is checked there (the builder never offers it).
+        return Dense(config.get("units"), "linear" if activation == "softmax" else activation)
     simple = {"BatchNormalization": BatchNorm, "Flatten": Flatten, "GlobalAveragePooling2D": GlobalAveragePool}
     if class_name in simple:
         return simple[class_name]()
@@ -187,6 +189,7 @@ def inspect_keras_file(path: Path) -> ModelFileReport:
     input_shape = tuple(batch_shape[1:])
     spec: list[Layer] = []
     parameters = 0
+    last_activation = ""
     for position, item in enumerate(layers, start=1):
         if not isinstance(item, dict) or not isinstance(item.get("config"), dict):
             raise ModelFileError(f"Layer {position} is malformed.")
@@ -197,6 +200,7 @@ def inspect_keras_file(path: Path) -> ModelFileReport:
         name = f"Layer {position} ({str(item.get('class_name'))[:40]})"
         try:
             layer = _layer(str(item.get("class_name")), item["config"], name)
+            last_activation = str(item["config"].get("activation", ""))
             if layer is None:
                 continue
             layer.check()
@@ -210,7 +214,7 @@ def inspect_keras_file(path: Path) -> ModelFileReport:
             raise ModelFileError(f"{name} takes the model past {MAX_PARAMETERS:,} parameters; too big to load here.")
         spec.append(layer)
     output = spec[-1] if spec else None
-    if not isinstance(output, Dense) or output.activation != "softmax" or shape != (output.units,):
+    if not isinstance(output, Dense) or last_activation != "softmax" or shape != (output.units,):
         raise ModelFileError("The last layer must be a Dense layer with softmax: the class probabilities.")
     if not 2 <= output.units <= 1000:
         raise ModelFileError(f"The output layer has {output.units} classes; 2 to 1000 are supported.")

@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-STORE_ROOT = Path(__file__).resolve().parents[1] / "models"
+STORE_ENV = "CNNLAB_STORE_DIR"  # another store root (the tests use a temporary one)
+STORE_ROOT = Path(os.environ.get(STORE_ENV) or Path(__file__).resolve().parents[1] / "models")
 RUNS, DEFAULTS = "runs", "defaults"
 MODEL_FILE, META_FILE = "model.keras", "meta.json"
 PARTIAL_PREFIX, TRASH_PREFIX = ".partial-", ".trash-"

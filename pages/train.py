@@ -5,11 +5,11 @@ import streamlit as st
 from core.architectures import trainable_parameters
 from core.datasets import DatasetNotFoundError
 from core.idx import IdxFormatError
-from core.jobs import JobLimitError, active_jobs, job_status, max_jobs, start_job
+from core.jobs import JobError, active_jobs, job_status, max_jobs
 from core.layers import spec_to_dicts
 from core.model_presets import DEFAULT_RUNS, PRESETS, presets_for
 from core.training_config import ConfigError, check_config, config_notes
-from ui import loaders, model_builder, state, train_settings
+from ui import loaders, model_builder, state, train_live, train_settings
 from ui.dataset_picker import dataset_picker
 from ui.navigation import require_router
 from ui.train_live import JOB_ID, live_panel
@@ -38,6 +38,7 @@ if job_id:
         st.subheader("Live run")
         live_panel(job_id, owner)
 
+model_builder.sync_preset()
 model_tab, settings_tab = st.tabs(["1 · Model", "2 · Hyperparameters and callbacks"])
 with model_tab:
     choice = st.selectbox(
@@ -97,12 +98,12 @@ if running:
 elif busy:
     st.warning(f"Busy: all {max_jobs()} training slot(s) on this server are in use by other sessions. Try again "
                "when a run finishes.", icon=":material/hourglass:")
-if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=bool(problem or running),
-             key="train_start"):
-    try:
-        st.session_state[JOB_ID] = start_job(config, owner, dataset=dataset)
-        st.rerun()
-    except (JobLimitError, ConfigError) as error:
-        st.warning(str(error), icon=":material/hourglass:")
-if job_id and not job_status(job_id).active:
-    st.caption("Your last run is shown above; **Models** lists every stored run.")
+st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=bool(problem or running),
+          key="train_start", on_click=train_live.start, args=(config, owner, dataset))
+if st.session_state.get(train_live.START_ERROR):
+    st.warning(st.session_state.pop(train_live.START_ERROR), icon=":material/hourglass:")
+try:
+    if job_id and not job_status(job_id).active:
+        st.caption("Your last run is shown above; **Models** lists every stored run.")
+except JobError:
+    st.session_state.pop(JOB_ID, None)

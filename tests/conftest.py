@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,10 @@ SHARED_DATASETS = REPO_ROOT.parent / "shared" / "datasets"
 # Tests read the real datasets from ../shared/datasets unless CNNLAB_DATA_DIR says otherwise.
 if not os.environ.get("CNNLAB_DATA_DIR") and SHARED_DATASETS.is_dir():
     os.environ["CNNLAB_DATA_DIR"] = str(SHARED_DATASETS)
+
+
+# Runs and jobs from tests go to a throwaway store, never into the repository's models/ folder.
+os.environ.setdefault("CNNLAB_STORE_DIR", tempfile.mkdtemp(prefix="cnnlab-test-store-"))
 
 
 @pytest.fixture(scope="session")

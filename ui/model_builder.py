@@ -49,14 +49,20 @@ def init_builder(default_preset: str) -> None:
         load_preset(default_preset)
 
 
-def _edited() -> None:
-    st.session_state[PRESET] = "custom"
+def sync_preset() -> None:
+    """Shows "custom" in the preset picker once the spec differs from the preset it came from.
+
+    Worked out from the spec itself, before the picker is drawn, rather than in each edit's
+    callback: Streamlit may re-fire a kept widget's callback when its page is shown again.
+    """
+    key = st.session_state.get(PRESET)
+    if key in PRESETS and st.session_state[SPEC] != spec_to_dicts(PRESETS[key].spec()):
+        st.session_state[PRESET] = "custom"
 
 
 def _set(uid: str, name: str, cast: type) -> None:
     position = st.session_state[SPEC_IDS].index(uid)
     st.session_state[SPEC][position][name] = cast(st.session_state[f"layer_{uid}_{name}"])
-    _edited()
 
 
 def _move(uid: str, offset: int) -> None:
@@ -66,13 +72,11 @@ def _move(uid: str, offset: int) -> None:
     if 0 <= there < len(ids):
         ids[here], ids[there] = ids[there], ids[here]
         spec[here], spec[there] = spec[there], spec[here]
-        _edited()
 
 
 def _remove(uid: str) -> None:
     here = st.session_state[SPEC_IDS].index(uid)
     del st.session_state[SPEC_IDS][here], st.session_state[SPEC][here]
-    _edited()
 
 
 def _add() -> None:
@@ -86,7 +90,6 @@ def _add() -> None:
                                                                                 "Dense")), len(spec))
     spec.insert(position, layer.to_dict())
     st.session_state[SPEC_IDS].insert(position, uuid.uuid4().hex[:8])
-    _edited()
 
 
 def _widget(uid: str, layer: dict, name: str, column) -> None:

@@ -11,10 +11,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.jobs import JobError, JobStatus, job_status, read_events, request_stop
+from core.datasets import Dataset
+from core.jobs import JobError, JobLimitError, JobStatus, job_status, read_events, request_stop, start_job
 from core.progress import ProgressView, fold, format_duration, status_line
+from core.training_config import TrainConfig
 
 JOB_ID = "train_job_id"  # this session's current (or last) job
+START_ERROR = "train_start_error"  # why the last Start did not start, shown once
 _EVENTS = "train_job_events"  # job id → (byte offset, ProgressView)
 POLL_SECONDS = 0.5
 _COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e"}
@@ -61,6 +64,14 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> pd.DataFrame:
                      "accuracy": values.get("accuracy"), "precision": values.get("precision"),
                      "recall": values.get("recall")})
     return pd.DataFrame(rows)
+
+
+def start(config: TrainConfig, owner: str, dataset: Dataset) -> None:
+    """The Start button's callback: launches the job, or records why it cannot start."""
+    try:
+        st.session_state[JOB_ID] = start_job(config, owner, dataset=dataset)
+    except (JobLimitError, JobError, ValueError) as error:
+        st.session_state[START_ERROR] = str(error)
 
 
 def _stop(job_id: str, owner: str) -> None:

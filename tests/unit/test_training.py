@@ -6,12 +6,12 @@ import pytest
 
 pytest.importorskip("keras")
 
-from core.datasets import load_dataset  # noqa: E402
-from core.layers import spec_to_dicts  # noqa: E402
-from core.model_presets import PRESETS  # noqa: E402
-from core.store import list_runs, load_record  # noqa: E402
-from core.training import train, train_and_store  # noqa: E402
-from core.training_config import TrainConfig  # noqa: E402
+from core.datasets import load_dataset
+from core.layers import spec_to_dicts
+from core.model_presets import PRESETS
+from core.store import list_runs, load_record
+from core.training import train, train_and_store
+from core.training_config import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +100,8 @@ def test_target_accuracy_stops_at_the_first_epoch_that_reaches_it(engine, digits
 def test_reduce_lr_on_plateau_lowers_the_rate(digits):
     events = []
     # Plain SGD at 1e-6 cannot improve the loss by ReduceLROnPlateau's min_delta (1e-4).
-    train(config(epochs=3, learning_rate=1e-6, optimizer="sgd", reduce_lr=True, reduce_monitor="loss", reduce_patience=0,
-                 reduce_factor=0.5), digits, events.append)
+    train(config(epochs=3, learning_rate=1e-6, optimizer="sgd", reduce_lr=True, reduce_monitor="loss",
+                 reduce_patience=0, reduce_factor=0.5), digits, events.append)
     rates = [event["learning_rate"] for event in events if event["type"] == "epoch"]
     assert rates[0] == pytest.approx(1e-6) and rates[-1] < rates[0]
 

@@ -1,0 +1,116 @@
+"""The Train and Models pages under AppTest: build, start a real background job, watch it finish, stop one."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from core.jobs import job_status
+from core.store import list_runs
+from tests.app.harness import open_app, rerun
+from ui import state
+from ui.model_builder import ADD_KIND, PRESET, SPEC
+from ui.train_live import JOB_ID
+
+TRAIN = "pages/train.py"
+
+
+def wait_until_ended(job_id: str, timeout: float = 240) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = job_status(job_id)
+        if not status.active:
+            return status.state
+        time.sleep(0.5)
+    raise AssertionError("the job did not end in time")
+
+
+def chart_points(app) -> int:
+    charts = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    return sum(len(trace.get("x", [])) for chart in charts for trace in chart["data"])
+
+
+def test_summary_table_and_builder_edits():
+    app = open_app(TRAIN)
+    app.selectbox(key=state.DATASET).select("mnist")
+    rerun(app)
+    app.selectbox(key=PRESET).select("two_conv_blocks")
+    rerun(app)
+    table = app.dataframe[0].value
+    assert list(table["output shape"]) == ["(None, 28, 28, 1)", "(None, 26, 26, 64)", "(None, 13, 13, 64)",
+                                           "(None, 11, 11, 64)", "(None, 5, 5, 64)", "(None, 1600)", "(None, 128)",
+                                           "(None, 10)"]
+    assert table["trainable"].sum() == 243_786
+    # Move Flatten above the second conv: the conv now sees a vector, and the error names it.
+    ids = app.session_state["train_spec_ids"]
+    flatten = ids[[layer["kind"] for layer in app.session_state[SPEC]].index("Flatten")]
+    for _ in range(2):
+        app.button(key=f"up_{flatten}").click()
+        rerun(app)
+    assert "Layer 5 (Conv2D 64@3×3 valid relu) needs an image-shaped" in app.error[0].value
+    assert app.button(key="train_start").disabled
+    app.selectbox(key=ADD_KIND).select("Dropout")
+    app.button[[b.label for b in app.button].index("Add layer")].click()
+    rerun(app)
+    assert app.session_state[PRESET] == "custom"
+
+
+def test_pooling_below_one_pixel_is_explained():
+    app = open_app(TRAIN)  # digits: 8×8 images
+    pool = app.session_state["train_spec_ids"][[layer["kind"] for layer in app.session_state[SPEC]].index("Pooling2D")]
+    app.selectbox(key=f"layer_{pool}_size").select(4)
+    rerun(app)
+    app.selectbox(key=ADD_KIND).select("Pooling2D")
+    app.button[[b.label for b in app.button].index("Add layer")].click()
+    rerun(app)
+    expected = "This model cannot be built: Layer 8 (MaxPooling2D 2×2) gets a 1×1 input"
+    assert any(error.value.startswith(expected) and "below 1×1" in error.value for error in app.error)
+
+
+def test_a_one_epoch_job_on_2000_images_trains_in_the_background_and_is_stored():
+    before = {run.run_id for run in list_runs()}
+    app = open_app(TRAIN)
+    app.selectbox(key=state.DATASET).select("mnist")
+    rerun(app)
+    app.slider(key="hp_epochs").set_value(1)
+    app.select_slider(key="hp_subset").set_value(2000)
+    app.text_input(key="train_run_name").set_value("apptest run")
+    rerun(app)
+    assert "1,800 training and 200 validation images" in " ".join(c.value for c in app.caption)
+    app.button(key="train_start").click()
+    rerun(app)
+    job_id = app.session_state[JOB_ID]
+    assert wait_until_ended(job_id) == "finished"
+    rerun(app)
+    assert chart_points(app) > 3
+    assert any("finished after" in s.value for s in app.success)
+    new = [run for run in list_runs() if run.run_id not in before]
+    assert len(new) == 1 and new[0].name == "apptest run" and new[0].dataset == "mnist"
+    assert new[0].hyperparameters["subset"] == 2000 and new[0].metrics["test"]["images"] == 10_000
+    metrics = app.dataframe[0].value  # the train / validation / test table comes first on the page
+    assert list(metrics["split"]) == ["train", "validation", "test"]
+
+    models = open_app("pages/models.py")
+    assert "apptest run" in list(models.dataframe[0].value["name"])
+
+
+def test_stop_on_a_longer_job_keeps_and_stores_the_model():
+    app = open_app(TRAIN)  # digits
+    app.slider(key="hp_epochs").set_value(50)
+    rerun(app)
+    app.button(key="train_start").click()
+    rerun(app)
+    job_id = app.session_state[JOB_ID]
+    deadline = time.monotonic() + 120
+    while job_status(job_id).state != "running" or not app.get("plotly_chart") or chart_points(app) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+        rerun(app)
+    assert app.button(key="train_start").disabled  # one run per session
+    app.button(key=f"stop_{job_id}").click()
+    rerun(app)
+    assert wait_until_ended(job_id, 60) == "stopped"
+    rerun(app)
+    assert any("stopped by you" in w.value for w in app.warning)
+    run = next(run for run in list_runs() if run.run_id == job_status(job_id).run_id)
+    assert run.status == "stopped" and len(run.history.get("loss", [])) < 50
