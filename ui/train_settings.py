@@ -11,6 +11,8 @@ from core.training_config import MONITORS, TrainConfig
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
 _PREFIX = "hp_"
+_CALLBACK_DEFAULTS = {"early_patience": 3, "early_min_delta": 0.0, "early_restore": True, "target_accuracy": 0.998,
+                      "reduce_factor": 0.5, "reduce_patience": 2}
 _OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD + momentum 0.9", "rmsprop": "RMSprop"}
 
 
@@ -49,14 +51,18 @@ def hyperparameters(train_size: int) -> dict[str, object]:
                                horizontal=True, help="Cosine: a short warm-up, then a smooth decay to 0 by the "
                                                     "last batch. It usually gives the best final accuracy."),
     }
-    values["validation_split"] = right.slider("Validation split", 0.0, 0.9, 0.1, 0.05, key=_key("validation_split"),
+    st.session_state.setdefault(_key("validation_split"), 0.1)
+    st.session_state.setdefault(_key("seed"), 0)
+    values["validation_split"] = right.slider("Validation split", 0.0, 0.9, step=0.05, key=_key("validation_split"),
                                               help="Held out from the training images, never trained on.")
     subsets = sorted({size for size in (100, 500, 1000, 2000, 5000, 10_000, 20_000) if size < train_size}
                      | {train_size})
-    chosen = right.select_slider("Training images (subset for quick runs)", subsets, value=train_size,
-                                 key=_key("subset"), format_func=lambda size: f"{size:,}")
+    if st.session_state.get(_key("subset")) not in subsets:  # a new dataset: start from all its images
+        st.session_state[_key("subset")] = train_size
+    chosen = right.select_slider("Training images (subset for quick runs)", subsets, key=_key("subset"),
+                                 format_func=lambda size: f"{size:,}")
     values["subset"] = 0 if chosen >= train_size else int(chosen)
-    values["seed"] = int(right.number_input("Seed", 0, 2**31 - 1, 0, key=_key("seed"),
+    values["seed"] = int(right.number_input("Seed", 0, 2**31 - 1, key=_key("seed"),
                                             help="Same seed, same subset, split, shuffles and initial weights."))
     values["loss"] = right.radio("Loss", ("sparse", "categorical"), key=_key("loss"), horizontal=True,
                                  format_func=lambda loss: f"{loss} categorical cross-entropy" if loss == "sparse"
@@ -79,25 +85,29 @@ def one_hot_example(labels: np.ndarray, class_names: tuple[str, ...]) -> None:
 def callbacks() -> dict[str, object]:
     """The callback toggles and their settings."""
     values: dict[str, object] = {}
+    # Defaults go into session state, not the widgets: the keys outlive the page (ui.state), and a
+    # widget given both a default and a session-state value makes Streamlit warn.
+    for name, default in _CALLBACK_DEFAULTS.items():
+        st.session_state.setdefault(_key(name), default)
     early, target, reduce = st.columns(3)
     values["early_stopping"] = early.toggle("EarlyStopping", key=_key("early_stopping"))
     if values["early_stopping"]:
         values["early_monitor"] = early.selectbox("Monitor", MONITORS, key=_key("early_monitor"))
-        values["early_patience"] = early.slider("Patience (epochs)", 0, 10, 3, key=_key("early_patience"))
-        values["early_min_delta"] = early.number_input("Min delta", 0.0, 1.0, 0.0, 0.001, format="%.3f",
+        values["early_patience"] = early.slider("Patience (epochs)", 0, 10, key=_key("early_patience"))
+        values["early_min_delta"] = early.number_input("Min delta", 0.0, 1.0, step=0.001, format="%.3f",
                                                        key=_key("early_min_delta"))
-        values["early_restore_best"] = early.checkbox("Restore best weights", True, key=_key("early_restore"))
+        values["early_restore_best"] = early.checkbox("Restore best weights", key=_key("early_restore"))
     values["target_accuracy"] = 0.0
     if target.toggle("Stop at a target accuracy", key=_key("target_on"),
                      help="The lessons' callback: 'Reached 99.8% accuracy so cancelling training!'"):
-        values["target_accuracy"] = target.slider("Target", 0.5, 1.0, 0.998, 0.001, format="%.3f",
+        values["target_accuracy"] = target.slider("Target", 0.5, 1.0, step=0.001, format="%.3f",
                                                   key=_key("target_accuracy"))
         values["target_monitor"] = target.selectbox("Watch", ("accuracy", "val_accuracy"), key=_key("target_monitor"))
     values["reduce_lr"] = reduce.toggle("ReduceLROnPlateau", key=_key("reduce_lr"))
     if values["reduce_lr"]:
         values["reduce_monitor"] = reduce.selectbox("Monitor ", MONITORS, key=_key("reduce_monitor"))
-        values["reduce_factor"] = reduce.slider("Factor", 0.1, 0.9, 0.5, 0.1, key=_key("reduce_factor"))
-        values["reduce_patience"] = reduce.slider("Patience (epochs) ", 0, 10, 2, key=_key("reduce_patience"))
+        values["reduce_factor"] = reduce.slider("Factor", 0.1, 0.9, step=0.1, key=_key("reduce_factor"))
+        values["reduce_patience"] = reduce.slider("Patience (epochs) ", 0, 10, key=_key("reduce_patience"))
     return values
 
 

@@ -25,6 +25,10 @@ SCRIPT = textwrap.dedent(
         app.segmented_control(key="pg_source").set_value(source).run()
         assert not app.exception, [e.value for e in app.exception]
         seen["playground " + source] = "tensorflow" in sys.modules or "keras" in sys.modules
+    for page in ["pages/train.py", "pages/models.py"]:
+        app.switch_page(page).run()
+        assert not app.exception, [e.value for e in app.exception]
+        seen[page] = "tensorflow" in sys.modules or "keras" in sys.modules
     app.switch_page("pages/dataset_explorer.py").run()
     app.selectbox(key="dataset").select("mnist").run()
     for section in ["Overview", "Samples", "Pixels & label", "Statistics", "Normalisation"]:
@@ -40,6 +44,7 @@ SCRIPT = textwrap.dedent(
 
 
 def test_tensorflow_is_imported_only_by_the_augmentation_section(data_dir):
+    # The Train and Models pages are included: training runs in a worker process, never in the server.
     # one subprocess for both pages: a fresh interpreter is the only way to see what a page imports
     result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO_ROOT, capture_output=True, text=True,
                             timeout=300, check=False)

@@ -1,0 +1,104 @@
+"""Training speed in the app's background job, watched live, against a bare `model.fit`.
+
+(a) a plain Python process: load MNIST, build the model, `model.fit`, nothing else;
+(b) the app's engine in its worker process (`core.jobs.start_job`), while this process drives
+    the Train page with AppTest, rerunning it every 0.5 s like the live view's fragment does. This
+    process imports TensorFlow first, so every rerun pays Streamlit's `clear_session()` +
+    `gc.collect()` with TF loaded: the worst case the issue measured (100× slower in a thread).
+
+Both train the same model on the same 20,000 images, batch 128, 3 epochs; the figure is images/s
+over epochs 2–3 (epoch 1 includes graph tracing), training batches only. (a) and (b) alternate,
+twice each. The target is (b) ≥ 0.9 × (a).
+
+Usage: CNNLAB_DATA_DIR=../shared/datasets python bench/train_overhead.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("CNNLAB_STORE_DIR", tempfile.mkdtemp(prefix="cnnlab-bench-store-"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+SUBSET, BATCH, EPOCHS, PRESET = 20_000, 128, 3, "fast_digits"
+
+BARE = f"""
+import time, keras
+from core.datasets import load_dataset
+from core.architectures import build_model
+from core.model_presets import PRESETS
+data = load_dataset("mnist")
+x, y = data.x_train[:{SUBSET}], data.y_train[:{SUBSET}]
+model = build_model(PRESETS[{PRESET!r}].spec(), (28, 28, 1), 10)
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+class Clock(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.start = time.perf_counter()
+    def on_train_batch_end(self, batch, logs=None):
+        self.last = time.perf_counter()
+    def on_epoch_end(self, epoch, logs=None):
+        print(epoch, self.last - self.start, flush=True)
+model.fit(x, y, batch_size={BATCH}, epochs={EPOCHS}, callbacks=[Clock()], verbose=0)
+"""
+
+
+def bare() -> float:
+    output = subprocess.run([sys.executable, "-c", BARE], cwd=REPO, capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}).stdout
+    seconds = [float(line.split()[1]) for line in output.splitlines() if line[:1].isdigit()]
+    return SUBSET * (EPOCHS - 1) / sum(seconds[1:])
+
+
+def in_app() -> tuple[float, int]:
+    import keras  # noqa: F401 - the server has TensorFlow loaded: the expensive clean-up case
+
+    from core.jobs import job_status, read_events
+    from tests.app.harness import open_app, rerun
+    from ui.train_live import JOB_ID
+
+    app = open_app("pages/train.py")
+    app.selectbox(key="dataset").select("mnist")
+    rerun(app)
+    app.selectbox(key="train_preset").select(PRESET)
+    rerun(app)
+    app.slider(key="hp_epochs").set_value(EPOCHS)
+    app.select_slider(key="hp_batch_size").set_value(BATCH)
+    app.select_slider(key="hp_learning_rate").set_value(1e-3)
+    app.radio(key="hp_schedule").set_value("constant")
+    app.slider(key="hp_validation_split").set_value(0.0)
+    app.select_slider(key="hp_subset").set_value(SUBSET)
+    rerun(app)
+    app.button(key="train_start").click()
+    rerun(app)
+    job_id = app.session_state[JOB_ID]
+    polls = 0
+    while job_status(job_id).active:
+        time.sleep(0.5)
+        rerun(app)  # what the live fragment does every 0.5 s
+        polls += 1
+    epochs = [event for event in read_events(job_id)[0] if event["type"] == "epoch"]
+    return SUBSET * (EPOCHS - 1) / (epochs[-1]["elapsed"] - epochs[0]["elapsed"]), polls
+
+
+def main() -> None:
+    bare_speeds, app_speeds = [], []
+    for _ in range(2):
+        bare_speeds.append(bare())
+        speed, polls = in_app()
+        app_speeds.append(speed)
+        print(f"(a) bare fit {bare_speeds[-1]:,.0f} images/s   (b) app job {speed:,.0f} images/s "
+              f"with {polls} page reruns", flush=True)
+    a, b = statistics.median(bare_speeds), statistics.median(app_speeds)
+    print(f"median: (a) {a:,.0f} images/s, (b) {b:,.0f} images/s, ratio (b)/(a) = {b / a:.3f} (target ≥ 0.9)")
+
+
+if __name__ == "__main__":
+    main()
