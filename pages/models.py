@@ -31,5 +31,6 @@ else:
     else:
         st.caption("Click a row (its left edge) to see the run's details and actions. Click a column header to sort.")
 
+store_views.upload_result()
 with st.expander("Upload a .keras model", icon=":material/upload:"):
     store_views.upload_form()

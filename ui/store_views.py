@@ -70,6 +70,15 @@ def actions(record: RunRecord) -> None:
         st.rerun()
 
 
+_ADDED = "store_upload_added"  # the last upload's success message, shown after the rerun that lists it
+
+
+def upload_result() -> None:
+    """The last upload's success, once (outside the expander, which the rerun may close)."""
+    if st.session_state.get(_ADDED):
+        st.success(st.session_state.pop(_ADDED), icon=":material/check_circle:")
+
+
 def upload_form(root: Path = STORE_ROOT) -> None:
     """Upload a .keras file: checked without TensorFlow first, then imported in a child process."""
     uploaded = st.file_uploader("A .keras model file", type=["keras"], key="store_upload",
@@ -104,6 +113,6 @@ def upload_form(root: Path = STORE_ROOT) -> None:
     if not result["ok"]:
         st.error(f"Not added: {result['error']}", icon=":material/block:")
         return
-    st.success(f"Added as run {result['run_id']}: test accuracy {result['test']['accuracy']:.2%}.")
-    for note in result["notes"]:
-        st.warning(note)
+    st.session_state[_ADDED] = " ".join([f"Added as run {result['run_id']}: test accuracy "
+                                         f"{result['test']['accuracy']:.2%}.", *result["notes"]])
+    st.rerun()  # so the table above lists the new run

@@ -24,10 +24,15 @@ def plotted_points(page) -> int:
 def test_start_watch_navigate_back_and_stop(page, app_server, tmp_path):
     page.goto(f"{app_server.url}/train")
     wait_until_idle(page)
+    # MNIST for 50 epochs: minutes of work, so the run is surely still going when we press Stop.
+    page.get_by_role("combobox", name="Dataset", exact=True).click()
+    page.get_by_role("option", name="MNIST handwritten digits").click()
+    wait_until_idle(page)
     page.get_by_role("tab", name="2 · Hyperparameters and callbacks").click()
     page.get_by_role("slider", name="Epochs").focus()
-    for _ in range(30):  # from the digits default of 30 epochs to 50: long enough to stop by hand
-        page.keyboard.press("ArrowRight")
+    page.keyboard.press("End")
+    epochs = page.get_by_test_id("stSlider").filter(has_text="Epochs").get_by_test_id("stSliderThumbValue")
+    expect(epochs).to_have_text("50")
     wait_until_idle(page)
     page.get_by_role("button", name="Start training").click()
     expect(page.get_by_text(re.compile(r"Epoch \d+/50 · batch"))).to_be_visible(timeout=60_000)
@@ -54,3 +59,22 @@ def test_start_watch_navigate_back_and_stop(page, app_server, tmp_path):
     page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Models").click()
     wait_until_idle(page)
     expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()
+
+
+def test_upload_a_model_file_to_the_store(page, app_server, tmp_path):
+    keras = pytest.importorskip("keras")
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Rescaling(1 / 255), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    good, bad = tmp_path / "tiny digits.keras", tmp_path / "bad.keras"
+    model.save(good)
+    bad.write_bytes(b"not a model at all")
+    page.goto(f"{app_server.url}/models")
+    wait_until_idle(page)
+    page.get_by_text("Upload a .keras model").click()
+    page.locator("input[type=file]").set_input_files(str(bad))
+    page.get_by_role("button", name="Check and add to the store").click()
+    expect(page.get_by_text(re.compile("Not added: This is not a .keras file"))).to_be_visible(timeout=30_000)
+    page.locator("input[type=file]").set_input_files(str(good))
+    page.get_by_role("button", name="Check and add to the store").click()
+    expect(page.get_by_text(re.compile(r"Added as run \S+: test accuracy"))).to_be_visible(timeout=120_000)
+    assert_no_exception(page)
