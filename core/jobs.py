@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets import BUILTIN_DATASETS, Dataset
-from core.store import STORE_ROOT
+from core.store import STORE_ROOT, write_text_atomically
 from core.training_config import TrainConfig
 
 JOBS = "jobs"
@@ -108,12 +108,6 @@ def job_folder(job_id: str, root: Path = STORE_ROOT) -> Path:
     if not (folder / "status.json").is_file():
         raise JobError(f"There is no job {job_id[:40]!r}.")
     return folder
-
-
-def write_json_atomically(path: Path, data: dict) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}")
-    temporary.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(temporary, path)
 
 
 @contextmanager
@@ -218,9 +212,10 @@ def start_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, r
                 raise JobError(f"The dataset {config.dataset!r} must be handed to the job.")
             np.savez(folder / "data.npz", x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
                      y_test=dataset.y_test, class_names=np.array(dataset.class_names))
-        write_json_atomically(folder / "config.json", {"config": json.loads(config.to_json()), "root": str(root)})
+        write_text_atomically(folder / "config.json",
+                              json.dumps({"config": json.loads(config.to_json()), "root": str(root)}))
         status = JobStatus(job_id, owner, "starting", config.name, config.dataset, time.time())
-        write_json_atomically(folder / "status.json", asdict(status))
+        write_text_atomically(folder / "status.json", json.dumps(asdict(status)))
         descriptor = os.open(folder / "lock", os.O_CREAT | os.O_RDWR, 0o600)
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:

@@ -53,7 +53,10 @@ class Layer:
         """Raises SpecError if the layer's own settings are out of range."""
 
     def keras_layer(self) -> keras.layers.Layer:
-        raise NotImplementedError
+        """The Keras layer; by default `keras.layers.<kind>()`, for layers without settings."""
+        import keras
+
+        return getattr(keras.layers, self.kind)()
 
 
 def _positive(layer: Layer, name: str, value: int, high: int) -> None:
@@ -168,11 +171,6 @@ class BatchNorm(Layer):
     def parameter_counts(self, shape: Shape) -> tuple[int, int]:
         return 2 * shape[-1], 2 * shape[-1]
 
-    def keras_layer(self):
-        import keras
-
-        return keras.layers.BatchNormalization()
-
 
 @dataclass(frozen=True)
 class Dropout(Layer):
@@ -204,11 +202,6 @@ class Flatten(Layer):
     def output_shape(self, shape: Shape) -> Shape:
         return (shape[0] * shape[1] * shape[2],)
 
-    def keras_layer(self):
-        import keras
-
-        return keras.layers.Flatten()
-
 
 @dataclass(frozen=True)
 class GlobalAveragePool(Layer):
@@ -219,11 +212,6 @@ class GlobalAveragePool(Layer):
 
     def output_shape(self, shape: Shape) -> Shape:
         return (shape[2],)
-
-    def keras_layer(self):
-        import keras
-
-        return keras.layers.GlobalAveragePooling2D()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ runs it in a child process, so the server never imports TensorFlow for an upload
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -135,7 +136,9 @@ def _layer(class_name: str, config: dict, name: str) -> Layer | None:
 def _read_config(path: Path) -> tuple[dict, str]:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ModelFileError(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB.")
-    if path.read_bytes()[:8].startswith(b"\x89HDF"):
+    with open(path, "rb") as handle:
+        signature = handle.read(8)
+    if signature.startswith(b"\x89HDF"):
         raise ModelFileError("This is a legacy HDF5 (.h5) model. Re-save it in Keras 3's format: "
                              "model.save('model.keras').")
     try:
@@ -232,8 +235,6 @@ def import_model(path: Path, dataset_name: str, name: str, root: Path | None = N
         ModelFileError: For any file the app will not take, with the reason.
     """
     report = inspect_keras_file(path)
-    import shutil
-
     import keras
     import numpy as np
 

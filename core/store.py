@@ -98,8 +98,11 @@ def _check_name(name: str) -> str:
     return cleaned
 
 
-def _write_text_atomically(path: Path, text: str) -> None:
-    """Writes a file beside its final place, flushes it to disk, then renames it into place."""
+def write_text_atomically(path: Path, text: str) -> None:
+    """Writes a file beside its final place, flushes it to disk, then renames it into place.
+
+    Readers see the old file or the new one, never a half-written one (the jobs' status files too).
+    """
     temporary = path.with_name(f"{PARTIAL_PREFIX}{path.name}.{uuid.uuid4().hex[:6]}")
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write(text)
@@ -134,7 +137,7 @@ def save_run(record: RunRecord, write_model: Callable[[Path], None], root: Path 
         write_model(partial / MODEL_FILE)
         if not (partial / MODEL_FILE).is_file():
             raise StoreError("The model writer did not write a model file.")
-        _write_text_atomically(partial / META_FILE, record.to_json())
+        write_text_atomically(partial / META_FILE, record.to_json())
         os.rename(partial, final)  # the moment the run appears, whole
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -209,7 +212,7 @@ def rename_run(run_id: str, name: str, root: Path = STORE_ROOT) -> RunRecord:
     if record.source != RUNS:
         raise StoreError("The shipped default models cannot be renamed.")
     record.name = _check_name(name)
-    _write_text_atomically(root / RUNS / run_id / META_FILE, record.to_json())
+    write_text_atomically(root / RUNS / run_id / META_FILE, record.to_json())
     return record
 
 

@@ -22,9 +22,9 @@ from core.training_config import ENGINES, LOSSES, OPTIMIZERS, SCHEDULES, TrainCo
 def list_models() -> str:
     """Every preset with its trainable parameter count on each dataset it fits."""
     lines = []
-    shapes = {name: (info.image_shape, len(info.class_names)) for name, info in BUILTIN_DATASETS.items()}
+    counts = {name: presets_for(info.image_shape, len(info.class_names)) for name, info in BUILTIN_DATASETS.items()}
     for key, preset in PRESETS.items():
-        fits = [f"{name} {presets_for(*shape)[key]:,}" for name, shape in shapes.items() if key in presets_for(*shape)]
+        fits = [f"{name} {fitting[key]:,}" for name, fitting in counts.items() if key in fitting]
         lines.append(f"{key:22} {preset.title}\n{'':22} params: {'; '.join(fits) or 'fits no built-in dataset'}")
     lines.append("default                the per-dataset strong default: " + ", ".join(
         f"{name} → {run.preset}" for name, run in DEFAULT_RUNS.items()))

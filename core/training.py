@@ -119,7 +119,7 @@ class Progress(keras.callbacks.Callback):
         self.epoch = 0
         self.seen = 0
         self.training_seconds = 0.0  # excludes validation, so images/s is the training speed
-        self._started = self._last_emit = 0.0
+        self._started = self._last_emit = self._epoch_seconds = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch, self._started, self._last_emit = epoch, self.clock(), 0.0

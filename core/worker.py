@@ -13,7 +13,8 @@ import traceback
 from dataclasses import asdict
 from pathlib import Path
 
-from core.jobs import JobStatus, stop_requested, write_json_atomically
+from core.jobs import JobStatus, stop_requested
+from core.store import write_text_atomically
 
 
 class ProgressLog:
@@ -30,7 +31,7 @@ class ProgressLog:
 def _update(folder: Path, status: JobStatus, **changes: object) -> None:
     for key, value in changes.items():
         setattr(status, key, value)
-    write_json_atomically(folder / "status.json", asdict(status))
+    write_text_atomically(folder / "status.json", json.dumps(asdict(status)))
 
 
 def _load_dataset(folder: Path, name: str):

@@ -8,7 +8,7 @@ from core.idx import IdxFormatError
 from core.jobs import JobError, active_jobs, job_status, max_jobs
 from core.layers import spec_to_dicts
 from core.model_presets import DEFAULT_RUNS, PRESETS, presets_for
-from core.training_config import ConfigError, check_config, config_notes
+from core.training_config import ConfigError, TrainConfig, check_config, config_notes
 from ui import loaders, model_builder, state, train_live, train_settings
 from ui.dataset_picker import dataset_picker
 from ui.navigation import require_router
@@ -60,7 +60,7 @@ with model_tab:
 with settings_tab:
     if st.button("Recommended for this dataset", help="The strong default: the settings that reached the best "
                  "accuracy per CPU-second here."):
-        train_settings.apply_recommended(key, lessons=False)
+        train_settings.apply_recommended(key)
         st.rerun()
     settings = train_settings.hyperparameters(len(dataset.x_train))
     if settings["loss"] == "categorical":
@@ -77,9 +77,9 @@ if layers is None:
 else:
     model_key = st.session_state[model_builder.PRESET]
     params = trainable_parameters(layers, dataset.image_shape, dataset.num_classes)
-    config = train_settings.build_config(
-        key, spec_to_dicts(layers), model_key,
-        name.strip() or f"{model_key} on {loaders.dataset_label(key)}, {settings['epochs']} epochs", settings)
+    config = TrainConfig(
+        dataset=key, spec=spec_to_dicts(layers), model_key=model_key,
+        name=name.strip() or f"{model_key} on {loaders.dataset_label(key)}, {settings['epochs']} epochs", **settings)
     try:
         sizes = check_config(config, len(dataset.x_train))
         for note in config_notes(config, sizes):
@@ -91,8 +91,9 @@ else:
         problem = str(error)
 if problem:
     st.error(problem, icon=":material/error:")
-running = [job for job in active_jobs() if job.owner == owner]
-busy = len(active_jobs()) >= max_jobs()
+active = active_jobs()
+running = [job for job in active if job.owner == owner]
+busy = len(active) >= max_jobs()
 if running:
     st.info("Your run is training (above). Stop it or wait for it to finish before starting another.")
 elif busy:

@@ -51,7 +51,7 @@ def actions(record: RunRecord) -> None:
     """Download, and for the user's own runs rename and delete."""
     path = run_folder(record.run_id) / MODEL_FILE
     left, middle, right = st.columns([1.2, 2, 1], vertical_alignment="bottom")
-    left.download_button("Download .keras", path.read_bytes(), file_name=f"{record.run_id}.keras",
+    left.download_button("Download .keras", path.read_bytes, file_name=f"{record.run_id}.keras",
                          mime="application/zip", icon=":material/download:", key=f"download_{record.run_id}")
     if record.source == "defaults":
         middle.caption("A shipped default model: it cannot be renamed or deleted.")

@@ -96,7 +96,7 @@ def _render(job_id: str, owner: str, was_active: bool) -> None:
     if status.active:
         stop.button("Stop", key=f"stop_{job_id}", icon=":material/stop_circle:", type="primary",
                     on_click=_stop, args=(job_id, owner), width="stretch",
-                    disabled=(job_status(job_id).state != "running"))
+                    disabled=status.state != "running")
     st.progress(view.fraction if status.active else 1.0, text=status_line(view))
     left, right = st.columns(2)
     left.plotly_chart(curves_figure(view, "loss"), key=f"loss_{job_id}", width="stretch")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.model_presets import DEFAULT_RUNS, DefaultRun
-from core.training_config import MONITORS, TrainConfig
+from core.model_presets import DEFAULT_RUNS
+from core.training_config import MONITORS
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
@@ -16,11 +16,9 @@ _CALLBACK_DEFAULTS = {"early_patience": 3, "early_min_delta": 0.0, "early_restor
 _OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD + momentum 0.9", "rmsprop": "RMSprop"}
 
 
-def apply_recommended(dataset: str, lessons: bool) -> None:
-    """Sets the sliders to the dataset's strong default, or to the lessons' settings."""
+def apply_recommended(dataset: str) -> None:
+    """Sets the sliders to the dataset's strong default."""
     run = DEFAULT_RUNS.get(dataset, DEFAULT_RUNS["mnist"])
-    if lessons:
-        run = DefaultRun(run.preset, 5, 64, 1e-3, "adam", "constant")
     st.session_state.update({f"{_PREFIX}epochs": run.epochs, f"{_PREFIX}batch_size": run.batch_size,
                              f"{_PREFIX}learning_rate": run.learning_rate, f"{_PREFIX}optimizer": run.optimizer,
                              f"{_PREFIX}schedule": run.schedule})
@@ -28,7 +26,7 @@ def apply_recommended(dataset: str, lessons: bool) -> None:
 
 def init_settings(dataset: str) -> None:
     if f"{_PREFIX}epochs" not in st.session_state:
-        apply_recommended(dataset, lessons=False)
+        apply_recommended(dataset)
 
 
 def _key(name: str) -> str:
@@ -110,6 +108,3 @@ def callbacks() -> dict[str, object]:
         values["reduce_patience"] = reduce.slider("Patience (epochs) ", 0, 10, key=_key("reduce_patience"))
     return values
 
-
-def build_config(dataset: str, spec: list[dict], model_key: str, name: str, settings: dict) -> TrainConfig:
-    return TrainConfig(dataset=dataset, spec=spec, model_key=model_key, name=name, **settings)
