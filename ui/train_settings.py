@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
+from core.labels import one_hot
 from core.model_presets import DEFAULT_RUNS
 from core.training_config import MONITORS
 
@@ -74,10 +76,12 @@ def hyperparameters(train_size: int) -> dict[str, object]:
 def one_hot_example(labels: np.ndarray, class_names: tuple[str, ...]) -> None:
     """What categorical loss trains against: the first labels, one-hot."""
     shown = labels[:4]
-    rows = {f"label {int(label)} ({class_names[int(label)]})": (np.arange(len(class_names)) == label).astype(int)
-            for label in shown}
-    st.caption("With categorical loss the labels become one-hot vectors; the first training labels:")
-    st.dataframe({name: list(vector) for name, vector in rows.items()}, width="stretch")
+    frame = pd.DataFrame(one_hot(shown, len(class_names)).astype(int), columns=list(class_names),
+                         index=[f"image {i + 1}: label {int(label)} ({class_names[int(label)]})"
+                                for i, label in enumerate(shown)])
+    st.caption("With categorical loss the labels become one-hot vectors, one column per class; the first "
+               "training labels:")
+    st.dataframe(frame, width="stretch")
 
 
 def callbacks() -> dict[str, object]:

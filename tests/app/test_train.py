@@ -116,3 +116,15 @@ def test_stop_on_a_longer_job_keeps_and_stores_the_model():
     assert any("stopped by you" in w.value for w in app.warning)
     run = next(run for run in list_runs() if run.run_id == job_status(job_id).run_id)
     assert run.status == "stopped" and len(run.history.get("loss", [])) < 50
+
+
+def test_categorical_loss_shows_the_first_labels_one_hot():
+    app = open_app(TRAIN)  # digits
+    app.radio(key="hp_loss").set_value("categorical")
+    rerun(app)
+    table = next(frame.value for frame in app.dataframe if str(frame.value.index[0]).startswith("image 1"))
+    # the first four training labels, duplicates included (digits has label 3 twice among them)
+    assert table.shape == (4, 10) and (table.sum(axis=1) == 1).all()
+    for name, row in table.iterrows():
+        label = int(str(name).split("label ")[1].split(" ")[0])
+        assert row.iloc[label] == 1
