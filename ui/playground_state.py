@@ -18,6 +18,7 @@ from core.datasets import BUILTIN_DATASETS, DEFAULT_DATASET, needs_download
 from core.kernels import KERNEL_SIZES, PRESETS, format_weight, random_kernel, resize_kernel
 from core.photos import PHOTOS
 from core.playground_settings import PlaygroundSettings
+from ui.persist import keep
 
 PAGE_PATH = "pages/convolution_playground.py"
 CUSTOM = "(your own)"  # the preset picker's entry for a kernel that is no preset
@@ -70,15 +71,14 @@ _KEPT = (SOURCE, DATASET, CLASS, NTH, PHOTO, COLOUR, GRID_SIDE, KERNEL_SIZE, PRE
 
 
 def init_playground_state() -> None:
-    """Sets the playground's defaults and keeps its widget values alive; ui.state calls it every run."""
+    """Keeps the playground's widget values alive and sets its defaults; ui.state calls it every run."""
+    keep(_KEPT)
     if DATASET not in st.session_state:
         # MNIST's 28×28 digits show a kernel's effect better than the 8×8 default, when they need no download.
         st.session_state[DATASET] = "mnist" if not needs_download("mnist") else DEFAULT_DATASET
     for key, value in _DEFAULTS.items():
         if key not in st.session_state:
             st.session_state[key] = [list(row) for row in value] if key in (GRID, KERNEL) else value
-    for key in _KEPT:
-        st.session_state[key] = st.session_state[key]
 
 
 def editor_key(grid: str) -> str:

@@ -1,7 +1,7 @@
 """Session-state keys shared across pages, and their initialisation.
 
 Streamlit forgets a widget's value when the page that shows it is not rendered in a run, so
-values that must survive a visit to another page are re-assigned on every run (`keep`).
+values that must survive a visit to another page are kept by `ui.persist.keep` on every run.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import uuid
 import streamlit as st
 
 from core.datasets import DEFAULT_DATASET
+from ui.persist import keep, keys_with_prefix
 from ui.playground_state import init_playground_state
 
 DATASET = "dataset"  # the chosen dataset's key: a built-in name or an uploaded folder's key
@@ -27,14 +28,11 @@ _KEPT_PREFIXES = ("hp_", "layer_", "train_preset", "train_add_kind", "train_run_
 
 
 def init_state() -> None:
-    """Sets defaults for missing keys and keeps cross-page widget values alive. Call once per run."""
+    """Keeps cross-page widget values alive and sets defaults for missing keys. Call once per run."""
+    keep([*_KEPT_ACROSS_PAGES, *keys_with_prefix(_KEPT_PREFIXES)])
     for key, value in _DEFAULTS.items():
         if key not in st.session_state:
             st.session_state[key] = value.copy() if isinstance(value, dict) else value
-    for key in _KEPT_ACROSS_PAGES:
-        st.session_state[key] = st.session_state[key]
-    for key in [key for key in st.session_state if str(key).startswith(_KEPT_PREFIXES)]:
-        st.session_state[key] = st.session_state[key]
     if OWNER not in st.session_state:
         st.session_state[OWNER] = uuid.uuid4().hex
     init_playground_state()

@@ -48,6 +48,8 @@ def test_start_watch_navigate_back_and_stop(page, app_server, tmp_path):
     page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Train").click()
     expect(page.get_by_text(re.compile(r"Epoch \d+/50 · batch"))).to_be_visible(timeout=30_000)
     expect(page.get_by_text("· running")).to_be_visible()
+    # The page's settings survive the trip too, though the live view kept ticking meanwhile.
+    expect(page.get_by_text("for 28×28×1 inputs", exact=False)).to_be_visible()  # MNIST, not the 8×8 default
     page.screenshot(path=str(tmp_path / "train-live.png"), full_page=True)
 
     page.get_by_role("button", name="Stop").click()

@@ -1,0 +1,37 @@
+"""Widget values that outlive their page, kept in session-state copies Streamlit never clears.
+
+Streamlit deletes a widget's session-state value when a run ends without that widget, so values
+that must survive a visit to another page are re-assigned on every run. That alone is not
+enough: while the Train page's live fragment is ticking, navigating away can still drop the
+widget keys (seen in Chromium: the dataset and preset reset after Home → Train during a run).
+So each kept value is also copied under a plain key ("_kept:<key>") that no widget owns, and a
+missing widget key is restored from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import streamlit as st
+
+_SHADOW = "_kept:"
+
+
+def keep(keys: Iterable[str]) -> None:
+    """Re-assigns each key (restoring it from its copy if Streamlit dropped it) and refreshes the copy."""
+    for key in keys:
+        shadow = _SHADOW + key
+        if key in st.session_state:
+            value = st.session_state[key]
+        elif shadow in st.session_state:
+            value = st.session_state[shadow]
+        else:
+            continue
+        st.session_state[key] = value
+        st.session_state[shadow] = value
+
+
+def keys_with_prefix(prefixes: tuple[str, ...]) -> set[str]:
+    """Every kept or present key starting with one of the prefixes."""
+    names = {str(key).removeprefix(_SHADOW) for key in st.session_state}
+    return {name for name in names if name.startswith(prefixes)}
