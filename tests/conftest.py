@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,23 @@ if not os.environ.get("CNNLAB_DATA_DIR") and SHARED_DATASETS.is_dir():
 
 # Runs and jobs from tests go to a throwaway store, never into the repository's models/ folder.
 os.environ.setdefault("CNNLAB_STORE_DIR", tempfile.mkdtemp(prefix="cnnlab-test-store-"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_orphan_workers() -> Iterator[None]:
+    """Ends training workers still running when the session ends (a test failed before its Stop).
+
+    Workers start in their own session so that they outlive a server restart; without this, a
+    failing test would leave one training in the background.
+    """
+    yield
+    from core.jobs import active_jobs
+    from core.store import STORE_ROOT
+
+    for job in active_jobs(STORE_ROOT):
+        if job.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(job.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="session")
