@@ -12,18 +12,19 @@ st.title("Models")
 st.caption("Every run you train is saved here with its model file (`.keras`) and its metadata: dataset, layers, "
            "hyperparameters, per-epoch history and train / validation / test metrics. Shipped default models "
            "come first and are read-only.")
+store_views.action_message()
 records = list_runs()
 if not records:
     st.info("No stored runs yet. Train one on the **Train** page, or upload a `.keras` file below.")
 else:
     frame = store_views.runs_frame(records)
     picked = st.dataframe(
-        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key="store_table",
+        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key=store_views.TABLE,
         column_config={"test accuracy": st.column_config.NumberColumn(format="percent"),
                        "validation accuracy": st.column_config.NumberColumn(format="percent"),
                        "training s": st.column_config.NumberColumn(format="%.1f")})
     rows = picked.selection.rows if picked is not None else []
-    if rows:
+    if rows and rows[0] < len(records):
         record = records[rows[0]]
         st.subheader(record.name)
         store_views.run_details(record)

@@ -47,8 +47,43 @@ def run_details(record: RunRecord) -> None:
         st.json({"hyperparameters": record.hyperparameters, "layers": record.spec}, expanded=False)
 
 
+TABLE = "store_table"  # the store table's selection
+_ACTION_MESSAGE = "store_action_message"  # (kind, text) of the last rename or delete, shown once
+
+
+def _rename(run_id: str) -> None:
+    try:
+        renamed = rename_run(run_id, st.session_state[f"rename_{run_id}"])
+        st.session_state[f"rename_{run_id}"] = renamed.name  # as stored: spaces trimmed and collapsed
+        st.session_state[_ACTION_MESSAGE] = ("success", f"Renamed to “{renamed.name}”.")
+    except StoreError as error:
+        st.session_state[_ACTION_MESSAGE] = ("error", str(error))
+
+
+def _delete(run_id: str, name: str) -> None:
+    try:
+        delete_run(run_id)
+        st.session_state.pop(TABLE, None)  # the selected row would now point at another run
+        st.session_state[_ACTION_MESSAGE] = ("success", f"Deleted “{name}”.")
+    except StoreError as error:
+        st.session_state[_ACTION_MESSAGE] = ("error", str(error))
+
+
+def action_message() -> None:
+    """The last rename's or delete's outcome, once."""
+    kind, text = st.session_state.pop(_ACTION_MESSAGE, (None, ""))
+    if kind == "error":
+        st.error(text, icon=":material/block:")
+    elif kind:
+        st.success(text, icon=":material/check_circle:")
+
+
 def actions(record: RunRecord) -> None:
-    """Download, and for the user's own runs rename and delete."""
+    """Download, and for the user's own runs rename and delete.
+
+    Rename and delete run as button callbacks, before the page is drawn again, so the table
+    above already shows their result.
+    """
     path = run_folder(record.run_id) / MODEL_FILE
     left, middle, right = st.columns([1.2, 2, 1], vertical_alignment="bottom")
     left.download_button("Download .keras", path.read_bytes, file_name=f"{record.run_id}.keras",
@@ -56,18 +91,14 @@ def actions(record: RunRecord) -> None:
     if record.source == "defaults":
         middle.caption("A shipped default model: it cannot be renamed or deleted.")
         return
-    new_name = middle.text_input("Rename to", record.name, max_chars=80, key=f"rename_{record.run_id}")
-    if new_name.strip() != record.name and middle.button("Rename", key=f"do_rename_{record.run_id}"):
-        try:
-            rename_run(record.run_id, new_name)
-            st.rerun()
-        except StoreError as error:
-            st.error(str(error))
-    confirmed = right.toggle("Delete…", key=f"confirm_{record.run_id}")
-    if confirmed and right.button("Delete for good", type="primary", key=f"delete_{record.run_id}"):
-        delete_run(record.run_id)
-        st.toast(f"Deleted {record.name}.")
-        st.rerun()
+    key = f"rename_{record.run_id}"
+    st.session_state.setdefault(key, record.name)
+    new_name = middle.text_input("Rename to", max_chars=80, key=key)
+    middle.button("Rename", key=f"do_rename_{record.run_id}", on_click=_rename, args=(record.run_id,),
+                  disabled=new_name == record.name)
+    if right.toggle("Delete…", key=f"confirm_{record.run_id}"):
+        right.button("Delete for good", type="primary", key=f"delete_{record.run_id}", on_click=_delete,
+                     args=(record.run_id, record.name))
 
 
 _ADDED = "store_upload_added"  # the last upload's success message, shown after the rerun that lists it

@@ -1,0 +1,82 @@
+"""The Models page under AppTest: pick a stored run, rename it, delete it; shipped defaults stay read-only."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from core.store import DEFAULTS, RUNS, STORE_ROOT, list_runs, save_run
+from tests.app.harness import open_app, rerun
+from tests.unit.test_store import fake_model, record
+
+MODELS = "pages/models.py"
+
+
+@pytest.fixture
+def two_runs():
+    """One run of the user's and one shipped default, in the tests' temporary store."""
+    shutil.rmtree(STORE_ROOT / RUNS, ignore_errors=True)
+    shutil.rmtree(STORE_ROOT / DEFAULTS, ignore_errors=True)
+    mine = save_run(record(name="my first run"), fake_model)
+    shipped = save_run(record(name="shipped mnist"), fake_model)
+    (STORE_ROOT / DEFAULTS).mkdir()
+    shipped.rename(STORE_ROOT / DEFAULTS / shipped.name)
+    yield mine.name, shipped.name
+    shutil.rmtree(STORE_ROOT / RUNS, ignore_errors=True)
+    shutil.rmtree(STORE_ROOT / DEFAULTS, ignore_errors=True)
+
+
+def pick_row(app, row: int):
+    # The table's selection, as the browser sends it when a row is clicked.
+    app.session_state["store_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    return rerun(app)
+
+
+def test_rename_then_delete_a_run(two_runs):
+    mine, _ = two_runs
+    app = open_app(MODELS)
+    table = app.dataframe[0].value
+    assert list(table["name"]) == ["shipped mnist", "my first run"]  # defaults first
+    assert list(table["kind"]) == ["shipped default", "your run"]
+    pick_row(app, 1)
+    assert [header.value for header in app.subheader] == ["my first run"]
+
+    app.text_input(key=f"rename_{mine}").input("  better   name ")
+    rerun(app)
+    app.button(key=f"do_rename_{mine}").click()
+    rerun(app)
+    assert [run.name for run in list_runs() if run.run_id == mine] == ["better name"]
+    assert "Renamed to “better name”" in app.success[0].value
+    assert "better name" in list(app.dataframe[0].value["name"])
+
+    pick_row(app, 1)
+    assert not [button for button in app.button if button.key == f"delete_{mine}"]  # confirm first
+    app.toggle(key=f"confirm_{mine}").set_value(True)
+    rerun(app)
+    app.button(key=f"delete_{mine}").click()
+    rerun(app)
+    assert [run.name for run in list_runs()] == ["shipped mnist"]
+    assert list(app.dataframe[0].value["name"]) == ["shipped mnist"]
+    assert "Deleted “better name”" in app.success[0].value
+    assert not app.subheader  # the selection is cleared, not moved onto another run
+
+
+def test_a_shipped_default_cannot_be_renamed_or_deleted(two_runs):
+    _, shipped = two_runs
+    app = pick_row(open_app(MODELS), 0)
+    assert [header.value for header in app.subheader] == ["shipped mnist"]
+    assert "cannot be renamed or deleted" in " ".join(caption.value for caption in app.caption)
+    assert not [widget for widget in app.text_input if widget.key == f"rename_{shipped}"]
+    assert not [widget for widget in app.toggle if widget.key == f"confirm_{shipped}"]
+
+
+def test_a_bad_new_name_is_explained_and_changes_nothing(two_runs):
+    mine, _ = two_runs
+    app = pick_row(open_app(MODELS), 1)
+    app.text_input(key=f"rename_{mine}").input("   ")
+    rerun(app)
+    app.button(key=f"do_rename_{mine}").click()
+    rerun(app)
+    assert "1 to 80 characters" in app.error[0].value
+    assert [run.name for run in list_runs() if run.run_id == mine] == ["my first run"]
