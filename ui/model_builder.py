@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from core.architectures import SummaryRow, summarise
-from core.layers import ACTIVATIONS, LAYER_TYPES, Layer, SpecError, layer_from_dict, spec_to_dicts
+from core.layers import ACTIVATIONS, INTERPOLATIONS, LAYER_TYPES, Layer, SpecError, layer_from_dict, spec_to_dicts
 from core.model_presets import PRESETS
 
 SPEC = "train_spec"
@@ -23,7 +23,7 @@ ADD_KIND = "train_add_kind"
 
 _CHOICES: dict[str, tuple] = {
     "kernel": (1, 3, 5, 7), "stride": (1, 2, 3, 4), "padding": ("valid", "same"), "activation": ACTIVATIONS,
-    "mode": ("max", "average"), "size": (2, 3, 4),
+    "mode": ("max", "average"), "size": (2, 3, 4), "interpolation": INTERPOLATIONS,
 }
 _FLIP_MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 _DESCRIPTIONS = {
@@ -115,7 +115,8 @@ def _widget(uid: str, layer: dict, name: str, column) -> None:
                             help="L2 weight decay (0 = off)", **args)
 
 
-_EDITABLE = ("filters", "units", "kernel", "size", "mode", "stride", "padding", "activation", "rate", "factor", "l2")
+_EDITABLE = ("filters", "units", "kernel", "size", "mode", "stride", "padding", "activation", "rate", "factor",
+             "interpolation", "l2")
 
 
 def layer_rows() -> None:

@@ -100,6 +100,7 @@ def test_specs_round_trip_through_json():
     ({"kind": "Dense", "units": True}, "units must be like 128"),
     ({"kind": "Conv2D", "filters": 8, "padding": "full"}, "padding must be valid/same"),
     ({"kind": "Dropout", "rate": 1.5}, "rate must be at least 0 and below 1"),
+    ({"kind": "RandomTranslation", "factor": 0.1, "interpolation": "cubic"}, "interpolation must be one of"),
 ])
 def test_bad_layer_dicts_are_refused(data, message):
     with pytest.raises(SpecError, match=message):
@@ -111,3 +112,19 @@ def test_bad_layer_dicts_are_refused(data, message):
 def test_every_layer_type_has_a_keras_layer(keras):
     for kind, cls in LAYER_TYPES.items():
         assert cls().keras_layer() is not None, kind
+
+
+def test_nearest_translation_moves_whole_pixels_and_bilinear_blends_them(keras):
+    import numpy as np
+
+    image = np.zeros((1, 28, 28, 1), "float32")
+    image[0, 10:18, 12:14] = 255.0  # a bar: only the values 0 and 255
+    seen = {}
+    for interpolation in ("nearest", "bilinear"):
+        layer = layer_from_dict({"kind": "RandomTranslation", "factor": 0.1, "interpolation": interpolation})
+        assert layer.keras_layer().interpolation == interpolation
+        keras.utils.set_random_seed(3)
+        moved = np.concatenate([np.asarray(layer.keras_layer()(image, training=True)) for _ in range(8)])
+        seen[interpolation] = set(np.unique(np.round(moved, 3)).tolist())
+    assert seen["nearest"] <= {0.0, 255.0}
+    assert seen["bilinear"] - {0.0, 255.0}  # in-between grey values: the blur
