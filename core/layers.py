@@ -272,7 +272,8 @@ class _FactorAugmentation(Layer):
     limit_allowed: ClassVar[bool] = False  # may the factor equal the limit?
     factor: float = 0.1
     # "nearest" moves whole pixels and keeps strokes sharp; "bilinear" blurs every moved image a
-    # little, so training images look softer than the test images (it cost MNIST about 0.3%).
+    # little, so training images look softer than the test images. On MNIST, bilinear shifts,
+    # turns and zooms stayed at 99.2% where whole-pixel shifts alone reached 99.5%.
     interpolation: Interpolation = "bilinear"
 
     def check(self) -> None:
