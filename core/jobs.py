@@ -195,6 +195,8 @@ def start_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, r
         JobLimitError: If this owner already has a job training, or all slots are busy.
     """
     cap = cap or max_jobs()
+    if config.dataset not in BUILTIN_DATASETS and dataset is None:
+        raise JobError(f"The dataset {config.dataset!r} must be handed to the job.")
     with _global_lock(root):
         active = active_jobs(root)
         mine = [job for job in active if job.owner == owner]
@@ -208,8 +210,6 @@ def start_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, r
         folder = jobs_root(root) / job_id
         folder.mkdir()
         if config.dataset not in BUILTIN_DATASETS:
-            if dataset is None:
-                raise JobError(f"The dataset {config.dataset!r} must be handed to the job.")
             np.savez(folder / "data.npz", x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
                      y_test=dataset.y_test, class_names=np.array(dataset.class_names))
         write_text_atomically(folder / "config.json",

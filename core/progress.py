@@ -101,9 +101,10 @@ def status_line(view: ProgressView) -> str:
     """"Epoch 2/5 · batch 130/469 · 3,412 images/s · ETA 0:35"."""
     if view.phase in ("waiting", "loading"):
         return "Starting: loading TensorFlow and the data…"
-    if view.phase in ("evaluating", "saving"):
-        return f"Training done in {format_duration(view.elapsed)}; {view.phase} on the test set…" \
-            if view.phase == "evaluating" else "Saving the run to the store…"
+    if view.phase == "evaluating":
+        return f"Training done in {format_duration(view.elapsed)}; evaluating on the test set…"
+    if view.phase == "saving":
+        return "Saving the run to the store…"
     if view.phase == "ended":
         return f"Ended after {format_duration(view.elapsed)} of training."
     return (f"Epoch {max(view.epoch, 1)}/{view.epochs} · batch {view.step}/{view.steps_per_epoch} · "

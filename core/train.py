@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.datasets import BUILTIN_DATASETS
+from core.datasets import BUILTIN_DATASETS, load_dataset
 from core.model_presets import DEFAULT_RUNS, PRESETS, default_config, presets_for
 from core.store import STORE_ROOT
 from core.training_config import ENGINES, LOSSES, OPTIMIZERS, SCHEDULES, TrainConfig
@@ -95,7 +95,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         config = config_from_arguments(arguments)
-        from core.datasets import load_dataset
         from core.training import train_and_store  # TensorFlow loads here
 
         record = train_and_store(config, load_dataset(arguments.dataset), _Printer(), root=arguments.store)

@@ -212,12 +212,13 @@ def _tape(model, x, y, validation, config, callbacks) -> None:
     num_classes = model.output_shape[-1]
     sparse = config.loss == "sparse"
     train_loss, val_loss = keras.metrics.Mean(name="loss"), keras.metrics.Mean(name="val_loss")
-    train_metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy") if sparse
-                     else keras.metrics.CategoricalAccuracy(name="accuracy"),
-                     _ConfusionRate(num_classes, sparse, "precision"), _ConfusionRate(num_classes, sparse, "recall")]
-    val_metrics = [type(train_metrics[0])(name="val_accuracy"),
-                   _ConfusionRate(num_classes, sparse, "precision", name="val_precision"),
-                   _ConfusionRate(num_classes, sparse, "recall", name="val_recall")]
+    accuracy = keras.metrics.SparseCategoricalAccuracy if sparse else keras.metrics.CategoricalAccuracy
+
+    def metrics(prefix: str) -> list[keras.metrics.Metric]:  # the names model.fit logs: accuracy, val_accuracy…
+        rates = [_ConfusionRate(num_classes, sparse, kind, name=prefix + kind) for kind in ("precision", "recall")]
+        return [accuracy(name=f"{prefix}accuracy"), *rates]
+
+    train_metrics, val_metrics = metrics(""), metrics("val_")
 
     @tf.function
     def train_step(images, labels):

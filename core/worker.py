@@ -60,15 +60,14 @@ def run(folder: Path) -> int:
         config = TrainConfig.from_dict(job["config"])
         dataset = _load_dataset(folder, config.dataset)
         record = train_and_store(config, dataset, sink, lambda: stop_requested(folder), root=Path(job["root"]))
-    except (ValueError, FileNotFoundError, MemoryError) as error:  # bad settings, missing data: the user's to fix
-        traceback.print_exc()
-        _update(folder, status, state="failed", message=str(error) or type(error).__name__)
-        sink({"type": "end", "status": "failed", "message": status.message})
-        return 1
     except Exception as error:
         traceback.print_exc()
-        _update(folder, status, state="failed", message=f"Training failed: {type(error).__name__}: {error}")
-        sink({"type": "end", "status": "failed", "message": status.message})
+        if isinstance(error, (ValueError, FileNotFoundError, MemoryError)):  # bad settings, missing data, too big
+            message = str(error) or type(error).__name__
+        else:
+            message = f"Training failed: {type(error).__name__}: {error}"
+        _update(folder, status, state="failed", message=message)
+        sink({"type": "end", "status": "failed", "message": message})
         return 1
     _update(folder, status, state=record.status, run_id=record.run_id, message=record.stop_reason)
     return 0

@@ -58,10 +58,8 @@ with model_tab:
     layers = model_builder.model_summary(dataset.image_shape, dataset.num_classes)
 
 with settings_tab:
-    if st.button("Recommended for this dataset", help="The strong default: the settings that reached the best "
-                 "accuracy per CPU-second here."):
-        train_settings.apply_recommended(key)
-        st.rerun()
+    st.button("Recommended for this dataset", help="The strong default: the settings that reached the best "
+              "accuracy per CPU-second here.", on_click=train_settings.apply_recommended, args=(key,))
     settings = train_settings.hyperparameters(len(dataset.x_train))
     if settings["loss"] == "categorical":
         train_settings.one_hot_example(dataset.y_train, dataset.class_names)

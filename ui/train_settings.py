@@ -21,13 +21,13 @@ _OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD + momentum 0.9", "rmsprop": "RMS
 def apply_recommended(dataset: str) -> None:
     """Sets the sliders to the dataset's strong default."""
     run = DEFAULT_RUNS.get(dataset, DEFAULT_RUNS["mnist"])
-    st.session_state.update({f"{_PREFIX}epochs": run.epochs, f"{_PREFIX}batch_size": run.batch_size,
-                             f"{_PREFIX}learning_rate": run.learning_rate, f"{_PREFIX}optimizer": run.optimizer,
-                             f"{_PREFIX}schedule": run.schedule})
+    st.session_state.update({_key("epochs"): run.epochs, _key("batch_size"): run.batch_size,
+                             _key("learning_rate"): run.learning_rate, _key("optimizer"): run.optimizer,
+                             _key("schedule"): run.schedule})
 
 
 def init_settings(dataset: str) -> None:
-    if f"{_PREFIX}epochs" not in st.session_state:
+    if _key("epochs") not in st.session_state:
         apply_recommended(dataset)
 
 

@@ -6,6 +6,7 @@ import json
 import time
 
 from core.jobs import job_status
+from core.model_presets import DEFAULT_RUNS
 from core.store import list_runs
 from tests.app.harness import open_app, rerun
 from ui import state
@@ -131,3 +132,14 @@ def test_categorical_loss_shows_the_first_labels_one_hot():
     for name, row in table.iterrows():
         label = int(str(name).split("label ")[1].split(" ")[0])
         assert row.iloc[label] == 1
+
+
+def test_recommended_puts_back_the_datasets_default_settings():
+    app = open_app(TRAIN)
+    app.selectbox(key=state.DATASET).select("mnist")
+    rerun(app)
+    app.slider(key="hp_epochs").set_value(17)
+    rerun(app)
+    app.button[[b.label for b in app.button].index("Recommended for this dataset")].click()
+    rerun(app)
+    assert app.slider(key="hp_epochs").value == DEFAULT_RUNS["mnist"].epochs
