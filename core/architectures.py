@@ -88,5 +88,6 @@ def build_model(spec: list[Layer], input_shape: tuple[int, int, int], num_classe
     import keras
 
     layers = [keras.Input(shape=input_shape)] + [layer.keras_layer() for layer in spec]
-    layers.append(keras.layers.Dense(num_classes, activation="softmax", name="output"))
+    # float32 even under a mixed-precision policy: a softmax in bfloat16 rounds small probabilities to 0.
+    layers.append(keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="output"))
     return keras.Sequential(layers, name=name)

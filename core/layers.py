@@ -7,7 +7,7 @@ on demand. Keras is imported only inside `keras_layer`, so reading and checking 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from core.convolution import Padding, output_size
@@ -26,6 +26,26 @@ MAX_KERNEL = 11
 
 class SpecError(ValueError):
     """A model spec that cannot be built; the message names the layer and says what to change."""
+
+
+@dataclass(frozen=True)
+class L2:
+    """An L2 weight penalty as a plain value: `keras_layer` turns it into `keras.regularizers.L2`."""
+
+    factor: float
+
+
+@dataclass(frozen=True)
+class KerasCall:
+    """How a layer spec becomes Keras: `keras.layers.<name>(*args, **kwargs)`.
+
+    One description serves both the model builder and the code export, so an exported script
+    builds exactly the layers the app trained.
+    """
+
+    name: str
+    args: tuple[object, ...] = ()
+    kwargs: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -54,11 +74,18 @@ class Layer:
     def check(self) -> None:
         """Raises SpecError if the layer's own settings are out of range."""
 
+    def keras_call(self) -> KerasCall:
+        """The Keras constructor call; by default `keras.layers.<kind>()`, for layers without settings."""
+        return KerasCall(self.kind)
+
     def keras_layer(self) -> keras.layers.Layer:
-        """The Keras layer; by default `keras.layers.<kind>()`, for layers without settings."""
+        """The Keras layer `keras_call` describes."""
         import keras
 
-        return getattr(keras.layers, self.kind)()
+        call = self.keras_call()
+        kwargs = {name: keras.regularizers.L2(value.factor) if isinstance(value, L2) else value
+                  for name, value in call.kwargs.items()}
+        return getattr(keras.layers, call.name)(*call.args, **kwargs)
 
 
 def _positive(layer: Layer, name: str, value: int, high: int) -> None:
@@ -66,10 +93,8 @@ def _positive(layer: Layer, name: str, value: int, high: int) -> None:
         raise SpecError(f"{layer.label()}: {name} must be a whole number from 1 to {high}, got {value!r}.")
 
 
-def _regulariser(l2: float):
-    import keras
-
-    return keras.regularizers.L2(l2) if l2 else None
+def _regulariser(l2: float) -> dict[str, object]:
+    return {"kernel_regularizer": L2(l2)} if l2 else {}
 
 
 @dataclass(frozen=True)
@@ -83,10 +108,8 @@ class Rescale(Layer):
     def label(self) -> str:
         return f"Rescaling ×1/{1 / self.scale:.4g}" if self.scale else "Rescaling"
 
-    def keras_layer(self):
-        import keras
-
-        return keras.layers.Rescaling(self.scale, self.offset)
+    def keras_call(self) -> KerasCall:
+        return KerasCall("Rescaling", (self.scale,), {"offset": self.offset} if self.offset else {})
 
 
 @dataclass(frozen=True)
@@ -120,11 +143,10 @@ class Conv(Layer):
     def parameter_counts(self, shape: Shape) -> tuple[int, int]:
         return self.kernel * self.kernel * shape[2] * self.filters + self.filters, 0
 
-    def keras_layer(self):
-        import keras
-
-        return keras.layers.Conv2D(self.filters, self.kernel, strides=self.stride, padding=self.padding,
-                                   activation=self.activation, kernel_regularizer=_regulariser(self.l2))
+    def keras_call(self) -> KerasCall:
+        settings = {"strides": self.stride} if self.stride != 1 else {}
+        return KerasCall("Conv2D", (self.filters, self.kernel), {
+            **settings, "padding": self.padding, "activation": self.activation, **_regulariser(self.l2)})
 
 
 @dataclass(frozen=True)
@@ -157,11 +179,11 @@ class Pool(Layer):
         return (output_size(shape[0], self.size, self.step, self.padding),
                 output_size(shape[1], self.size, self.step, self.padding), shape[2])
 
-    def keras_layer(self):
-        import keras
-
-        layer = keras.layers.MaxPooling2D if self.mode == "max" else keras.layers.AveragePooling2D
-        return layer(self.size, strides=self.step, padding=self.padding)
+    def keras_call(self) -> KerasCall:
+        settings = {"strides": self.step} if self.step != self.size else {}
+        if self.padding != "valid":
+            settings["padding"] = self.padding
+        return KerasCall("MaxPooling2D" if self.mode == "max" else "AveragePooling2D", (self.size,), settings)
 
 
 @dataclass(frozen=True)
@@ -188,10 +210,8 @@ class Dropout(Layer):
         if not 0.0 <= self.rate < 1.0:
             raise SpecError(f"{self.label()}: the rate must be at least 0 and below 1.")
 
-    def keras_layer(self):
-        import keras
-
-        return keras.layers.Dropout(self.rate)
+    def keras_call(self) -> KerasCall:
+        return KerasCall("Dropout", (self.rate,))
 
 
 @dataclass(frozen=True)
@@ -240,10 +260,8 @@ class Dense(Layer):
     def parameter_counts(self, shape: Shape) -> tuple[int, int]:
         return shape[0] * self.units + self.units, 0
 
-    def keras_layer(self):
-        import keras
-
-        return keras.layers.Dense(self.units, activation=self.activation, kernel_regularizer=_regulariser(self.l2))
+    def keras_call(self) -> KerasCall:
+        return KerasCall("Dense", (self.units,), {"activation": self.activation, **_regulariser(self.l2)})
 
 
 @dataclass(frozen=True)
@@ -257,10 +275,8 @@ class RandomFlip(Layer):
     def label(self) -> str:
         return f"RandomFlip {self.mode}"
 
-    def keras_layer(self):
-        import keras
-
-        return keras.layers.RandomFlip(self.mode)
+    def keras_call(self) -> KerasCall:
+        return KerasCall("RandomFlip", (self.mode,))
 
 
 @dataclass(frozen=True)
@@ -288,12 +304,9 @@ class _FactorAugmentation(Layer):
         extra = ", nearest" if self.interpolation == "nearest" else ""
         return f"{self.kind} ±{self.factor:.0%}{extra}"
 
-    def keras_layer(self):
-        import keras
-
+    def keras_call(self) -> KerasCall:
         # fill_mode="constant" fills with 0, the black background of the digit datasets.
-        return getattr(keras.layers, self.kind)(*self._factors(), fill_mode="constant",
-                                                interpolation=self.interpolation)
+        return KerasCall(self.kind, self._factors(), {"fill_mode": "constant", "interpolation": self.interpolation})
 
     def _factors(self) -> tuple[float, ...]:
         return (self.factor,)
