@@ -68,7 +68,7 @@ def model_code(record: RunRecord) -> str:
 
 def _data_code(dataset: str, input_shape: list[int]) -> str:
     if dataset == "digits":
-        return '''    """scikit-learn's 8×8 digits, 0–16 rescaled to 0–255, split 80/20 per class with seed 0 (as the app)."""
+        return '''    """8×8 digits, 0–16 → 0–255, 80/20 split per class, seed 0, as in the app."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
