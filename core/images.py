@@ -149,3 +149,26 @@ def to_grey(image: np.ndarray) -> np.ndarray:
         return image
     grey = np.asarray(Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).convert("L"), dtype=np.uint8)
     return grey[:, :, None]  # (H, W, 1)
+
+
+def framed_tile(image: np.ndarray, colour: tuple[int, int, int] | None, side: int = 84, border: int = 3) -> np.ndarray:
+    """A gallery tile: an (H, W, C) uint8 image enlarged with hard pixel edges, as RGB, in a coloured frame.
+
+    Args:
+        image: The image, grey (C = 1) or RGB (C = 3).
+        colour: The frame's RGB colour (e.g. green for right, red for wrong), or None for no frame.
+        side: The tile's approximate inner size in pixels; the enlargement is a whole factor.
+        border: The frame's width in pixels.
+
+    Returns:
+        (H·f + 2·border, W·f + 2·border, 3) uint8.
+    """
+    factor = max(1, side // max(image.shape[0], image.shape[1]))
+    rgb = np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image
+    tile = upscale_nearest(np.asarray(rgb, dtype=np.uint8), factor)  # (H·f, W·f, 3)
+    if colour is None:
+        return tile
+    framed = np.empty((tile.shape[0] + 2 * border, tile.shape[1] + 2 * border, 3), dtype=np.uint8)
+    framed[:] = colour
+    framed[border:-border, border:-border] = tile
+    return framed

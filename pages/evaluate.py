@@ -1,13 +1,87 @@
-"""Evaluate: not built yet; this page says what it will do."""
+"""Evaluate: where a stored run goes wrong, how it compares with other runs, what it learned, and its code."""
 
 import streamlit as st
 
+from core.datasets import DatasetNotFoundError
+from core.evaluation import test_report
+from core.store import list_runs
+from ui import eval_views as ev
+from ui.loaders import get_dataset
 from ui.navigation import require_router
+from ui.persist import keep
 
 require_router()
+keep([ev.RUN, ev.VIEW])
 
 st.title("Evaluate")
-st.info(
-    "Coming soon: a clickable confusion matrix, the model's mistakes, run comparison, learned filters and code export.",
-    icon=":material/construction:",
-)
+records = list_runs()
+if not records:
+    st.info("No trained runs yet. Train one first; it appears here when it finishes.", icon=":material/info:")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.stop()
+
+by_id = {record.run_id: record for record in records}
+linked = st.query_params.get("run")  # ?run=<id> opens a run directly, e.g. from a shared link
+if linked in by_id and ev.RUN not in st.session_state:
+    st.session_state[ev.RUN] = linked
+if st.session_state.get(ev.RUN) not in by_id:
+    st.session_state[ev.RUN] = next((r.run_id for r in records if r.source != "defaults"), records[0].run_id)
+run_id = st.selectbox("Run", list(by_id), format_func=lambda key: ev.run_label(by_id[key]), key=ev.RUN,
+                      help="Shipped defaults first, then your runs, newest first.")
+record = by_id[run_id]
+if st.query_params.get("run") != run_id:
+    st.query_params["run"] = run_id
+st.caption(f"{record.name}: {record.status}, {len(next(iter(record.history.values()), []))} epochs, "
+           f"{record.training_seconds:.0f} s of training. {record.stop_reason}")
+
+dataset, problem = None, None
+try:
+    dataset = get_dataset(record.dataset)
+except KeyError:
+    problem = (f"This run was trained on an uploaded folder, “{record.dataset.removeprefix('folder:')}”, that this "
+               "session no longer holds. Upload it again on the Dataset Explorer page to see its test images; "
+               "comparison and code export work without it.")
+except DatasetNotFoundError as error:
+    problem = str(error)
+if dataset is not None and tuple(record.input_shape) != dataset.image_shape:
+    problem = (f"The model takes {tuple(record.input_shape)} images but {dataset.display_name} has "
+               f"{dataset.image_shape}: it cannot be evaluated on it.")
+    dataset = None
+
+probabilities = None
+if dataset is not None:
+    try:
+        probabilities = ev.test_probabilities(record, dataset)
+    except Exception as error:  # a model file that loads but cannot run: say so rather than crash the page
+        problem = f"The model could not be run on the test images: {type(error).__name__}: {error}"
+
+if probabilities is not None and probabilities.shape[1] != dataset.num_classes:
+    problem = f"The model has {probabilities.shape[1]} outputs but the dataset has {dataset.num_classes} classes."
+    probabilities = None
+if probabilities is not None:
+    report = test_report(probabilities, dataset.y_test, dataset.class_names)
+    ev.metrics_header(report)
+    stored = record.metrics.get("test", {}).get("accuracy")
+    if isinstance(stored, float) and abs(stored - report.accuracy) > 0.002:
+        st.caption(f"The run recorded {stored:.2%} when it was saved; the test set as loaded now gives "
+                   f"{report.accuracy:.2%}.")
+else:
+    st.warning(problem or "No test images to evaluate.", icon=":material/warning:")
+
+views = ev.VIEWS if probabilities is not None else ("Compare runs", "Learned filters", "Export code")
+if st.session_state.get(ev.VIEW) not in views:
+    st.session_state[ev.VIEW] = views[0]
+view = st.segmented_control("Show", views, key=ev.VIEW, label_visibility="collapsed") or views[0]
+
+if view == "Confusion matrix":
+    ev.confusion_view(dataset, probabilities)
+elif view == "Mistakes":
+    ev.mistakes_view(dataset, probabilities)
+elif view == "One image":
+    ev.one_image_view(dataset, probabilities)
+elif view == "Compare runs":
+    ev.compare_view(records, record)
+elif view == "Learned filters":
+    ev.filters_view(record)
+else:
+    ev.export_view(record)

@@ -221,13 +221,16 @@ def write_link(settings: PlaygroundSettings) -> None:
         st.query_params.from_dict(params)
 
 
-def open_in_playground(kernel: np.ndarray, note: str) -> None:
+def open_in_playground(kernel: np.ndarray, note: str, dataset: str | None = None, stride: int | None = None,
+                       padding: str | None = None) -> None:
     """Opens the playground with a given kernel, e.g. a learned first-layer filter from the Evaluate page.
 
     Args:
         kernel: (k, k) or (k, k, 1) weights, k in KERNEL_SIZES. For a colour filter (k, k, 3), pass one
             channel's slice; the editor holds a single 2-D kernel.
         note: Shown above the editor, e.g. "Filter 3 of conv2d in run 2024-…".
+        dataset: A built-in dataset whose test images to apply it to (others keep the current input).
+        stride, padding: The layer's own stride (1–4) and padding, to slide the kernel as the layer did.
 
     Raises:
         ValueError: If the kernel's shape or values cannot go in the editor.
@@ -242,4 +245,10 @@ def open_in_playground(kernel: np.ndarray, note: str) -> None:
     set_kernel(weights)
     st.session_state[PRESET] = CUSTOM
     st.session_state[NOTE] = note
+    if dataset in BUILTIN_DATASETS:
+        st.session_state[SOURCE], st.session_state[DATASET] = "dataset", dataset
+    if stride in (1, 2, 3, 4):
+        st.session_state[STRIDE] = stride
+    if padding in ("valid", "same"):
+        st.session_state[PADDING] = padding
     st.switch_page(PAGE_PATH)

@@ -115,8 +115,10 @@ def test_the_way_in_from_another_page(monkeypatch):
     fake = FakeStreamlit()
     monkeypatch.setattr(pg, "st", fake)
     learned = np.random.default_rng(0).normal(size=(5, 5, 1))
-    pg.open_in_playground(learned, "Filter 3 of the first Conv2D layer")
+    pg.open_in_playground(learned, "Filter 3 of the first Conv2D layer", dataset="mnist", stride=2, padding="same")
     assert fake.switched_to == PLAYGROUND
+    assert fake.session_state[pg.SOURCE] == "dataset" and fake.session_state[pg.DATASET] == "mnist"
+    assert fake.session_state[pg.STRIDE] == 2 and fake.session_state[pg.PADDING] == "same"
     assert fake.session_state[pg.KERNEL_SIZE] == 5 and fake.session_state[pg.PRESET] == pg.CUSTOM
     assert fake.session_state[pg.NOTE] == "Filter 3 of the first Conv2D layer"
     typed = np.array(fake.session_state[pg.KERNEL], dtype=float)

@@ -88,3 +88,14 @@ def test_class_balance_has_both_splits():
     figure = figures.class_balance(["a", "b"], np.array([3, 4]), np.array([1, 2]))
     assert [trace.name for trace in figure.data] == ["train", "test"]
     assert list(figure.data[1].y) == [1, 2]
+
+
+def test_framed_tile_enlarges_and_frames():
+    from core.images import framed_tile
+
+    image = np.arange(4, dtype=np.uint8).reshape(2, 2, 1)
+    tile = framed_tile(image, (255, 0, 0), side=8, border=1)
+    assert tile.shape == (10, 10, 3)
+    assert tile[0, 0].tolist() == [255, 0, 0] and tile[9, 5].tolist() == [255, 0, 0]
+    assert tile[1:5, 1:5].tolist() == [[[0, 0, 0]] * 4] * 4 and tile[5, 5].tolist() == [3, 3, 3]
+    assert framed_tile(image, None, side=8).shape == (8, 8, 3)

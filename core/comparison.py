@@ -1,0 +1,97 @@
+"""Several stored runs side by side: one table row per run, and their curves as long-form rows.
+
+The table is the lessons' metrics DataFrame across models: dataset, model, parameters, settings,
+epochs, time, and train / validation / test metrics. Plain pandas, no TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from core.architectures import trainable_parameters
+from core.layers import SpecError, spec_from_dicts
+from core.store import RunRecord
+
+SPLITS = ("train", "validation", "test")
+METRICS = ("loss", "accuracy", "precision", "recall")
+
+
+def _parameters(record: RunRecord) -> int | None:
+    if len(record.input_shape) != 3 or not record.class_names:
+        return None
+    try:
+        return trainable_parameters(spec_from_dicts(record.spec), tuple(record.input_shape), len(record.class_names))
+    except SpecError:  # an uploaded model whose layers the spec format does not cover
+        return None
+
+
+def spec_summary(record: RunRecord) -> str:
+    """"preset fast_digits", or the layer kinds of a hand-built spec, e.g. "Conv2D → Flatten → Dense"."""
+    model_key = record.hyperparameters.get("model_key")
+    if model_key and model_key != "custom":
+        return f"preset {model_key}"
+    kinds = [str(layer.get("kind", "?")) for layer in record.spec if isinstance(layer, dict)]
+    return " → ".join(kinds) if kinds else "uploaded model"
+
+
+def run_labels(records: Sequence[RunRecord]) -> dict[str, str]:
+    """run id → a label that tells runs apart: the name, plus the id's time and suffix when names repeat."""
+    seen = [record.name for record in records]
+    return {record.run_id: record.name if seen.count(record.name) == 1 else f"{record.name} ({record.run_id[9:]})"
+            for record in records}
+
+
+def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """One row per run, in the given order; a missing number is NaN (sorts last, exports empty)."""
+    rows = []
+    labels = run_labels(records)
+    for record in records:
+        settings = record.hyperparameters
+        epochs = len(next(iter(record.history.values()), []))
+        row: dict[str, object] = {
+            "run": labels[record.run_id], "dataset": record.dataset, "model": spec_summary(record),
+            "trainable params": _parameters(record), "optimizer": settings.get("optimizer"),
+            "learning rate": settings.get("learning_rate"), "batch size": settings.get("batch_size"),
+            "epochs": epochs, "training s": record.training_seconds, "status": record.status}
+        for split in SPLITS:
+            for metric in METRICS:
+                row[f"{split} {metric}"] = record.metrics.get(split, {}).get(metric)
+        row["id"] = record.run_id
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    numeric = [column for column in frame.columns if column.split(" ")[0] in SPLITS] + ["trainable params"]
+    if len(frame):
+        frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
+    return frame
+
+
+def curve_rows(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """Per-epoch history in long form: run, epoch (from 1), split (train/validation), metric, value."""
+    rows = []
+    labels = run_labels(records)
+    for record in records:
+        for key, values in record.history.items():
+            split, metric = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+            if metric not in ("loss", "accuracy"):
+                continue
+            for epoch, value in enumerate(values, start=1):
+                if value is not None:
+                    rows.append({"run": labels[record.run_id], "id": record.run_id, "epoch": epoch, "split": split,
+                                 "metric": metric, "value": float(value)})
+    return pd.DataFrame(rows, columns=["run", "id", "epoch", "split", "metric", "value"])
+
+
+def overfitting_note(record: RunRecord) -> str | None:
+    """A sentence when the validation loss rose for 2+ epochs while the training loss kept falling."""
+    train, validation = record.history.get("loss", []), record.history.get("val_loss", [])
+    if len(validation) < 3 or len(train) != len(validation) or None in validation or None in train:
+        return None
+    best = min(range(len(validation)), key=validation.__getitem__)
+    later = len(validation) - 1 - best
+    if later >= 2 and train[-1] < train[best]:
+        return (f"{record.name}: validation loss was lowest after epoch {best + 1} ({validation[best]:.3f}) and "
+                f"rose to {validation[-1]:.3f} over the next {later} epochs while training loss kept falling "
+                f"({train[best]:.3f} → {train[-1]:.3f}): the model started to memorise its training images.")
+    return None

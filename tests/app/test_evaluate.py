@@ -1,0 +1,138 @@
+"""The Evaluate page under AppTest, on two small real runs trained on the digits dataset."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from core.datasets import load_dataset
+from core.evaluation import cell_indices
+from core.model_presets import default_config
+from core.store import RUNS, STORE_ROOT, load_record, run_folder, save_run
+from core.training import train_and_store
+from tests.app.harness import open_app, rerun
+from tests.unit.test_store import fake_model, record
+from ui import eval_views as ev
+
+EVALUATE = "pages/evaluate.py"
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Two digits runs (1 and 3 epochs), trained for real, in the tests' temporary store."""
+    shutil.rmtree(STORE_ROOT / RUNS, ignore_errors=True)
+    dataset = load_dataset("digits")
+    ids = []
+    for name, epochs in (("short run", 1), ("longer run", 3)):
+        config = default_config("digits", "one_conv")
+        config.epochs, config.name, config.batch_size = epochs, name, 64
+        ids.append(train_and_store(config, dataset, lambda event: None).run_id)
+    yield ids
+    shutil.rmtree(STORE_ROOT / RUNS, ignore_errors=True)
+
+
+def predictions(run_id: str) -> np.ndarray:
+    import keras
+
+    model = keras.saving.load_model(run_folder(run_id) / "model.keras")
+    return model.predict(load_dataset("digits").x_test, verbose=0)
+
+
+def open_run(run_id: str, view: str | None = None):
+    app = open_app(EVALUATE, query={"run": run_id})
+    if view is not None:
+        app.segmented_control(key=ev.VIEW).set_value(view)
+        rerun(app)
+    return app
+
+
+def test_a_chosen_confusion_cell_shows_only_its_images(runs):
+    run_id = runs[1]
+    probabilities = predictions(run_id)
+    labels = load_dataset("digits").y_test
+    guesses = probabilities.argmax(axis=1)
+    app = open_run(run_id)
+    assert app.selectbox(key=ev.RUN).value == run_id
+    accuracy = app.metric[0].value
+    assert accuracy == f"{(guesses == labels).mean():.2%}"
+    assert accuracy == f"{load_record(run_id).metrics['test']['accuracy']:.2%}"  # agrees with the stored number
+
+    # a (true, predicted) pair that has images: the first mistake's, or a diagonal cell
+    wrong = np.flatnonzero(guesses != labels)
+    true_class, predicted_class = (labels[wrong[0]], guesses[wrong[0]]) if len(wrong) else (3, 3)
+    app.selectbox(key=ev.TRUE).set_value(int(true_class))
+    app.selectbox(key=ev.PREDICTED).set_value(int(predicted_class))
+    rerun(app)
+    shown = [int(re.match(r"#(\d+)", caption).group(1)) for caption in app.image[0].captions]
+    expected = np.flatnonzero((labels == true_class) & (guesses == predicted_class))
+    most_confident = cell_indices(labels, probabilities, true_class, predicted_class)[: ev.GALLERY_SIZE]
+    assert shown == most_confident.tolist()
+    assert all(labels[i] == true_class and guesses[i] == predicted_class for i in shown)
+    assert f"True {true_class}, predicted {predicted_class}: {len(expected)}" in app.subheader[0].value
+
+
+def test_the_chart_click_callback_picks_the_cell(monkeypatch):
+    # what Streamlit hands the callback when a cell's marker is clicked: x = predicted, y = true
+    chart = SimpleNamespace(selection=SimpleNamespace(points=[{"x": 8, "y": 1}]))
+    fake = SimpleNamespace(session_state={ev.MATRIX: chart})
+    monkeypatch.setattr(ev, "st", fake)
+    ev._pick_cell()
+    assert (fake.session_state[ev.TRUE], fake.session_state[ev.PREDICTED]) == (1, 8)
+
+
+def test_mistakes_gallery_and_one_image(runs):
+    run_id = runs[0]
+    probabilities = predictions(run_id)
+    labels = load_dataset("digits").y_test
+    app = open_run(run_id, "Mistakes")
+    captions = app.image[0].captions
+    wrong = np.flatnonzero(probabilities.argmax(axis=1) != labels)
+    assert any(f"**{len(wrong):,} mistakes.**" in block.value for block in app.markdown)
+    first = int(re.match(r"#(\d+)", captions[0]).group(1))
+    confidence = probabilities[wrong].max(axis=1)
+    assert first == wrong[np.argmax(confidence)]  # the most confidently wrong comes first
+
+    app.segmented_control(key=ev.VIEW).set_value("One image")
+    rerun(app)
+    app.number_input(key=ev.INDEX).set_value(5)
+    rerun(app)
+    guess = int(probabilities[5].argmax())
+    assert any(f"Expected **{labels[5]}**, guessed **{guess}**" in block.value for block in app.markdown)
+
+
+def test_compare_two_runs_and_export(runs):
+    app = open_run(runs[0], "Compare runs")
+    assert set(app.multiselect(key=ev.COMPARE).value) == set(runs)
+    table = app.dataframe[-1].value
+    assert sorted(table["run"]) == ["longer run", "short run"]
+    assert sorted(table["epochs"]) == [1, 3]
+    assert len(app.get("plotly_chart")) == 2
+
+    app.segmented_control(key=ev.VIEW).set_value("Export code")
+    rerun(app)
+    assert "keras.layers.Conv2D(32, 3" in app.code[0].value and "cnnlab" not in app.code[0].value.split("\n\n")[1]
+
+    app.segmented_control(key=ev.VIEW).set_value("Learned filters")
+    rerun(app)
+    assert any("32 kernels of 3×3" in block.value for block in app.markdown)
+    assert app.number_input(key=ev.FILTER).max == 31
+
+
+def test_a_run_whose_dataset_is_gone_still_compares_and_exports(runs):
+    lost = record(name="on an old upload")
+    lost.dataset, lost.input_shape = "folder:pets", [32, 32, 3]
+    run_id = save_run(lost, fake_model).name
+    app = open_run(run_id)
+    assert "no longer holds" in app.warning[0].value
+    assert app.segmented_control(key=ev.VIEW).options == ["Compare runs", "Learned filters", "Export code"]
+    assert not app.metric
+
+
+def test_no_runs_at_all():
+    shutil.rmtree(STORE_ROOT / RUNS, ignore_errors=True)
+    app = open_app(EVALUATE)
+    assert "No trained runs yet" in app.info[0].value

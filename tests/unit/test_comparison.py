@@ -1,0 +1,57 @@
+"""core.comparison: the runs table and the curve rows."""
+
+import math
+
+from core.comparison import comparison_table, curve_rows, overfitting_note, spec_summary
+from tests.unit.test_store import record
+
+
+def two_runs():
+    first = record("20261121-120000-aaaaaa", "first")
+    first.hyperparameters = {"model_key": "dense", "optimizer": "adam", "learning_rate": 0.001, "batch_size": 32}
+    first.history = {"loss": [0.9, 0.5], "val_loss": [1.0, 0.6], "accuracy": [0.7, 0.8], "precision": [0.1, 0.2]}
+    first.metrics = {"test": {"accuracy": 0.81, "loss": 0.55}, "train": {"accuracy": 0.85}}
+    second = record("20261121-130000-bbbbbb", "second")
+    second.spec = [{"kind": "Rescaling", "scale": 1 / 255, "offset": 0.0}, {"kind": "Flatten"},
+                   {"kind": "Dense", "units": 16, "activation": "relu", "l2": 0.0}]
+    second.hyperparameters = {"model_key": "custom"}
+    second.history = {"loss": [0.8, 0.4, 0.3], "val_loss": [0.7, 0.5, None]}
+    second.metrics = {}
+    return first, second
+
+
+def test_table_has_one_row_per_run_with_params_and_metrics():
+    frame = comparison_table(two_runs())
+    assert frame["run"].tolist() == ["first", "second"]
+    assert frame["epochs"].tolist() == [2, 3]
+    # Rescaling + Flatten + output Dense(10) on 28×28×1: 784·10 + 10; the second adds Dense 16.
+    assert frame["trainable params"].tolist() == [7850, 784 * 16 + 16 + 16 * 10 + 10]
+    assert frame["test accuracy"].iloc[0] == 0.81 and math.isnan(frame["test accuracy"].iloc[1])
+    assert frame["model"].tolist() == ["preset dense", "Rescaling → Flatten → Dense"]
+    assert frame.sort_values("test accuracy")["run"].tolist() == ["first", "second"]  # NaN sorts last
+    assert "first" in frame.to_csv(index=False)
+
+
+def test_repeated_names_get_the_run_time():
+    first, second = two_runs()
+    second.name = "first"
+    assert comparison_table([first, second])["run"].tolist() == ["first (120000-aaaaaa)", "first (130000-bbbbbb)"]
+    assert set(curve_rows([first, second])["run"]) == {"first (120000-aaaaaa)", "first (130000-bbbbbb)"}
+
+
+def test_curve_rows_are_long_form_loss_and_accuracy_only():
+    rows = curve_rows(two_runs())
+    assert set(rows["metric"]) == {"loss", "accuracy"}  # precision is not plotted
+    second_validation = rows[(rows["run"] == "second") & (rows["split"] == "validation")]
+    assert second_validation["epoch"].tolist() == [1, 2]  # the None epoch is skipped
+    assert len(curve_rows([])) == 0
+
+
+def test_overfitting_note_only_when_validation_loss_rises_while_training_loss_falls():
+    run = record(name="run")
+    run.history = {"loss": [1.0, 0.6, 0.4, 0.3, 0.2], "val_loss": [0.9, 0.5, 0.55, 0.6, 0.7]}
+    note = overfitting_note(run)
+    assert note and "lowest after epoch 2 (0.500)" in note and "rose to 0.700 over the next 3 epochs" in note
+    run.history["val_loss"] = [0.9, 0.5, 0.45, 0.44, 0.43]
+    assert overfitting_note(run) is None
+    assert spec_summary(run) == "Rescaling → Flatten"

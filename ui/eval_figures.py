@@ -1,0 +1,126 @@
+"""Plotly figures of the Evaluate page: confusion matrix, probabilities, run curves, learned filters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from ui.conv_figures import symmetric_limit
+
+_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+
+
+def confusion_figure(matrix: np.ndarray, counts: np.ndarray, class_names: Sequence[str],
+                     selected: tuple[int, int] | None = None) -> go.Figure:
+    """The confusion matrix as a heatmap, row = true class, column = predicted class.
+
+    Plotly reports clicks on scatter points but not on heatmap cells, so every cell also carries an
+    invisible square marker; a click selects that marker, and the page reads its (x, y).
+
+    Args:
+        matrix: What the colours show: counts or row-normalised rates.
+        counts: The image counts, written in every cell and in the hover text.
+        selected: (true, predicted) of the cell to outline.
+    """
+    size = len(class_names)
+    rates = matrix.dtype.kind == "f"
+    text = [[f"{counts[r, c]}" + (f"<br>{matrix[r, c]:.0%}" if rates and size <= 12 else "") for c in range(size)]
+            for r in range(size)]
+    figure = go.Figure(go.Heatmap(
+        z=matrix, x=list(range(size)), y=list(range(size)), colorscale="Blues", text=text,
+        texttemplate="%{text}" if size <= 20 else None, hoverinfo="skip", showscale=False,
+        zmin=0, zmax=1 if rates else max(1, int(counts.max()))))
+    rows, columns = np.mgrid[0:size, 0:size]
+    names = np.array(class_names, dtype=object)
+    figure.add_scatter(
+        x=columns.ravel(), y=rows.ravel(), mode="markers", showlegend=False,
+        customdata=np.stack([names[rows.ravel()], names[columns.ravel()], counts.ravel()], axis=1),
+        marker={"size": max(8, 360 // size), "symbol": "square", "opacity": 0},
+        hovertemplate="true %{customdata[0]}, predicted %{customdata[1]}: %{customdata[2]} images"
+                      "<br>click to see them<extra></extra>")
+    if selected is not None:
+        row, column = selected
+        figure.add_shape(type="rect", x0=column - 0.5, x1=column + 0.5, y0=row - 0.5, y1=row + 0.5,
+                         line={"color": "#d62728", "width": 3})
+    ticks = {"tickvals": list(range(size)), "ticktext": list(class_names)}
+    figure.update_xaxes(title="predicted class", side="top", **ticks)
+    figure.update_yaxes(title="true class", autorange="reversed", scaleanchor="x", **ticks)
+    side = min(640, 140 + 42 * size)
+    figure.update_layout(height=side, width=side + 80, margin=_MARGIN, clickmode="event+select",
+                         dragmode=False, plot_bgcolor="white")
+    return figure
+
+
+def probability_bars(probabilities: np.ndarray, class_names: Sequence[str], true_class: int | None) -> go.Figure:
+    """One image's probability vector: the guess in red if wrong, green if right, the true class outlined."""
+    guess = int(np.argmax(probabilities))
+    colours = ["#bbbbbb"] * len(class_names)
+    colours[guess] = "#2ca02c" if guess == true_class else "#d62728"
+    figure = go.Figure(go.Bar(
+        x=list(class_names), y=probabilities, marker_color=colours,
+        marker_line={"color": ["black" if i == true_class else "rgba(0,0,0,0)" for i in range(len(class_names))],
+                     "width": 2},
+        text=[f"{p:.1%}" if p >= 0.005 else "" for p in probabilities], textposition="outside",
+        hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
+    figure.update_yaxes(range=[0, 1.12], tickformat=".0%", title="probability")
+    figure.update_xaxes(type="category")
+    figure.update_layout(height=300, margin=_MARGIN)
+    return figure
+
+
+def comparison_curves(rows: pd.DataFrame, metric: str) -> go.Figure:
+    """Every run's train (solid) and validation (dashed) curve of one metric, a colour per run."""
+    figure = go.Figure()
+    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    chosen = rows[rows["metric"] == metric]
+    for number, (run_id, run_rows) in enumerate(chosen.groupby("id", sort=False)):
+        colour = palette[number % len(palette)]
+        name = run_rows["run"].iloc[0]
+        for split, dash in (("train", "solid"), ("validation", "dash")):
+            part = run_rows[run_rows["split"] == split]
+            if len(part):
+                figure.add_scatter(x=part["epoch"], y=part["value"], mode="lines+markers",
+                                   name=f"{name} · {split}", legendgroup=run_id,
+                                   line={"color": colour, "dash": dash, "width": 2})
+    figure.update_layout(title=metric.capitalize(), height=340, margin=_MARGIN,
+                         legend={"orientation": "h", "y": -0.3})
+    figure.update_xaxes(title="epoch", dtick=1 if chosen["epoch"].max() <= 20 else None)
+    if metric == "accuracy":
+        figure.update_yaxes(tickformat=".0%")
+    return figure
+
+
+def filters_figure(kernels: np.ndarray, columns: int = 8) -> go.Figure:
+    """First-layer kernels as a grid of small heatmaps (red positive, blue negative), values on hover.
+
+    Args:
+        kernels: (filters, k, k) weights of one input channel.
+    """
+    count, side = kernels.shape[0], kernels.shape[1]
+    rows = -(-count // columns)
+    gap = 1  # one blank cell between kernels
+    canvas = np.full((rows * (side + gap) - gap, columns * (side + gap) - gap), np.nan)  # (H, W) mosaic
+    number = np.full(canvas.shape, -1)
+    for index, kernel in enumerate(kernels):
+        top, left = (index // columns) * (side + gap), (index % columns) * (side + gap)
+        canvas[top:top + side, left:left + side] = kernel
+        number[top:top + side, left:left + side] = index
+    limit = symmetric_limit(kernels)
+    figure = go.Figure(go.Heatmap(
+        z=canvas, customdata=number, colorscale="RdBu", reversescale=True, zmin=-limit, zmax=limit,
+        hovertemplate="filter %{customdata}: %{z:.3f}<extra></extra>", hoverongaps=False,
+        colorbar={"title": "weight", "thickness": 12}))
+    for index in range(count):
+        top, left = (index // columns) * (side + gap), (index % columns) * (side + gap)
+        figure.add_annotation(x=left - 0.5, y=top - 0.5, text=str(index), showarrow=False, xanchor="left",
+                              yanchor="bottom", font={"size": 10, "color": "#555"})
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    # One screen pixel size for both axes, so the kernels stay square and the figure has no blank bands.
+    cell = min(40.0, 900 / (columns * (side + gap)), 700 / (rows * (side + gap)))
+    figure.update_layout(height=int(40 + rows * (side + gap) * cell), width=int(110 + columns * (side + gap) * cell),
+                         margin={"l": 10, "r": 10, "t": 20, "b": 10}, plot_bgcolor="white")
+    return figure

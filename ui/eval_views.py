@@ -1,0 +1,249 @@
+"""The Evaluate page's panels: cached test predictions, then one renderer per view.
+
+Only the view on show is computed (the page's segmented control), so a big test set costs its
+predictions once per run and server process (`st.cache_data`) and nothing more until asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+
+from core import comparison, evaluation
+from core.code_export import export_notebook, export_script, file_stem
+from core.datasets import BUILTIN_DATASETS, Dataset
+from core.images import framed_tile
+from core.store import RunRecord
+from ui import eval_figures
+from ui.model_cache import load_run_model, model_key
+from ui.playground_state import KERNEL_SIZES, open_in_playground
+
+RUN = "eval_run"
+VIEW = "eval_view"
+VIEWS = ("Confusion matrix", "Mistakes", "One image", "Compare runs", "Learned filters", "Export code")
+NORMALISE = "eval_normalise"
+TRUE, PREDICTED = "eval_true", "eval_predicted"  # the chosen confusion-matrix cell
+MATRIX = "eval_matrix"  # the confusion chart's selection
+MISTAKE_CLASS, ORDER, ONLY_MISTAKES = "eval_mistake_class", "eval_order", "eval_only_mistakes"
+INDEX = "eval_index"
+COMPARE = "eval_compare"
+FILTER, CHANNEL = "eval_filter", "eval_channel"
+GALLERY_SIZE = 40
+_GREEN, _RED = (44, 160, 44), (214, 39, 40)
+
+
+def _fingerprint(dataset: Dataset) -> str:
+    """Names a dataset's test images: built-ins by name, uploads by content (two sessions may share a name)."""
+    if dataset.name in BUILTIN_DATASETS:
+        return dataset.name
+    return hashlib.sha1(np.ascontiguousarray(dataset.x_test).data).hexdigest()
+
+
+@st.cache_data(max_entries=8, show_spinner="Running the model on every test image (once per run)…")
+def _probabilities(path: str, mtime: float, run_id: str, data_key: str, _dataset: Dataset) -> np.ndarray:
+    model = load_run_model(run_id)
+    return np.asarray(model.predict(_dataset.x_test, batch_size=512, verbose=0), dtype=np.float32)  # (N, classes)
+
+
+def test_probabilities(record: RunRecord, dataset: Dataset) -> np.ndarray:
+    """The run's softmax outputs for every test image, cached per model file and dataset."""
+    return _probabilities(*model_key(record.run_id), record.run_id, _fingerprint(dataset), dataset)
+
+
+def metrics_header(report: evaluation.TestReport) -> None:
+    """The test-set numbers in one row, and the per-class table."""
+    columns = st.columns(5)
+    for column, (label, value, help_text) in zip(columns, (
+            ("Test accuracy", f"{report.accuracy:.2%}", f"Right answers among {report.images:,} test images."),
+            ("Loss", f"{report.loss:.4f}", "Mean cross-entropy: −log of the probability given to the true class."),
+            ("Precision (macro)", f"{report.precision:.2%}", "Per class: of the images predicted as it, the share "
+             "that really are. Averaged over classes."),
+            ("Recall (macro)", f"{report.recall:.2%}", "Per class: of its images, the share found. Averaged."),
+            ("F1 (macro)", f"{report.f1:.2%}", "Per class: the harmonic mean of precision and recall. Averaged."),
+    ), strict=True):
+        column.metric(label, value, help=help_text)
+    with st.expander("Per-class precision, recall and F1"):
+        st.dataframe(report.per_class, hide_index=True, width="stretch", column_config={
+            name: st.column_config.NumberColumn(format="%.3f") for name in ("precision", "recall", "F1")})
+
+
+def gallery(dataset: Dataset, positions: np.ndarray, probabilities: np.ndarray, captions: str = "pair") -> None:
+    """Test images as framed tiles: green when the guess is right, red when wrong, with captions."""
+    shown = positions[:GALLERY_SIZE]
+    if not len(shown):
+        st.info("No test images here.")
+        return
+    names = dataset.class_names
+    guesses = probabilities[shown].argmax(axis=1)
+    tiles, texts = [], []
+    for position, guess in zip(shown, guesses, strict=True):
+        truth = int(dataset.y_test[position])
+        tiles.append(framed_tile(dataset.x_test[position], _GREEN if guess == truth else _RED))
+        confidence = probabilities[position, guess]
+        texts.append(f"#{position} · {confidence:.0%}" if captions == "pair" else
+                     f"#{position} pred {names[guess]} / true {names[truth]} ({confidence:.0%})")
+    st.image(tiles, caption=texts, width=96 if captions == "pair" else 110)
+    if len(positions) > GALLERY_SIZE:
+        st.caption(f"The first {GALLERY_SIZE} of {len(positions):,} images.")
+
+
+def _pick_cell() -> None:
+    """Callback of the confusion chart: the clicked cell becomes the chosen (true, predicted) pair."""
+    points = st.session_state[MATRIX].selection.points
+    if points:
+        st.session_state[TRUE], st.session_state[PREDICTED] = round(points[0]["y"]), round(points[0]["x"])
+
+
+def confusion_view(dataset: Dataset, probabilities: np.ndarray) -> None:
+    names = dataset.class_names
+    predicted = probabilities.argmax(axis=1)
+    counts = evaluation.confusion(dataset.y_test, predicted, len(names))
+    rates = st.toggle("Show rates (each row sums to 100%)", key=NORMALISE)
+    shown = evaluation.confusion(dataset.y_test, predicted, len(names), normalise=True) if rates else counts
+    if st.session_state.get(TRUE) not in range(len(names)) or st.session_state.get(PREDICTED) not in range(len(names)):
+        # start on the most frequent mix-up: the cell most worth a look
+        off_diagonal = counts - np.diag(np.diag(counts))
+        st.session_state[TRUE], st.session_state[PREDICTED] = (int(v) for v in np.unravel_index(
+            off_diagonal.argmax(), counts.shape))
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(eval_figures.confusion_figure(shown, counts, names, (st.session_state[TRUE],
+                        st.session_state[PREDICTED])), key=MATRIX, on_select=_pick_cell,
+                        selection_mode="points", width="content")
+    with right:
+        st.markdown("**Read it like this.** Each row is a true class and each column is a prediction. The "
+                    "diagonal holds the right answers; everything off it is a mistake, and its position tells "
+                    "you what the model mixed up. With rates on, the diagonal is each class's recall.")
+        top = evaluation.biggest_confusions(counts, names)
+        if top:
+            st.markdown("Most frequent mix-ups here: " + "; ".join(
+                f"**{true}** read as **{guess}** ({count}×)" for true, guess, count in top) + ".")
+        st.markdown("**Click a cell**, or choose it:")
+        st.selectbox("True class", range(len(names)), format_func=names.__getitem__, key=TRUE)
+        st.selectbox("Predicted class", range(len(names)), format_func=names.__getitem__, key=PREDICTED)
+    true_class, predicted_class = st.session_state[TRUE], st.session_state[PREDICTED]
+    positions = evaluation.cell_indices(dataset.y_test, probabilities, true_class, predicted_class)
+    verdict = "right answers" if true_class == predicted_class else "mistakes"
+    st.subheader(f"True {names[true_class]}, predicted {names[predicted_class]}: {len(positions):,} {verdict}")
+    st.caption("Most confident first; the number is the test-image index and the model's probability for its guess.")
+    gallery(dataset, positions, probabilities)
+
+
+def mistakes_view(dataset: Dataset, probabilities: np.ndarray) -> None:
+    names = dataset.class_names
+    options = [None, *range(len(names))]
+    left, middle, right = st.columns(3)
+    chosen = left.selectbox("True class", options, key=MISTAKE_CLASS,
+                            format_func=lambda value: "every class" if value is None else names[value])
+    order = middle.radio("Order", ("confident", "unsure", "index"), key=ORDER, horizontal=True, format_func={
+        "confident": "most confidently wrong first", "unsure": "least sure first", "index": "test order"}.get)
+    only_wrong = right.toggle("Mistakes only", value=True, key=ONLY_MISTAKES)
+    if only_wrong:
+        positions = evaluation.mistakes(dataset.y_test, probabilities, chosen, order)
+        st.markdown(f"**{len(positions):,} mistakes.** A confident mistake is worth a look: often the label "
+                    "itself is doubtful, or the image really is ambiguous.")
+    else:
+        positions = np.arange(len(dataset.y_test)) if chosen is None else np.flatnonzero(dataset.y_test == chosen)
+        st.markdown("The lessons' grid: **green** when the guess is right, **red** when wrong.")
+    gallery(dataset, positions, probabilities, captions="full")
+
+
+def one_image_view(dataset: Dataset, probabilities: np.ndarray) -> None:
+    count = len(dataset.y_test)
+    left, right = st.columns([1, 2])
+    with left:
+        if st.button("Random test image", icon=":material/casino:"):
+            st.session_state[INDEX] = int(np.random.default_rng().integers(count))
+        index = st.number_input("Test image index", 0, count - 1, key=INDEX)
+        truth, guess = int(dataset.y_test[index]), int(probabilities[index].argmax())
+        st.image(framed_tile(dataset.x_test[index], _GREEN if guess == truth else _RED, side=168), width=180)
+        st.markdown(f"Expected **{dataset.class_names[truth]}**, guessed **{dataset.class_names[guess]}** "
+                    f"({probabilities[index, guess]:.1%} sure).")
+    with right:
+        st.plotly_chart(eval_figures.probability_bars(probabilities[index], dataset.class_names, truth))
+        st.caption("The softmax output: one probability per class, summing to 1. The outlined bar is the true class.")
+
+
+def compare_view(records: list[RunRecord], current: RunRecord) -> None:
+    by_id = {record.run_id: record for record in records}
+    if not st.session_state.get(COMPARE) or any(run_id not in by_id for run_id in st.session_state[COMPARE]):
+        same = [record.run_id for record in records if record.dataset == current.dataset]
+        st.session_state[COMPARE] = list(dict.fromkeys([current.run_id, *same]))[:3]
+    labels = comparison.run_labels(records)
+    chosen = st.multiselect("Runs to compare", list(by_id), key=COMPARE,
+                            format_func=lambda run_id: f"{labels[run_id]} · {by_id[run_id].dataset}")
+    picked = [by_id[run_id] for run_id in chosen]
+    if not picked:
+        st.info("Choose at least one run.")
+        return
+    rows = comparison.curve_rows(picked)
+    if len(rows):
+        left, right = st.columns(2)
+        left.plotly_chart(eval_figures.comparison_curves(rows, "loss"))
+        right.plotly_chart(eval_figures.comparison_curves(rows, "accuracy"))
+    st.caption("Solid: training, measured while the weights changed (with augmentation and dropout on). Dashed: "
+               "validation, held-out images checked after each epoch. A gap that keeps growing is overfitting.")
+    for note in filter(None, map(comparison.overfitting_note, picked)):
+        st.warning(note, icon=":material/trending_up:")
+    table = comparison.comparison_table(picked)
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        column: st.column_config.NumberColumn(format="%.4f") for column in table.columns
+        if column.split(" ")[-1] in comparison.METRICS})
+    st.download_button("Download the table as CSV", table.to_csv(index=False), "cnnlab_runs.csv", "text/csv",
+                       icon=":material/download:")
+
+
+def filters_view(record: RunRecord) -> None:
+    import keras
+
+    model = load_run_model(record.run_id)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    if not convs:
+        st.info("This model has no Conv2D layer, so it learned no filters: its Dense layers look at every pixel "
+                "separately.")
+        return
+    layer = convs[0]
+    kernels = np.asarray(layer.get_weights()[0])  # (k, k, C_in, filters)
+    side, _, channels, count = kernels.shape
+    st.markdown(f"The first Conv2D layer, `{layer.name}`, learned **{count} kernels of {side}×{side}** over "
+                f"{channels} input channel{'s' if channels > 1 else ''}. Red weights add brightness under them and "
+                "blue ones subtract it: a red stripe beside a blue one is an edge detector. Hover for the values.")
+    channel = 0
+    if channels > 1:
+        channel = st.segmented_control("Input channel", range(channels), key=CHANNEL, default=0,
+                                       format_func=lambda c: "RGB"[c] if channels == 3 else str(c)) or 0
+    st.plotly_chart(eval_figures.filters_figure(np.moveaxis(kernels[:, :, channel, :], -1, 0)))
+    if side not in KERNEL_SIZES:
+        st.caption(f"The Convolution Playground edits {', '.join(map(str, KERNEL_SIZES))}-wide kernels, not {side}.")
+        return
+    number = st.columns([1, 3])[0].number_input("Filter", 0, count - 1, key=FILTER)
+    if st.button(f"Open filter {number} in the Convolution Playground", icon=":material/blur_on:"):
+        stride = layer.strides[0]
+        open_in_playground(
+            kernels[:, :, channel, number],
+            f"Filter {number} of {layer.name} (channel {channel}) from run “{record.name}”. The model applies it "
+            "to pixels scaled to 0–1, so its outputs here are 255 times larger; the pattern is the same.",
+            dataset=record.dataset, stride=stride, padding=layer.padding)
+
+
+def export_view(record: RunRecord) -> None:
+    st.markdown("A standalone script that rebuilds this run with plain Keras: the data, the same layers, "
+                "compile, callbacks, fit and evaluate. It does not need CNN Lab. Try it with "
+                "`python script.py --epochs 1 --subset 2000` first.")
+    script = export_script(record)
+    stem = file_stem(record)
+    left, right = st.columns(2)
+    left.download_button("Download the Python script", script, f"{stem}.py", "text/x-python",
+                         icon=":material/code:")
+    right.download_button("Download the Jupyter notebook", export_notebook(record), f"{stem}.ipynb",
+                          "application/x-ipynb+json", icon=":material/description:")
+    st.code(script, language="python")
+
+
+def run_label(record: RunRecord) -> str:
+    accuracy = record.metrics.get("test", {}).get("accuracy")
+    score = f"{accuracy:.2%}" if isinstance(accuracy, float) else "no test score"
+    origin = "default · " if record.source == "defaults" else ""
+    return f"{origin}{record.name} · {record.dataset} · {score}"
