@@ -78,8 +78,13 @@ def trainable_parameters(spec: list[Layer], input_shape: tuple[int, int, int], n
 
 
 def build_model(spec: list[Layer], input_shape: tuple[int, int, int], num_classes: int,
-                name: str = "cnnlab_model") -> keras.Model:
+                name: str = "cnnlab_model", precision: str = "float32") -> keras.Model:
     """Builds the Keras model: the spec's layers, then Dense(num_classes, softmax).
+
+    Args:
+        precision: Every spec layer's dtype policy: "float32", or "mixed_bfloat16" (compute in
+            bfloat16, keep float32 weights). Set per layer, never globally, so one process can
+            build both kinds.
 
     Raises:
         SpecError: If the spec cannot be built (checked before Keras is touched).
@@ -87,7 +92,7 @@ def build_model(spec: list[Layer], input_shape: tuple[int, int, int], num_classe
     summarise(spec, input_shape, num_classes)
     import keras
 
-    layers = [keras.Input(shape=input_shape)] + [layer.keras_layer() for layer in spec]
+    layers = [keras.Input(shape=input_shape)] + [layer.keras_layer(precision) for layer in spec]
     # float32 even under a mixed-precision policy: a softmax in bfloat16 rounds small probabilities to 0.
     layers.append(keras.layers.Dense(num_classes, activation="softmax", dtype="float32", name="output"))
     return keras.Sequential(layers, name=name)

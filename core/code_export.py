@@ -61,9 +61,15 @@ def model_code(record: RunRecord) -> str:
     lines = [f"keras.Input(shape={tuple(record.input_shape)!r}),  # (H, W, C) images, 0–255"]
     for layer in spec:
         lines.append(f"{layer_code(layer.keras_call())},{_comment(layer.keras_call())}")
-    lines.append(f'keras.layers.Dense({len(record.class_names)}, activation="softmax"),  # one probability per class')
+    mixed = record.hyperparameters.get("precision", "float32") != "float32"
+    output = ', dtype="float32"' if mixed else ""
+    lines.append(f'keras.layers.Dense({len(record.class_names)}, activation="softmax"{output}),  '
+                 "# one probability per class")
     body = "\n".join(INDENT + line for line in lines)
-    return f'    model = keras.Sequential([\n{body}\n    ], name="cnnlab_model")\n    return model\n'
+    policy = ('    # Mixed precision: layers compute in bfloat16 and keep float32 weights; the output stays float32.\n'
+              f'    keras.config.set_dtype_policy({record.hyperparameters["precision"]!r})\n'.replace("'", '"')
+              if mixed else "")
+    return f'{policy}    model = keras.Sequential([\n{body}\n    ], name="cnnlab_model")\n    return model\n'
 
 
 def _data_code(dataset: str, input_shape: list[int]) -> str:

@@ -78,13 +78,15 @@ class Layer:
         """The Keras constructor call; by default `keras.layers.<kind>()`, for layers without settings."""
         return KerasCall(self.kind)
 
-    def keras_layer(self) -> keras.layers.Layer:
-        """The Keras layer `keras_call` describes."""
+    def keras_layer(self, precision: str = "float32") -> keras.layers.Layer:
+        """The Keras layer `keras_call` describes, with a dtype policy ("float32" or "mixed_bfloat16")."""
         import keras
 
         call = self.keras_call()
         kwargs = {name: keras.regularizers.L2(value.factor) if isinstance(value, L2) else value
                   for name, value in call.kwargs.items()}
+        if precision != "float32":
+            kwargs["dtype"] = precision
         return getattr(keras.layers, call.name)(*call.args, **kwargs)
 
 

@@ -294,7 +294,7 @@ def train(config: TrainConfig, dataset: Dataset, sink: Sink, should_stop: Callab
         validation = (dataset.x_train[validation_at],
                       _labels_for_loss(dataset.y_train[validation_at], config, dataset.num_classes))
 
-    model = build_model(spec, dataset.image_shape, dataset.num_classes)
+    model = build_model(spec, dataset.image_shape, dataset.num_classes, precision=config.precision)
     sparse = config.loss == "sparse"
     model.compile(optimizer=make_optimizer(config, sizes.steps_per_epoch * config.epochs),
                   loss="sparse_categorical_crossentropy" if sparse else "categorical_crossentropy",

@@ -66,7 +66,7 @@ def test_pooling_below_one_pixel_is_explained():
     pool = app.session_state["train_spec_ids"][kinds.index("Pooling2D")]
     app.selectbox(key=f"layer_{pool}_size").select(4)
     rerun(app)
-    expected = "This model cannot be built: Layer 7 (MaxPooling2D 4×4) gets a 2×2 input"
+    expected = "This model cannot be built: Layer 5 (MaxPooling2D 4×4) gets a 2×2 input"
     assert any(error.value.startswith(expected) and "below 1×1" in error.value for error in app.error), \
         [error.value for error in app.error]
 

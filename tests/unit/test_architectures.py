@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from core.architectures import build_model, summarise, trainable_parameters
@@ -107,6 +108,19 @@ def test_bad_layer_dicts_are_refused(data, message):
         layer_from_dict(data)
     with pytest.raises(SpecError, match="list of layer objects"):
         spec_from_dicts({"kind": "Dense"})
+
+
+def test_mixed_precision_is_set_per_layer_and_the_output_stays_float32(keras):
+    spec = PRESETS["fast_cifar"].spec()
+    model = build_model(spec, CIFAR, 10, precision="mixed_bfloat16")
+    assert {layer.dtype_policy.name for layer in model.layers[:-1]} == {"mixed_bfloat16"}
+    assert model.layers[-1].dtype_policy.name == "float32"
+    assert all(weight.dtype == "float32" for weight in model.trainable_weights)  # weights stay float32
+    images = np.random.default_rng(0).integers(0, 256, (2, *CIFAR)).astype("uint8")
+    probabilities = model.predict(images, verbose=0)
+    assert probabilities.dtype == np.float32 and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    # nothing global changed: the next model is float32 throughout
+    assert {layer.dtype_policy.name for layer in build_model(spec, CIFAR, 10).layers} == {"float32"}
 
 
 def test_every_layer_type_has_a_keras_layer(keras):

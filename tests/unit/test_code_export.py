@@ -71,6 +71,21 @@ def test_exported_script_rebuilds_the_model_and_trains_one_epoch(tmp_path, datas
     assert "Test loss" in capsys.readouterr().out
 
 
+def test_mixed_precision_runs_export_the_policy(tmp_path):
+    import keras
+
+    record = make_record("cifar10", "fast_cifar", [32, 32, 3], precision="mixed_bfloat16")
+    source = export_script(record)
+    assert 'keras.config.set_dtype_policy("mixed_bfloat16")' in source and 'dtype="float32"' in source
+    module = import_script(source, tmp_path, "exported_mixed")
+    try:
+        model = module.build_model()
+        assert model.layers[1].dtype_policy.name == "mixed_bfloat16"
+        assert model.layers[-1].dtype_policy.name == "float32"
+    finally:
+        keras.config.set_dtype_policy("float32")  # the script sets it for its whole process
+
+
 def test_script_loads_the_real_dataset_the_app_way(tmp_path):
     source = export_script(make_record("digits", "fast_digits", [8, 8, 1]))
     module = import_script(source, tmp_path, "exported_digits")

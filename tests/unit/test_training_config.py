@@ -33,6 +33,7 @@ def test_sizes_follow_subset_split_and_batch():
     ({"validation_split": 1.0}, "validation split"),
     ({"optimizer": "adagrad"}, "Optimizer must be one of"),
     ({"reduce_factor": 1.0}, "factor"),
+    ({"precision": "float16"}, "Precision must be one of float32, mixed_bfloat16"),
 ])
 def test_impossible_settings_are_named(changes, fragment):
     with pytest.raises(ConfigError, match=fragment):
