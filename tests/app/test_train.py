@@ -143,3 +143,10 @@ def test_recommended_puts_back_the_datasets_default_settings():
     app.button[[b.label for b in app.button].index("Recommended for this dataset")].click()
     rerun(app)
     assert app.slider(key="hp_epochs").value == DEFAULT_RUNS["mnist"].epochs
+    assert app.radio(key="hp_precision").value == "float32"
+    app.selectbox(key=state.DATASET).select("cifar10")
+    rerun(app)
+    app.button[[b.label for b in app.button].index("Recommended for this dataset")].click()
+    rerun(app)
+    assert app.slider(key="hp_epochs").value == DEFAULT_RUNS["cifar10"].epochs
+    assert app.radio(key="hp_precision").value == "mixed_bfloat16"

@@ -63,6 +63,20 @@ def test_macro_precision_and_recall_match_scikit_learn(digits, tmp_path):
 
 
 @pytest.mark.parametrize("engine", ["fit", "tape"])
+def test_mixed_bfloat16_trains_and_stores_a_model_that_loads(engine, digits, tmp_path):
+    import keras
+
+    record = train_and_store(config("one_conv", epochs=2, engine=engine, precision="mixed_bfloat16"), digits,
+                             lambda event: None, root=tmp_path)
+    assert record.history["loss"][1] < record.history["loss"][0]  # it learns in bfloat16
+    assert record.hyperparameters["precision"] == "mixed_bfloat16"
+    model = keras.saving.load_model(tmp_path / "runs" / record.run_id / "model.keras")
+    assert model.get_layer(index=1).dtype_policy.name == "mixed_bfloat16"
+    accuracy = (model.predict(digits.x_test, verbose=0).argmax(axis=1) == digits.y_test).mean()
+    assert abs(accuracy - record.metrics["test"]["accuracy"]) < 1e-6
+
+
+@pytest.mark.parametrize("engine", ["fit", "tape"])
 def test_stop_request_stops_within_one_batch_and_keeps_the_model(engine, digits, tmp_path):
     asked = {"count": 0}
 
