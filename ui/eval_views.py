@@ -64,6 +64,13 @@ def metrics_header(report: evaluation.TestReport) -> None:
             ("F1 (macro)", f"{report.f1:.2%}", "Per class: the harmonic mean of precision and recall. Averaged."),
     ), strict=True):
         column.metric(label, value, help=help_text)
+    table = report.per_class
+    weakest_recall, weakest_precision = table.loc[table["recall"].idxmin()], table.loc[table["precision"].idxmin()]
+    st.caption(
+        f"**Precision** asks: when the model says “{weakest_precision['class']}”, how often is it right? Here "
+        f"{weakest_precision['precision']:.1%}, the lowest of any class. **Recall** asks: of all the "
+        f"“{weakest_recall['class']}” images, how many did it find? {weakest_recall['recall']:.1%}, the lowest. "
+        "A class with low precision soaks up other classes' images; one with low recall loses its own.")
     with st.expander("Per-class precision, recall and F1"):
         st.dataframe(report.per_class, hide_index=True, width="stretch", column_config={
             name: st.column_config.NumberColumn(format="%.3f") for name in ("precision", "recall", "F1")})

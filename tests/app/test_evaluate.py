@@ -60,6 +60,10 @@ def test_a_chosen_confusion_cell_shows_only_its_images(runs):
     accuracy = app.metric[0].value
     assert accuracy == f"{(guesses == labels).mean():.2%}"
     assert accuracy == f"{load_record(run_id).metrics['test']['accuracy']:.2%}"  # agrees with the stored number
+    recall = [(guesses[labels == c] == c).mean() for c in range(10)]
+    weakest = int(np.argmin(recall))
+    assert any(f"of all the “{weakest}” images, how many did it find? {recall[weakest]:.1%}, the lowest" in
+               caption.value for caption in app.caption)
 
     # a (true, predicted) pair that has images: the first mistake's, or a diagonal cell
     wrong = np.flatnonzero(guesses != labels)
