@@ -49,12 +49,11 @@ def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
     labels = run_labels(records)
     for record in records:
         settings = record.hyperparameters
-        epochs = len(next(iter(record.history.values()), []))
         row: dict[str, object] = {
             "run": labels[record.run_id], "dataset": record.dataset, "model": spec_summary(record),
             "trainable params": _parameters(record), "optimizer": settings.get("optimizer"),
             "learning rate": settings.get("learning_rate"), "batch size": settings.get("batch_size"),
-            "epochs": epochs, "training s": record.training_seconds, "status": record.status}
+            "epochs": record.epochs_trained, "training s": record.training_seconds, "status": record.status}
         for split in SPLITS:
             for metric in METRICS:
                 row[f"{split} {metric}"] = record.metrics.get(split, {}).get(metric)

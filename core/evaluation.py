@@ -88,10 +88,13 @@ def confusion(labels: np.ndarray, predicted: np.ndarray, num_classes: int, norma
             predicted as that class" (the diagonal is then each class's recall). Empty rows stay 0.
     """
     matrix = sk.confusion_matrix(labels, predicted, labels=np.arange(num_classes))
-    if not normalise:
-        return matrix
-    totals = matrix.sum(axis=1, keepdims=True)
-    return np.divide(matrix, totals, out=np.zeros(matrix.shape), where=totals > 0)
+    return row_rates(matrix) if normalise else matrix
+
+
+def row_rates(counts: np.ndarray) -> np.ndarray:
+    """A confusion matrix of counts divided by each row's total; an empty row stays 0."""
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
 
 
 def cell_indices(labels: np.ndarray, probabilities: np.ndarray, true_class: int, predicted_class: int) -> np.ndarray:

@@ -79,6 +79,11 @@ class RunRecord:
     wall_seconds: float = 0.0
     source: str = RUNS
 
+    @property
+    def epochs_trained(self) -> int:
+        """Epochs in the history (0 for an uploaded model)."""
+        return len(next(iter(self.history.values()), []))
+
     def to_json(self) -> str:
         data = asdict(self)
         data.pop("source")

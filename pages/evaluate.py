@@ -8,10 +8,8 @@ from core.store import list_runs
 from ui import eval_views as ev
 from ui.loaders import get_dataset
 from ui.navigation import require_router
-from ui.persist import keep
 
 require_router()
-keep([ev.RUN, ev.VIEW])
 
 st.title("Evaluate")
 records = list_runs()
@@ -31,7 +29,8 @@ run_id = st.selectbox("Run", list(by_id), format_func=lambda key: ev.run_label(b
 record = by_id[run_id]
 if st.query_params.get("run") != run_id:
     st.query_params["run"] = run_id
-st.caption(f"{record.name}: {record.status}, {len(next(iter(record.history.values()), []))} epochs, "
+epochs = record.epochs_trained
+st.caption(f"{record.name}: {record.status}, {epochs} epoch{'' if epochs == 1 else 's'}, "
            f"{record.training_seconds:.0f} s of training. {record.stop_reason}")
 
 dataset, problem = None, None

@@ -15,10 +15,11 @@ from core import comparison, evaluation
 from core.code_export import export_notebook, export_script, file_stem
 from core.datasets import BUILTIN_DATASETS, Dataset
 from core.images import framed_tile
+from core.kernels import KERNEL_SIZES
 from core.store import RunRecord
 from ui import eval_figures
-from ui.model_cache import load_run_model, model_key
-from ui.playground_state import KERNEL_SIZES, open_in_playground
+from ui.model_cache import load_model_at, load_run_model, model_key
+from ui.playground_state import open_in_playground
 
 RUN = "eval_run"
 VIEW = "eval_view"
@@ -42,14 +43,14 @@ def _fingerprint(dataset: Dataset) -> str:
 
 
 @st.cache_data(max_entries=8, show_spinner="Running the model on every test image (once per run)…")
-def _probabilities(path: str, mtime: float, run_id: str, data_key: str, _dataset: Dataset) -> np.ndarray:
-    model = load_run_model(run_id)
+def _probabilities(path: str, mtime: float, data_key: str, _dataset: Dataset) -> np.ndarray:
+    model = load_model_at(path, mtime)
     return np.asarray(model.predict(_dataset.x_test, batch_size=512, verbose=0), dtype=np.float32)  # (N, classes)
 
 
 def test_probabilities(record: RunRecord, dataset: Dataset) -> np.ndarray:
     """The run's softmax outputs for every test image, cached per model file and dataset."""
-    return _probabilities(*model_key(record.run_id), record.run_id, _fingerprint(dataset), dataset)
+    return _probabilities(*model_key(record.run_id), _fingerprint(dataset), dataset)
 
 
 def metrics_header(report: evaluation.TestReport) -> None:
@@ -108,7 +109,7 @@ def confusion_view(dataset: Dataset, probabilities: np.ndarray) -> None:
     predicted = probabilities.argmax(axis=1)
     counts = evaluation.confusion(dataset.y_test, predicted, len(names))
     rates = st.toggle("Show rates (each row sums to 100%)", key=NORMALISE)
-    shown = evaluation.confusion(dataset.y_test, predicted, len(names), normalise=True) if rates else counts
+    shown = evaluation.row_rates(counts) if rates else counts
     if st.session_state.get(TRUE) not in range(len(names)) or st.session_state.get(PREDICTED) not in range(len(names)):
         # start on the most frequent mix-up: the cell most worth a look
         off_diagonal = counts - np.diag(np.diag(counts))

@@ -25,7 +25,8 @@ def model_key(run_id: str) -> tuple[str, float]:
 
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the model…")
-def _load(path: str, mtime: float):
+def load_model_at(path: str, mtime: float):
+    """The model in a file, cached by (path, mtime): pass `model_key`'s result."""
     import keras
 
     return keras.saving.load_model(Path(path), safe_mode=True, compile=False)
@@ -33,4 +34,4 @@ def _load(path: str, mtime: float):
 
 def load_run_model(run_id: str):
     """The run's Keras model, shared and read-only."""
-    return _load(*model_key(run_id))
+    return load_model_at(*model_key(run_id))

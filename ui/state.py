@@ -23,8 +23,9 @@ OWNER = "session_owner"  # a random id naming this session as the owner of its t
 
 _DEFAULTS = {DATASET: DEFAULT_DATASET, SPLIT: "train", IMAGE_INDEX: 0, SECTION: "Overview", UPLOADED_DATASETS: {}}
 _KEPT_ACROSS_PAGES = (DATASET, SPLIT, IMAGE_INDEX, SECTION)
-# The Train page's widgets (hyperparameters, layer settings, preset, run name) by key prefix.
-_KEPT_PREFIXES = ("hp_", "layer_", "train_preset", "train_add_kind", "train_run_name")
+# The Train page's widgets (hyperparameters, layer settings, preset, run name) and the Evaluate
+# page's run and view, by key prefix.
+_KEPT_PREFIXES = ("hp_", "layer_", "train_preset", "train_add_kind", "train_run_name", "eval_run", "eval_view")
 
 
 def init_state() -> None:

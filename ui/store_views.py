@@ -25,12 +25,11 @@ def runs_frame(records: list[RunRecord]) -> pd.DataFrame:
     for record in records:
         test = record.metrics.get("test", {})
         validation = record.metrics.get("validation", {})
-        epochs = len(next(iter(record.history.values()), []))
         rows.append({
             "name": record.name, "dataset": record.dataset.split(":")[0], "model": record.hyperparameters.get(
                 "model_key", "uploaded" if record.status == "uploaded" else "custom"),
             "status": record.status, "test accuracy": test.get("accuracy"),
-            "validation accuracy": validation.get("accuracy"), "epochs": epochs,
+            "validation accuracy": validation.get("accuracy"), "epochs": record.epochs_trained,
             "training s": record.training_seconds, "created": record.created.replace("T", " ")[:16],
             "kind": "shipped default" if record.source == "defaults" else "your run", "id": record.run_id})
     return pd.DataFrame(rows)
