@@ -24,7 +24,8 @@ if linked in by_id and ev.RUN not in st.session_state:
     st.session_state[ev.RUN] = linked
 if st.session_state.get(ev.RUN) not in by_id:
     st.session_state[ev.RUN] = next((r.run_id for r in records if r.source != "defaults"), records[0].run_id)
-run_id = st.selectbox("Run", list(by_id), format_func=lambda key: ev.run_label(by_id[key]), key=ev.RUN,
+labels = ev.run_labels(records)
+run_id = st.selectbox("Run", list(by_id), format_func=labels.__getitem__, key=ev.RUN,
                       help="Shipped defaults first, then your runs, newest first.")
 record = by_id[run_id]
 if st.query_params.get("run") != run_id:

@@ -250,8 +250,13 @@ def export_view(record: RunRecord) -> None:
     st.code(script, language="python")
 
 
-def run_label(record: RunRecord) -> str:
-    accuracy = record.metrics.get("test", {}).get("accuracy")
-    score = f"{accuracy:.2%}" if isinstance(accuracy, float) else "no test score"
-    origin = "default · " if record.source == "defaults" else ""
-    return f"{origin}{record.name} · {record.dataset} · {score}"
+def run_labels(records: list[RunRecord]) -> dict[str, str]:
+    """run id → the picker's label. Labels must differ: the browser picks an option by its label."""
+    names = comparison.run_labels(records)
+    labels = {}
+    for record in records:
+        accuracy = record.metrics.get("test", {}).get("accuracy")
+        score = f"{accuracy:.2%}" if isinstance(accuracy, float) else "no test score"
+        origin = "default · " if record.source == "defaults" else ""
+        labels[record.run_id] = f"{origin}{names[record.run_id]} · {record.dataset} · {score}"
+    return labels

@@ -140,3 +140,11 @@ def test_no_runs_at_all():
     shutil.rmtree(STORE_ROOT / RUNS, ignore_errors=True)
     app = open_app(EVALUATE)
     assert "No trained runs yet" in app.info[0].value
+
+
+def test_run_picker_labels_differ_for_runs_with_the_same_name():
+    # Chromium picks a selectbox option by its label: two equal labels made a revisit select the other run.
+    first, second = record("20261121-120000-aaaaaa", "same"), record("20261121-130000-bbbbbb", "same")
+    labels = ev.run_labels([first, second])
+    assert labels[first.run_id] != labels[second.run_id]
+    assert labels[first.run_id] == "same (120000-aaaaaa) · mnist · 90.00%"
