@@ -118,7 +118,7 @@ class DefaultRun:
 
 # The strong default per dataset: measured with bench/time_to_accuracy.py (see the README).
 DEFAULT_RUNS: dict[str, DefaultRun] = {
-    "mnist": DefaultRun("fast_digits", 2, 128, 0.008),
+    "mnist": DefaultRun("fast_digits", 3, 128, 0.008),
     "fashion_mnist": DefaultRun("fast_digits", 18, 128, 0.003),
     "cifar10": DefaultRun("fast_cifar", 24, 128, 0.003, precision="mixed_bfloat16"),  # about 22 s an epoch here
     "digits": DefaultRun("fast_digits", 30, 64, 0.003),

@@ -198,9 +198,34 @@ def _labels_for_loss(labels: np.ndarray, config: TrainConfig, num_classes: int) 
     return labels
 
 
+def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None = None):
+    """A tf.data pipeline of (images, labels) batches, reshuffled every epoch when a seed is given.
+
+    Why not hand NumPy arrays to `fit`: Keras then builds a pipeline with tf.data's autotuning,
+    and here, after any `evaluate` between epochs (validation, or a benchmark's test pass), the
+    next epoch's first batch waited 15-20 s with the CPU idle while the old iterator's autotune
+    thread shut down (seen in py-spy in `~RootDataset::Iterator`; a CIFAR-10 epoch went from
+    21 s to 40 s). With autotuning off and a fixed prefetch of two batches the stall is gone, and
+    throughput is the same. Shuffling indices and gathering keeps the images uint8 in one copy.
+    """
+    import tensorflow as tf
+
+    images, labels = tf.constant(x), tf.constant(y)  # (N, H, W, C) uint8, (N,) or (N, classes)
+    indices = tf.data.Dataset.range(len(x))
+    if shuffle_seed is not None:
+        indices = indices.shuffle(len(x), seed=shuffle_seed, reshuffle_each_iteration=True)
+    data = (indices.batch(batch_size)
+            .map(lambda at: (tf.gather(images, at), tf.gather(labels, at)))
+            .prefetch(2))
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return data.with_options(options)
+
+
 def _fit(model, x, y, validation, config, callbacks) -> None:
-    model.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, validation_data=validation,
-              callbacks=callbacks, shuffle=True, verbose=0)
+    validation_data = None if validation is None else batches(*validation, EVAL_BATCH)
+    model.fit(batches(x, y, config.batch_size, shuffle_seed=config.seed), epochs=config.epochs,
+              validation_data=validation_data, callbacks=callbacks, shuffle=False, verbose=0)  # `batches` shuffles
 
 
 def _tape(model, x, y, validation, config, callbacks) -> None:
@@ -240,9 +265,8 @@ def _tape(model, x, y, validation, config, callbacks) -> None:
         for metric in val_metrics:
             metric.update_state(labels, predictions)
 
-    train_data = (tf.data.Dataset.from_tensor_slices((x, y))
-                  .shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
-                  .batch(config.batch_size).prefetch(tf.data.AUTOTUNE))
+    train_data = batches(x, y, config.batch_size, shuffle_seed=config.seed)
+    validation_data = None if validation is None else batches(*validation, EVAL_BATCH)
     callback_list = keras.callbacks.CallbackList(callbacks, model=model, epochs=config.epochs)
     model.stop_training = False
     callback_list.on_train_begin()
@@ -257,7 +281,7 @@ def _tape(model, x, y, validation, config, callbacks) -> None:
                 break
         logs = {metric.name: metric.result() for metric in (train_loss, *train_metrics)}
         if validation is not None:
-            for images, labels in tf.data.Dataset.from_tensor_slices(validation).batch(EVAL_BATCH):
+            for images, labels in validation_data:
                 test_step(images, labels)
             logs.update({metric.name: metric.result() for metric in (val_loss, *val_metrics)})
         logs = {key: float(value) for key, value in logs.items()}

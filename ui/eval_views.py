@@ -18,6 +18,7 @@ from core.images import framed_tile
 from core.kernels import KERNEL_SIZES
 from core.store import RunRecord
 from ui import eval_figures
+from ui.keras_loader import import_keras
 from ui.model_cache import load_model_at, load_run_model, model_key
 from ui.playground_state import open_in_playground
 
@@ -204,8 +205,7 @@ def compare_view(records: list[RunRecord], current: RunRecord) -> None:
 
 
 def filters_view(record: RunRecord) -> None:
-    import keras
-
+    keras = import_keras()
     model = load_run_model(record.run_id)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     if not convs:

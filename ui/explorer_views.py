@@ -13,6 +13,7 @@ from core.labels import one_hot
 from core.normalisation import normalisation_stages
 from core.statistics import PixelStats
 from ui import figures
+from ui.keras_loader import import_keras
 
 NUMBERS_UP_TO = 40  # cells per side above which values are no longer written into the heatmap
 
@@ -130,6 +131,7 @@ def augmentation_view(image: np.ndarray) -> None:
     settings = AugmentationSettings(flip, rotation, zoom, translation, fill_mode)
     with preview:
         with st.spinner("Loading TensorFlow for the Keras layers (the first time takes a few seconds)…"):
+            import_keras()  # the server's import, so its objects stay out of every rerun's gc.collect()
             variants = augment_variants(image, settings, count=count, seed=int(seed))
         factor = display_size(image.shape[0])
         shown = [upscale_nearest(image, factor)] + [upscale_nearest(v, factor) for v in variants]

@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.store import MODEL_FILE, run_folder
+from ui.keras_loader import import_keras
 
 
 def model_key(run_id: str) -> tuple[str, float]:
@@ -27,8 +28,7 @@ def model_key(run_id: str) -> tuple[str, float]:
 @st.cache_resource(max_entries=6, show_spinner="Loading the model…")
 def load_model_at(path: str, mtime: float):
     """The model in a file, cached by (path, mtime): pass `model_key`'s result."""
-    import keras
-
+    keras = import_keras()
     return keras.saving.load_model(Path(path), safe_mode=True, compile=False)
 
 

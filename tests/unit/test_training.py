@@ -125,3 +125,28 @@ def test_cosine_schedule_decays_towards_zero(digits):
     train(config(epochs=3, schedule="cosine", learning_rate=1e-2), digits, events.append)
     rates = [event["learning_rate"] for event in events if event["type"] == "epoch"]
     assert rates[0] > rates[1] > rates[2] and rates[2] < 1e-3
+
+
+def test_batches_cover_every_image_once_per_epoch_reshuffled_without_autotuning():
+    """The engines' pipeline: each epoch is a new order of all images, uint8 kept, no autotune thread.
+
+    Autotuning is what stalled the first batch after an evaluate by 15-20 s (see `batches`).
+    """
+    import numpy as np
+
+    from core.training import batches
+
+    x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)  # (N, H, W, C), image i holds the value i
+    y = np.arange(10)
+    data = batches(x, y, 4, shuffle_seed=0)
+    assert data.options().autotune.enabled is False
+    epochs = []
+    for _ in range(2):
+        seen = [(images.numpy().ravel(), labels.numpy()) for images, labels in data]
+        assert [len(labels) for _, labels in seen] == [4, 4, 2]
+        assert all(images.dtype == np.uint8 and (images == labels).all() for images, labels in seen)
+        epochs.append(np.concatenate([labels for _, labels in seen]))
+    assert sorted(epochs[0]) == sorted(epochs[1]) == list(range(10))
+    assert list(epochs[0]) != list(epochs[1])  # reshuffled each epoch
+    in_order = np.concatenate([labels.numpy() for _, labels in batches(x, y, 4)])
+    assert list(in_order) == list(range(10))  # no seed, no shuffle: validation keeps its order
