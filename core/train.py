@@ -62,7 +62,7 @@ def config_from_arguments(arguments: argparse.Namespace) -> TrainConfig:
     return config
 
 
-class _Printer:
+class Printer:
     """Prints an epoch's line at its end, and a batch line at most every two seconds."""
 
     def __init__(self):
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from_arguments(arguments)
         from core.training import train_and_store  # TensorFlow loads here
 
-        record = train_and_store(config, load_dataset(arguments.dataset), _Printer(), root=arguments.store)
+        record = train_and_store(config, load_dataset(arguments.dataset), Printer(), root=arguments.store)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

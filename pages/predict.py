@@ -1,14 +1,80 @@
-"""Predict: not built yet; this page says what it will do."""
+"""Predict: draw a digit, upload an image or pick a test image, and see what a trained network makes of it."""
+
+import contextlib
 
 import streamlit as st
 
+from core.datasets import DatasetNotFoundError
+from core.store import list_runs
+from ui import predict_views as pv
+from ui.loaders import get_dataset
+from ui.model_cache import load_run_model
 from ui.navigation import require_router
 
 require_router()
 
 st.title("Predict")
-st.info(
-    "Coming soon: draw a digit or upload an image, and see the probabilities, feature maps and saliency "
-    "of a trained model.",
-    icon=":material/construction:",
-)
+st.caption("Draw a digit and watch a trained network read it, step by step: how the drawing is prepared, the "
+           "probabilities, what each layer sees, and where the evidence lies.")
+records = [record for record in list_runs() if len(record.input_shape) == 3]
+if not records:
+    st.info("No trained models yet. Train one first; it appears here when it finishes.", icon=":material/info:")
+    st.stop()
+by_id = {record.run_id: record for record in records}
+if st.session_state.get(pv.RUN) not in by_id:
+    st.session_state[pv.RUN] = records[0].run_id  # the shipped defaults come first
+run_id = st.selectbox("Model", list(by_id), format_func=lambda key: pv.run_label(by_id[key]), key=pv.RUN,
+                      help="Shipped defaults first, then your runs, newest first.")
+record = by_id[run_id]
+try:
+    model = load_run_model(run_id)
+except Exception as error:  # a damaged or vanished file: say so rather than crash the page
+    st.error(f"This model could not be loaded: {type(error).__name__}: {error}", icon=":material/error:")
+    st.stop()
+class_names = list(record.class_names) or [str(i) for i in range(model.output_shape[-1])]
+
+dataset = None
+with contextlib.suppress(KeyError, DatasetNotFoundError):  # only the test-image source needs the dataset
+    dataset = get_dataset(record.dataset)
+sources = (["Draw"] if pv.drawable(record) else []) + ["Upload"] + (["Test image"] if dataset is not None else [])
+if st.session_state.get(pv.SOURCE) not in sources:
+    st.session_state[pv.SOURCE] = sources[0]
+source = st.segmented_control("Input", sources, key=pv.SOURCE, label_visibility="collapsed") or sources[0]
+
+
+@st.fragment
+def panel() -> None:
+    """The input and everything computed from it: a stroke on the canvas reruns only this."""
+    stages = naive = true_class = None
+    if source == "Draw":
+        image, stages, naive = pv.draw_source(record)
+    elif source == "Upload":
+        image, stages = pv.upload_source(record)
+    else:
+        image, true_class = pv.test_image_source(dataset)
+    if image is None:
+        if source == "Draw":
+            st.info("The canvas is empty: draw a digit. (An empty canvas gets no answer, not a guess.)",
+                    icon=":material/draw:")
+        return
+    use_naive = naive is not None and st.toggle("Use the naive resize instead", key=pv.NAIVE,
+                                                help="Shrink the whole canvas to 28×28, as most drawing demos do.")
+    model_input = naive if use_naive else image
+    left, right = st.columns([3, 2])
+    with left:
+        probabilities = pv.prediction(model, model_input, class_names, true_class)
+    with right:
+        pv.input_pixels(model_input)
+    if stages is not None:
+        st.subheader("X-ray: how the input was prepared")
+        pv.xray(stages, naive)
+    st.subheader("Inside the network")
+    view = st.segmented_control("Look at", ["Feature maps", "Saliency"], key="predict_view",
+                                label_visibility="collapsed") or "Feature maps"
+    if view == "Feature maps":
+        pv.feature_maps(model, model_input)
+    else:
+        pv.saliency(model, model_input, class_names, probabilities)
+
+
+panel()

@@ -25,7 +25,8 @@ _DEFAULTS = {DATASET: DEFAULT_DATASET, SPLIT: "train", IMAGE_INDEX: 0, SECTION: 
 _KEPT_ACROSS_PAGES = (DATASET, SPLIT, IMAGE_INDEX, SECTION)
 # The Train page's widgets (hyperparameters, layer settings, preset, run name) and the Evaluate
 # page's run and view, by key prefix.
-_KEPT_PREFIXES = ("hp_", "layer_", "train_preset", "train_add_kind", "train_run_name", "eval_run", "eval_view")
+_KEPT_PREFIXES = ("hp_", "layer_", "train_preset", "train_add_kind", "train_run_name", "eval_run", "eval_view",
+                  "predict_run", "predict_source")
 
 
 def init_state() -> None:

@@ -32,15 +32,6 @@ def test_every_page_opens(spec):
     assert app.title[0].value == ("CNN Lab" if spec is HOME else spec.title)
 
 
-def test_placeholder_pages_say_one_line_and_nothing_else():
-    for spec in PAGES:
-        if spec.path in (HOME.path, EXPLORER, PLAYGROUND, "pages/train.py", "pages/models.py", "pages/evaluate.py"):
-            continue
-        app = open_app(spec.path)
-        assert len(app.info) == 1 and app.info[0].value.startswith(("Coming next", "Coming soon"))
-        assert not app.get("plotly_chart") and not app.image
-
-
 def test_explorer_default_is_digits_with_facts_and_class_balance():
     app = open_app(EXPLORER)
     assert app.session_state[state.DATASET] == "digits"

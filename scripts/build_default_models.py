@@ -1,0 +1,83 @@
+"""Trains the default models that ship with the app, one per built-in dataset, into models/defaults/.
+
+Each is trained by the headless trainer (`core.training.train_and_store`, what `python -m core.train`
+runs), seeded, on all the training images (no validation split: these are final models), and
+saved without optimizer state. A model's test accuracy, training seconds and settings are in its
+meta.json. The MNIST default is trained for drawings: turns, zooms, shifts and stroke thickness.
+
+Usage: CNNLAB_DATA_DIR=../shared/datasets python scripts/build_default_models.py [mnist fashion_mnist ...]
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from core.datasets import load_dataset  # noqa: E402
+from core.model_presets import default_config  # noqa: E402
+from core.store import DEFAULTS, RUNS  # noqa: E402
+from core.train import Printer  # noqa: E402
+from core.training_config import TrainConfig  # noqa: E402
+
+DEFAULTS_ROOT = REPO / "models"
+# Run ids in the store's format ("yyyymmdd-hhmmss-hex6"), fixed so links to a default never change.
+RUN_IDS = {"mnist": "20260101-000000-000001", "fashion_mnist": "20260101-000000-000002",
+           "cifar10": "20260101-000000-000003", "digits": "20260101-000000-000004"}
+NAMES = {"mnist": "MNIST digits (default)", "fashion_mnist": "Fashion-MNIST (default)",
+         "cifar10": "CIFAR-10 photos (default)", "digits": "scikit-learn digits (default)"}
+
+
+def config_for(dataset: str) -> TrainConfig:
+    """The dataset's tuned default; MNIST's is the sturdier `drawn_digits` model, trained longer."""
+    if dataset == "mnist":
+        config = default_config("mnist", "drawn_digits")
+        config.epochs, config.batch_size, config.learning_rate, config.schedule = 30, 128, 0.003, "cosine"
+        config.stroke_thickness = 0.3
+    else:
+        config = default_config(dataset)
+    config.validation_split = 0.0
+    config.seed = 0
+    config.name = NAMES[dataset]
+    return config
+
+
+def build(dataset: str) -> Path:
+    """Trains one default and moves it into models/defaults/<its run id>/ (replacing the old one)."""
+    from core.training import train_and_store  # TensorFlow loads here
+
+    config = config_for(dataset)
+    run_id = RUN_IDS[dataset]
+    with tempfile.TemporaryDirectory(prefix="cnnlab-defaults-") as scratch:
+        record = train_and_store(config, load_dataset(dataset), Printer(), root=Path(scratch), run_id=run_id,
+                                 keep_optimizer=False)
+        target = DEFAULTS_ROOT / DEFAULTS / run_id
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged = target.with_name(f".partial-{run_id}")
+        shutil.rmtree(staged, ignore_errors=True)
+        shutil.copytree(Path(scratch) / RUNS / run_id, staged)
+        if target.exists():
+            shutil.rmtree(target)
+        os.rename(staged, target)  # the new default appears whole
+    size = (target / "model.keras").stat().st_size
+    print(f"{dataset}: test accuracy {record.metrics['test']['accuracy']:.4f}, {record.training_seconds:.0f} s of "
+          f"training, {size / 1e6:.2f} MB → {target.relative_to(REPO)}", flush=True)
+    return target
+
+
+def main() -> None:
+    datasets = sys.argv[1:] or list(NAMES)
+    unknown = sorted(set(datasets) - set(NAMES))
+    if unknown:
+        raise SystemExit(f"Unknown dataset {', '.join(unknown)}; choose from {', '.join(NAMES)}.")
+    for dataset in datasets:
+        build(dataset)
+
+
+if __name__ == "__main__":
+    main()

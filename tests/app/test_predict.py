@@ -1,0 +1,101 @@
+"""The Predict page under AppTest, with the shipped MNIST default copied into the tests' store.
+
+The canvas has no AppTest element, so drawings are injected through session_state (ui.canvas.INJECTED).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from core.store import DEFAULTS, STORE_ROOT
+from tests.app.harness import open_app, rerun
+from tests.conftest import REPO_ROOT
+from tests.unit.test_preprocessing import CASES, canvas
+from ui import canvas as canvas_ui
+from ui import predict_views as pv
+
+PREDICT = "pages/predict.py"
+MNIST_DEFAULT = "20260101-000000-000001"
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    source = REPO_ROOT / "models" / DEFAULTS / MNIST_DEFAULT
+    target = STORE_ROOT / DEFAULTS / MNIST_DEFAULT
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    yield MNIST_DEFAULT
+    shutil.rmtree(target, ignore_errors=True)
+
+
+def markdown(app) -> str:
+    return "\n".join(element.value for element in app.markdown)
+
+
+def test_an_injected_drawing_is_read_and_charted(shipped):
+    app = open_app(PREDICT)
+    assert app.selectbox(key=pv.RUN).value == shipped  # the shipped default comes first
+    assert "empty" in app.info[0].value  # nothing drawn: no answer
+    app.session_state[canvas_ui.INJECTED] = CASES["centred seven"]
+    rerun(app)
+    assert "It reads **7**" in markdown(app)
+    charts = [chart.proto.spec for chart in app.get("plotly_chart")]
+    assert len(charts) >= 4  # probabilities, pixels, X-ray, feature maps
+    assert '"5. centred' in "".join(charts)
+
+
+def test_a_small_digit_in_a_corner_is_read_but_the_naive_resize_misses_it(shipped):
+    app = open_app(PREDICT)
+    app.session_state[canvas_ui.INJECTED] = canvas([[(200, 200), (260, 200), (226, 262)]], width=6)
+    rerun(app)
+    assert "It reads **7**" in markdown(app)
+    app.toggle(key=pv.NAIVE).set_value(True)
+    rerun(app)
+    assert "It reads **7**" not in markdown(app)
+
+
+def test_a_near_empty_canvas_gets_no_answer(shipped):
+    app = open_app(PREDICT)
+    app.session_state[canvas_ui.INJECTED] = canvas([[(100, 100), (101, 100)]], width=2)
+    rerun(app)
+    assert "empty" in app.info[0].value and "It reads" not in markdown(app)
+
+
+def test_a_test_image_shows_expected_and_guess_and_saliency(shipped):
+    app = open_app(PREDICT)
+    app.segmented_control(key=pv.SOURCE).set_value("Test image")
+    rerun(app)
+    app.number_input(key=pv.INDEX).set_value(0)  # MNIST's first test image is a 7
+    rerun(app)
+    assert "Expected **7**, guessed **7**" in markdown(app)
+    app.segmented_control(key="predict_view").set_value("Saliency")
+    rerun(app)
+    assert any("Grad-CAM" in caption.value for caption in app.caption)
+    app.selectbox(key="predict_saliency_class").set_value(3)
+    rerun(app)
+    assert any("log-probability of 3" in caption.value for caption in app.caption)
+
+
+def test_feature_maps_follow_the_chosen_layer(shipped):
+    app = open_app(PREDICT)
+    app.session_state[canvas_ui.INJECTED] = CASES["a zero"]
+    rerun(app)
+    layers = app.selectbox(key="predict_layer").options
+    assert len(layers) == 2 and "14×14×32" in layers[0] and "7×7×64" in layers[1]
+    app.selectbox(key="predict_layer").set_value(1)
+    rerun(app)
+    assert app.slider(key="predict_filter").max == 63
+    assert any("64 maps of 7×7" in caption.value for caption in app.caption)
+
+
+def test_clear_empties_the_canvas(shipped):
+    app = open_app(PREDICT)
+    app.session_state[canvas_ui.INJECTED] = CASES["a zero"]
+    rerun(app)
+    app.button(key="predict_clear").click()
+    rerun(app)
+    assert canvas_ui.INJECTED not in app.session_state
+    assert "empty" in app.info[0].value
+    assert np.all(np.asarray(CASES["a zero"]).shape == (280, 280, 4))

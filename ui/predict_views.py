@@ -1,0 +1,195 @@
+"""The Predict page's parts: the input sources, the prediction panel, the X-ray strip, feature maps, saliency."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from core import inspection, preprocessing
+from core.datasets import Dataset
+from core.images import ImageDecodeError, decode_image
+from core.store import RunRecord
+from ui import canvas
+from ui.eval_figures import probability_bars
+from ui.figures import pixel_heatmap
+
+RUN, SOURCE, NAIVE, INDEX = "predict_run", "predict_source", "predict_naive", "predict_index"
+MAX_MAPS = 32  # feature maps drawn per layer in the overview grid
+
+
+def run_label(record: RunRecord) -> str:
+    accuracy = record.metrics.get("test", {}).get("accuracy")
+    score = f", test {accuracy:.2%}" if isinstance(accuracy, float) else ""
+    shipped = "default · " if record.source == "defaults" else ""
+    return f"{shipped}{record.name} ({record.dataset}{score})"
+
+
+def drawable(record: RunRecord) -> bool:
+    """Drawing makes sense for grey, square models: digits and clothes."""
+    height, width, channels = record.input_shape
+    return channels == 1 and height == width
+
+
+def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.DrawingStages | None, np.ndarray | None]:
+    """The canvas; returns (model input, MNIST-style stages, naive 28×28) for the drawing, or Nones."""
+    controls, board = st.columns([1, 2])
+    with controls:
+        width = st.slider("Stroke width", 6, 40, 18, key="predict_stroke")
+        st.button("Clear", icon=":material/delete:", on_click=canvas.clear, key="predict_clear")
+        st.caption("Draw one digit, large or small, anywhere. The prediction updates when you lift the mouse.")
+    with board:
+        rgba = canvas.drawing(width)
+    if rgba is None:
+        return None, None, None
+    side = record.input_shape[0]
+    grey = preprocessing.canvas_grey(rgba)
+    stages = preprocessing.prepare_grey(grey, side=side, box=preprocessing.digit_box(side))
+    if stages is None:
+        return None, None, None
+    return stages.centred[:, :, None], stages, preprocessing.naive_resize(grey, side)[:, :, None]
+
+
+def upload_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.DrawingStages | None]:
+    """An uploaded image, prepared for the model: MNIST-style for digit models, resized otherwise."""
+    upload = st.file_uploader("An image (PNG, JPEG, BMP or GIF)", type=["png", "jpg", "jpeg", "bmp", "gif"],
+                              key="predict_upload")
+    if upload is None:
+        return None, None
+    try:
+        image = decode_image(upload.getvalue(), "rgb", name=upload.name)
+    except ImageDecodeError as error:
+        st.error(str(error), icon=":material/error:")
+        return None, None
+    digit_style = drawable(record) and record.dataset in ("mnist", "digits")
+    prepared = preprocessing.prepare_upload(image, tuple(record.input_shape), digit_style)
+    if prepared is None:
+        st.warning("No ink found in this image: it looks blank.", icon=":material/warning:")
+        return None, None
+    st.caption(prepared.note)
+    return prepared.image, prepared.stages
+
+
+def test_image_source(dataset: Dataset) -> tuple[np.ndarray, int]:
+    """A test image by index or at random (lesson 003's `predict(i)`); returns it and its true class."""
+    count = len(dataset.x_test)
+    if st.session_state.get(INDEX, 0) >= count:
+        st.session_state[INDEX] = 0
+    pick, shuffle = st.columns([3, 1], vertical_alignment="bottom")
+    index = pick.number_input(f"Test image (0–{count - 1})", 0, count - 1, key=INDEX)
+    shuffle.button("Random", icon=":material/casino:", key="predict_random",
+                   on_click=lambda: st.session_state.update({INDEX: int(np.random.default_rng().integers(count))}))
+    return dataset.x_test[index].astype(np.float32), int(dataset.y_test[index])
+
+
+def xray(stages: preprocessing.DrawingStages, naive: np.ndarray | None) -> None:
+    """Each preprocessing stage side by side, then the model's input with its pixel values."""
+    panels = [("1. grey", stages.grey), ("2. cropped to the ink", stages.cropped),
+              (f"3. fitted into {max(stages.fitted.shape)}×{max(stages.fitted.shape)}", stages.fitted),
+              ("4. pasted in the field", stages.pasted),
+              (f"5. centred (moved {stages.shift[0]:+d}, {stages.shift[1]:+d} px)", stages.centred)]
+    if naive is not None:
+        panels.append(("naive resize, for comparison", naive[:, :, 0]))
+    figure = make_subplots(rows=1, cols=len(panels), subplot_titles=[title for title, _ in panels],
+                           horizontal_spacing=0.02)
+    for column, (_, image) in enumerate(panels, start=1):
+        figure.add_trace(go.Heatmap(z=np.asarray(image, dtype=np.float32), colorscale="gray", zmin=0, zmax=255,
+                                    showscale=False, hovertemplate="row %{y}, col %{x}: %{z:.0f}<extra></extra>"),
+                         row=1, col=column)
+        figure.update_yaxes(autorange="reversed", scaleanchor=f"x{column}", showticklabels=False, row=1, col=column)
+        figure.update_xaxes(showticklabels=False, row=1, col=column)
+    figure.update_layout(height=230, margin={"l": 5, "r": 5, "t": 40, "b": 5})
+    figure.update_annotations(font_size=11)
+    st.plotly_chart(figure, key="predict_xray")
+    top, left, bottom, right = stages.box
+    st.caption(f"The ink spans rows {top}–{bottom - 1} and columns {left}–{right - 1} of the canvas. Its longer "
+               f"side is scaled to {max(stages.fitted.shape)} pixels with anti-aliasing (the grey edge pixels), "
+               "then the digit is moved whole pixels so its centre of mass sits in the middle: MNIST's own recipe.")
+
+
+def prediction(model, image: np.ndarray, class_names: list[str], true_class: int | None = None) -> np.ndarray:
+    """The verdict, the probability bars and, for a test image, expected vs guess; returns the probabilities."""
+    probabilities = inspection.probabilities(model, image)
+    guess = int(np.argmax(probabilities))
+    st.markdown(inspection.verdict(probabilities, class_names))
+    if true_class is not None:
+        mark = "✅ right" if guess == true_class else "❌ wrong"
+        st.markdown(f"Expected **{class_names[true_class]}**, guessed **{class_names[guess]}**: {mark}.")
+    st.plotly_chart(probability_bars(probabilities, class_names, true_class), key="predict_bars")
+    return probabilities
+
+
+def input_pixels(image: np.ndarray) -> None:
+    channel = image[:, :, 0] if image.shape[2] == 1 else image.mean(axis=2)
+    st.plotly_chart(pixel_heatmap(channel, numbers=image.shape[0] <= 28, height=520,
+                                  title="What the model receives (0–255; it rescales to 0–1 itself)"),
+                    key="predict_pixels")
+
+
+def feature_maps(model, image: np.ndarray) -> None:
+    """Every conv and pooling layer's maps, one layer and filter up close, and Dense activations as bars."""
+    found = inspection.activations(model, image)
+    spatial = [a for a in found if a.spatial]
+    if not spatial:
+        st.info("This model has no conv or pooling layers: it looks at every pixel separately, so there are no "
+                "feature maps, only the Dense activations below.", icon=":material/info:")
+    else:
+        names = [f"{a.name} ({a.kind}, {a.values.shape[0]}×{a.values.shape[1]}×{a.values.shape[2]})" for a in spatial]
+        chosen = st.selectbox("Layer", range(len(spatial)), format_func=names.__getitem__, key="predict_layer")
+        layer = spatial[chosen]
+        maps = layer.values  # (h, w, k)
+        shown = min(maps.shape[2], MAX_MAPS)
+        columns = 8
+        rows = -(-shown // columns)
+        grid = make_subplots(rows=rows, cols=columns, horizontal_spacing=0.01, vertical_spacing=0.02)
+        for k in range(shown):
+            grid.add_trace(go.Heatmap(z=maps[:, :, k], colorscale="viridis", showscale=False,
+                                      hovertemplate=f"filter {k}: %{{z:.2f}}<extra></extra>"),
+                           row=k // columns + 1, col=k % columns + 1)
+        grid.update_yaxes(autorange="reversed", showticklabels=False)
+        grid.update_xaxes(showticklabels=False)
+        grid.update_layout(height=90 * rows + 20, margin={"l": 5, "r": 5, "t": 10, "b": 5})
+        st.plotly_chart(grid, key="predict_maps")
+        note = f" (the first {MAX_MAPS} of {maps.shape[2]})" if maps.shape[2] > MAX_MAPS else ""
+        st.caption(f"{layer.name}: {maps.shape[2]} maps of {maps.shape[0]}×{maps.shape[1]}{note}. Bright = the "
+                   "filter found its pattern there. Early layers respond to edges and strokes; deeper, smaller "
+                   "maps respond to combinations of them.")
+        k = st.slider("Filter", 0, maps.shape[2] - 1, 0, key="predict_filter") if maps.shape[2] > 1 else 0
+        st.plotly_chart(pixel_heatmap(maps[:, :, k], zmin=float(maps.min()), zmax=float(maps.max()) or 1.0,
+                                      numbers=maps.shape[0] <= 16, height=420, number_format="%{z:.1f}",
+                                      colorscale="viridis", title=f"{layer.name}, filter {k}"),
+                        key="predict_one_map")
+    for activation in (a for a in found if not a.spatial):
+        values = activation.values
+        figure = go.Figure(go.Bar(y=values, hovertemplate="unit %{x}: %{y:.3f}<extra></extra>"))
+        figure.update_layout(height=200, margin={"l": 5, "r": 5, "t": 30, "b": 5},
+                             title=f"{activation.name} ({activation.kind}, {len(values)} units)")
+        st.plotly_chart(figure, key=f"predict_dense_{activation.index}")
+
+
+def saliency(model, image: np.ndarray, class_names: list[str], probabilities: np.ndarray) -> None:
+    """A heat map of the evidence for the predicted class, or any class picked."""
+    guess = int(np.argmax(probabilities))
+    explained = st.selectbox("Explain the class", range(len(class_names)), index=guess,
+                             format_func=lambda i: f"{class_names[i]} ({probabilities[i]:.1%})",
+                             key="predict_saliency_class")
+    result = inspection.saliency(model, image, explained)
+    shown = image[:, :, 0] if image.shape[2] == 1 else image.mean(axis=2)
+    figure = make_subplots(rows=1, cols=2, subplot_titles=["input", f"{result.method} for {class_names[explained]}"],
+                           horizontal_spacing=0.04)
+    figure.add_trace(go.Heatmap(z=shown, colorscale="gray", zmin=0, zmax=255, showscale=False), row=1, col=1)
+    figure.add_trace(go.Heatmap(z=shown, colorscale="gray", zmin=0, zmax=255, showscale=False), row=1, col=2)
+    figure.add_trace(go.Heatmap(z=result.heat, colorscale="hot", zmin=0, zmax=1, opacity=0.6,
+                                hovertemplate="evidence %{z:.2f}<extra></extra>"), row=1, col=2)
+    figure.update_yaxes(autorange="reversed", showticklabels=False)
+    figure.update_xaxes(showticklabels=False)
+    figure.update_layout(height=360, margin={"l": 5, "r": 5, "t": 40, "b": 5})
+    st.plotly_chart(figure, key="predict_saliency")
+    if result.method == "Grad-CAM":
+        st.caption(f"Grad-CAM on {result.layer}, the last conv layer: its maps weighted by how much each raises the "
+                   f"log-probability of {class_names[explained]}, positive part only, scaled up to the input. Pick "
+                   "another class to see where the evidence for it would be.")
+    else:
+        st.caption("This model has no conv layer, so the map is gradient × input: each pixel times how much the "
+                   f"log-probability of {class_names[explained]} changes with it.")
