@@ -55,10 +55,14 @@ def confusion_figure(matrix: np.ndarray, counts: np.ndarray, class_names: Sequen
 
 
 def probability_bars(probabilities: np.ndarray, class_names: Sequence[str], true_class: int | None) -> go.Figure:
-    """One image's probability vector: the guess in red if wrong, green if right, the true class outlined."""
+    """One image's probability vector: the guess in red if wrong, green if right (blue with no truth known),
+    the true class outlined."""
     guess = int(np.argmax(probabilities))
     colours = ["#bbbbbb"] * len(class_names)
-    colours[guess] = "#2ca02c" if guess == true_class else "#d62728"
+    if true_class is None:  # nothing to be right or wrong about, e.g. a drawing
+        colours[guess] = "#1f77b4"
+    else:
+        colours[guess] = "#2ca02c" if guess == true_class else "#d62728"
     figure = go.Figure(go.Bar(
         x=list(class_names), y=probabilities, marker_color=colours,
         marker_line={"color": ["black" if i == true_class else "rgba(0,0,0,0)" for i in range(len(class_names))],

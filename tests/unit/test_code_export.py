@@ -115,3 +115,20 @@ def test_notebook_is_valid_json_whose_code_runs_as_the_script(tmp_path):
 def test_file_stem():
     stem = file_stem(make_record("folder:my pets", "dense", [32, 32, 3]))
     assert stem == "cnnlab_folder_my_pets_20261121-120000-abcdef"
+
+
+def test_stroke_thickness_runs_export_the_augmentation_and_train(tmp_path, capsys):
+    record = make_record("mnist", "drawn_digits", [28, 28, 1], stroke_thickness=0.3)
+    source = export_script(record)
+    assert "STROKE_THICKNESS = 0.3" in source and "with_thickness(x, y)" in source
+    module = import_script(source, tmp_path, "exported_thickness")
+    module.load_data = lambda: (tiny_data((28, 28, 1)), tiny_data((28, 28, 1), 40, seed=1))
+    model, history = module.main(["--epochs", "1", "--subset", "80"])
+    assert len(history.history["loss"]) == 1 and "Test loss" in capsys.readouterr().out
+    images = np.zeros((40, 5, 5, 1), np.uint8)
+    images[:, 2, 2] = 200  # one dot per image
+    module.STROKE_THICKNESS = 1.0  # every image changes: a 3×3 block of 200, or the dot halved
+    varied, _ = module.vary_thickness(images, None)
+    outcomes = {(int((image > 0).sum()), int(image.max())) for image in varied.numpy()}
+    assert outcomes == {(9, 200), (1, 100)}
+    assert "STROKE_THICKNESS" not in export_script(make_record("mnist", "fast_digits", [28, 28, 1]))

@@ -1,0 +1,58 @@
+"""Latency of one drawing's prediction: `prepare_drawing` plus the warm shipped MNIST model.
+
+Prints the median over 200 drawings of (1) `core.preprocessing.prepare_drawing` on a 280×280
+canvas, (2) the model call the page makes (`core.inspection.probabilities`, a direct call), and
+(3) both: the figure the issue bounds at 30 ms. The baseline, measured in the same run, is
+Keras' `model.predict` on the same input, which most demos use.
+
+Usage: python bench/predict_latency.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from core.inspection import probabilities  # noqa: E402
+from core.preprocessing import prepare_drawing  # noqa: E402
+from tests.unit.test_preprocessing import CASES  # noqa: E402
+
+MODEL = REPO / "models" / "defaults" / "20260101-000000-000001" / "model.keras"
+REPEATS = 200
+
+
+def median_ms(action) -> float:
+    times = []
+    for index in range(REPEATS):
+        started = time.perf_counter()
+        action(index)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def main() -> None:
+    model = keras.saving.load_model(MODEL, safe_mode=True, compile=False)
+    drawings = list(CASES.values())
+    prepared = [prepare_drawing(d)[:, :, None] for d in drawings]
+    for image in prepared:  # warm: the first calls trace and allocate
+        probabilities(model, image)
+        model.predict(image[None], verbose=0)
+    prepare = median_ms(lambda i: prepare_drawing(drawings[i % len(drawings)]))
+    call = median_ms(lambda i: probabilities(model, prepared[i % len(prepared)]))
+    total = median_ms(lambda i: probabilities(model, prepare_drawing(drawings[i % len(drawings)])[:, :, None]))
+    baseline = median_ms(lambda i: model.predict(prepared[i % len(prepared)][None], verbose=0))
+    print(f"prepare_drawing {prepare:.2f} ms, model call {call:.2f} ms, "
+          f"both {total:.2f} ms median over {REPEATS} (target ≤ 30 ms)")
+    print(f"baseline model.predict {baseline:.2f} ms: the page's path takes {total / baseline:.2f}× its time")
+
+
+if __name__ == "__main__":
+    main()

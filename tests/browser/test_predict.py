@@ -1,0 +1,63 @@
+"""The Predict page in Chromium: draw digits with the mouse on the real canvas and read the answer."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from playwright.sync_api import expect
+
+from core.store import DEFAULTS, STORE_ROOT
+from tests.browser.conftest import assert_no_exception, wait_until_idle
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.browser
+MNIST_DEFAULT = "20260101-000000-000001"
+
+# Strokes in a unit box, (x, y) from the top-left; each digit is placed and sized per drawing below.
+STROKES = {
+    "0": [[(0.5, 0.0), (0.85, 0.2), (0.9, 0.6), (0.6, 1.0), (0.25, 0.9), (0.1, 0.5), (0.2, 0.15), (0.5, 0.0)]],
+    "1": [[(0.5, 0.0), (0.5, 1.0)]],
+    "3": [[(0.15, 0.1), (0.5, 0.0), (0.85, 0.15), (0.8, 0.35), (0.45, 0.5)],
+          [(0.45, 0.5), (0.85, 0.65), (0.85, 0.85), (0.5, 1.0), (0.1, 0.9)]],
+    "7": [[(0.1, 0.05), (0.9, 0.05), (0.4, 0.95)]],
+}
+# (digit, left, top, size) in canvas pixels: large and centred, off to one side, and small in a corner.
+DRAWINGS = [("0", 60, 30, 220), ("1", 40, 40, 200), ("3", 70, 40, 200), ("7", 190, 180, 80)]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    """The shipped MNIST default, in the store the test server reads."""
+    target = STORE_ROOT / DEFAULTS / MNIST_DEFAULT
+    shutil.copytree(REPO_ROOT / "models" / DEFAULTS / MNIST_DEFAULT, target, dirs_exist_ok=True)
+    yield MNIST_DEFAULT
+    shutil.rmtree(target, ignore_errors=True)
+
+
+def draw(tab, digit: str, left: int, top: int, size: int) -> None:
+    box = tab.locator("canvas.upper-canvas").first.bounding_box()
+    for stroke in STROKES[digit]:
+        points = [(box["x"] + left + u * size * 0.7, box["y"] + top + v * size) for u, v in stroke]
+        tab.mouse.move(*points[0])
+        tab.mouse.down()
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            for step in range(1, 11):  # many small moves, like a hand
+                tab.mouse.move(x0 + (x1 - x0) * step / 10, y0 + (y1 - y0) * step / 10)
+        tab.mouse.up()
+
+
+def test_drawn_digits_are_read(page, app_server, shipped, tmp_path):
+    page.goto(f"{app_server.url}/predict")
+    wait_until_idle(page)
+    expect(page.get_by_text("The canvas is empty")).to_be_visible(timeout=90_000)  # first load: TensorFlow, model
+    verdict = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text="It reads")
+    for digit, left, top, size in DRAWINGS:
+        page.get_by_role("button", name="Clear").click()
+        expect(page.get_by_text("The canvas is empty")).to_be_visible(timeout=90_000)  # first load: TensorFlow, model
+        page.locator("canvas.upper-canvas").first.wait_for()
+        draw(page, digit, left, top, size)
+        expect(verdict).to_contain_text(f"It reads {digit},", timeout=60_000)
+        wait_until_idle(page)
+        assert_no_exception(page)
+    page.screenshot(path=str(tmp_path / "predict.png"), full_page=True)
