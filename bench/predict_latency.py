@@ -19,7 +19,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 
 from core.inspection import probabilities  # noqa: E402
 from core.preprocessing import prepare_drawing  # noqa: E402

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 
 import pytest
@@ -41,7 +42,7 @@ def draw(tab, digit: str, left: int, top: int, size: int) -> None:
         points = [(box["x"] + left + u * size * 0.7, box["y"] + top + v * size) for u, v in stroke]
         tab.mouse.move(*points[0])
         tab.mouse.down()
-        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        for (x0, y0), (x1, y1) in itertools.pairwise(points):
             for step in range(1, 11):  # many small moves, like a hand
                 tab.mouse.move(x0 + (x1 - x0) * step / 10, y0 + (y1 - y0) * step / 10)
         tab.mouse.up()

@@ -123,7 +123,7 @@ def test_stroke_thickness_runs_export_the_augmentation_and_train(tmp_path, capsy
     assert "STROKE_THICKNESS = 0.3" in source and "with_thickness(x, y)" in source
     module = import_script(source, tmp_path, "exported_thickness")
     module.load_data = lambda: (tiny_data((28, 28, 1)), tiny_data((28, 28, 1), 40, seed=1))
-    model, history = module.main(["--epochs", "1", "--subset", "80"])
+    _, history = module.main(["--epochs", "1", "--subset", "80"])
     assert len(history.history["loss"]) == 1 and "Test loss" in capsys.readouterr().out
     images = np.zeros((40, 5, 5, 1), np.uint8)
     images[:, 2, 2] = 200  # one dot per image
