@@ -99,10 +99,11 @@ class Saliency:
 def saliency(model, image: np.ndarray, class_index: int) -> Saliency:
     """Grad-CAM on the last conv layer, or gradient × input for a model without one.
 
-    Both differentiate the class's log-probability. Grad-CAM weights each of the last conv layer's
+    Both differentiate the class's score before the softmax (its logit): the probability itself
+    saturates near 100%, where its gradient all but vanishes. Grad-CAM weights each of the last conv layer's
     feature maps by the mean of that gradient over the map, sums them, and keeps the positive part
     (evidence for the class), scaled up to the input's size. Gradient × input multiplies each
-    pixel by the gradient at it: how much the log-probability would move if that pixel faded.
+    pixel by the gradient at it: how much the score would move if that pixel faded.
 
     Raises:
         ValueError: For a class index out of range or an image of the wrong shape.
@@ -119,13 +120,16 @@ def saliency(model, image: np.ndarray, class_index: int) -> Saliency:
     with tf.GradientTape() as tape:
         tape.watch(x)
         watched = x
+        last = len(model.layers) - 1
         for index, layer in enumerate(model.layers):
-            watched_output = layer(watched, training=False)
+            if index == last:  # the output Dense: its score before softmax, which saturates near 100%
+                kernel, bias = (tf.cast(weight, tf.float32) for weight in (layer.kernel, layer.bias))
+                score = (tf.cast(watched, tf.float32) @ kernel + bias)[0, class_index]
+                break
+            watched = layer(watched, training=False)
             if conv_positions and index == conv_positions[-1]:
-                tape.watch(watched_output)
-                feature_maps = watched_output  # (1, h, w, k)
-            watched = watched_output
-        score = tf.math.log(tf.cast(watched, tf.float32)[0, class_index] + 1e-12)
+                tape.watch(watched)
+                feature_maps = watched  # (1, h, w, k)
     if conv_positions:
         gradient = tf.cast(tape.gradient(score, feature_maps), tf.float32)[0]  # (h, w, k)
         maps = tf.cast(feature_maps, tf.float32)[0]

@@ -114,7 +114,7 @@ def prediction(model, image: np.ndarray, class_names: list[str], true_class: int
     guess = int(np.argmax(probabilities))
     st.markdown(inspection.verdict(probabilities, class_names))
     if true_class is not None:
-        mark = "✅ right" if guess == true_class else "❌ wrong"
+        mark = ":green[**right**]" if guess == true_class else ":red[**wrong**]"
         st.markdown(f"Expected **{class_names[true_class]}**, guessed **{class_names[guess]}**: {mark}.")
     st.plotly_chart(probability_bars(probabilities, class_names, true_class), key="predict_bars")
     return probabilities
@@ -188,8 +188,9 @@ def saliency(model, image: np.ndarray, class_names: list[str], probabilities: np
     st.plotly_chart(figure, key="predict_saliency")
     if result.method == "Grad-CAM":
         st.caption(f"Grad-CAM on {result.layer}, the last conv layer: its maps weighted by how much each raises the "
-                   f"log-probability of {class_names[explained]}, positive part only, scaled up to the input. Pick "
+                   f"score of {class_names[explained]} (before the softmax), positive part only, scaled up to the "
+                   "input. Pick "
                    "another class to see where the evidence for it would be.")
     else:
         st.caption("This model has no conv layer, so the map is gradient × input: each pixel times how much the "
-                   f"log-probability of {class_names[explained]} changes with it.")
+                   f"score of {class_names[explained]} (before the softmax) changes with it.")

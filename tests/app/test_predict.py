@@ -75,7 +75,7 @@ def test_a_test_image_shows_expected_and_guess_and_saliency(shipped):
     assert any("Grad-CAM" in caption.value for caption in app.caption)
     app.selectbox(key="predict_saliency_class").set_value(3)
     rerun(app)
-    assert any("log-probability of 3" in caption.value for caption in app.caption)
+    assert any("score of 3" in caption.value for caption in app.caption)
 
 
 def test_feature_maps_follow_the_chosen_layer(shipped):
