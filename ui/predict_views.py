@@ -189,7 +189,7 @@ def saliency(model, image: np.ndarray, class_names: list[str], probabilities: np
     if result.method == "Grad-CAM":
         st.caption(f"Grad-CAM on {result.layer}, the last conv layer: its maps weighted by how much each raises the "
                    f"score of {class_names[explained]} (before the softmax), positive part only, scaled up to the "
-                   "input. Pick "
+                   "input. Empty areas can be evidence too: no ink where another class would have some. Pick "
                    "another class to see where the evidence for it would be.")
     else:
         st.caption("This model has no conv layer, so the map is gradient × input: each pixel times how much the "

@@ -8,7 +8,7 @@ import pytest
 from core.architectures import build_model
 from core.datasets import load_dataset
 from core.inspection import activations, probabilities, saliency, verdict
-from core.layers import Dense, Flatten, Rescale
+from core.layers import Flatten, Rescale
 from tests.conftest import REPO_ROOT
 
 DIGITS_DEFAULT = REPO_ROOT / "models" / "defaults" / "20260101-000000-000004" / "model.keras"
