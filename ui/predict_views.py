@@ -103,7 +103,7 @@ def xray(stages: preprocessing.DrawingStages, naive: np.ndarray | None) -> None:
     figure.update_annotations(font_size=11)
     st.plotly_chart(figure, key="predict_xray")
     top, left, bottom, right = stages.box
-    st.caption(f"The ink spans rows {top}–{bottom - 1} and columns {left}–{right - 1} of the canvas. Its longer "
+    st.caption(f"The ink spans rows {top}–{bottom - 1} and columns {left}–{right - 1} of the input. Its longer "
                f"side is scaled to {max(stages.fitted.shape)} pixels with anti-aliasing (the grey edge pixels), "
                "then the digit is moved whole pixels so its centre of mass sits in the middle: MNIST's own recipe.")
 
