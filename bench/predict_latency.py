@@ -21,10 +21,11 @@ sys.path.insert(0, str(REPO))
 import keras  # noqa: E402
 
 from core.inspection import probabilities  # noqa: E402
+from core.model_presets import SHIPPED_RUN_IDS  # noqa: E402
 from core.preprocessing import prepare_drawing  # noqa: E402
 from tests.unit.test_preprocessing import CASES  # noqa: E402
 
-MODEL = REPO / "models" / "defaults" / "20260101-000000-000001" / "model.keras"
+MODEL = REPO / "models" / "defaults" / SHIPPED_RUN_IDS["mnist"] / "model.keras"
 REPEATS = 200
 
 

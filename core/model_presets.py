@@ -50,6 +50,9 @@ def _conv_block(filters: int, l2: float = 0.0, dropout: float = 0.0) -> tuple[La
     return (*block, Dropout(dropout)) if dropout else block
 
 
+# fast_digits' and drawn_digits' layers after their augmentation: 28 → 14 → 7 by strided convs.
+_STRIDED_DIGITS = (Rescale(), Conv(32, 5, stride=2, padding="same"), Conv(64, 3, stride=2, padding="same"),
+                   Flatten(), Dropout(0.3), Dense(128))
 PRESETS: dict[str, ModelPreset] = {preset.key: preset for preset in (
     ModelPreset("dense", "Dense, MNIST lesson (002)",
                 (Rescale(), Flatten(), Dense(128), Dense(128)),
@@ -84,18 +87,14 @@ PRESETS: dict[str, ModelPreset] = {preset.key: preset for preset in (
     # dropped: Keras' BatchNormalization made each MNIST epoch 50% slower here (14.5 s against
     # 9.6 s), and Dropout before the Dense layer regularises as well for far less.
     ModelPreset("fast_digits", "Fast CNN for digits (CNN Lab default)",
-                (RandomTranslation(0.08, interpolation="nearest"), Rescale(),
-                 Conv(32, 5, stride=2, padding="same"), Conv(64, 3, stride=2, padding="same"),
-                 Flatten(), Dropout(0.3), Dense(128)),
+                (RandomTranslation(0.08, interpolation="nearest"), *_STRIDED_DIGITS),
                 "Shifts of up to 2 pixels, then two strided conv layers (28 → 14 → 7) and Dropout: "
                 "the best MNIST accuracy per CPU-second we measured."),
     # The shipped MNIST model for the Predict page: people's drawings are turned, scaled and drawn
     # with other pens than MNIST's, so it also learns from turns, zooms and (a training setting,
     # not a layer) stroke thickness. Bilinear, because the preprocessed drawings are anti-aliased.
     ModelPreset("drawn_digits", "CNN for drawn digits (Predict's default)",
-                (RandomRotation(0.03), RandomZoom(0.1), RandomTranslation(0.08), Rescale(),
-                 Conv(32, 5, stride=2, padding="same"), Conv(64, 3, stride=2, padding="same"),
-                 Flatten(), Dropout(0.3), Dense(128)),
+                (RandomRotation(0.03), RandomZoom(0.1), RandomTranslation(0.08), *_STRIDED_DIGITS),
                 "Turns of up to ±11°, zooms of ±10% and shifts of up to 2 pixels, then fast_digits' layers: "
                 "sturdier on drawings than on MNIST's own scans."),
     # Measured on CIFAR-10: under mixed bfloat16 (this CPU has AMX), dropping BatchNorm took the
@@ -134,6 +133,10 @@ DEFAULT_RUNS: dict[str, DefaultRun] = {
     "cifar10": DefaultRun("fast_cifar", 24, 128, 0.003, precision="mixed_bfloat16"),  # about 22 s an epoch here
     "digits": DefaultRun("fast_digits", 30, 64, 0.003),
 }
+# The trained models that ship in models/defaults/, built from these settings by
+# scripts/build_default_models.py. Fixed ids in the store's format, so a link to one never changes.
+SHIPPED_RUN_IDS = {"mnist": "20260101-000000-000001", "fashion_mnist": "20260101-000000-000002",
+                   "cifar10": "20260101-000000-000003", "digits": "20260101-000000-000004"}
 LESSON_SETTINGS = {"epochs": 5, "batch_size": 64, "learning_rate": 1e-3, "optimizer": "adam", "schedule": "constant",
                    "precision": "float32"}
 

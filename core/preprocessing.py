@@ -17,6 +17,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from core.images import to_grey
+
 SIDE, BOX = 28, 20  # MNIST: a 28×28 field, the digit scaled to fit 20×20
 INK_LEVEL = 40  # grey level above which a pixel counts as ink (the canvas background is 0)
 MIN_INK_FRACTION = 0.0005  # less ink than this share of the canvas (39 px of 280×280) is "nothing drawn"
@@ -179,9 +181,8 @@ def prepare_upload(image: np.ndarray, input_shape: tuple[int, int, int], digit_s
     if image.ndim != 3 or len(input_shape) != 3:
         raise ValueError(f"Expected an (H, W, C) image and input shape, got {image.shape} and {input_shape}.")
     height, width, channels = input_shape
-    colour = np.ascontiguousarray(image[:, :, 0] if image.shape[2] == 1 else image[:, :, :3])  # (H, W) or (H, W, 3)
     if digit_style:
-        grey = np.asarray(Image.fromarray(colour).convert("L"), dtype=np.float32)
+        grey = to_grey(np.ascontiguousarray(image[:, :, :3], dtype=np.uint8))[:, :, 0].astype(np.float32)  # (H, W)
         inverted = _border_level(grey) > 127
         if inverted:
             grey = 255.0 - grey
@@ -194,6 +195,7 @@ def prepare_upload(image: np.ndarray, input_shape: tuple[int, int, int], digit_s
         note += (f"Then cropped to the ink, fitted into {digit_box(height)}×{digit_box(height)} and centred by its "
                  "centre of mass, like the drawings.")
         return PreparedUpload(stages.centred[:, :, None], inverted, stages, note)
+    colour = np.ascontiguousarray(image[:, :, 0] if image.shape[2] == 1 else image[:, :, :3])  # (H, W) or (H, W, 3)
     picture = Image.fromarray(colour).convert("L" if channels == 1 else "RGB")
     resized = np.asarray(picture.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32)
     note = (f"Resized from {image.shape[1]}×{image.shape[0]} to the model's {width}×{height}"

@@ -247,13 +247,12 @@ def batches(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | N
     return data.with_options(options)
 
 
-def _fit(model, x, y, validation, config, callbacks) -> None:
-    validation_data = None if validation is None else batches(*validation, EVAL_BATCH)
-    model.fit(batches(x, y, config.batch_size, config.seed, config.stroke_thickness), epochs=config.epochs,
-              validation_data=validation_data, callbacks=callbacks, shuffle=False, verbose=0)  # `batches` shuffles
+def _fit(model, train_data, validation_data, config, callbacks) -> None:
+    model.fit(train_data, epochs=config.epochs, validation_data=validation_data, callbacks=callbacks,
+              shuffle=False, verbose=0)  # `batches` shuffles
 
 
-def _tape(model, x, y, validation, config, callbacks) -> None:
+def _tape(model, train_data, validation_data, config, callbacks) -> None:
     """The lessons' custom loop: tf.data batches, `train_step`/`test_step` under `tf.function`."""
     import tensorflow as tf
 
@@ -290,8 +289,6 @@ def _tape(model, x, y, validation, config, callbacks) -> None:
         for metric in val_metrics:
             metric.update_state(labels, predictions)
 
-    train_data = batches(x, y, config.batch_size, config.seed, config.stroke_thickness)
-    validation_data = None if validation is None else batches(*validation, EVAL_BATCH)
     callback_list = keras.callbacks.CallbackList(callbacks, model=model, epochs=config.epochs)
     model.stop_training = False
     callback_list.on_train_begin()
@@ -305,7 +302,7 @@ def _tape(model, x, y, validation, config, callbacks) -> None:
             if model.stop_training:
                 break
         logs = {metric.name: metric.result() for metric in (train_loss, *train_metrics)}
-        if validation is not None:
+        if validation_data is not None:
             for images, labels in validation_data:
                 test_step(images, labels)
             logs.update({metric.name: metric.result() for metric in (val_loss, *val_metrics)})
@@ -353,7 +350,10 @@ def train(config: TrainConfig, dataset: Dataset, sink: Sink, should_stop: Callab
     progress = Progress(sink, should_stop, config.batch_size, sizes.train, sizes.steps_per_epoch)
     history = keras.callbacks.History()
     callbacks, target = _callbacks(config)
-    ENGINES[config.engine](model, x, y, validation, config, [progress, history, *callbacks, *extra_callbacks])
+    train_data = batches(x, y, config.batch_size, config.seed, config.stroke_thickness)
+    validation_data = None if validation is None else batches(*validation, EVAL_BATCH)
+    ENGINES[config.engine](model, train_data, validation_data, config,
+                           [progress, history, *callbacks, *extra_callbacks])
 
     reason = ""
     if progress.stopped_by_user:

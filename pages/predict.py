@@ -1,13 +1,10 @@
 """Predict: draw a digit, upload an image or pick a test image, and see what a trained network makes of it."""
 
-import contextlib
-
 import streamlit as st
 
-from core.datasets import DatasetNotFoundError
 from core.store import list_runs
 from ui import predict_views as pv
-from ui.loaders import get_dataset
+from ui.eval_views import run_labels
 from ui.model_cache import load_run_model
 from ui.navigation import require_router
 
@@ -23,7 +20,7 @@ if not records:
 by_id = {record.run_id: record for record in records}
 if st.session_state.get(pv.RUN) not in by_id:
     st.session_state[pv.RUN] = records[0].run_id  # the shipped defaults come first
-run_id = st.selectbox("Model", list(by_id), format_func=lambda key: pv.run_label(by_id[key]), key=pv.RUN,
+run_id = st.selectbox("Model", list(by_id), format_func=run_labels(records).__getitem__, key=pv.RUN,
                       help="Shipped defaults first, then your runs, newest first.")
 record = by_id[run_id]
 try:
@@ -33,10 +30,7 @@ except Exception as error:  # a damaged or vanished file: say so rather than cra
     st.stop()
 class_names = list(record.class_names) or [str(i) for i in range(model.output_shape[-1])]
 
-dataset = None
-with contextlib.suppress(KeyError, DatasetNotFoundError):  # only the test-image source needs the dataset
-    dataset = get_dataset(record.dataset)
-sources = (["Draw"] if pv.drawable(record) else []) + ["Upload"] + (["Test image"] if dataset is not None else [])
+sources = (["Draw"] if pv.drawable(record) else []) + ["Upload", "Test image"]
 if st.session_state.get(pv.SOURCE) not in sources:
     st.session_state[pv.SOURCE] = sources[0]
 source = st.segmented_control("Input", sources, key=pv.SOURCE, label_visibility="collapsed") or sources[0]
@@ -51,7 +45,7 @@ def panel() -> None:
     elif source == "Upload":
         image, stages = pv.upload_source(record)
     else:
-        image, true_class = pv.test_image_source(dataset)
+        image, true_class = pv.test_image_source(record)
     if image is None:
         if source == "Draw":
             st.info("The canvas is empty: draw a digit. (An empty canvas gets no answer, not a guess.)",

@@ -20,15 +20,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from core.datasets import load_dataset  # noqa: E402
-from core.model_presets import default_config  # noqa: E402
+from core.model_presets import SHIPPED_RUN_IDS, default_config  # noqa: E402
 from core.store import DEFAULTS, RUNS  # noqa: E402
 from core.train import Printer  # noqa: E402
 from core.training_config import TrainConfig  # noqa: E402
 
 DEFAULTS_ROOT = REPO / "models"
-# Run ids in the store's format ("yyyymmdd-hhmmss-hex6"), fixed so links to a default never change.
-RUN_IDS = {"mnist": "20260101-000000-000001", "fashion_mnist": "20260101-000000-000002",
-           "cifar10": "20260101-000000-000003", "digits": "20260101-000000-000004"}
 NAMES = {"mnist": "MNIST digits (default)", "fashion_mnist": "Fashion-MNIST (default)",
          "cifar10": "CIFAR-10 photos (default)", "digits": "scikit-learn digits (default)"}
 
@@ -52,7 +49,7 @@ def build(dataset: str) -> Path:
     from core.training import train_and_store  # TensorFlow loads here
 
     config = config_for(dataset)
-    run_id = RUN_IDS[dataset]
+    run_id = SHIPPED_RUN_IDS[dataset]
     with tempfile.TemporaryDirectory(prefix="cnnlab-defaults-") as scratch:
         record = train_and_store(config, load_dataset(dataset), Printer(), root=Path(scratch), run_id=run_id,
                                  keep_optimizer=False)

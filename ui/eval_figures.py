@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ui.conv_figures import symmetric_limit
+from ui.figures import tile_mosaic
 
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
@@ -103,28 +104,5 @@ def filters_figure(kernels: np.ndarray, columns: int = 8) -> go.Figure:
     Args:
         kernels: (filters, k, k) weights of one input channel.
     """
-    count, side = kernels.shape[0], kernels.shape[1]
-    rows = -(-count // columns)
-    gap = 1  # one blank cell between kernels
-    canvas = np.full((rows * (side + gap) - gap, columns * (side + gap) - gap), np.nan)  # (H, W) mosaic
-    number = np.full(canvas.shape, -1)
-    for index, kernel in enumerate(kernels):
-        top, left = (index // columns) * (side + gap), (index % columns) * (side + gap)
-        canvas[top:top + side, left:left + side] = kernel
-        number[top:top + side, left:left + side] = index
     limit = symmetric_limit(kernels)
-    figure = go.Figure(go.Heatmap(
-        z=canvas, customdata=number, colorscale="RdBu", reversescale=True, zmin=-limit, zmax=limit,
-        hovertemplate="filter %{customdata}: %{z:.3f}<extra></extra>", hoverongaps=False,
-        colorbar={"title": "weight", "thickness": 12}))
-    for index in range(count):
-        top, left = (index // columns) * (side + gap), (index % columns) * (side + gap)
-        figure.add_annotation(x=left - 0.5, y=top - 0.5, text=str(index), showarrow=False, xanchor="left",
-                              yanchor="bottom", font={"size": 10, "color": "#555"})
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    # One screen pixel size for both axes, so the kernels stay square and the figure has no blank bands.
-    cell = min(40.0, 900 / (columns * (side + gap)), 700 / (rows * (side + gap)))
-    figure.update_layout(height=int(40 + rows * (side + gap) * cell), width=int(110 + columns * (side + gap) * cell),
-                         margin={"l": 10, "r": 10, "t": 20, "b": 10}, plot_bgcolor="white")
-    return figure
+    return tile_mosaic(kernels, columns, "RdBu", -limit, limit, "filter", "weight", reversescale=True)

@@ -128,3 +128,42 @@ def value_histogram(values: np.ndarray, low: float, high: float, colour: str, he
                          xaxis_range=[low - 0.03 * span, high + 0.03 * span], xaxis_title="value",
                          yaxis_title="pixels")
     return figure
+
+
+def tile_mosaic(tiles: np.ndarray, columns: int, colorscale: str, zmin: float, zmax: float, name: str,
+                colour_title: str, reversescale: bool = False) -> go.Figure:
+    """Equal-sized tiles (kernels, feature maps) as one numbered mosaic heatmap, values on hover.
+
+    One heatmap rather than a subplot per tile: far less for the browser to lay out.
+
+    Args:
+        tiles: (count, h, w) values.
+        columns: Tiles per row.
+        colorscale, zmin, zmax, reversescale: The heatmap's colours.
+        name: What a tile is, for the hover text ("filter", "map").
+        colour_title: The colour bar's title.
+    """
+    count, height, width = tiles.shape
+    rows = -(-count // columns)
+    gap = 1  # one blank cell between tiles
+    mosaic = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), np.nan)  # (H, W)
+    number = np.full(mosaic.shape, -1)
+    for index, tile in enumerate(tiles):
+        top, left = (index // columns) * (height + gap), (index % columns) * (width + gap)
+        mosaic[top:top + height, left:left + width] = tile
+        number[top:top + height, left:left + width] = index
+    figure = go.Figure(go.Heatmap(
+        z=mosaic, customdata=number, colorscale=colorscale, reversescale=reversescale, zmin=zmin, zmax=zmax,
+        hovertemplate=f"{name} %{{customdata}}: %{{z:.3f}}<extra></extra>", hoverongaps=False,
+        colorbar={"title": colour_title, "thickness": 12}))
+    for index in range(count):
+        top, left = (index // columns) * (height + gap), (index % columns) * (width + gap)
+        figure.add_annotation(x=left - 0.5, y=top - 0.5, text=str(index), showarrow=False, xanchor="left",
+                              yanchor="bottom", font={"size": 10, "color": "#555"})
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    # One screen pixel size for both axes, so the tiles stay square and the figure has no blank bands.
+    cell = min(40.0, 900 / (columns * (width + gap)), 700 / (rows * (height + gap)))
+    figure.update_layout(height=int(40 + rows * (height + gap) * cell), width=int(110 + columns * (width + gap) * cell),
+                         margin={"l": 10, "r": 10, "t": 20, "b": 10}, plot_bgcolor="white")
+    return figure

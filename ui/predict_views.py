@@ -8,22 +8,16 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core import inspection, preprocessing
-from core.datasets import Dataset
+from core.datasets import DatasetNotFoundError
 from core.images import ImageDecodeError, decode_image
 from core.store import RunRecord
 from ui import canvas
 from ui.eval_figures import probability_bars
-from ui.figures import pixel_heatmap
+from ui.figures import pixel_heatmap, tile_mosaic
+from ui.loaders import get_dataset
 
 RUN, SOURCE, NAIVE, INDEX = "predict_run", "predict_source", "predict_naive", "predict_index"
 MAX_MAPS = 32  # feature maps drawn per layer in the overview grid
-
-
-def run_label(record: RunRecord) -> str:
-    accuracy = record.metrics.get("test", {}).get("accuracy")
-    score = f", test {accuracy:.2%}" if isinstance(accuracy, float) else ""
-    shipped = "default · " if record.source == "defaults" else ""
-    return f"{shipped}{record.name} ({record.dataset}{score})"
 
 
 def drawable(record: RunRecord) -> bool:
@@ -71,11 +65,27 @@ def upload_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.D
     return prepared.image, prepared.stages
 
 
-def test_image_source(dataset: Dataset) -> tuple[np.ndarray, int]:
-    """A test image by index or at random (lesson 003's `predict(i)`); returns it and its true class."""
+def test_image_source(record: RunRecord) -> tuple[np.ndarray | None, int | None]:
+    """A test image by index or at random (lesson 003's `predict(i)`); returns it and its true class.
+
+    The dataset loads only here, when a test image is asked for; (None, None) with a message when
+    it is not available or its images do not fit the model.
+    """
+    try:
+        dataset = get_dataset(record.dataset)
+    except KeyError:
+        st.warning(f"This model was trained on an uploaded folder, “{record.dataset.removeprefix('folder:')}”, that "
+                   "this session no longer holds: upload it again on the Dataset Explorer page.",
+                   icon=":material/warning:")
+        return None, None
+    except DatasetNotFoundError as error:
+        st.warning(str(error), icon=":material/warning:")
+        return None, None
+    if dataset.image_shape != tuple(record.input_shape) or not len(dataset.x_test):
+        st.warning(f"{dataset.display_name} has no test images this model can take.", icon=":material/warning:")
+        return None, None
     count = len(dataset.x_test)
-    if st.session_state.get(INDEX, 0) >= count:
-        st.session_state[INDEX] = 0
+    _forget_beyond(INDEX, count - 1)  # another dataset may have fewer test images
     pick, shuffle = st.columns([3, 1], vertical_alignment="bottom")
     index = pick.number_input(f"Test image (0–{count - 1})", 0, count - 1, key=INDEX)
     shuffle.button("Random", icon=":material/casino:", key="predict_random",
@@ -127,6 +137,12 @@ def input_pixels(image: np.ndarray) -> None:
                     key="predict_pixels")
 
 
+def _forget_beyond(key: str, highest: int) -> None:
+    """Drops a kept widget value that the current choices no longer allow, so the widget starts over."""
+    if st.session_state.get(key, 0) > highest:
+        del st.session_state[key]
+
+
 def feature_maps(model, image: np.ndarray) -> None:
     """Every conv and pooling layer's maps, one layer and filter up close, and Dense activations as bars."""
     found = inspection.activations(model, image)
@@ -136,25 +152,19 @@ def feature_maps(model, image: np.ndarray) -> None:
                 "feature maps, only the Dense activations below.", icon=":material/info:")
     else:
         names = [f"{a.name} ({a.kind}, {a.values.shape[0]}×{a.values.shape[1]}×{a.values.shape[2]})" for a in spatial]
+        _forget_beyond("predict_layer", len(spatial) - 1)  # another model may have fewer layers
         chosen = st.selectbox("Layer", range(len(spatial)), format_func=names.__getitem__, key="predict_layer")
         layer = spatial[chosen]
         maps = layer.values  # (h, w, k)
-        shown = min(maps.shape[2], MAX_MAPS)
-        columns = 8
-        rows = -(-shown // columns)
-        grid = make_subplots(rows=rows, cols=columns, horizontal_spacing=0.01, vertical_spacing=0.02)
-        for k in range(shown):
-            grid.add_trace(go.Heatmap(z=maps[:, :, k], colorscale="viridis", showscale=False,
-                                      hovertemplate=f"filter {k}: %{{z:.2f}}<extra></extra>"),
-                           row=k // columns + 1, col=k % columns + 1)
-        grid.update_yaxes(autorange="reversed", showticklabels=False)
-        grid.update_xaxes(showticklabels=False)
-        grid.update_layout(height=90 * rows + 20, margin={"l": 5, "r": 5, "t": 10, "b": 5})
-        st.plotly_chart(grid, key="predict_maps")
+        shown = np.moveaxis(maps[:, :, :MAX_MAPS], -1, 0)  # (k, h, w)
+        low, high = min(0.0, float(shown.min())), float(shown.max())
+        st.plotly_chart(tile_mosaic(shown, 8, "viridis", low, high if high > low else low + 1, "map", "activation"),
+                        key="predict_maps")
         note = f" (the first {MAX_MAPS} of {maps.shape[2]})" if maps.shape[2] > MAX_MAPS else ""
         st.caption(f"{layer.name}: {maps.shape[2]} maps of {maps.shape[0]}×{maps.shape[1]}{note}. Bright = the "
                    "filter found its pattern there. Early layers respond to edges and strokes; deeper, smaller "
                    "maps respond to combinations of them.")
+        _forget_beyond("predict_filter", maps.shape[2] - 1)  # or fewer filters
         k = st.slider("Filter", 0, maps.shape[2] - 1, 0, key="predict_filter") if maps.shape[2] > 1 else 0
         st.plotly_chart(pixel_heatmap(maps[:, :, k], zmin=float(maps.min()), zmax=float(maps.max()) or 1.0,
                                       numbers=maps.shape[0] <= 16, height=420, number_format="%{z:.1f}",

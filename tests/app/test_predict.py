@@ -10,6 +10,7 @@ import shutil
 import numpy as np
 import pytest
 
+from core.model_presets import SHIPPED_RUN_IDS
 from core.store import DEFAULTS, STORE_ROOT
 from tests.app.harness import open_app, rerun
 from tests.conftest import REPO_ROOT
@@ -18,7 +19,7 @@ from ui import canvas as canvas_ui
 from ui import predict_views as pv
 
 PREDICT = "pages/predict.py"
-MNIST_DEFAULT = "20260101-000000-000001"
+MNIST_DEFAULT = SHIPPED_RUN_IDS["mnist"]
 
 
 @pytest.fixture(scope="module")

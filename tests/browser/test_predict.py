@@ -8,12 +8,13 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
+from core.model_presets import SHIPPED_RUN_IDS
 from core.store import DEFAULTS, STORE_ROOT
 from tests.browser.conftest import assert_no_exception, wait_until_idle
 from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.browser
-MNIST_DEFAULT = "20260101-000000-000001"
+MNIST_DEFAULT = SHIPPED_RUN_IDS["mnist"]
 
 # Strokes in a unit box, (x, y) from the top-left; each digit is placed and sized per drawing below.
 STROKES = {

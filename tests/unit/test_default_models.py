@@ -8,18 +8,17 @@ import numpy as np
 import pytest
 
 from core.datasets import load_dataset
+from core.model_presets import SHIPPED_RUN_IDS
 from tests.conftest import REPO_ROOT
 
 DEFAULTS = REPO_ROOT / "models" / "defaults"
-SHIPPED = {"mnist": "20260101-000000-000001", "fashion_mnist": "20260101-000000-000002",
-           "cifar10": "20260101-000000-000003", "digits": "20260101-000000-000004"}
 
 
-@pytest.mark.parametrize("dataset", SHIPPED)
+@pytest.mark.parametrize("dataset", SHIPPED_RUN_IDS)
 def test_each_default_reproduces_its_stated_test_accuracy(dataset, data_dir):
     import keras
 
-    folder = DEFAULTS / SHIPPED[dataset]
+    folder = DEFAULTS / SHIPPED_RUN_IDS[dataset]
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["dataset"] == dataset and meta["status"] == "finished"
     assert (folder / "model.keras").stat().st_size < 5_000_000

@@ -9,9 +9,10 @@ from core.architectures import build_model
 from core.datasets import load_dataset
 from core.inspection import activations, probabilities, saliency, verdict
 from core.layers import Flatten, Rescale
+from core.model_presets import SHIPPED_RUN_IDS
 from tests.conftest import REPO_ROOT
 
-DIGITS_DEFAULT = REPO_ROOT / "models" / "defaults" / "20260101-000000-000004" / "model.keras"
+DIGITS_DEFAULT = REPO_ROOT / "models" / "defaults" / SHIPPED_RUN_IDS["digits"] / "model.keras"
 
 
 @pytest.fixture(scope="module")
