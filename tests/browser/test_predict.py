@@ -56,7 +56,8 @@ def test_drawn_digits_are_read(page, app_server, shipped, tmp_path):
     verdict = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text="It reads")
     for digit, left, top, size in DRAWINGS:
         page.get_by_role("button", name="Clear").click()
-        expect(page.get_by_text("The canvas is empty")).to_be_visible(timeout=90_000)  # first load: TensorFlow, model
+        wait_until_idle(page)  # the rerun mounts a new canvas: strokes on the old one would be lost
+        expect(page.get_by_text("The canvas is empty")).to_be_visible(timeout=30_000)
         page.locator("canvas.upper-canvas").first.wait_for()
         draw(page, digit, left, top, size)
         expect(verdict).to_contain_text(f"It reads {digit},", timeout=60_000)
