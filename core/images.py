@@ -14,7 +14,13 @@ ColorMode = Literal["grayscale", "rgb"]
 # Pillow refuses images above twice this many pixels and only warns below that; we check our own,
 # lower limit from the header before decoding, so a decompression bomb never reaches the decoder.
 DEFAULT_MAX_PIXELS = 40_000_000
+# Pillow's own guard, set explicitly rather than trusted to its default (about 89 MP): above twice
+# this it refuses at `Image.open`, before any pixel is decoded.
+Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")  # what image_dataset_from_directory reads
+# What the image uploaders accept. SVG is listed so that it reaches our message (a vector format
+# needs rasterising first) instead of Streamlit's refusal of an unlisted extension.
+UPLOAD_TYPES = ("png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff", "svg")
 
 
 class ImageDecodeError(ValueError):
@@ -72,6 +78,9 @@ def decode_image(
     channels = channels_for(color_mode)
     if not data:
         raise ImageDecodeError(f"{name}: the file is empty.")
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"<?xml", b"<svg", b"<!doctype svg")) and b"<svg" in data[:4096].lower():
+        raise ImageDecodeError(f"{name}: an SVG is a vector drawing, not pixels. Export it as a PNG first.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -88,7 +97,8 @@ def decode_image(
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageDecodeError(f"{name}: refused as a possible decompression bomb ({error}).") from error
     except UnidentifiedImageError as error:
-        raise ImageDecodeError(f"{name}: not an image Pillow can read (PNG, JPEG, BMP or GIF expected).") from error
+        raise ImageDecodeError(f"{name}: not an image file this app can read (PNG, JPEG, BMP, GIF, WebP or TIFF "
+                               "expected). Is it another kind of file renamed?") from error
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageDecodeError(f"{name}: the image is damaged or truncated ({error}).") from error
 

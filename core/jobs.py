@@ -40,11 +40,11 @@ from pathlib import Path
 import numpy as np
 
 from core.datasets import BUILTIN_DATASETS, Dataset
+from core.hosting import Limits, QuotaError, check_store_quota, current_limits
 from core.store import STORE_ROOT, write_text_atomically
 from core.training_config import TrainConfig
 
 JOBS = "jobs"
-MAX_JOBS_ENV = "CNNLAB_MAX_JOBS"  # how many jobs may train at once on this server (default 1)
 ACTIVE_STATES = ("starting", "running")
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 _children: dict[str, subprocess.Popen] = {}  # reaped in `job_status`, so finished workers leave no zombies
@@ -87,14 +87,6 @@ class JobStatus:
     @property
     def active(self) -> bool:
         return self.state in ACTIVE_STATES
-
-
-def max_jobs() -> int:
-    """The global cap on jobs training at once: `$CNNLAB_MAX_JOBS`, default 1."""
-    try:
-        return max(1, int(os.environ.get(MAX_JOBS_ENV, "1")))
-    except ValueError:
-        return 1
 
 
 def jobs_root(root: Path = STORE_ROOT) -> Path:
@@ -180,40 +172,53 @@ def active_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
     return [job for job in list_jobs(root) if job.active]
 
 
+def _check_quotas(owner: str, active: list[JobStatus], limits: Limits, root: Path) -> None:
+    """Raises JobLimitError if `owner` may not start a run now (called under the global lock)."""
+    mine = [job for job in active if job.owner == owner]
+    if len(mine) >= limits.jobs_per_session:
+        raise JobLimitError(f"You already have a run training ({mine[0].name}). Stop it or wait for it to "
+                            f"finish: {limits.jobs_per_session} run{'s' if limits.jobs_per_session > 1 else ''} "
+                            "per session at a time.")
+    if limits.max_jobs is not None and len(active) >= limits.max_jobs:
+        raise JobLimitError(f"Busy: {len(active)} of {limits.max_jobs} training slot"
+                            f"{'s' if limits.max_jobs > 1 else ''} in use on this server. Try again when a run "
+                            "finishes; nothing was started.")
+    try:  # runs still training count too: each will be stored when it ends
+        check_store_quota(owner, limits, root, pending_mine=len(mine), pending_all=len(active))
+    except QuotaError as error:
+        raise JobLimitError(str(error)) from None
+
+
 def start_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, root: Path = STORE_ROOT,
-              cap: int | None = None) -> str:
+              limits: Limits | None = None) -> str:
     """Starts a worker process that trains `config` and stores the run; returns the job id.
 
     Args:
         config: Checked settings.
-        owner: Who started it (a session id); each owner may have one job training at a time.
+        owner: Who started it (a session id): the run is stored as theirs.
         dataset: Needed only for datasets the worker cannot load by name (a session's upload).
         root: The store root.
-        cap: Jobs allowed to train at once; defaults to `max_jobs()`.
+        limits: The caps to enforce; `core.hosting.current_limits()` by default. The worker
+            checks the epoch and image caps again against the loaded dataset.
 
     Raises:
-        JobLimitError: If this owner already has a job training, or all slots are busy.
+        JobLimitError: If this owner already has as many jobs training as allowed, every slot
+            is busy, or a stored-run quota is used up.
     """
-    cap = cap or max_jobs()
+    limits = limits or current_limits()
     if config.dataset not in BUILTIN_DATASETS and dataset is None:
         raise JobError(f"The dataset {config.dataset!r} must be handed to the job.")
     with _global_lock(root):
-        active = active_jobs(root)
-        mine = [job for job in active if job.owner == owner]
-        if mine:
-            raise JobLimitError(f"You already have a run training ({mine[0].name}). Stop it or wait for it "
-                                "to finish: one run per session at a time.")
-        if len(active) >= cap:
-            raise JobLimitError(f"Busy: {len(active)} of {cap} training slot{'s' if cap > 1 else ''} in use "
-                                "on this server. Try again when a run finishes; nothing was started.")
+        _check_quotas(owner, active_jobs(root), limits, root)
         job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         folder = jobs_root(root) / job_id
         folder.mkdir()
         if config.dataset not in BUILTIN_DATASETS:
             np.savez(folder / "data.npz", x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
                      y_test=dataset.y_test, class_names=np.array(dataset.class_names))
-        write_text_atomically(folder / "config.json",
-                              json.dumps({"config": json.loads(config.to_json()), "root": str(root)}))
+        caps = {"max_epochs": limits.max_epochs, "max_train_images": limits.max_train_images}
+        write_text_atomically(folder / "config.json", json.dumps(
+            {"config": json.loads(config.to_json()), "root": str(root), "caps": caps}))
         status = JobStatus(job_id, owner, "starting", config.name, config.dataset, time.time())
         write_text_atomically(folder / "status.json", json.dumps(asdict(status)))
         descriptor = os.open(folder / "lock", os.O_CREAT | os.O_RDWR, 0o600)

@@ -225,8 +225,31 @@ def inspect_keras_file(path: Path) -> ModelFileReport:
     return ModelFileReport(input_shape, output.units, spec[:-1], parameters, rescales, version)  # type: ignore[arg-type]
 
 
-def import_model(path: Path, dataset_name: str, name: str, root: Path | None = None) -> dict[str, object]:
+def check_fits(report: ModelFileReport, dataset_name: str) -> None:
+    """Raises ModelFileError unless the model takes the dataset's images into its classes.
+
+    Uses the registry's shapes, so a mismatch is caught before TensorFlow or the dataset loads.
+    """
+    from core.datasets import BUILTIN_DATASETS
+
+    info = BUILTIN_DATASETS.get(dataset_name)
+    if info is None:
+        raise ModelFileError(f"Unknown dataset {dataset_name[:40]!r}.")
+    if report.input_shape != info.image_shape or report.num_classes != len(info.class_names):
+        raise ModelFileError(f"The model takes {report.input_shape} images into {report.num_classes} classes; "
+                             f"{info.display_name} has {info.image_shape} images in {len(info.class_names)} classes.")
+
+
+def import_model(path: Path, dataset_name: str, name: str, root: Path | None = None,
+                 owner: str = "") -> dict[str, object]:
     """Checks, loads (safe mode), evaluates on the dataset's test set, and stores an uploaded model.
+
+    Args:
+        path: The uploaded file.
+        dataset_name: The built-in dataset it was trained on.
+        name: The run's name.
+        root: The store root.
+        owner: The session it belongs to (in hosted mode only it sees the run).
 
     Returns:
         {"run_id", "test": {...}, "notes": [...]}.
@@ -235,6 +258,7 @@ def import_model(path: Path, dataset_name: str, name: str, root: Path | None = N
         ModelFileError: For any file the app will not take, with the reason.
     """
     report = inspect_keras_file(path)
+    check_fits(report, dataset_name)
     import keras
     import numpy as np
 
@@ -243,9 +267,6 @@ def import_model(path: Path, dataset_name: str, name: str, root: Path | None = N
     from core.store import STORE_ROOT, RunRecord, new_run_id, save_run
 
     dataset = load_dataset(dataset_name)
-    if report.input_shape != dataset.image_shape or report.num_classes != dataset.num_classes:
-        raise ModelFileError(f"The model takes {report.input_shape} images into {report.num_classes} classes; "
-                             f"{dataset.display_name} has {dataset.image_shape} images in {dataset.num_classes}.")
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:
@@ -260,16 +281,17 @@ def import_model(path: Path, dataset_name: str, name: str, root: Path | None = N
                        hyperparameters={"uploaded": True, "keras_version": report.keras_version}, history={},
                        metrics={"test": test}, training_seconds=0.0, status="uploaded",
                        input_shape=list(dataset.image_shape), class_names=list(dataset.class_names),
-                       stop_reason=" ".join(notes))
+                       stop_reason=" ".join(notes), owner=owner)
     save_run(record, lambda target: shutil.copyfile(path, target), root or STORE_ROOT)
     return {"run_id": record.run_id, "test": test, "notes": notes}
 
 
 if __name__ == "__main__":
-    # python -m core.model_check <file> <dataset> <name> [store root]: prints one JSON line.
+    # python -m core.model_check <file> <dataset> <name> [store root] [owner]: prints one JSON line.
     try:
-        result = import_model(Path(sys.argv[1]), sys.argv[2], sys.argv[3],
-                              Path(sys.argv[4]) if len(sys.argv) > 4 else None)
+        arguments = [*sys.argv[1:], "", ""]
+        result = import_model(Path(arguments[0]), arguments[1], arguments[2],
+                              Path(arguments[3]) if arguments[3] else None, arguments[4])
         print(json.dumps({"ok": True, **result}))
     except (ModelFileError, ValueError, FileNotFoundError) as error:
         print(json.dumps({"ok": False, "error": str(error)}))

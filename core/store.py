@@ -31,7 +31,7 @@ RUNS, DEFAULTS = "runs", "defaults"
 MODEL_FILE, META_FILE = "model.keras", "meta.json"
 PARTIAL_PREFIX, TRASH_PREFIX = ".partial-", ".trash-"
 MAX_NAME_LENGTH = 80
-APP_VERSION = "0.4"  # bumped with each issue that changes what a run records
+APP_VERSION = "0.5"  # bumped with each issue that changes what a run records
 _ID_PATTERN = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
 
@@ -59,6 +59,8 @@ class RunRecord:
         class_names: The classes in output order.
         stop_reason: Why training ended early (early stopping, a target, the Stop button), or "".
         wall_seconds: Seconds from start to saved, evaluation included.
+        owner: The session that made it ("" when made outside a session: the CLI, a script). In
+            hosted mode only its owner sees it.
         source: RUNS or DEFAULTS (set by the store when reading; not saved).
     """
 
@@ -77,6 +79,7 @@ class RunRecord:
     class_names: list[str] = field(default_factory=list)
     stop_reason: str = ""
     wall_seconds: float = 0.0
+    owner: str = ""
     source: str = RUNS
 
     @property
@@ -164,56 +167,70 @@ def _read(folder: Path, source: str) -> RunRecord | None:
     return record
 
 
-def list_runs(root: Path = STORE_ROOT) -> list[RunRecord]:
-    """Every whole run, shipped defaults first, then the user's runs newest first."""
+def _visible(record: RunRecord, viewer: str | None) -> bool:
+    """Whether `viewer` may see the run: everyone sees the defaults; in hosted mode (a viewer is
+    given) a user run is seen only by the session that made it."""
+    return viewer is None or record.source == DEFAULTS or (bool(viewer) and record.owner == viewer)
+
+
+def list_runs(root: Path = STORE_ROOT, viewer: str | None = None) -> list[RunRecord]:
+    """Every whole run, shipped defaults first, then the user's runs newest first.
+
+    Args:
+        root: The store root.
+        viewer: In hosted mode, the session asking: only its own runs (and the defaults) are
+            listed. None lists every run (one's own machine).
+    """
     records = []
     for source in (DEFAULTS, RUNS):
         folder = root / source
         if not folder.is_dir():
             continue
         found = [_read(path, source) for path in folder.iterdir() if path.is_dir()]
-        found = [record for record in found if record is not None]
+        found = [record for record in found if record is not None and _visible(record, viewer)]
         found.sort(key=lambda record: record.run_id, reverse=source == RUNS)
         records.extend(found)
     return records
 
 
-def _find(run_id: str, root: Path) -> tuple[Path, RunRecord]:
+def _find(run_id: str, root: Path, viewer: str | None = None) -> tuple[Path, RunRecord]:
+    # Another session's run is "not there" with the same words as a missing one, so ids cannot be probed.
     # Letters, digits, "-" and "_" only: an id can never climb out of the store with "/" or "..".
     if run_id.replace("_", "").replace("-", "").isalnum():
         for source in (RUNS, DEFAULTS):
             folder = root / source / run_id
             record = _read(folder, source)
-            if record is not None:
+            if record is not None and _visible(record, viewer):
                 return folder, record
     raise StoreError(f"There is no run {run_id[:40]!r} in the store.")
 
 
-def run_folder(run_id: str, root: Path = STORE_ROOT) -> Path:
+def run_folder(run_id: str, root: Path = STORE_ROOT, viewer: str | None = None) -> Path:
     """The folder of a whole run, user run or default.
 
     Raises:
         StoreError: If there is no such run.
     """
-    return _find(run_id, root)[0]
+    return _find(run_id, root, viewer)[0]
 
 
-def load_record(run_id: str, root: Path = STORE_ROOT) -> RunRecord:
+def load_record(run_id: str, root: Path = STORE_ROOT, viewer: str | None = None) -> RunRecord:
     """A run's metadata.
 
     Raises:
         StoreError: If there is no such run.
     """
-    return _find(run_id, root)[1]
+    return _find(run_id, root, viewer)[1]
 
 
-def rename_run(run_id: str, name: str, root: Path = STORE_ROOT) -> RunRecord:
+def rename_run(run_id: str, name: str, root: Path = STORE_ROOT, viewer: str | None = None) -> RunRecord:
     """Gives a user run a new name (its metadata is rewritten atomically).
 
     Raises:
-        StoreError: For an unknown run, a shipped default, or an empty or overlong name.
+        StoreError: For an unknown run (or another session's, given a viewer), a shipped default, or an
+            empty or overlong name.
     """
-    record = load_record(run_id, root)
+    record = load_record(run_id, root, viewer)
     if record.source != RUNS:
         raise StoreError("The shipped default models cannot be renamed.")
     record.name = _check_name(name)
@@ -221,13 +238,13 @@ def rename_run(run_id: str, name: str, root: Path = STORE_ROOT) -> RunRecord:
     return record
 
 
-def delete_run(run_id: str, root: Path = STORE_ROOT) -> None:
+def delete_run(run_id: str, root: Path = STORE_ROOT, viewer: str | None = None) -> None:
     """Deletes a user run: renamed out of the listing first, then removed.
 
     Raises:
-        StoreError: For an unknown run or a shipped default.
+        StoreError: For an unknown run (or another session's, given a viewer) or a shipped default.
     """
-    folder = run_folder(run_id, root)
+    folder = run_folder(run_id, root, viewer)
     if folder.parent.name != RUNS:
         raise StoreError("The shipped default models cannot be deleted.")
     trash = folder.with_name(f"{TRASH_PREFIX}{run_id}-{uuid.uuid4().hex[:6]}")
@@ -254,4 +271,34 @@ def remove_partials(root: Path = STORE_ROOT, older_than: float = 3600.0) -> int:
             else:
                 path.unlink(missing_ok=True)
             removed += 1
+    return removed
+
+
+def count_user_runs(root: Path = STORE_ROOT, owner: str | None = None) -> int:
+    """Whole user runs in the store, or only `owner`'s: what the hosted quotas count."""
+    return sum(1 for record in list_runs(root) if record.source == RUNS and (owner is None or record.owner == owner))
+
+
+def expire_runs(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None) -> list[str]:
+    """Deletes visitors' runs (those with an owner) saved more than `older_than_hours` ago.
+
+    Hosted mode only: a visitor's runs are theirs for a while, then make room for the next class.
+    Runs without an owner (the CLI's, a script's) and the shipped defaults are never touched.
+    Returns the ids removed.
+    """
+    cutoff = (now if now is not None else time.time()) - older_than_hours * 3600.0
+    removed = []
+    for record in list_runs(root):
+        if record.source != RUNS or not record.owner:
+            continue
+        try:
+            saved = datetime.fromisoformat(record.created).timestamp()
+        except ValueError:
+            saved = (root / RUNS / record.run_id / META_FILE).stat().st_mtime
+        if saved < cutoff:
+            try:
+                delete_run(record.run_id, root)
+                removed.append(record.run_id)
+            except (StoreError, OSError):
+                continue  # deleted meanwhile by its owner or another server process
     return removed

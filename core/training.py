@@ -393,12 +393,13 @@ def _evaluate(model, x, y, config, dataset) -> dict[str, float]:
 
 def train_and_store(config: TrainConfig, dataset: Dataset, sink: Sink,
                     should_stop: Callable[[], bool] = lambda: False, root: Path = STORE_ROOT,
-                    run_id: str | None = None, keep_optimizer: bool = True) -> RunRecord:
+                    run_id: str | None = None, keep_optimizer: bool = True, owner: str = "") -> RunRecord:
     """Trains, evaluates on every split, and saves the run (model and metadata) to the store.
 
     A run stopped by the user is still evaluated and saved, marked "stopped". Without
     `keep_optimizer` the file holds no optimizer state (Adam's two slots per weight), a third of
-    the size: for the shipped defaults, which are never trained further.
+    the size: for the shipped defaults, which are never trained further. `owner` is the session
+    the run belongs to (in hosted mode only it sees the run).
     """
     started = time.time()
     outcome = train(config, dataset, sink, should_stop)
@@ -411,7 +412,7 @@ def train_and_store(config: TrainConfig, dataset: Dataset, sink: Sink,
         history=outcome.history, metrics=metrics, training_seconds=round(outcome.training_seconds, 2),
         status="stopped" if outcome.stopped_by_user else "finished",
         input_shape=list(dataset.image_shape), class_names=list(dataset.class_names),
-        stop_reason=outcome.stop_reason, wall_seconds=round(time.time() - started, 2))
+        stop_reason=outcome.stop_reason, wall_seconds=round(time.time() - started, 2), owner=owner)
     # Re-compiled with built-in metrics only, so the saved file loads anywhere, no custom objects needed.
     optimizer = outcome.model.optimizer if keep_optimizer else "adam"  # a fresh Adam has no state to save
     outcome.model.compile(optimizer=optimizer, loss=outcome.model.loss, metrics=["accuracy"])

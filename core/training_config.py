@@ -131,7 +131,8 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
 
 
-def check_config(config: TrainConfig, available: int) -> SplitSizes:
+def check_config(config: TrainConfig, available: int, max_epochs: int | None = None,
+                 max_train_images: int | None = None) -> SplitSizes:
     """Checks the settings against each other and the dataset; returns the split sizes.
 
     A batch larger than the training set is not an error: Keras then takes one smaller batch per
@@ -140,6 +141,8 @@ def check_config(config: TrainConfig, available: int) -> SplitSizes:
     Args:
         config: The settings.
         available: How many training images the dataset has.
+        max_epochs: A hosted server's cap on epochs (None: only MAX_EPOCHS).
+        max_train_images: A hosted server's cap on the images a run uses (None: all may be used).
 
     Raises:
         ConfigError: Naming the setting and what to change.
@@ -171,6 +174,12 @@ def check_config(config: TrainConfig, available: int) -> SplitSizes:
     if config.reduce_lr and config.schedule != "constant":
         raise ConfigError("ReduceLROnPlateau and the cosine schedule both set the learning rate: pick one.")
     used = min(config.subset, available) if config.subset else available
+    if max_epochs is not None and config.epochs > max_epochs:
+        raise ConfigError(f"This shared server allows at most {max_epochs} epochs per run; you asked for "
+                          f"{config.epochs}.")
+    if max_train_images is not None and used > max_train_images:
+        raise ConfigError(f"This shared server trains on at most {max_train_images:,} images per run; this run "
+                          f"would use {used:,}. Set the training subset to {max_train_images:,} or fewer.")
     validation = round(used * config.validation_split)
     train = used - validation
     if train < 1:

@@ -55,11 +55,13 @@ def run(folder: Path) -> int:
         sink({"type": "phase", "phase": "loading"})
         job = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         from core.training import train_and_store  # TensorFlow loads here, after the status says running
-        from core.training_config import TrainConfig
+        from core.training_config import TrainConfig, check_config
 
         config = TrainConfig.from_dict(job["config"])
         dataset = _load_dataset(folder, config.dataset)
-        record = train_and_store(config, dataset, sink, lambda: stop_requested(folder), root=Path(job["root"]))
+        check_config(config, len(dataset.x_train), **job.get("caps", {}))  # a hosted server's caps, again
+        record = train_and_store(config, dataset, sink, lambda: stop_requested(folder), root=Path(job["root"]),
+                                 owner=status.owner)
     except Exception as error:
         traceback.print_exc()
         if isinstance(error, (ValueError, FileNotFoundError, MemoryError)):  # bad settings, missing data, too big

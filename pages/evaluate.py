@@ -4,15 +4,15 @@ import streamlit as st
 
 from core.datasets import DatasetNotFoundError
 from core.evaluation import test_report
-from core.store import list_runs
 from ui import eval_views as ev
+from ui.hosting import visible_runs
 from ui.loaders import get_dataset
 from ui.navigation import require_router
 
 require_router()
 
 st.title("Evaluate")
-records = list_runs()
+records = visible_runs()
 if not records:
     st.info("No trained runs yet. Train one first; it appears here when it finishes.", icon=":material/info:")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core.store import list_runs
 from ui import store_views
+from ui.hosting import visible_runs
 from ui.navigation import require_router
 
 require_router()
@@ -13,7 +13,7 @@ st.caption("Every run you train is saved here with its model file (`.keras`) and
            "hyperparameters, per-epoch history and train / validation / test metrics. Shipped default models "
            "come first and are read-only.")
 store_views.action_message()
-records = list_runs()
+records = visible_runs()
 if not records:
     st.info("No stored runs yet. Train one on the **Train** page, or upload a `.keras` file below.")
 else:

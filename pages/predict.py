@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from core.store import list_runs
 from ui import predict_views as pv
 from ui.eval_views import run_labels
+from ui.hosting import visible_runs
 from ui.model_cache import load_run_model
 from ui.navigation import require_router
 
@@ -13,7 +13,7 @@ require_router()
 st.title("Predict")
 st.caption("Draw a digit and watch a trained network read it, step by step: how the drawing is prepared, the "
            "probabilities, what each layer sees, and where the evidence lies.")
-records = [record for record in list_runs() if len(record.input_shape) == 3]
+records = [record for record in visible_runs() if len(record.input_shape) == 3]
 if not records:
     st.info("No trained models yet. Train one first; it appears here when it finishes.", icon=":material/info:")
     st.stop()

@@ -5,11 +5,11 @@ import streamlit as st
 from core.architectures import trainable_parameters
 from core.datasets import DatasetNotFoundError
 from core.idx import IdxFormatError
-from core.jobs import JobError, active_jobs, job_status, max_jobs
+from core.jobs import JobError, active_jobs, job_status
 from core.layers import spec_to_dicts
 from core.model_presets import DEFAULT_RUNS, PRESETS, presets_for
 from core.training_config import ConfigError, TrainConfig, check_config, config_notes
-from ui import loaders, model_builder, state, train_live, train_settings
+from ui import hosting, loaders, model_builder, train_live, train_settings
 from ui.dataset_picker import dataset_picker
 from ui.navigation import require_router
 from ui.train_live import JOB_ID, live_panel
@@ -26,7 +26,8 @@ try:
 except (DatasetNotFoundError, IdxFormatError) as error:
     st.error(str(error), icon=":material/folder_off:")
     st.stop()
-owner = st.session_state[state.OWNER]
+owner = hosting.owner()
+caps = hosting.limits()
 default_run = DEFAULT_RUNS.get(key, DEFAULT_RUNS["mnist"])
 fitting = presets_for(dataset.image_shape, dataset.num_classes)
 model_builder.init_builder(default_run.preset if default_run.preset in fitting else next(iter(fitting)))
@@ -60,7 +61,7 @@ with model_tab:
 with settings_tab:
     st.button("Recommended for this dataset", help="The strong default: the settings that reached the best "
               "accuracy per CPU-second here.", on_click=train_settings.apply_recommended, args=(key,))
-    settings = train_settings.hyperparameters(len(dataset.x_train))
+    settings = train_settings.hyperparameters(len(dataset.x_train), caps.max_epochs, caps.max_train_images)
     if settings["loss"] == "categorical":
         train_settings.one_hot_example(dataset.y_train, dataset.class_names)
     st.markdown("**Callbacks**: Keras calls them at the end of each epoch.")
@@ -79,7 +80,7 @@ else:
         dataset=key, spec=spec_to_dicts(layers), model_key=model_key,
         name=name.strip() or f"{model_key} on {loaders.dataset_label(key)}, {settings['epochs']} epochs", **settings)
     try:
-        sizes = check_config(config, len(dataset.x_train))
+        sizes = check_config(config, len(dataset.x_train), caps.max_epochs, caps.max_train_images)
         for note in config_notes(config, sizes):
             st.info(note, icon=":material/info:")
         st.caption(f"{sizes.train:,} training and {sizes.validation:,} validation images, {sizes.steps_per_epoch:,} "
@@ -91,13 +92,14 @@ if problem:
     st.error(problem, icon=":material/error:")
 active = active_jobs()
 running = [job for job in active if job.owner == owner]
-busy = len(active) >= max_jobs()
-if running:
+busy = caps.max_jobs is not None and len(active) >= caps.max_jobs
+if len(running) >= caps.jobs_per_session:
     st.info("Your run is training (above). Stop it or wait for it to finish before starting another.")
 elif busy:
-    st.warning(f"Busy: all {max_jobs()} training slot(s) on this server are in use by other sessions. Try again "
-               "when a run finishes.", icon=":material/hourglass:")
-st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=bool(problem or running),
+    st.warning(f"Busy: all {caps.max_jobs} training slot(s) on this server are in use by other sessions. Try "
+               "again when a run finishes.", icon=":material/hourglass:")
+st.button("Start training", type="primary", icon=":material/play_arrow:",
+          disabled=bool(problem or len(running) >= caps.jobs_per_session),
           key="train_start", on_click=train_live.start, args=(config, owner, dataset))
 if st.session_state.get(train_live.START_ERROR):
     st.warning(st.session_state.pop(train_live.START_ERROR), icon=":material/hourglass:")

@@ -9,9 +9,17 @@ import streamlit as st
 
 from core.datasets import load_image_folder
 from core.image_folder import FolderLimits, ImageFolderError
-from ui import loaders, state
+from ui import hosting, loaders, state
 
 UPLOAD_LIMITS = FolderLimits()
+# A shared server holds every session's upload in memory: fewer files and smaller images, one upload
+# per session. 5,000 images of 64×64×3 take 61 MB.
+HOSTED_UPLOAD_LIMITS = FolderLimits(max_files=5_000, max_total_bytes=256 * 2**20)
+SIDES, HOSTED_MAX_SIDE = (16, 28, 32, 48, 64, 96, 128), 64
+
+
+def upload_limits() -> FolderLimits:
+    return HOSTED_UPLOAD_LIMITS if hosting.limits().hosted else UPLOAD_LIMITS
 _UPLOADER = "dataset_upload_file"
 _UPLOAD_SIZE = "dataset_upload_size"
 _UPLOAD_MODE = "dataset_upload_mode"
@@ -27,6 +35,9 @@ def _load_upload() -> None:
         st.session_state[_UPLOAD_ERROR] = "Choose a .zip file first."
         return
     data = uploaded.getvalue()
+    if hosting.upload_too_big(data):
+        st.session_state[_UPLOAD_ERROR] = hosting.upload_too_big(data)
+        return
     size = st.session_state[_UPLOAD_SIZE]
     mode = "grayscale" if st.session_state[_UPLOAD_MODE] == "grey" else "rgb"
     test_fraction = st.session_state[_UPLOAD_TEST]
@@ -34,10 +45,13 @@ def _load_upload() -> None:
     digest = hashlib.sha256(data).hexdigest()[:10]
     key = f"folder:{name}:{digest}:{size}:{mode}:{test_fraction}"
     try:
-        dataset = load_image_folder(data, (size, size), mode, test_fraction, seed=0, limits=UPLOAD_LIMITS, name=name)
+        dataset = load_image_folder(data, (size, size), mode, test_fraction, seed=0, limits=upload_limits(),
+                                    name=name)
     except ImageFolderError as error:
         st.session_state[_UPLOAD_ERROR] = str(error)
         return
+    if hosting.limits().hosted:
+        st.session_state[state.UPLOADED_DATASETS].clear()  # one upload per visitor in memory
     st.session_state[state.UPLOADED_DATASETS][key] = dataset
     st.session_state[state.DATASET] = key
     st.session_state[state.IMAGE_INDEX] = 0
@@ -51,13 +65,17 @@ def dataset_picker() -> str:
     with st.sidebar:
         key = st.selectbox("Dataset", options, key=state.DATASET, format_func=loaders.dataset_label)
         with st.expander("Use your own images (.zip)"):
+            limits = upload_limits()
             st.caption(
                 "A zip of class folders (cats/…, dogs/…), or of train/ and test/ folders that each hold class "
-                f"folders. Up to {UPLOAD_LIMITS.max_files:,} files, {UPLOAD_LIMITS.max_total_bytes // 2**20} MB "
-                f"unpacked, {UPLOAD_LIMITS.max_image_pixels // 1_000_000} megapixels per image."
+                f"folders. Up to {hosting.upload_limit()} MB, {limits.max_files:,} files, "
+                f"{limits.max_total_bytes // 2**20} MB unpacked, {limits.max_image_pixels // 1_000_000} megapixels "
+                "per image." + (" One upload per visitor on this shared server." if hosting.limits().hosted else "")
             )
-            st.file_uploader("Zip of class folders", type=["zip"], key=_UPLOADER)
-            st.select_slider("Resize images to", [16, 28, 32, 48, 64, 96, 128], value=32, key=_UPLOAD_SIZE,
+            st.file_uploader("Zip of class folders", type=["zip"], key=_UPLOADER,
+                             max_upload_size=hosting.upload_limit())
+            sides = [side for side in SIDES if not hosting.limits().hosted or side <= HOSTED_MAX_SIDE]
+            st.select_slider("Resize images to", sides, value=32, key=_UPLOAD_SIZE,
                              format_func=lambda side: f"{side}×{side}")
             st.radio("Colour", ["RGB", "grey"], horizontal=True, key=_UPLOAD_MODE)
             st.slider("Test share (when there are no train/ and test/ folders)", 0.1, 0.5, 0.2, 0.05,

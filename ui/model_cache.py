@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.store import MODEL_FILE, run_folder
+from ui.hosting import viewer
 from ui.keras_loader import import_keras
 
 
@@ -21,7 +22,7 @@ def model_key(run_id: str) -> tuple[str, float]:
     Raises:
         core.store.StoreError: If there is no such run.
     """
-    path = run_folder(run_id) / MODEL_FILE
+    path = run_folder(run_id, viewer=viewer()) / MODEL_FILE
     return str(path), path.stat().st_mtime
 
 

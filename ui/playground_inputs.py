@@ -9,11 +9,11 @@ import streamlit as st
 
 from core.datasets import DatasetNotFoundError
 from core.idx import IdxFormatError
-from core.images import DEFAULT_MAX_PIXELS, ImageDecodeError, decode_image, fit_within, to_grey
+from core.images import DEFAULT_MAX_PIXELS, UPLOAD_TYPES, ImageDecodeError, decode_image, fit_within, to_grey
 from core.kernels import KERNEL_SIZES, PRESETS, KernelError, normalise_by_sum, parse_kernel
 from core.photos import PHOTOS, load_photo
 from core.playground_settings import GRID_SIDE_RANGE, MAX_GRID_VALUE
-from ui import loaders
+from ui import hosting, loaders
 from ui import playground_state as pg
 
 MAX_UPLOAD_SIDE = 1024
@@ -108,13 +108,16 @@ def _photo_image() -> InputImage:
 
 
 def _uploaded_image() -> InputImage | None:
-    upload = st.file_uploader("An image (PNG, JPEG, BMP or GIF)", type=["png", "jpg", "jpeg", "bmp", "gif"],
-                              key="pg_upload")
+    upload = st.file_uploader("An image (PNG, JPEG, BMP, GIF, WebP or TIFF)", type=list(UPLOAD_TYPES),
+                              key="pg_upload", max_upload_size=hosting.upload_limit())
     if upload is None:
         st.info("Upload an image to convolve it. Anything larger than "
                 f"{MAX_UPLOAD_SIDE} pixels on a side is shrunk to fit, so the page stays quick.")
         return None
     data = upload.getvalue()
+    if hosting.upload_too_big(data):
+        st.error(hosting.upload_too_big(data), icon=":material/broken_image:")
+        return None
     try:
         image = _decode_upload(data, upload.name)
     except ImageDecodeError as error:

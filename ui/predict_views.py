@@ -9,9 +9,9 @@ from plotly.subplots import make_subplots
 
 from core import inspection, preprocessing
 from core.datasets import DatasetNotFoundError
-from core.images import ImageDecodeError, decode_image
+from core.images import UPLOAD_TYPES, ImageDecodeError, decode_image
 from core.store import RunRecord
-from ui import canvas
+from ui import canvas, hosting
 from ui.eval_figures import probability_bars
 from ui.figures import pixel_heatmap, tile_mosaic
 from ui.loaders import get_dataset
@@ -47,9 +47,12 @@ def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.Dra
 
 def upload_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.DrawingStages | None]:
     """An uploaded image, prepared for the model: MNIST-style for digit models, resized otherwise."""
-    upload = st.file_uploader("An image (PNG, JPEG, BMP or GIF)", type=["png", "jpg", "jpeg", "bmp", "gif"],
-                              key="predict_upload")
+    upload = st.file_uploader("An image (PNG, JPEG, BMP, GIF, WebP or TIFF)", type=list(UPLOAD_TYPES),
+                              key="predict_upload", max_upload_size=hosting.upload_limit())
     if upload is None:
+        return None, None
+    if hosting.upload_too_big(upload.getvalue()):
+        st.error(hosting.upload_too_big(upload.getvalue()), icon=":material/error:")
         return None, None
     try:
         image = decode_image(upload.getvalue(), "rgb", name=upload.name)

@@ -13,8 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from core.datasets import BUILTIN_DATASETS
-from core.model_check import MAX_FILE_BYTES, ModelFileError, inspect_keras_file
+from core.hosting import QuotaError, check_store_quota
+from core.model_check import MAX_FILE_BYTES, ModelFileError, check_fits, inspect_keras_file
 from core.store import MODEL_FILE, STORE_ROOT, RunRecord, StoreError, delete_run, rename_run, run_folder
+from ui import hosting
 
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -52,7 +54,7 @@ _ACTION_MESSAGE = "store_action_message"  # (kind, text) of the last rename or d
 
 def _rename(run_id: str) -> None:
     try:
-        renamed = rename_run(run_id, st.session_state[f"rename_{run_id}"])
+        renamed = rename_run(run_id, st.session_state[f"rename_{run_id}"], viewer=hosting.viewer())
         st.session_state[f"rename_{run_id}"] = renamed.name  # as stored: spaces trimmed and collapsed
         st.session_state[_ACTION_MESSAGE] = ("success", f"Renamed to “{renamed.name}”.")
     except StoreError as error:
@@ -61,7 +63,7 @@ def _rename(run_id: str) -> None:
 
 def _delete(run_id: str, name: str) -> None:
     try:
-        delete_run(run_id)
+        delete_run(run_id, viewer=hosting.viewer())
         st.session_state.pop(TABLE, None)  # the selected row would now point at another run
         st.session_state[_ACTION_MESSAGE] = ("success", f"Deleted “{name}”.")
     except StoreError as error:
@@ -83,9 +85,14 @@ def actions(record: RunRecord) -> None:
     Rename and delete run as button callbacks, before the page is drawn again, so the table
     above already shows their result.
     """
-    path = run_folder(record.run_id) / MODEL_FILE
+    try:
+        path = run_folder(record.run_id, viewer=hosting.viewer()) / MODEL_FILE
+        data = path.read_bytes()
+    except (StoreError, OSError):  # deleted meanwhile (by another tab, or expired)
+        st.warning("This run is no longer in the store.", icon=":material/warning:")
+        return
     left, middle, right = st.columns([1.2, 2, 1], vertical_alignment="bottom")
-    left.download_button("Download .keras", path.read_bytes, file_name=f"{record.run_id}.keras",
+    left.download_button("Download .keras", data, file_name=f"{record.run_id}.keras",
                          mime="application/zip", icon=":material/download:", key=f"download_{record.run_id}")
     if record.source == "defaults":
         middle.caption("A shipped default model: it cannot be renamed or deleted.")
@@ -112,6 +119,7 @@ def upload_result() -> None:
 def upload_form(root: Path = STORE_ROOT) -> None:
     """Upload a .keras file: checked without TensorFlow first, then imported in a child process."""
     uploaded = st.file_uploader("A .keras model file", type=["keras"], key="store_upload",
+                                max_upload_size=hosting.upload_limit(),
                                 help="Saved with model.save('name.keras'); Sequential models of the layers "
                                      "the app knows, taking 0–255 images of a built-in dataset.")
     dataset = st.selectbox("Dataset it was trained on", list(BUILTIN_DATASETS), key="store_upload_dataset",
@@ -119,22 +127,35 @@ def upload_form(root: Path = STORE_ROOT) -> None:
     if not st.button("Check and add to the store", key="store_upload_go", disabled=uploaded is None):
         return
     data = uploaded.getvalue()
-    if len(data) > MAX_FILE_BYTES:
-        st.error(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB.")
+    too_big = hosting.upload_too_big(data) or (
+        f"The file is larger than {MAX_FILE_BYTES // 2**20} MB." if len(data) > MAX_FILE_BYTES else None)
+    if too_big:
+        st.error(f"Not added: {too_big}", icon=":material/block:")
+        return
+    try:
+        check_store_quota(hosting.owner(), hosting.limits(), root)
+    except QuotaError as error:
+        st.error(f"Not added: {error}", icon=":material/block:")
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "upload.keras"
         path.write_bytes(data)
         try:
             report = inspect_keras_file(path)
+            check_fits(report, dataset)
         except ModelFileError as error:
             st.error(f"Not added: {error}", icon=":material/block:")
             return
         name = Path(uploaded.name).stem[:80] or "uploaded model"
         with st.spinner(f"Loading in safe mode and measuring test accuracy ({report.parameters:,} parameters)…"):
-            done = subprocess.run([sys.executable, "-m", "core.model_check", str(path), dataset, name, str(root)],
-                                  cwd=_REPO, capture_output=True, text=True, timeout=300,
-                                  env={**os.environ, "PYTHONPATH": str(_REPO), "TF_CPP_MIN_LOG_LEVEL": "3"})
+            try:
+                done = subprocess.run([sys.executable, "-m", "core.model_check", str(path), dataset, name,
+                                       str(root), hosting.owner()],
+                                      cwd=_REPO, capture_output=True, text=True, timeout=300,
+                                      env={**os.environ, "PYTHONPATH": str(_REPO), "TF_CPP_MIN_LOG_LEVEL": "3"})
+            except subprocess.TimeoutExpired:
+                st.error("Not added: checking the model took more than 5 minutes.", icon=":material/block:")
+                return
     try:
         result = json.loads(done.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):

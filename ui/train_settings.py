@@ -35,11 +35,21 @@ def _key(name: str) -> str:
     return f"{_PREFIX}{name}"
 
 
-def hyperparameters(train_size: int) -> dict[str, object]:
-    """Epochs, batch, learning rate, optimizer, schedule, loss, engine, split, subset and seed."""
+def hyperparameters(train_size: int, max_epochs: int | None = None,
+                    max_images: int | None = None) -> dict[str, object]:
+    """Epochs, batch, learning rate, optimizer, schedule, loss, engine, split, subset and seed.
+
+    Args:
+        train_size: Training images in the dataset.
+        max_epochs: A hosted server's epoch cap (the slider stops there).
+        max_images: A hosted server's cap on training images (the subset slider stops there).
+    """
     left, right = st.columns(2)
+    top_epochs = min(50, max_epochs or 50)
+    if st.session_state.get(_key("epochs"), 1) > top_epochs:
+        st.session_state[_key("epochs")] = top_epochs
     values: dict[str, object] = {
-        "epochs": left.slider("Epochs", 1, 50, key=_key("epochs"),
+        "epochs": left.slider("Epochs", 1, top_epochs, key=_key("epochs"),
                               help="One epoch is one pass over every training image."),
         "batch_size": left.select_slider("Batch size", BATCH_SIZES, key=_key("batch_size"),
                                          help="Images per gradient step; bigger is faster per image."),
@@ -55,10 +65,11 @@ def hyperparameters(train_size: int) -> dict[str, object]:
     st.session_state.setdefault(_key("seed"), 0)
     values["validation_split"] = right.slider("Validation split", 0.0, 0.9, step=0.05, key=_key("validation_split"),
                                               help="Held out from the training images, never trained on.")
-    subsets = sorted({size for size in (100, 500, 1000, 2000, 5000, 10_000, 20_000) if size < train_size}
-                     | {train_size})
-    if st.session_state.get(_key("subset")) not in subsets:  # a new dataset: start from all its images
-        st.session_state[_key("subset")] = train_size
+    top_images = min(train_size, max_images or train_size)
+    subsets = sorted({size for size in (100, 500, 1000, 2000, 5000, 10_000, 20_000) if size < top_images}
+                     | {top_images})
+    if st.session_state.get(_key("subset")) not in subsets:  # a new dataset: start from all it may use
+        st.session_state[_key("subset")] = top_images
     chosen = right.select_slider("Training images (subset for quick runs)", subsets, key=_key("subset"),
                                  format_func=lambda size: f"{size:,}")
     values["subset"] = 0 if chosen >= train_size else int(chosen)

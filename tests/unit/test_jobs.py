@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from core.hosting import Limits
 from core.jobs import (
     JobError,
     JobLimitError,
@@ -54,12 +55,12 @@ def test_a_job_trains_in_a_worker_process_and_lands_in_the_store(tmp_path):
 
 
 def test_one_job_per_owner_and_a_global_cap(tmp_path):
-    first = start_job(config(epochs=200), "alice", root=tmp_path, cap=2)
+    first = start_job(config(epochs=200), "alice", root=tmp_path, limits=Limits(max_jobs=2))
     try:
-        with pytest.raises(JobLimitError, match="one run per session"):
-            start_job(config(), "alice", root=tmp_path, cap=2)
+        with pytest.raises(JobLimitError, match="1 run per session"):
+            start_job(config(), "alice", root=tmp_path, limits=Limits(max_jobs=2))
         with pytest.raises(JobLimitError, match="Busy: 1 of 1 training slot"):
-            start_job(config(), "bob", root=tmp_path, cap=1)
+            start_job(config(), "bob", root=tmp_path, limits=Limits(max_jobs=1))
         assert [job.job_id for job in active_jobs(tmp_path)] == [first]
         with pytest.raises(JobError, match="another session"):
             request_stop(first, "bob", tmp_path)

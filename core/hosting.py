@@ -1,0 +1,155 @@
+"""Hosted mode: the caps a shared server puts on its visitors, read from the environment.
+
+A teacher shares one server with a class; strangers must not be able to fill its disk, starve its
+CPU or see each other's work. `CNNLAB_HOSTED=1` switches hosted mode on (on Streamlit Community
+Cloud a root-level secret `CNNLAB_HOSTED = "1"` does the same, since Streamlit exports root-level
+secrets as environment variables). Every cap has a default and its own variable to override it.
+Outside hosted mode nothing is capped and every run is kept and visible, as on one's own machine.
+
+This module only describes the caps; `core.jobs`, `core.store` and `core.training_config`
+enforce them, so a page that forgot a check still cannot break them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.store import STORE_ROOT, count_user_runs
+
+HOSTED_ENV = "CNNLAB_HOSTED"
+_TRUE = ("1", "true", "yes", "on")
+
+
+class QuotaError(ValueError):
+    """A visitor may not store another run now; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Cap:
+    """One cap: its environment variable, its hosted default, and what it means."""
+
+    variable: str
+    hosted_default: float
+    description: str
+
+
+CAPS: dict[str, Cap] = {
+    "max_epochs": Cap("CNNLAB_MAX_EPOCHS", 20, "epochs per run"),
+    "max_train_images": Cap("CNNLAB_MAX_TRAIN_IMAGES", 20_000, "training images per run (the subset)"),
+    "max_jobs": Cap("CNNLAB_MAX_JOBS", 1, "runs training at once on the server"),
+    "jobs_per_session": Cap("CNNLAB_JOBS_PER_SESSION", 1, "runs training at once per session"),
+    "upload_mb": Cap("CNNLAB_MAX_UPLOAD_MB", 10, "MB per uploaded file"),
+    "runs_per_session": Cap("CNNLAB_RUNS_PER_SESSION", 5, "stored runs per session"),
+    "max_runs": Cap("CNNLAB_MAX_RUNS", 200, "stored visitor runs on the server"),
+    "run_hours": Cap("CNNLAB_RUN_HOURS", 6, "hours a visitor's run is kept"),
+}
+LOCAL_UPLOAD_MB = 200  # `server.maxUploadSize` in .streamlit/config.toml
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The caps in force; None means uncapped.
+
+    Args:
+        hosted: Whether hosted mode is on: runs belong to their session and expire.
+        max_epochs: Epochs per run.
+        max_train_images: Training images per run, after the subset (the validation share included).
+        max_jobs: Runs training at once on the server.
+        jobs_per_session: Runs training at once per session.
+        upload_mb: Megabytes per uploaded file.
+        runs_per_session: Stored runs per session (hosted only).
+        max_runs: Stored visitor runs on the server (hosted only).
+        run_hours: Hours a visitor's run is kept before it is removed (hosted only).
+        problems: Environment values that could not be read, each replaced by its default.
+    """
+
+    hosted: bool = False
+    max_epochs: int | None = None
+    max_train_images: int | None = None
+    max_jobs: int | None = None
+    jobs_per_session: int = 1
+    upload_mb: int = LOCAL_UPLOAD_MB
+    runs_per_session: int | None = None
+    max_runs: int | None = None
+    run_hours: float | None = None
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def upload_bytes(self) -> int:
+        return self.upload_mb * 2**20
+
+    def summary(self) -> list[str]:
+        """The caps in force, one phrase each, for the sidebar and the README's promise."""
+        phrases = []
+        for name, cap in CAPS.items():
+            value = getattr(self, name)
+            if value is not None and (self.hosted or name in ("max_jobs",)):
+                shown = f"{value:g}" if isinstance(value, float) else f"{value:,}"
+                phrases.append(f"{cap.description}: {shown}")
+        return phrases
+
+
+def _read(environ: Mapping[str, str], name: str, fallback: float | None,
+          problems: list[str]) -> float | None:
+    cap = CAPS[name]
+    text = environ.get(cap.variable, "").strip()
+    if not text:
+        return fallback
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        problems.append(f"{cap.variable}={text[:20]!r} is not a positive number; using {fallback}.")
+        return fallback
+    return value
+
+
+def current_limits(environ: Mapping[str, str] | None = None) -> Limits:
+    """The caps from the environment (read afresh on each call, so tests can change it).
+
+    Args:
+        environ: The variables to read; `os.environ` by default.
+    """
+    environ = os.environ if environ is None else environ
+    hosted = environ.get(HOSTED_ENV, "").strip().lower() in _TRUE
+    problems: list[str] = []
+    values: dict[str, float | None] = {}
+    for name, cap in CAPS.items():
+        if hosted:
+            fallback: float | None = cap.hosted_default
+        elif name == "jobs_per_session":
+            fallback = 1  # the Train page follows one run per session
+        elif name == "upload_mb":
+            fallback = LOCAL_UPLOAD_MB
+        else:
+            fallback = None
+        if not hosted and name in ("runs_per_session", "max_runs", "run_hours"):
+            values[name] = None  # a user's own machine keeps everything
+            continue
+        values[name] = _read(environ, name, fallback, problems)
+    whole = {name: None if value is None else (value if name == "run_hours" else max(1, int(value)))
+             for name, value in values.items()}
+    return Limits(hosted=hosted, problems=tuple(problems), **whole)  # type: ignore[arg-type]
+
+
+def check_store_quota(owner: str, limits: Limits, root: Path = STORE_ROOT, pending_mine: int = 0,
+                      pending_all: int = 0) -> None:
+    """Raises QuotaError if `owner` may not add a run to the store (hosted mode's run quotas).
+
+    Args:
+        owner: The session asking.
+        limits: The caps in force.
+        root: The store root.
+        pending_mine: The owner's runs still training (each will be stored when it ends).
+        pending_all: Every session's runs still training.
+    """
+    if limits.runs_per_session is not None and count_user_runs(root, owner) + pending_mine >= limits.runs_per_session:
+        raise QuotaError(f"You have {limits.runs_per_session} stored runs, this server's limit per visitor. "
+                         "Delete one on the Models page (download it first if you want to keep it), then try again.")
+    if limits.max_runs is not None and count_user_runs(root) + pending_all >= limits.max_runs:
+        raise QuotaError(f"The server's model store is full ({limits.max_runs} runs). Visitors' runs expire "
+                         "after a few hours; try again later.")

@@ -1,0 +1,83 @@
+"""Hosted mode in the pages: which runs this session sees, upload caps, and the store's upkeep.
+
+Every page that lists or opens runs goes through `visible_runs` and `viewer`, so in hosted mode a
+visitor never sees, loads, renames or deletes another visitor's run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from core.hosting import Limits, current_limits
+from core.jobs import prune_jobs
+from core.store import STORE_ROOT, RunRecord, expire_runs, list_runs, remove_partials
+from ui.state import OWNER
+
+_UPKEEP_EVERY = 300.0  # seconds between clean-ups, per server process
+_upkeep = {"last": 0.0}
+_upkeep_lock = threading.Lock()
+
+
+def limits() -> Limits:
+    return current_limits()
+
+
+def owner() -> str:
+    """This session's id: the owner of the jobs and runs it starts."""
+    return st.session_state[OWNER]
+
+
+def viewer() -> str | None:
+    """Who is asking, for the store's visibility rule: this session in hosted mode, else None (all runs)."""
+    return owner() if limits().hosted else None
+
+
+def upkeep(root: Path = STORE_ROOT, force: bool = False) -> None:
+    """Removes expired visitor runs and old job folders (hosted), and leftovers of crashed saves.
+
+    Runs at most every few minutes per server process, so a page view stays cheap.
+    """
+    now = time.time()
+    with _upkeep_lock:
+        if not force and now - _upkeep["last"] < _UPKEEP_EVERY:
+            return
+        _upkeep["last"] = now
+    caps = limits()
+    remove_partials(root)
+    if caps.hosted and caps.run_hours is not None:
+        expire_runs(caps.run_hours, root, now)
+        prune_jobs(root, older_than=caps.run_hours * 3600.0)
+
+
+def visible_runs() -> list[RunRecord]:
+    """The runs this session may see: shipped defaults first, then its own (hosted) or all (local)."""
+    upkeep()
+    return list_runs(viewer=viewer())
+
+
+def upload_limit() -> int:
+    """Megabytes for `st.file_uploader(max_upload_size=...)`."""
+    return limits().upload_mb
+
+
+def upload_too_big(data: bytes) -> str | None:
+    """Our own check of an upload's size (the widget's cap is enforced by the browser)."""
+    caps = limits()
+    if len(data) > caps.upload_bytes:
+        return f"The file is {len(data) / 2**20:.1f} MB; this server takes files up to {caps.upload_mb} MB."
+    return None
+
+
+def sidebar_note() -> None:
+    """In hosted mode, says in the sidebar what a visitor's runs are and which caps apply."""
+    caps = limits()
+    if not caps.hosted:
+        return
+    with st.sidebar:
+        st.caption(f"**Shared server.** Your runs are private to this browser tab and kept for "
+                   f"{caps.run_hours:g} hours; download any you want to keep. A reload starts a new session. "
+                   "Limits: " + "; ".join(caps.summary()) + ".")
