@@ -145,8 +145,11 @@ class _Source:
                 raise ImageFolderError(f"{label} is not a readable zip file ({error}).") from error
         elif head[:2] == b"\x1f\x8b" or str(source).endswith((".tar", ".tgz", ".tar.gz")):
             self._tar_source = opened if isinstance(opened, (str, Path)) else opened.read()
+        elif not head:
+            raise ImageFolderError(f"{label} is empty (0 bytes).")
         else:
-            raise ImageFolderError(f"{label} is neither a folder, a .zip nor a .tar.gz archive.")
+            raise ImageFolderError(f"{label} is not a zip (nor a .tar.gz archive or a folder): its first bytes "
+                                   "are not an archive's.")
 
     def members(self) -> list[_Member]:
         """Lists the regular files, checked against the path and size limits."""
@@ -309,17 +312,29 @@ def read_image_folder(
     label_of = {name: index for index, name in enumerate(class_names)}
 
     decoded: dict[_Parts, np.ndarray] = {}
+    unreadable: list[str] = []
     for parts, data in archive.read(set(assignments)):
         name = "/".join(parts)
         try:
             decoded[parts] = decode_image(data, color_mode, image_size, limits.max_image_pixels, name=name)
         except ImageDecodeError as error:
-            raise ImageFolderError(str(error)) from error
+            # One bad file among thousands should not cost the user the rest: skip it and say so.
+            unreadable.append(str(error))
+            del assignments[parts]
+            continue
         if image_size is None:
             image_size = decoded[parts].shape[:2]
         elif decoded[parts].shape[:2] != tuple(image_size):
             raise ImageFolderError(f"{name}: size {decoded[parts].shape[:2]} differs from {tuple(image_size)}.")
 
+    if unreadable:
+        if not decoded:
+            raise ImageFolderError(f"No image could be read. The first: {unreadable[0]}")
+        shown = "; ".join(unreadable[:3]) + ("; …" if len(unreadable) > 3 else "")
+        notes.append(f"Skipped {len(unreadable)} image(s) that could not be read: {shown}")
+        emptied = sorted(set(class_names) - {cls for _, cls in assignments.values()})
+        if emptied:
+            raise ImageFolderError(f"No readable image is left in class folder(s) {emptied}. {shown}")
     ordered = sorted(assignments, key=lambda p: (assignments[p][0], label_of[assignments[p][1]], p))
     x = np.stack([decoded[p] for p in ordered]) if ordered else np.zeros((0, 1, 1, channels), np.uint8)
     y = np.array([label_of[assignments[p][1]] for p in ordered], dtype=np.int64)

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import numpy as np
 
-KERNEL_SIZES = (3, 5, 7)
+KERNEL_SIZES = (1, 3, 5, 7)  # 1×1: a per-pixel weight (channel mixing in real networks)
 # Typed values beyond this are almost surely a slip (an extra zero, a pasted number) and would
 # wash the feature map's colour scale out to one colour; real kernels stay far below it.
 MAX_KERNEL_MAGNITUDE = 1000.0

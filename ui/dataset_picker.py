@@ -48,7 +48,8 @@ def _load_upload() -> None:
         dataset = load_image_folder(data, (size, size), mode, test_fraction, seed=0, limits=upload_limits(),
                                     name=name)
     except ImageFolderError as error:
-        st.session_state[_UPLOAD_ERROR] = str(error)
+        message = str(error)
+        st.session_state[_UPLOAD_ERROR] = message[:1].upper() + message[1:]
         return
     if hosting.limits().hosted:
         st.session_state[state.UPLOADED_DATASETS].clear()  # one upload per visitor in memory

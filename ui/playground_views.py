@@ -75,7 +75,12 @@ def shape_formulas(height: int, width: int, kernel: int, layer: LayerSettings) -
     """
     lines, feature_shape = _formulas("Feature-map", (height, width), kernel, layer.stride, layer.padding)
     if layer.pool != "none":
-        lines += _formulas("Pooled", feature_shape, layer.pool_size, layer.pool_stride, "valid")[0]
+        try:
+            lines += _formulas("Pooled", feature_shape, layer.pool_size, layer.pool_stride, "valid")[0]
+        except ValueError:
+            raise ValueError(f"the {layer.pool_size}×{layer.pool_size} pooling window does not fit in the "
+                             f"{feature_shape[0]}×{feature_shape[1]} feature map. Set pooling to none, use a "
+                             "smaller pool, or a bigger input.") from None
     return lines
 
 

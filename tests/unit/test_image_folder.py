@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 import zipfile
 
@@ -95,11 +96,12 @@ def test_too_many_files_is_refused():
         load_image_folder(make_zip(two_classes(3)), limits=FolderLimits(max_files=5))
 
 
-def test_image_dimensions_limit_names_the_file():
+def test_an_image_over_the_pixel_limit_is_skipped_and_named():
     files = two_classes(2)
     files["dogs/huge.png"] = png((1, 2, 3), size=(400, 300))
-    with pytest.raises(ImageFolderError, match=r"dogs/huge\.png: 400×300 pixels.*limit of 10,000"):
-        load_image_folder(make_zip(files), limits=FolderLimits(max_image_pixels=10_000))
+    dataset = load_image_folder(make_zip(files), limits=FolderLimits(max_image_pixels=10_000))
+    assert len(dataset.x_train) + len(dataset.x_test) == 4
+    assert re.search(r"Skipped 1 image.*dogs/huge\.png: 400×300 pixels.*limit of 10,000", " ".join(dataset.notes))
 
 
 def test_one_class_only_and_no_class_folders_are_explained():
@@ -116,9 +118,14 @@ def test_corrupt_image_and_non_zip_are_clear_errors():
     noise = io.BytesIO()
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(noise, "PNG")
     files["cats/broken.png"] = noise.getvalue()[:3000]  # header intact, pixel data cut off
-    with pytest.raises(ImageFolderError, match=r"cats/broken\.png: the image is damaged or truncated"):
-        load_image_folder(make_zip(files))
-    with pytest.raises(ImageFolderError, match=r"neither a folder, a \.zip nor a \.tar\.gz"):
+    dataset = load_image_folder(make_zip(files))  # skipped, with a note naming it
+    assert len(dataset.x_train) + len(dataset.x_test) == 4
+    assert "cats/broken.png: the image is damaged or truncated" in " ".join(dataset.notes)
+    with pytest.raises(ImageFolderError, match=r"No readable image is left in class folder\(s\) \['cats'\]"):
+        load_image_folder(make_zip({"cats/broken.png": files["cats/broken.png"], "dogs/1.png": png((1, 1, 1))}))
+    with pytest.raises(ImageFolderError, match="No image could be read"):
+        load_image_folder(make_zip({"cats/a.png": b"x", "dogs/b.png": b"y"}))
+    with pytest.raises(ImageFolderError, match=r"not a zip \(nor a \.tar\.gz archive or a folder\)"):
         load_image_folder(b"just some text")
 
 

@@ -1,0 +1,87 @@
+"""Bad and awkward image uploads on the two pages that take one: the Convolution Playground and Predict.
+
+Bad files get a message naming the problem; awkward but valid ones (16-bit, CMYK, palette, alpha,
+animated) simply work. After each, a good upload must work, so the page is still usable.
+"""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.harness import open_app, rerun
+from tests.robustness.bad_files import AWKWARD_IMAGES, BAD_IMAGES, digit_png
+from tests.robustness.conftest import assert_clean, assert_says
+from ui import playground_state as pg
+from ui import predict_views as pv
+
+PLAYGROUND, PREDICT = "pages/convolution_playground.py", "pages/predict.py"
+
+
+def playground_upload() -> AppTest:
+    app = open_app(PLAYGROUND)
+    app.segmented_control(key=pg.SOURCE).set_value("upload")
+    return rerun(app)
+
+
+def upload(app: AppTest, key: str, name: str, data: bytes) -> AppTest:
+    app.file_uploader(key=key).set_value((name, data, "application/octet-stream"))
+    app.run()
+    return app
+
+
+def playground_shows(app: AppTest, name: str) -> bool:
+    return any(f"your upload {name}" in caption.value for caption in app.caption) and bool(app.get("plotly_chart"))
+
+
+@pytest.mark.parametrize("case", list(BAD_IMAGES))
+def test_playground_bad_image(case):
+    name, make, words = BAD_IMAGES[case]
+    app = upload(playground_upload(), "pg_upload", name, make())
+    assert_clean(app)
+    assert_says(app, words)
+    assert not playground_shows(app, name)
+    upload(app, "pg_upload", "good.png", digit_png())  # the next action works
+    assert_clean(app)
+    assert playground_shows(app, "good.png")
+
+
+@pytest.mark.parametrize("case", list(AWKWARD_IMAGES))
+def test_playground_awkward_image_simply_works(case):
+    name, make = AWKWARD_IMAGES[case]
+    app = upload(playground_upload(), "pg_upload", name, make())
+    assert_clean(app)
+    assert not app.error
+    assert playground_shows(app, name)
+
+
+def predict_upload(run_id: str) -> AppTest:
+    app = open_app(PREDICT)
+    assert app.selectbox(key=pv.RUN).value == run_id
+    app.segmented_control(key=pv.SOURCE).set_value("Upload")
+    return rerun(app)
+
+
+def reading(app: AppTest) -> str:
+    return "\n".join(m.value for m in app.markdown if "It reads" in m.value or "Not sure" in m.value)
+
+
+@pytest.mark.parametrize("case", list(BAD_IMAGES))
+def test_predict_bad_image(case, mnist_default):
+    name, make, words = BAD_IMAGES[case]
+    app = upload(predict_upload(mnist_default), "predict_upload", name, make())
+    assert_clean(app)
+    assert_says(app, words)
+    assert not reading(app)
+    upload(app, "predict_upload", "seven.png", digit_png(dark_on_light=True))
+    assert_clean(app)
+    assert "It reads **7**" in reading(app)
+
+
+@pytest.mark.parametrize("case", list(AWKWARD_IMAGES))
+def test_predict_awkward_image_simply_works(case, mnist_default):
+    name, make = AWKWARD_IMAGES[case]
+    app = upload(predict_upload(mnist_default), "predict_upload", name, make())
+    assert_clean(app)
+    assert not app.error
+    assert "It reads **7**" in reading(app), [m.value for m in app.markdown][:5]
