@@ -182,7 +182,7 @@ def test_bad_grid_cells_a_pool_too_big_and_bad_link_names_get_messages():
     app.session_state[pg.GRID] = grid
     app.slider(key=pg.POOL_SIZE).set_value(4)
     rerun(app)
-    assert "A 4-wide window does not fit in 3 pixels" in app.error[0].value
+    assert "the 4×4 pooling window does not fit in the 3×3 feature map" in app.error[0].value
 
 
 def test_a_link_to_an_image_past_the_end_of_the_split_says_so(data_dir):
