@@ -66,7 +66,7 @@ def hyperparameters(train_size: int, max_epochs: int | None = None,
     values["validation_split"] = right.slider("Validation split", 0.0, 0.9, step=0.05, key=_key("validation_split"),
                                               help="Held out from the training images, never trained on.")
     top_images = min(train_size, max_images or train_size)
-    subsets = sorted({size for size in (100, 500, 1000, 2000, 5000, 10_000, 20_000) if size < top_images}
+    subsets = sorted({size for size in (10, 50, 100, 500, 1000, 2000, 5000, 10_000, 20_000) if size < top_images}
                      | {top_images})
     if st.session_state.get(_key("subset")) not in subsets:  # a new dataset: start from all it may use
         st.session_state[_key("subset")] = top_images
