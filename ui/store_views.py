@@ -108,6 +108,7 @@ def actions(record: RunRecord) -> None:
 
 
 _ADDED = "store_upload_added"  # the last upload's success message, shown after the rerun that lists it
+_PENDING = "store_upload_pending"  # set by the button: check the upload in this run
 
 
 def upload_result() -> None:
@@ -118,13 +119,18 @@ def upload_result() -> None:
 
 def upload_form(root: Path = STORE_ROOT) -> None:
     """Upload a .keras file: checked without TensorFlow first, then imported in a child process."""
-    uploaded = st.file_uploader("A .keras model file", type=["keras"], key="store_upload",
+    # .h5 is accepted only to be explained: Streamlit itself would refuse an unlisted extension without a word.
+    uploaded = st.file_uploader("A .keras model file", type=["keras", "h5", "hdf5"], key="store_upload",
                                 max_upload_size=hosting.upload_limit(),
                                 help="Saved with model.save('name.keras'); Sequential models of the layers "
                                      "the app knows, taking 0–255 images of a built-in dataset.")
     dataset = st.selectbox("Dataset it was trained on", list(BUILTIN_DATASETS), key="store_upload_dataset",
                            format_func=lambda key: BUILTIN_DATASETS[key].display_name)
-    if not st.button("Check and add to the store", key="store_upload_go", disabled=uploaded is None):
+    # The button only raises a flag (a callback): a plain button's True is lost if the run restarts
+    # before reaching it (require_router's rerun on a session's first run), and the upload with it.
+    st.button("Check and add to the store", key="store_upload_go", disabled=uploaded is None,
+              on_click=st.session_state.__setitem__, args=(_PENDING, True))
+    if not st.session_state.pop(_PENDING, False) or uploaded is None:
         return
     data = uploaded.getvalue()
     too_big = hosting.upload_too_big(data) or (

@@ -28,7 +28,7 @@ def page_text(app: AppTest) -> str:
 
 
 def alerts(app: AppTest) -> list[str]:
-    return [str(element.value) for kind in ("error", "warning", "info", "toast") for element in app.get(kind)]
+    return [str(element.value) for kind in ("error", "warning", "info", "success", "toast") for element in app.get(kind)]
 
 
 def assert_clean(app: AppTest) -> None:

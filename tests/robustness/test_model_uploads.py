@@ -1,0 +1,107 @@
+"""Hostile and broken model files uploaded on the Models page.
+
+Each is refused with the reason, before TensorFlow builds anything where the config alone tells;
+then a good model uploaded in the same session is added, so the page still works.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.store import list_runs
+from tests.app.harness import open_app
+from tests.robustness.conftest import assert_clean, assert_says
+
+MODELS = "pages/models.py"
+
+
+def keras_bytes(model, folder: Path, name: str) -> bytes:
+    path = folder / name
+    model.save(path)
+    return path.read_bytes()
+
+
+def with_config(data: bytes, change) -> bytes:
+    """The same .keras zip with its config.json changed by `change(config)`."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "config.json":
+                config = json.loads(content)
+                change(config)
+                content = json.dumps(config).encode()
+            target.writestr(item.filename, content)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, bytes]:
+    import keras
+
+    folder = tmp_path_factory.mktemp("models")
+    layers = keras.layers
+    good = keras.Sequential([keras.Input((8, 8, 1)), layers.Rescaling(1 / 16), layers.Flatten(),
+                             layers.Dense(10, activation="softmax")])
+    lambda_model = keras.Sequential([keras.Input((8, 8, 1)), layers.Lambda(lambda x: x / 16), layers.Flatten(),
+                                     layers.Dense(10, activation="softmax")])
+    cifar = keras.Sequential([keras.Input((32, 32, 3)), layers.Rescaling(1 / 255), layers.Flatten(),
+                              layers.Dense(10, activation="softmax")])
+    good_bytes = keras_bytes(good, folder, "good.keras")
+    h5_path = folder / "legacy.h5"
+    good.save(h5_path)
+
+    def huge_dense(config):  # the trap: a small file declaring Dense(100000)
+        config["config"]["layers"][-1]["config"]["units"] = 100_000
+
+    def unknown_class(config):
+        config["config"]["layers"][2].update({"class_name": "EvilLayer", "module": "my_package.layers",
+                                             "registered_name": "Custom>EvilLayer"})
+
+    return {"good": good_bytes, "lambda": keras_bytes(lambda_model, folder, "lambda.keras"),
+            "huge dense": with_config(good_bytes, huge_dense), "wrong input shape": keras_bytes(cifar, folder, "c.keras"),
+            "truncated": good_bytes[: len(good_bytes) // 2], "h5": h5_path.read_bytes(), "random bytes": os.urandom(4096),
+            "unknown classes": with_config(good_bytes, unknown_class)}
+
+
+CASES = {  # case → (file name, words the refusal must contain)
+    "lambda": ("lambda.keras", "'Lambda' is not one the app can load"),
+    "huge dense": ("huge.keras", "Dense 100000"),
+    "wrong input shape": ("cifar.keras", "takes (32, 32, 3) images"),
+    "truncated": ("cut.keras", "not a .keras file"),
+    "h5": ("legacy.h5", "legacy HDF5"),
+    "random bytes": ("noise.keras", "not a .keras file"),
+    "unknown classes": ("evil.keras", "custom class"),
+}
+
+
+def upload(app: AppTest, name: str, data: bytes, dataset: str = "digits") -> AppTest:
+    app.file_uploader(key="store_upload").set_value((name, data, "application/octet-stream"))
+    app.selectbox(key="store_upload_dataset").select(dataset)
+    app.run()
+    app.button(key="store_upload_go").click()
+    app.run(timeout=300)
+    return app
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_a_bad_model_file_is_refused_with_the_reason_and_a_good_one_is_added_after(case, files):
+    name, words = CASES[case]
+    before = len(list_runs())
+    app = upload(open_app(MODELS), name, files[case])
+    assert_clean(app)
+    assert_says(app, "Not added", words)
+    assert len(list_runs()) == before  # nothing half-stored
+    upload(app, "good.keras", files["good"])
+    assert_clean(app)
+    added = assert_says(app, "Added as run")
+    run_id = added.split("Added as run ")[1].split(":")[0]
+    assert run_id in {record.run_id for record in list_runs()}
