@@ -28,7 +28,8 @@ def page_text(app: AppTest) -> str:
 
 
 def alerts(app: AppTest) -> list[str]:
-    return [str(element.value) for kind in ("error", "warning", "info", "success", "toast") for element in app.get(kind)]
+    kinds = ("error", "warning", "info", "success", "toast")
+    return [str(element.value) for kind in kinds for element in app.get(kind)]
 
 
 def assert_clean(app: AppTest) -> None:

@@ -67,9 +67,10 @@ def files(tmp_path_factory) -> dict[str, bytes]:
                                              "registered_name": "Custom>EvilLayer"})
 
     return {"good": good_bytes, "lambda": keras_bytes(lambda_model, folder, "lambda.keras"),
-            "huge dense": with_config(good_bytes, huge_dense), "wrong input shape": keras_bytes(cifar, folder, "c.keras"),
-            "truncated": good_bytes[: len(good_bytes) // 2], "h5": h5_path.read_bytes(), "random bytes": os.urandom(4096),
-            "unknown classes": with_config(good_bytes, unknown_class)}
+            "huge dense": with_config(good_bytes, huge_dense),
+            "wrong input shape": keras_bytes(cifar, folder, "c.keras"),
+            "truncated": good_bytes[: len(good_bytes) // 2], "h5": h5_path.read_bytes(),
+            "random bytes": os.urandom(4096), "unknown classes": with_config(good_bytes, unknown_class)}
 
 
 CASES = {  # case → (file name, words the refusal must contain)
