@@ -111,7 +111,7 @@ def write_text_atomically(path: Path, text: str) -> None:
 
     Readers see the old file or the new one, never a half-written one (the jobs' status files too).
     """
-    temporary = path.with_name(f"{PARTIAL_PREFIX}{path.name}.{uuid.uuid4().hex[:6]}")
+    temporary = path.with_name(f"{PARTIAL_PREFIX}{path.name}.{uuid.uuid4().hex[:6]}.{os.getpid()}")
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
@@ -139,7 +139,7 @@ def save_run(record: RunRecord, write_model: Callable[[Path], None], root: Path 
     final = runs / record.run_id
     if final.exists():
         raise StoreError(f"A run called {record.run_id} already exists.")
-    partial = runs / f"{PARTIAL_PREFIX}{record.run_id}"
+    partial = runs / f"{PARTIAL_PREFIX}{record.run_id}.{os.getpid()}"  # the pid tells a dead writer's leftovers
     partial.mkdir()
     try:
         write_model(partial / MODEL_FILE)
@@ -247,25 +247,47 @@ def delete_run(run_id: str, root: Path = STORE_ROOT, viewer: str | None = None) 
     folder = run_folder(run_id, root, viewer)
     if folder.parent.name != RUNS:
         raise StoreError("The shipped default models cannot be deleted.")
-    trash = folder.with_name(f"{TRASH_PREFIX}{run_id}-{uuid.uuid4().hex[:6]}")
+    trash = folder.with_name(f"{TRASH_PREFIX}{run_id}-{uuid.uuid4().hex[:6]}.{os.getpid()}")
     os.rename(folder, trash)
     shutil.rmtree(trash, ignore_errors=True)
 
 
+def _writer_gone(name: str) -> bool:
+    """Whether the process named at the end of a leftover's name (".<pid>") no longer exists."""
+    pid = name.rsplit(".", 1)[-1]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
 def remove_partials(root: Path = STORE_ROOT, older_than: float = 3600.0) -> int:
-    """Removes leftovers of saves or deletes that a crash interrupted; returns how many.
+    """Removes leftovers of saves, renames or deletes that a crash interrupted; returns how many.
 
     Args:
         root: The store root.
-        older_than: Seconds; younger leftovers may belong to a save still under way.
+        older_than: Seconds; younger leftovers may belong to a save still under way, unless the
+            process that wrote them is gone (its pid ends a partial's name).
     """
     runs = root / RUNS
     if not runs.is_dir():
         return 0
     removed = 0
     cutoff = time.time() - older_than
-    for path in runs.iterdir():
-        if path.name.startswith((PARTIAL_PREFIX, TRASH_PREFIX)) and path.stat().st_mtime < cutoff:
+    leftovers = [path for path in runs.iterdir() if path.name.startswith((PARTIAL_PREFIX, TRASH_PREFIX))]
+    leftovers += [path for folder in runs.iterdir() if folder.is_dir() and not folder.name.startswith(".")
+                  for path in folder.iterdir() if path.name.startswith(PARTIAL_PREFIX)]  # a rename's metadata
+    for path in leftovers:
+        try:
+            stale = path.stat().st_mtime < cutoff or _writer_gone(path.name)
+        except FileNotFoundError:
+            continue
+        if stale:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:

@@ -97,11 +97,17 @@ def test_a_run_killed_mid_save_is_never_listed(tmp_path):
     leftovers = list((tmp_path / RUNS).iterdir())
     assert len(leftovers) == 1 and leftovers[0].name.startswith(PARTIAL_PREFIX)
     assert list_runs(tmp_path) == []
-    assert remove_partials(tmp_path, older_than=3600) == 0  # too young: might still be saving
-    old = time.time() - 7200
-    os.utime(leftovers[0], (old, old))
-    assert remove_partials(tmp_path, older_than=3600) == 1
+    assert remove_partials(tmp_path, older_than=3600) == 1  # young, but its writer is gone
     assert list((tmp_path / RUNS).iterdir()) == []
+
+
+def test_a_live_writers_partial_is_left_alone_until_it_is_old(tmp_path):
+    live = tmp_path / RUNS / f"{PARTIAL_PREFIX}20260101-000000-abcdef.{os.getpid()}"
+    live.mkdir(parents=True)
+    assert remove_partials(tmp_path, older_than=3600) == 0  # this process is alive: maybe still saving
+    old = time.time() - 7200
+    os.utime(live, (old, old))
+    assert remove_partials(tmp_path, older_than=3600) == 1
 
 
 def test_defaults_are_listed_first_and_read_only(tmp_path):
