@@ -1,0 +1,144 @@
+"""Peak memory of the running app: the Streamlit server plus every worker it starts, in four phases.
+
+    CNNLAB_DATA_DIR=../shared/datasets python bench/memory.py [--hosted]
+
+A real `streamlit run` server is driven by Debian's Chromium (Playwright), and the resident memory
+of the server and all its descendant processes is sampled every 0.2 s:
+
+1. idle: Home open.
+2. explorer: the Dataset Explorer with MNIST loaded.
+3. training: MNIST's default model training in its worker (3 epochs, the Train page polling).
+4. predicting: the Predict page with the shipped MNIST model, a random test image, feature maps.
+
+RSS counts shared pages (libraries, TensorFlow's code) once per process, so a server and a
+worker that both import TensorFlow count it twice; PSS splits shared pages between the processes
+that share them and is the fairer total. Both are printed. The budget is 1.5 GB RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from playwright.sync_api import expect, sync_playwright
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer
+
+BUDGET_MB = 1536
+
+
+def descendants(root: int) -> list[int]:
+    """The process and all its descendants (workers are children of the server)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def memory_mb(pids: list[int]) -> tuple[float, float]:
+    """(RSS, PSS) in MB summed over the processes."""
+    rss = pss = 0.0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1]) / 1024
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return rss, pss
+
+
+class Sampler(threading.Thread):
+    """Samples the server tree's memory; `phase` names where the samples go."""
+
+    def __init__(self, root: int):
+        super().__init__(daemon=True)
+        self.root, self.phase, self.peaks, self.running = root, "idle", {}, True
+
+    def run(self) -> None:
+        while self.running:
+            pids = descendants(self.root)
+            rss, pss = memory_mb(pids)
+            old = self.peaks.get(self.phase, (0.0, 0.0, 0))
+            self.peaks[self.phase] = (max(old[0], rss), max(old[1], pss), max(old[2], len(pids)))
+            time.sleep(0.2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hosted", action="store_true", help="run the server with CNNLAB_HOSTED=1")
+    arguments = parser.parse_args()
+    store = tempfile.mkdtemp(prefix="cnnlab-memory-store-")
+    defaults = Path(__file__).resolve().parents[1] / "models" / "defaults"
+    os.symlink(defaults, Path(store) / "defaults")
+    os.environ["CNNLAB_STORE_DIR"] = store
+    if arguments.hosted:
+        os.environ["CNNLAB_HOSTED"] = "1"
+    with tempfile.TemporaryDirectory() as folder:
+        server = StreamlitServer(Path(folder) / "streamlit.log")
+        sampler = Sampler(server._process.pid)
+        sampler.start()
+        try:
+            with sync_playwright() as playwright:
+                context = playwright.chromium.launch_persistent_context(
+                    Path(folder) / "profile", executable_path=CHROMIUM, args=CHROMIUM_FLAGS,
+                    viewport={"width": 1400, "height": 1000})
+                page = context.new_page()
+                page.goto(server.url)
+                expect(page.locator("h1").first).to_have_text("CNN Lab", timeout=60_000)
+                time.sleep(5)
+
+                sampler.phase = "explorer"
+                page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Dataset Explorer").click()
+                page.get_by_role("combobox", name="Dataset", exact=True).click()
+                page.get_by_role("option", name="MNIST handwritten digits").click()
+                expect(page.get_by_text("60,000").first).to_be_visible(timeout=120_000)
+                time.sleep(5)
+
+                sampler.phase = "training"
+                page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Train").click()
+                page.get_by_role("button", name="Start training").click()
+                expect(page.get_by_text(re.compile(r"finished after"))).to_be_visible(timeout=600_000)
+                time.sleep(2)
+
+                sampler.phase = "predicting"
+                page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Predict").click()
+                page.locator("[data-testid=\"stButtonGroup\"]").get_by_text("Test image", exact=True).click()
+                expect(page.get_by_text(re.compile(r"Expected \d, guessed \d"))).to_be_visible(timeout=120_000)
+                time.sleep(5)
+                context.close()
+        finally:
+            sampler.running = False
+            sampler.join()
+            server.stop()
+    mode = "hosted" if arguments.hosted else "local"
+    print(f"Peak memory of the server and its workers ({mode} mode); budget {BUDGET_MB} MB RSS")
+    print(f"{'phase':<12}{'RSS MB':>10}{'PSS MB':>10}{'processes':>11}")
+    for phase, (rss, pss, count) in sampler.peaks.items():
+        print(f"{phase:<12}{rss:>10.0f}{pss:>10.0f}{count:>11}")
+    worst = max(rss for rss, _, _ in sampler.peaks.values())
+    print(f"highest: {worst:.0f} MB RSS ({'within' if worst <= BUDGET_MB else 'OVER'} the budget)")
+
+
+if __name__ == "__main__":
+    main()
