@@ -96,7 +96,7 @@ def test_uploads_bad_and_oversized(page, app_server, tmp_path):
     not_an_image = tmp_path / "notes.png"
     not_an_image.write_bytes(b"these are my notes, not a picture")
     uploader.set_input_files(str(not_an_image))
-    expect(page.get_by_text("not an image Pillow can read")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("not an image file this app can read")).to_be_visible(timeout=30_000)
     assert_no_exception(page)
 
     wide = np.zeros((1000, 2000), np.uint8)
