@@ -297,8 +297,12 @@ def remove_partials(root: Path = STORE_ROOT, older_than: float = 3600.0) -> int:
 
 
 def count_user_runs(root: Path = STORE_ROOT, owner: str | None = None) -> int:
-    """Whole user runs in the store, or only `owner`'s: what the hosted quotas count."""
-    return sum(1 for record in list_runs(root) if record.source == RUNS and (owner is None or record.owner == owner))
+    """Whole runs made in sessions (they have an owner), or only `owner`'s: what the hosted quotas count.
+
+    Runs made outside a session (the CLI's, a script's) are the operator's and never count.
+    """
+    return sum(1 for record in list_runs(root)
+               if record.source == RUNS and record.owner and (owner is None or record.owner == owner))
 
 
 def expire_runs(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None) -> list[str]:

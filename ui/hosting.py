@@ -6,6 +6,7 @@ visitor never sees, loads, renames or deletes another visitor's run.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from core.jobs import prune_jobs
 from core.store import STORE_ROOT, RunRecord, expire_runs, list_runs, remove_partials
 from ui.state import OWNER
 
+_log = logging.getLogger(__name__)
 _UPKEEP_EVERY = 300.0  # seconds between clean-ups, per server process
 _upkeep = {"last": 0.0}
 _upkeep_lock = threading.Lock()
@@ -47,6 +49,8 @@ def upkeep(root: Path = STORE_ROOT, force: bool = False) -> None:
             return
         _upkeep["last"] = now
     caps = limits()
+    for problem in caps.problems:  # the operator's typo, in the server log rather than on visitors' pages
+        _log.warning(problem)
     remove_partials(root)
     if caps.hosted and caps.run_hours is not None:
         expire_runs(caps.run_hours, root, now)

@@ -114,6 +114,7 @@ def test_store_quotas_per_visitor_and_in_total(tmp_path):
         check_store_quota("alice", limits, tmp_path, pending_mine=1)  # one training counts
     store_run(tmp_path, "alice")
     store_run(tmp_path, "bob")
+    store_run(tmp_path, "")  # the CLI's run is the operator's: no quota counts it
     assert count_user_runs(tmp_path, "alice") == 2 and count_user_runs(tmp_path) == 3
     with pytest.raises(QuotaError, match="full"):
         check_store_quota("carol", limits, tmp_path)
