@@ -47,6 +47,10 @@ CAPS: dict[str, Cap] = {
     "run_hours": Cap("CNNLAB_RUN_HOURS", 6, "hours a visitor's run is kept"),
 }
 LOCAL_UPLOAD_MB = 200  # `server.maxUploadSize` in .streamlit/config.toml
+# Outside hosted mode: these two have a default, the rest are uncapped unless set, and the
+# per-visitor store caps never apply (one's own machine keeps everything).
+_LOCAL_DEFAULTS = {"jobs_per_session": 1, "upload_mb": LOCAL_UPLOAD_MB}
+_HOSTED_ONLY = ("runs_per_session", "max_runs", "run_hours")
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,11 @@ class Limits:
         return self.upload_mb * 2**20
 
     def summary(self) -> list[str]:
-        """The caps in force, one phrase each, for the sidebar and the README's promise."""
+        """The caps in force, one phrase each, for the hosted sidebar note."""
         phrases = []
         for name, cap in CAPS.items():
             value = getattr(self, name)
-            if value is not None and (self.hosted or name in ("max_jobs",)):
+            if value is not None:
                 shown = f"{value:g}" if isinstance(value, float) else f"{value:,}"
                 phrases.append(f"{cap.description}: {shown}")
         return phrases
@@ -120,17 +124,11 @@ def current_limits(environ: Mapping[str, str] | None = None) -> Limits:
     values: dict[str, float | None] = {}
     for name, cap in CAPS.items():
         if hosted:
-            fallback: float | None = cap.hosted_default
-        elif name == "jobs_per_session":
-            fallback = 1  # the Train page follows one run per session
-        elif name == "upload_mb":
-            fallback = LOCAL_UPLOAD_MB
+            values[name] = _read(environ, name, cap.hosted_default, problems)
+        elif name not in _HOSTED_ONLY:
+            values[name] = _read(environ, name, _LOCAL_DEFAULTS.get(name), problems)
         else:
-            fallback = None
-        if not hosted and name in ("runs_per_session", "max_runs", "run_hours"):
-            values[name] = None  # a user's own machine keeps everything
-            continue
-        values[name] = _read(environ, name, fallback, problems)
+            values[name] = None
     whole = {name: None if value is None else (value if name == "run_hours" else max(1, int(value)))
              for name, value in values.items()}
     return Limits(hosted=hosted, problems=tuple(problems), **whole)  # type: ignore[arg-type]

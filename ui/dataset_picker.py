@@ -35,8 +35,8 @@ def _load_upload() -> None:
         st.session_state[_UPLOAD_ERROR] = "Choose a .zip file first."
         return
     data = uploaded.getvalue()
-    if hosting.upload_too_big(data):
-        st.session_state[_UPLOAD_ERROR] = hosting.upload_too_big(data)
+    if too_big := hosting.upload_too_big(data):
+        st.session_state[_UPLOAD_ERROR] = too_big
         return
     size = st.session_state[_UPLOAD_SIZE]
     mode = "grayscale" if st.session_state[_UPLOAD_MODE] == "grey" else "rgb"

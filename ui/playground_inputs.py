@@ -115,8 +115,8 @@ def _uploaded_image() -> InputImage | None:
                 f"{MAX_UPLOAD_SIDE} pixels on a side is shrunk to fit, so the page stays quick.")
         return None
     data = upload.getvalue()
-    if hosting.upload_too_big(data):
-        st.error(hosting.upload_too_big(data), icon=":material/broken_image:")
+    if too_big := hosting.upload_too_big(data):
+        st.error(too_big, icon=":material/broken_image:")
         return None
     try:
         image = _decode_upload(data, upload.name)

@@ -51,8 +51,8 @@ def upload_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.D
                               key="predict_upload", max_upload_size=hosting.upload_limit())
     if upload is None:
         return None, None
-    if hosting.upload_too_big(upload.getvalue()):
-        st.error(hosting.upload_too_big(upload.getvalue()), icon=":material/error:")
+    if too_big := hosting.upload_too_big(upload.getvalue()):
+        st.error(too_big, icon=":material/error:")
         return None, None
     try:
         image = decode_image(upload.getvalue(), "rgb", name=upload.name)

@@ -10,6 +10,8 @@ import zlib
 import numpy as np
 from PIL import Image
 
+from tests.unit.test_image_folder import make_zip
+
 
 def png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
@@ -104,26 +106,18 @@ AWKWARD_IMAGES = {  # these simply work
 }
 
 
-def zip_of(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def tiny_png(value: int, side: int = 8) -> bytes:
     return png(Image.fromarray(np.full((side, side), value, dtype=np.uint8), mode="L"))
 
 
 def class_zip(classes: tuple[str, ...] = ("cats", "dogs"), per_class: int = 12, prefix: str = "") -> bytes:
     """A good zip of class folders, each class a different grey level."""
-    return zip_of({f"{prefix}{name}/{index}.png": tiny_png(40 + 80 * position + index)
+    return make_zip({f"{prefix}{name}/{index}.png": tiny_png(40 + 80 * position + index)
                    for position, name in enumerate(classes) for index in range(per_class)})
 
 
 def zip_slip() -> bytes:
-    return zip_of({"cats/1.png": tiny_png(10), "../../evil/2.png": tiny_png(20), "dogs/3.png": tiny_png(30)})
+    return make_zip({"cats/1.png": tiny_png(10), "../../evil/2.png": tiny_png(20), "dogs/3.png": tiny_png(30)})
 
 
 def zip_bomb(megabytes: int = 700) -> bytes:
@@ -139,7 +133,7 @@ def zip_bomb(megabytes: int = 700) -> bytes:
 
 
 def no_class_folders() -> bytes:
-    return zip_of({f"{index}.png": tiny_png(index * 10) for index in range(10)})
+    return make_zip({f"{index}.png": tiny_png(index * 10) for index in range(10)})
 
 
 def one_class_only() -> bytes:
@@ -151,14 +145,14 @@ def mixed_non_images() -> bytes:
              for index in range(10)}
     files.update({"cats/readme.txt": b"hello", "dogs/.DS_Store": b"\x00\x01", "__MACOSX/cats/._1.png": b"junk",
                   "dogs/notes.pdf": b"%PDF-1.4", "cats/fake.png": b"not a png"})
-    return zip_of(files)
+    return make_zip(files)
 
 
 def deep_nesting(levels: int = 40) -> bytes:
     deep = "/".join(f"d{level}" for level in range(levels))
-    return zip_of({f"cats/{deep}/1.png": tiny_png(10), "dogs/2.png": tiny_png(200)})
+    return make_zip({f"cats/{deep}/1.png": tiny_png(10), "dogs/2.png": tiny_png(200)})
 
 
 def many_tiny_files(count: int = 10_000) -> bytes:
-    return zip_of({f"{'dark' if index % 2 else 'light'}/{index}.png": tiny_png(30 if index % 2 else 220, 4)
+    return make_zip({f"{'dark' if index % 2 else 'light'}/{index}.png": tiny_png(30 if index % 2 else 220, 4)
                    for index in range(count)})

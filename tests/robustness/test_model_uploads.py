@@ -6,10 +6,7 @@ then a good model uploaded in the same session is added, so the page still works
 
 from __future__ import annotations
 
-import io
-import json
 import os
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from core.store import list_runs
 from tests.app.harness import open_app
 from tests.robustness.conftest import assert_clean, assert_says
+from tests.unit.test_model_check import rewrite_config
 
 MODELS = "pages/models.py"
 
@@ -26,21 +24,6 @@ def keras_bytes(model, folder: Path, name: str) -> bytes:
     path = folder / name
     model.save(path)
     return path.read_bytes()
-
-
-def with_config(data: bytes, change) -> bytes:
-    """The same .keras zip with its config.json changed by `change(config)`."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            content = source.read(item.filename)
-            if item.filename == "config.json":
-                config = json.loads(content)
-                change(config)
-                content = json.dumps(config).encode()
-            target.writestr(item.filename, content)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +39,10 @@ def files(tmp_path_factory) -> dict[str, bytes]:
     cifar = keras.Sequential([keras.Input((32, 32, 3)), layers.Rescaling(1 / 255), layers.Flatten(),
                               layers.Dense(10, activation="softmax")])
     good_bytes = keras_bytes(good, folder, "good.keras")
+
+    def with_config(change) -> bytes:  # the good file with its config.json edited
+        return rewrite_config(folder / "good.keras", folder / "edited.keras", change).read_bytes()
+
     h5_path = folder / "legacy.h5"
     good.save(h5_path)
 
@@ -67,10 +54,10 @@ def files(tmp_path_factory) -> dict[str, bytes]:
                                              "registered_name": "Custom>EvilLayer"})
 
     return {"good": good_bytes, "lambda": keras_bytes(lambda_model, folder, "lambda.keras"),
-            "huge dense": with_config(good_bytes, huge_dense),
+            "huge dense": with_config(huge_dense),
             "wrong input shape": keras_bytes(cifar, folder, "c.keras"),
             "truncated": good_bytes[: len(good_bytes) // 2], "h5": h5_path.read_bytes(),
-            "random bytes": os.urandom(4096), "unknown classes": with_config(good_bytes, unknown_class)}
+            "random bytes": os.urandom(4096), "unknown classes": with_config(unknown_class)}
 
 
 CASES = {  # case → (file name, words the refusal must contain)
