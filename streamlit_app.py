@@ -3,10 +3,10 @@
 import streamlit as st
 
 from ui.hosting import sidebar_note
-from ui.navigation import streamlit_pages
+from ui.navigation import route
 from ui.state import init_state
 
 st.set_page_config(page_title="CNN Lab", page_icon=":material/neurology:", layout="wide")
 init_state()
 sidebar_note()
-st.navigation(streamlit_pages()).run()
+route()

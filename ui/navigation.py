@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -24,6 +26,7 @@ class PageSpec:
     summary: str
 
 
+ROUTER = "streamlit_app.py"
 HOME = PageSpec("pages/home.py", "Home", ":material/home:", "Where to start.")
 PAGES: tuple[PageSpec, ...] = (
     HOME,
@@ -49,17 +52,40 @@ def streamlit_pages() -> list[st.Page]:
     return [st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec is HOME) for spec in PAGES]
 
 
+# Set by `route` while the router runs the page, in the script thread that runs it.
+_routing = threading.local()
+
+
+def route() -> None:
+    """Runs the page `st.navigation` picks, marked as routed; the router's last line."""
+    _routing.active = True
+    try:
+        st.navigation(streamlit_pages()).run()
+    finally:
+        _routing.active = False
+
+
 def require_router() -> None:
     """Makes sure this page runs through `streamlit_app.py`; call it first in every page.
 
     Streamlit decides once per server process, at the first session, whether an app uses the
-    legacy `pages/` folder. If that first request is a deep link (a teacher's shared
-    `/dataset_explorer` link just after a restart), it runs the page script alone: no page config,
-    no session-state defaults, and a menu built from file names. Clearing that decision and
-    rerunning sends the run through the router, which `st.navigation` would have done anyway.
+    legacy `pages/` folder. Until some session's router has called `st.navigation`, every session
+    runs its page script alone: no page config, no session-state defaults, and a menu built from
+    file names. When a class opens deep links at the same instant, several sessions are in that
+    state together, and a process-wide flag cannot tell them apart: the first one to reset it
+    hides the problem from the others. So the test is per run: did `route` start this run? If
+    not, the legacy decision is cleared and the run starts again, through the router.
     """
     from streamlit.runtime.pages_manager import PagesManager  # internal, checked by tests/browser
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    if PagesManager.uses_pages_directory:
+    from ui.state import init_state
+
+    ctx = get_script_run_ctx()
+    main_script = Path(ctx.pages_manager.main_script_path).name if ctx is not None else ""
+    if not getattr(_routing, "active", False) and main_script == ROUTER:
         PagesManager.uses_pages_directory = False
         st.rerun()
+    # Whatever started the run (the router, or the page itself as `streamlit run pages/x.py`),
+    # the page has the session state it reads: it never depends on the router having set it.
+    init_state()

@@ -181,3 +181,19 @@ def test_missing_dataset_gets_a_message_not_a_traceback(monkeypatch, tmp_path):
     rerun(app)
     assert "Fashion-MNIST clothing is not available" in app.error[0].value
     assert "fashion-mnist/" in app.error[0].value
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=lambda spec: spec.title)
+def test_a_page_run_on_its_own_sets_the_state_it_reads(spec):
+    # What a page sees when it runs without the router (`streamlit run pages/train.py`, or a first
+    # visit that Streamlit ran in legacy folder mode): it must never depend on the router's state.
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import REPO_ROOT
+
+    app = AppTest.from_file(str(REPO_ROOT / spec.path), default_timeout=120)
+    app.run()
+    # Links to other pages need the router's page list; nothing else may fail.
+    problems = [e.value for e in app.exception if not e.value.startswith("Could not find page:")]
+    assert not problems, problems
+    assert app.title[0].value == ("CNN Lab" if spec is HOME else spec.title)
