@@ -141,6 +141,11 @@ LESSON_SETTINGS = {"epochs": 5, "batch_size": 64, "learning_rate": 1e-3, "optimi
                    "precision": "float32"}
 
 
+def default_run(dataset: str) -> DefaultRun:
+    """The dataset's strong default; MNIST's for an uploaded folder (its recipe suits small images)."""
+    return DEFAULT_RUNS.get(dataset, DEFAULT_RUNS["mnist"])
+
+
 def default_config(dataset: str, model: str = "default") -> TrainConfig:
     """The settings to start from: the dataset's strong default, or a preset with the lessons' settings.
 
@@ -148,7 +153,7 @@ def default_config(dataset: str, model: str = "default") -> TrainConfig:
         ValueError: For an unknown preset.
     """
     if model == "default":
-        run = DEFAULT_RUNS.get(dataset, DEFAULT_RUNS["mnist"])
+        run = default_run(dataset)
         settings = {"epochs": run.epochs, "batch_size": run.batch_size, "learning_rate": run.learning_rate,
                     "optimizer": run.optimizer, "schedule": run.schedule, "precision": run.precision}
         model = run.preset

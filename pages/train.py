@@ -7,7 +7,8 @@ from core.datasets import DatasetNotFoundError
 from core.idx import IdxFormatError
 from core.jobs import JobError, active_jobs, job_status
 from core.layers import spec_to_dicts
-from core.model_presets import DEFAULT_RUNS, PRESETS, presets_for
+from core.model_presets import PRESETS, presets_for
+from core.model_presets import default_run as default_run_for
 from core.training_config import ConfigError, TrainConfig, check_config, config_notes
 from ui import hosting, loaders, model_builder, train_live, train_settings
 from ui.dataset_picker import dataset_picker
@@ -28,10 +29,10 @@ except (DatasetNotFoundError, IdxFormatError) as error:
     st.stop()
 owner = hosting.owner()
 caps = hosting.limits()
-default_run = DEFAULT_RUNS.get(key, DEFAULT_RUNS["mnist"])
+default_run = default_run_for(key)
 fitting = presets_for(dataset.image_shape, dataset.num_classes)
+train_settings.init_settings(key, caps.max_epochs, caps.max_train_images)
 model_builder.init_builder(default_run.preset if default_run.preset in fitting else next(iter(fitting)))
-train_settings.init_settings(key)
 
 job_id = st.session_state.get(JOB_ID)
 if job_id:
@@ -40,6 +41,7 @@ if job_id:
         live_panel(job_id, owner)
 
 model_builder.sync_preset()
+switched = st.container()  # filled once the config is known: the offer of the new dataset's recommended settings
 model_tab, settings_tab = st.tabs(["1 · Model", "2 · Hyperparameters and callbacks"])
 with model_tab:
     choice = st.selectbox(
@@ -59,8 +61,8 @@ with model_tab:
     layers = model_builder.model_summary(dataset.image_shape, dataset.num_classes)
 
 with settings_tab:
-    st.button("Recommended for this dataset", help="The strong default: the settings that reached the best "
-              "accuracy per CPU-second here.", on_click=train_settings.apply_recommended, args=(key,))
+    st.button("Recommended for this dataset", help="The strong default: the model and settings that reached the "
+              "best accuracy per CPU-second here.", on_click=train_settings.apply_recommended, args=(key,))
     settings = train_settings.hyperparameters(len(dataset.x_train), caps.max_epochs, caps.max_train_images)
     if settings["loss"] == "categorical":
         train_settings.one_hot_example(dataset.y_train, dataset.class_names)
@@ -88,6 +90,9 @@ else:
                    "images) is used once, after training.")
     except ConfigError as error:
         problem = str(error)
+st.session_state[train_settings.LAST_CONFIG] = config
+with switched:
+    train_settings.offer_recommended(key, loaders.dataset_label(key), config, caps.max_epochs, caps.max_train_images)
 if problem:
     st.error(problem, icon=":material/error:")
 active = active_jobs()

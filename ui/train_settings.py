@@ -2,37 +2,109 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core.labels import one_hot
-from core.model_presets import DEFAULT_RUNS
-from core.training_config import MONITORS, PRECISIONS
+from core.model_presets import DEFAULT_RUNS, default_config
+from core.training_config import MONITORS, PRECISIONS, TrainConfig
+from ui import model_builder
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
-LEARNING_RATES = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
+# A log grid; every default run's rate is on it too (0.008 was not, and the slider showed 1e-05).
+LEARNING_RATES = tuple(sorted({1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0,
+                               *(run.learning_rate for run in DEFAULT_RUNS.values())}))
+# Coarse steps where a target is rough, fine ones near 100%: a keyboard crosses it in a few presses.
+TARGETS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995, 0.998, 0.999)
 _PREFIX = "hp_"
-_CALLBACK_DEFAULTS = {"early_patience": 3, "early_min_delta": 0.0, "early_restore": True, "target_accuracy": 0.998,
+SETTINGS_FOR = "train_settings_for"  # the dataset whose recommended settings the page last took
+LAST_CONFIG = "train_last_config"  # the TrainConfig the page built on its last run (what Start would train)
+_CALLBACK_DEFAULTS = {"early_patience": 3, "early_min_delta": 0.0, "early_restore": True, "target_accuracy": 0.99,
                       "reduce_factor": 0.5, "reduce_patience": 2}
 _OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD + momentum 0.9", "rmsprop": "RMSprop"}
-
-
-def apply_recommended(dataset: str) -> None:
-    """Sets the sliders to the dataset's strong default."""
-    run = DEFAULT_RUNS.get(dataset, DEFAULT_RUNS["mnist"])
-    st.session_state.update({_key("epochs"): run.epochs, _key("batch_size"): run.batch_size,
-                             _key("learning_rate"): run.learning_rate, _key("optimizer"): run.optimizer,
-                             _key("schedule"): run.schedule, _key("precision"): run.precision})
-
-
-def init_settings(dataset: str) -> None:
-    if _key("epochs") not in st.session_state:
-        apply_recommended(dataset)
+# TrainConfig fields set by a widget of this page, and the widget's key when it is not the field's name.
+_WIDGET_FIELDS = ("epochs", "batch_size", "learning_rate", "optimizer", "schedule", "validation_split", "subset",
+                  "seed", "loss", "engine", "precision", "early_stopping", "early_monitor", "early_patience",
+                  "early_min_delta", "early_restore_best", "target_accuracy", "target_monitor", "reduce_lr",
+                  "reduce_monitor", "reduce_factor", "reduce_patience")
+_KEYS = {"early_restore_best": "early_restore"}
+_ALL_IMAGES = 0  # the subset slider's value for "every image the run may use", resolved when it is drawn
 
 
 def _key(name: str) -> str:
-    return f"{_PREFIX}{name}"
+    return f"{_PREFIX}{_KEYS.get(name, name)}"
+
+
+def _state_for(config: TrainConfig) -> dict[str, object]:
+    """The session-state values that make this page's widgets show `config`."""
+    values = {_key(name): getattr(config, name) for name in _WIDGET_FIELDS}
+    values[_key("subset")] = config.subset or _ALL_IMAGES
+    values[_key("target_on")] = config.target_accuracy > 0
+    values[_key("target_accuracy")] = config.target_accuracy or _CALLBACK_DEFAULTS["target_accuracy"]
+    return values
+
+
+def apply_recommended(dataset: str) -> None:
+    """Sets the model and every setting to the dataset's strong default (`default_config`)."""
+    config = default_config(dataset)
+    st.session_state.update(_state_for(config))
+    model_builder.load_preset(config.model_key)
+    st.session_state[SETTINGS_FOR] = dataset
+
+
+def _comparable(config: TrainConfig) -> TrainConfig:
+    """The config without what the page fills in by itself (the dataset key and the run name)."""
+    return replace(config, dataset="", name="")
+
+
+def is_recommended(config: TrainConfig | None, dataset: str, max_epochs: int | None = None,
+                   max_images: int | None = None) -> bool:
+    """Whether `config` is the dataset's recommended config, as far as a server's caps allow."""
+    if config is None:
+        return False
+    wanted = default_config(dataset)
+    if max_epochs is not None:
+        wanted.epochs = min(wanted.epochs, max_epochs)
+    return _comparable(replace(config, subset=0 if max_images and config.subset == max_images else config.subset)) \
+        == _comparable(wanted)
+
+
+def init_settings(dataset: str, max_epochs: int | None = None, max_images: int | None = None) -> None:
+    """Starts a dataset from its own recommended model and settings, unless the user edited them.
+
+    On the first visit, and when the dataset changes while the settings are still the previous
+    dataset's recommended ones, the new dataset's are taken. Edited settings are kept; `offer_recommended`
+    then offers the new dataset's in one click.
+    """
+    previous = st.session_state.get(SETTINGS_FOR)
+    first_visit = previous is None or _key("epochs") not in st.session_state
+    untouched = previous != dataset and is_recommended(st.session_state.get(LAST_CONFIG), previous, max_epochs,
+                                                       max_images)
+    if first_visit or untouched:
+        apply_recommended(dataset)
+
+
+def offer_recommended(dataset: str, label: str, config: TrainConfig | None, max_epochs: int | None,
+                      max_images: int | None) -> None:
+    """After a dataset change that kept edited settings: says so, with a button for the recommended ones."""
+    if st.session_state.get(SETTINGS_FOR) == dataset or is_recommended(config, dataset, max_epochs, max_images):
+        return
+    with st.container(border=True):
+        st.markdown(f"You switched to **{label}** and your edited model and settings are kept. This dataset's "
+                    "recommended ones may suit it better.")
+        st.button(f"Use the recommended model and settings for {label}", icon=":material/restart_alt:",
+                  on_click=apply_recommended, args=(dataset,), key="train_take_recommended")
+
+
+def _options(choices: tuple, key: str) -> tuple:
+    """A select_slider's options, with the session's value added: a value it lacks would show as the first."""
+    value = st.session_state.get(key)
+    if value is None or value in choices:
+        return choices
+    return tuple(sorted({*choices, value}))
 
 
 def hyperparameters(train_size: int, max_epochs: int | None = None,
@@ -47,14 +119,18 @@ def hyperparameters(train_size: int, max_epochs: int | None = None,
     left, right = st.columns(2)
     top_epochs = min(50, max_epochs or 50)
     if st.session_state.get(_key("epochs"), 1) > top_epochs:
+        st.info(f"{st.session_state[_key('epochs')]} epochs are more than this server allows; set to {top_epochs}.",
+                icon=":material/info:")
         st.session_state[_key("epochs")] = top_epochs
     values: dict[str, object] = {
         "epochs": left.slider("Epochs", 1, top_epochs, key=_key("epochs"),
                               help="One epoch is one pass over every training image."),
-        "batch_size": left.select_slider("Batch size", BATCH_SIZES, key=_key("batch_size"),
+        "batch_size": left.select_slider("Batch size", _options(BATCH_SIZES, _key("batch_size")),
+                                         key=_key("batch_size"),
                                          help="Images per gradient step; bigger is faster per image."),
-        "learning_rate": left.select_slider("Learning rate (log scale)", LEARNING_RATES, key=_key("learning_rate"),
-                                            format_func=lambda rate: f"{rate:g}"),
+        "learning_rate": left.select_slider("Learning rate (log scale)",
+                                            _options(LEARNING_RATES, _key("learning_rate")),
+                                            key=_key("learning_rate"), format_func=lambda rate: f"{rate:g}"),
         "optimizer": left.selectbox("Optimizer", list(_OPTIMIZER_NAMES), key=_key("optimizer"),
                                     format_func=_OPTIMIZER_NAMES.get),
         "schedule": left.radio("Learning-rate schedule", ("constant", "cosine"), key=_key("schedule"),
@@ -118,8 +194,9 @@ def callbacks() -> dict[str, object]:
     values["target_accuracy"] = 0.0
     if target.toggle("Stop at a target accuracy", key=_key("target_on"),
                      help="The lessons' callback: 'Reached 99.8% accuracy so cancelling training!'"):
-        values["target_accuracy"] = target.slider("Target", 0.5, 1.0, step=0.001, format="%.3f",
-                                                  key=_key("target_accuracy"))
+        values["target_accuracy"] = target.select_slider("Target", _options(TARGETS, _key("target_accuracy")),
+                                                         key=_key("target_accuracy"),
+                                                         format_func=lambda share: f"{share:.1%}")
         values["target_monitor"] = target.selectbox("Watch", ("accuracy", "val_accuracy"), key=_key("target_monitor"))
     values["reduce_lr"] = reduce.toggle("ReduceLROnPlateau", key=_key("reduce_lr"))
     if values["reduce_lr"]:

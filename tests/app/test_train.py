@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
+
+import pytest
 
 from core.jobs import job_status
-from core.model_presets import DEFAULT_RUNS
+from core.model_presets import DEFAULT_RUNS, default_config
 from core.store import list_runs
 from tests.app.harness import open_app, rerun
 from ui import state
 from ui.model_builder import ADD_KIND, PRESET, SPEC
 from ui.train_live import JOB_ID
+from ui.train_settings import LAST_CONFIG
 
 TRAIN = "pages/train.py"
 
@@ -150,3 +154,72 @@ def test_recommended_puts_back_the_datasets_default_settings():
     rerun(app)
     assert app.slider(key="hp_epochs").value == DEFAULT_RUNS["cifar10"].epochs
     assert app.radio(key="hp_precision").value == "mixed_bfloat16"
+
+
+def _comparable(config):
+    # The page names a run after its model and dataset when the name box is empty; all else must match.
+    return replace(config, name="")
+
+
+def _press(app, label: str):
+    app.button[[b.label for b in app.button].index(label)].click()
+    return rerun(app)
+
+
+def _upload_zip(app) -> str:
+    from tests.app.test_app import _zip_of_classes
+
+    app.file_uploader(key="dataset_upload_file").set_value(("shapes.zip", _zip_of_classes(["a", "b", "c"], 30),
+                                                            "application/zip"))
+    app.button(key="dataset_upload_load").click()
+    rerun(app)
+    return app.session_state[state.DATASET]
+
+
+@pytest.mark.parametrize("dataset", ["digits", "mnist", "fashion_mnist", "cifar10", "upload"])
+def test_the_page_starts_from_and_recommended_restores_default_config(dataset, data_dir):
+    app = open_app(TRAIN)
+    if dataset == "upload":
+        dataset = _upload_zip(app)
+        assert dataset.startswith("folder:")
+    else:
+        app.selectbox(key=state.DATASET).select(dataset)
+        rerun(app)
+    # Untouched since the first visit: the new dataset's own recommended model and settings.
+    assert _comparable(app.session_state[LAST_CONFIG]) == _comparable(default_config(dataset))
+    # Edit a slider, the model and a callback, then take the recommendation back in one click.
+    app.slider(key="hp_epochs").set_value(2)
+    app.radio(key="hp_loss").set_value("categorical")
+    app.toggle(key="hp_early_stopping").set_value(True)
+    app.selectbox(key=PRESET).select("dense")
+    rerun(app)
+    assert _comparable(app.session_state[LAST_CONFIG]) != _comparable(default_config(dataset))
+    _press(app, "Recommended for this dataset")
+    assert _comparable(app.session_state[LAST_CONFIG]) == _comparable(default_config(dataset))
+    # Every slider shows the value it holds: nothing was snapped to another option.
+    config = default_config(dataset)
+    assert app.select_slider(key="hp_learning_rate").value == config.learning_rate
+    assert app.select_slider(key="hp_batch_size").value == config.batch_size
+
+
+def test_a_new_dataset_starts_from_its_own_recommendation_unless_the_user_edited():
+    app = open_app(TRAIN)  # digits: fast_digits, 30 epochs, batch 64, 0.003
+    app.selectbox(key=state.DATASET).select("mnist")
+    rerun(app)
+    assert _comparable(app.session_state[LAST_CONFIG]) == _comparable(default_config("mnist"))
+    app.selectbox(key=state.DATASET).select("cifar10")
+    rerun(app)
+    assert app.session_state[PRESET] == "fast_cifar"
+    assert _comparable(app.session_state[LAST_CONFIG]) == _comparable(default_config("cifar10"))
+    # An edit is kept across a switch, and the new dataset's recommendation is one click away.
+    app.slider(key="hp_epochs").set_value(7)
+    rerun(app)
+    app.selectbox(key=state.DATASET).select("mnist")
+    rerun(app)
+    assert app.slider(key="hp_epochs").value == 7 and app.session_state[PRESET] == "fast_cifar"
+    labels = [b.label for b in app.button]
+    offer = "Use the recommended model and settings for MNIST handwritten digits"
+    assert offer in labels
+    _press(app, offer)
+    assert _comparable(app.session_state[LAST_CONFIG]) == _comparable(default_config("mnist"))
+    assert offer not in [b.label for b in app.button]
