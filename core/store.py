@@ -25,9 +25,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-STORE_ENV = "CNNLAB_STORE_DIR"  # another store root (the tests use a temporary one)
-STORE_ROOT = Path(os.environ.get(STORE_ENV) or Path(__file__).resolve().parents[1] / "models")
+STORE_ENV = "CNNLAB_STORE_DIR"  # another store root (a deployer's persistent volume; the tests' temporary one)
+APP_MODELS = Path(__file__).resolve().parents[1] / "models"
+STORE_ROOT = Path(os.environ.get(STORE_ENV) or APP_MODELS)
 RUNS, DEFAULTS = "runs", "defaults"
+# The trained models that ship with the app. They are part of the app, not of a store's contents,
+# so a store elsewhere lists them too (after its own defaults/, which win on the same id).
+SHIPPED_DEFAULTS = APP_MODELS / DEFAULTS
 MODEL_FILE, META_FILE = "model.keras", "meta.json"
 PARTIAL_PREFIX, TRASH_PREFIX = ".partial-", ".trash-"
 MAX_NAME_LENGTH = 80
@@ -167,6 +171,14 @@ def _read(folder: Path, source: str) -> RunRecord | None:
     return record
 
 
+def _folders(root: Path, source: str) -> list[Path]:
+    """Where a source's runs live: the store's folder, and for the defaults also the app's own."""
+    folders = [root / source]
+    if source == DEFAULTS and SHIPPED_DEFAULTS.resolve() != (root / DEFAULTS).resolve():
+        folders.append(SHIPPED_DEFAULTS)
+    return [folder for folder in folders if folder.is_dir()]
+
+
 def _visible(record: RunRecord, viewer: str | None) -> bool:
     """Whether `viewer` may see the run: everyone sees the defaults; in hosted mode (a viewer is
     given) a user run is seen only by the session that made it."""
@@ -183,13 +195,13 @@ def list_runs(root: Path = STORE_ROOT, viewer: str | None = None) -> list[RunRec
     """
     records = []
     for source in (DEFAULTS, RUNS):
-        folder = root / source
-        if not folder.is_dir():
-            continue
-        found = [_read(path, source) for path in folder.iterdir() if path.is_dir()]
-        found = [record for record in found if record is not None and _visible(record, viewer)]
-        found.sort(key=lambda record: record.run_id, reverse=source == RUNS)
-        records.extend(found)
+        found: dict[str, RunRecord] = {}
+        for folder in _folders(root, source):
+            for path in folder.iterdir():
+                record = _read(path, source) if path.is_dir() and path.name not in found else None
+                if record is not None and _visible(record, viewer):
+                    found[path.name] = record
+        records.extend(sorted(found.values(), key=lambda record: record.run_id, reverse=source == RUNS))
     return records
 
 
@@ -198,10 +210,11 @@ def _find(run_id: str, root: Path, viewer: str | None = None) -> tuple[Path, Run
     # Letters, digits, "-" and "_" only: an id can never climb out of the store with "/" or "..".
     if run_id.replace("_", "").replace("-", "").isalnum():
         for source in (RUNS, DEFAULTS):
-            folder = root / source / run_id
-            record = _read(folder, source)
-            if record is not None and _visible(record, viewer):
-                return folder, record
+            for parent in _folders(root, source):
+                folder = parent / run_id
+                record = _read(folder, source)
+                if record is not None and _visible(record, viewer):
+                    return folder, record
     raise StoreError(f"There is no run {run_id[:40]!r} in the store.")
 
 

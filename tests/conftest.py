@@ -23,6 +23,20 @@ if not os.environ.get("CNNLAB_DATA_DIR") and SHARED_DATASETS.is_dir():
 os.environ.setdefault("CNNLAB_STORE_DIR", tempfile.mkdtemp(prefix="cnnlab-test-store-"))
 
 
+@pytest.fixture(autouse=True)
+def isolated_defaults(request, monkeypatch, tmp_path_factory) -> None:
+    """In-process tests see only the defaults their temporary store holds, so listings are exact.
+
+    The app itself always lists the shipped defaults beside any store (`core.store.SHIPPED_DEFAULTS`);
+    a test that checks exactly that is marked `shipped_defaults`. Browser tests run a real server,
+    which lists them as a deployer's would.
+    """
+    if request.node.get_closest_marker("shipped_defaults") is None:
+        import core.store
+
+        monkeypatch.setattr(core.store, "SHIPPED_DEFAULTS", tmp_path_factory.getbasetemp() / "no-shipped-defaults")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_orphan_workers() -> Iterator[None]:
     """Ends training workers still running when the session ends (a test failed before its Stop).

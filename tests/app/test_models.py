@@ -80,3 +80,17 @@ def test_a_bad_new_name_is_explained_and_changes_nothing(two_runs):
     rerun(app)
     assert "1 to 80 characters" in app.error[0].value
     assert [run.name for run in list_runs() if run.run_id == mine] == ["my first run"]
+
+
+@pytest.mark.shipped_defaults
+def test_a_store_set_by_the_environment_still_offers_the_shipped_defaults():
+    # The tests' store is CNNLAB_STORE_DIR, a folder with no defaults/ of its own, as on a deployer's volume.
+    from core.model_presets import SHIPPED_RUN_IDS
+
+    shutil.rmtree(STORE_ROOT / DEFAULTS, ignore_errors=True)
+    models = open_app(MODELS)
+    assert not any("No stored runs" in info.value for info in models.info)
+    assert set(SHIPPED_RUN_IDS.values()) <= set(models.dataframe[0].value["id"])
+    predict = open_app("pages/predict.py")
+    assert not any("No trained models" in info.value for info in predict.info)
+    assert predict.selectbox(key="predict_run").value == SHIPPED_RUN_IDS["mnist"]

@@ -26,6 +26,7 @@ from core.store import (
     new_run_id,
     remove_partials,
     rename_run,
+    run_folder,
     save_run,
 )
 from tests.conftest import REPO_ROOT
@@ -138,3 +139,19 @@ def test_broken_folders_and_bad_ids_are_ignored_or_refused(tmp_path):
         save_run(record("../../etc"), fake_model, tmp_path)
     with pytest.raises(StoreError, match="no run"):
         load_record("../../etc/passwd", tmp_path)
+
+
+@pytest.mark.shipped_defaults
+def test_a_store_elsewhere_still_lists_and_opens_the_shipped_defaults(tmp_path):
+    # A deployer points CNNLAB_STORE_DIR at a persistent volume: the defaults are part of the app.
+    from core.model_presets import SHIPPED_RUN_IDS
+
+    mine = save_run(record(), fake_model, tmp_path)
+    runs = list_runs(tmp_path, viewer="someone")
+    assert [run.run_id for run in runs[:4]] == sorted(SHIPPED_RUN_IDS.values())
+    assert all(run.source == DEFAULTS for run in runs[:4])
+    assert [run.run_id for run in list_runs(tmp_path)][4:] == [mine.name]
+    folder = run_folder(SHIPPED_RUN_IDS["mnist"], tmp_path, viewer="someone")
+    assert (folder / MODEL_FILE).is_file() and load_record(SHIPPED_RUN_IDS["mnist"], tmp_path).source == DEFAULTS
+    with pytest.raises(StoreError, match="cannot be deleted"):
+        delete_run(SHIPPED_RUN_IDS["mnist"], tmp_path)
