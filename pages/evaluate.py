@@ -14,19 +14,31 @@ require_router()
 st.title("Evaluate")
 records = visible_runs()
 if not records:
+    if st.query_params.get("run"):
+        st.error(ev.missing_run_message(st.query_params["run"]), icon=":material/search_off:")
     st.info("No trained runs yet. Train one first; it appears here when it finishes.", icon=":material/info:")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
 
 by_id = {record.run_id: record for record in records}
 linked = st.query_params.get("run")  # ?run=<id> opens a run directly, e.g. from a shared link
-if linked in by_id and ev.RUN not in st.session_state:
-    st.session_state[ev.RUN] = linked
-if st.session_state.get(ev.RUN) not in by_id:
+missing = None
+if linked is not None and linked != st.session_state.get(ev.RUN):
+    if linked in by_id:
+        st.session_state[ev.RUN] = linked
+    else:  # unknown, or another visitor's: say so, and open nothing in its place
+        missing = ev.missing_run_message(linked)
+        st.session_state[ev.RUN] = None
+elif st.session_state.get(ev.RUN) not in by_id:
     st.session_state[ev.RUN] = next((r.run_id for r in records if r.source != "defaults"), records[0].run_id)
+if missing:
+    st.error(f"{missing} Pick a run below.", icon=":material/search_off:")
 labels = ev.run_labels(records)
-run_id = st.selectbox("Run", list(by_id), format_func=labels.__getitem__, key=ev.RUN,
+run_id = st.selectbox("Run", list(by_id), format_func=labels.__getitem__, key=ev.RUN, index=None,
+                      placeholder="Choose a run", on_change=ev.follow_pick,
                       help="Shipped defaults first, then your runs, newest first.")
+if run_id is None:
+    st.stop()
 record = by_id[run_id]
 if st.query_params.get("run") != run_id:
     st.query_params["run"] = run_id

@@ -16,8 +16,9 @@ from core.code_export import export_notebook, export_script, file_stem
 from core.datasets import BUILTIN_DATASETS, Dataset
 from core.images import framed_tile
 from core.kernels import KERNEL_SIZES
-from core.store import RunRecord
+from core.store import RunRecord, StoreError, load_record
 from ui import eval_figures
+from ui.hosting import viewer
 from ui.keras_loader import import_keras
 from ui.model_cache import load_model_at, load_run_model, model_key
 from ui.playground_state import open_in_playground
@@ -248,6 +249,21 @@ def export_view(record: RunRecord) -> None:
     right.download_button("Download the Jupyter notebook", export_notebook(record), f"{stem}.ipynb",
                           "application/x-ipynb+json", icon=":material/description:")
     st.code(script, language="python")
+
+
+def missing_run_message(run_id: str) -> str:
+    """The store's own words for a run this visitor cannot open (missing, or another visitor's)."""
+    try:
+        load_record(run_id, viewer=viewer())
+    except StoreError as error:
+        return str(error)
+    return f"There is no run {run_id[:40]!r} in the store."  # listed nowhere for this visitor all the same
+
+
+def follow_pick() -> None:
+    """The run picker's callback: the address follows the user's choice at once."""
+    if st.session_state.get(RUN):
+        st.query_params["run"] = st.session_state[RUN]
 
 
 def run_labels(records: list[RunRecord]) -> dict[str, str]:

@@ -136,15 +136,39 @@ def test_a_run_whose_dataset_is_gone_still_compares_and_exports(runs):
     assert not app.metric
 
 
-def test_no_runs_at_all():
-    shutil.rmtree(STORE_ROOT / RUNS, ignore_errors=True)
-    app = open_app(EVALUATE)
-    assert "No trained runs yet" in app.info[0].value
-
-
 def test_run_picker_labels_differ_for_runs_with_the_same_name():
     # Chromium picks a selectbox option by its label: two equal labels made a revisit select the other run.
     first, second = record("20261121-120000-aaaaaa", "same"), record("20261121-130000-bbbbbb", "same")
     labels = ev.run_labels([first, second])
     assert labels[first.run_id] != labels[second.run_id]
     assert labels[first.run_id] == "same (120000-aaaaaa) · mnist · 90.00%"
+
+
+@pytest.mark.parametrize("linked", ["20991231-235959-abcdef", "not-a-run", "../../etc"])
+def test_a_link_to_an_unknown_run_says_so_and_shows_no_other_run(runs, linked):
+    app = open_app(EVALUATE, query={"run": linked})
+    assert any(f"There is no run {linked!r}" in error.value for error in app.error), [e.value for e in app.error]
+    assert not app.metric and not app.get("plotly_chart") and not app.get("segmented_control")
+    assert app.selectbox(key=ev.RUN).value is None  # nothing chosen for the user
+    assert app.query_params["run"] == linked  # the address is left as it was
+    # Picking a run opens it, and only then does the address change.
+    app.selectbox(key=ev.RUN).set_value(runs[1])
+    rerun(app)
+    assert app.metric and not app.error
+    assert app.query_params["run"] == runs[1]
+
+
+def test_a_link_to_another_hosted_sessions_run_is_no_run(runs, monkeypatch):
+    import ui.hosting
+
+    monkeypatch.setenv("CNNLAB_HOSTED", "1")
+    monkeypatch.setattr(ui.hosting, "viewer", lambda: "a-different-session")
+    app = open_app(EVALUATE, query={"run": runs[0]})
+    assert any(f"There is no run {runs[0]!r}" in error.value for error in app.error)
+    assert not app.metric and app.query_params["run"] == runs[0]
+
+
+def test_no_runs_at_all():  # last: it empties the store the other tests share
+    shutil.rmtree(STORE_ROOT / RUNS, ignore_errors=True)
+    app = open_app(EVALUATE)
+    assert "No trained runs yet" in app.info[0].value
