@@ -82,14 +82,36 @@ def curve_rows(records: Sequence[RunRecord]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "id", "epoch", "split", "metric", "value"])
 
 
+# What counts as a real change rather than noise, relative to the value it starts from.
+_SUSTAINED_RISE = 0.05  # validation loss ends at least 5% above its best
+_REAL_FALL = 0.10  # training loss ends at least 10% below its value at the best epoch
+_REAL_GAIN = 0.01  # training accuracy gains at least one point over the same epochs
+
+
 def overfitting_note(record: RunRecord) -> str | None:
-    """A sentence when the validation loss rose for 2+ epochs while the training loss kept falling."""
-    train, validation = record.history.get("loss", []), record.history.get("val_loss", [])
+    """A sentence when the model overfits: validation loss rises, steadily, while training really improves.
+
+    Noise must not trigger it: a run at chance level whose losses zig-zag by a percent is not
+    memorising anything. So it takes all of these, from the epoch with the lowest validation loss on:
+    at least 2 more epochs, validation loss rising in most of them and ending 5% above its best,
+    training loss ending 10% below its value then, and training accuracy (when recorded) up by a point.
+    """
+    history = record.history
+    train, validation = history.get("loss", []), history.get("val_loss", [])
+    accuracy = history.get("accuracy", [])
     if len(validation) < 3 or len(train) != len(validation) or None in validation or None in train:
         return None
     best = min(range(len(validation)), key=validation.__getitem__)
     later = len(validation) - 1 - best
-    if later >= 2 and train[-1] < train[best]:
+    if later < 2:
+        return None
+    after = validation[best:]
+    rises = sum(1 for before, now in zip(after, after[1:], strict=False) if now > before)
+    sustained = rises * 2 > later and validation[-1] >= validation[best] * (1 + _SUSTAINED_RISE)
+    learning = train[-1] <= train[best] * (1 - _REAL_FALL)
+    if len(accuracy) == len(train) and None not in accuracy:
+        learning = learning and accuracy[-1] >= accuracy[best] + _REAL_GAIN
+    if sustained and learning:
         return (f"{record.name}: validation loss was lowest after epoch {best + 1} ({validation[best]:.3f}) and "
                 f"rose to {validation[-1]:.3f} over the next {later} epochs while training loss kept falling "
                 f"({train[best]:.3f} → {train[-1]:.3f}): the model started to memorise its training images.")
