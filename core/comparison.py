@@ -7,10 +7,12 @@ epochs, time, and train / validation / test metrics. Plain pandas, no TensorFlow
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import pandas as pd
 
 from core.architectures import trainable_parameters
+from core.datasets import dataset_name
 from core.layers import SpecError, spec_from_dicts
 from core.store import RunRecord
 
@@ -50,7 +52,7 @@ def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
     for record in records:
         settings = record.hyperparameters
         row: dict[str, object] = {
-            "run": labels[record.run_id], "dataset": record.dataset, "model": spec_summary(record),
+            "run": labels[record.run_id], "dataset": dataset_name(record.dataset), "model": spec_summary(record),
             "trainable params": _parameters(record), "optimizer": settings.get("optimizer"),
             "learning rate": settings.get("learning_rate"), "batch size": settings.get("batch_size"),
             "epochs": record.epochs_trained, "training s": record.training_seconds, "status": record.status}
@@ -106,7 +108,7 @@ def overfitting_note(record: RunRecord) -> str | None:
     if later < 2:
         return None
     after = validation[best:]
-    rises = sum(1 for before, now in zip(after, after[1:], strict=False) if now > before)
+    rises = sum(1 for before, now in pairwise(after) if now > before)
     sustained = rises * 2 > later and validation[-1] >= validation[best] * (1 + _SUSTAINED_RISE)
     learning = train[-1] <= train[best] * (1 - _REAL_FALL)
     if len(accuracy) == len(train) and None not in accuracy:

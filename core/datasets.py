@@ -390,3 +390,21 @@ def load_image_folder(
                    f"{'RGB' if color_mode == 'rgb' else 'grey'}; train and test come from {split}.")
     return Dataset(f"folder:{name}", name, description, content.class_names, content.x_train, content.y_train,
                    content.x_test, content.y_test, "uploaded folder", content.notes)
+
+
+def dataset_name(key: str) -> str:
+    """A dataset key as people read it: "MNIST handwritten digits", or "pets (your upload, 32×32 RGB)".
+
+    Upload keys are "folder:<name>:<digest>:<side>:<mode>:<test share>", internal to the app; the
+    name and the size the images were resized to are what a person chose.
+    """
+    if key in BUILTIN_DATASETS:
+        return BUILTIN_DATASETS[key].display_name
+    if key.startswith("folder:"):
+        parts = key.split(":")
+        name = parts[1] if len(parts) > 1 and parts[1] else "your images"
+        if len(parts) >= 5 and parts[3].isdigit():
+            colour = "RGB" if parts[4] == "rgb" else "grey"
+            return f"{name} (your upload, {parts[3]}×{parts[3]} {colour})"
+        return f"{name} (your upload)"
+    return key

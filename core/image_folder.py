@@ -233,6 +233,15 @@ def _strip_wrapper(paths: list[_Parts]) -> int:
         depth += 1
 
 
+_NAMED = 5  # file names a note lists before it counts the rest
+
+
+def skipped_note(names: list[str], one: str, many: str) -> str:
+    """"Skipped 1 file that is not an image: notes.txt." with the first few names, then a count."""
+    shown = ", ".join(names[:_NAMED]) + (f" and {len(names) - _NAMED:,} more" if len(names) > _NAMED else "")
+    return f"Skipped {len(names):,} {one if len(names) == 1 else many}: {shown}."
+
+
 def read_image_folder(
     source: str | Path | bytes | BinaryIO,
     image_size: tuple[int, int] | None,
@@ -270,9 +279,10 @@ def read_image_folder(
     notes: list[str] = []
 
     images = [m for m in members if m.suffix in IMAGE_EXTENSIONS]
-    skipped_other = len(members) - len(images)
-    if skipped_other:
-        notes.append(f"Skipped {skipped_other} file(s) that are not images ({', '.join(IMAGE_EXTENSIONS)}).")
+    others = ["/".join(m.parts) for m in members if m.suffix not in IMAGE_EXTENSIONS]
+    if others:
+        notes.append(skipped_note(others, "file that is not an image", "files that are not images")
+                     + f" Images are {', '.join(IMAGE_EXTENSIONS)}.")
     if not images:
         raise ImageFolderError("No images found. Expected class folders of .png, .jpg, .jpeg, .bmp or .gif files.")
 
@@ -284,10 +294,10 @@ def read_image_folder(
     )
     class_level = 1 if has_split else 0
     assignments: dict[_Parts, tuple[str, str]] = {}  # path parts → (split, class)
-    loose = 0
+    loose: list[str] = []
     for parts, rel in relative.items():
         if len(rel) < class_level + 2:
-            loose += 1
+            loose.append("/".join(parts))
             continue
         assignments[parts] = (rel[0] if has_split else "", rel[class_level])
     if not assignments:
@@ -296,7 +306,8 @@ def read_image_folder(
             "e.g. cats/001.jpg and dogs/001.jpg; the folder names become the class names."
         )
     if loose:
-        notes.append(f"Skipped {loose} image(s) lying outside any class folder.")
+        notes.append(skipped_note(loose, "image lying outside any class folder",
+                                  "images lying outside any class folder"))
 
     found = sorted({cls for _, cls in assignments.values()})
     if class_names is None:
@@ -331,7 +342,8 @@ def read_image_folder(
         if not decoded:
             raise ImageFolderError(f"No image could be read. The first: {unreadable[0]}")
         shown = "; ".join(unreadable[:3]) + ("; …" if len(unreadable) > 3 else "")
-        notes.append(f"Skipped {len(unreadable)} image(s) that could not be read: {shown}")
+        notes.append(f"Skipped {len(unreadable)} image{'' if len(unreadable) == 1 else 's'} that could not be "
+                     f"read: {shown}")
         emptied = sorted(set(class_names) - {cls for _, cls in assignments.values()})
         if emptied:
             raise ImageFolderError(f"No readable image is left in class folder(s) {emptied}. {shown}")

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from core.numbers import percent
+
 SPATIAL_KINDS = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
 RANDOM_KINDS = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation")
 
@@ -152,7 +154,7 @@ def verdict(probabilities_: np.ndarray, class_names: list[str], unsure_below: fl
     top, second = int(order[0]), int(order[1]) if len(order) > 1 else int(order[0])
     confidence = float(probabilities_[top])
     if confidence >= unsure_below:
-        return f"It reads **{class_names[top]}**, with {confidence:.1%} of the probability."
-    return (f"Not sure: **{class_names[top]}** gets only {confidence:.1%}, and {class_names[second]} "
-            f"{float(probabilities_[second]):.1%}. The model spreads its bets when the input looks unlike "
+        return f"It reads **{class_names[top]}**, with {percent(confidence, 1)} of the probability."
+    return (f"Not sure: **{class_names[top]}** gets only {percent(confidence, 1)}, and {class_names[second]} "
+            f"{percent(probabilities_[second], 1)}. The model spreads its bets when the input looks unlike "
             "its training images.")

@@ -91,3 +91,23 @@ def pixel_stats(images: np.ndarray) -> PixelStats:
     overall = mean_std(histogram.sum(axis=0))
     per_channel = [mean_std(row) for row in histogram]
     return PixelStats(overall[0], overall[1], tuple(m for m, _ in per_channel), tuple(s for _, s in per_channel))
+
+
+def balance_sentence(counts: np.ndarray, class_names: tuple[str, ...] | list[str]) -> str:
+    """The class balance of a split in words, with the accuracy a constant guess would score.
+
+    Args:
+        counts: Images per class, shape (K,).
+        class_names: The K class names.
+    """
+    smallest, largest = int(counts.min()), int(counts.max())
+    total = int(counts.sum())
+    if smallest == largest:
+        spread = f"Every class has {largest:,} training images."
+        guess = "one class"
+    else:
+        spread = (f"Training images per class range from {smallest:,} ({class_names[int(counts.argmin())]}) "
+                  f"to {largest:,} ({class_names[int(counts.argmax())]}).")
+        guess = "the largest class"
+    return (f"{spread} A model that always answered {guess} would score {largest / total:.1%} on the training "
+            "set: that is the accuracy to beat.")

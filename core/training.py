@@ -98,13 +98,34 @@ class TargetAccuracy(keras.callbacks.Callback):
 
     def __init__(self, target: float, monitor: str = "accuracy"):
         super().__init__()
-        self.target, self.monitor, self.reached_at = target, monitor, None
+        self.target, self.monitor, self.reached_at, self.value = target, monitor, None, None
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
         if value is not None and value >= self.target:
-            self.reached_at = epoch
+            self.reached_at, self.value = epoch, float(value)
             self.model.stop_training = True
+
+
+def target_reason(monitor: str, target: float, value: float, epoch: int) -> str:
+    """Why a run stopped at its target, with the value it really had (92.0%, not the 90.0% target).
+
+    Args:
+        epoch: The epoch that reached it, from 0.
+    """
+    return f"Reached {value:.1%} {monitor} in epoch {epoch + 1}, at or above the target of {target:.1%}."
+
+
+def early_stopping_reason(monitor: str, best_epoch: int, stopped_epoch: int, restored: bool) -> str:
+    """Why early stopping ended a run, counting the epochs that really passed without improvement.
+
+    Args:
+        best_epoch, stopped_epoch: From 0, as Keras' EarlyStopping records them.
+    """
+    waited = stopped_epoch - best_epoch
+    return (f"Early stopping: {monitor} was best in epoch {best_epoch + 1} and did not improve in the "
+            f"{waited} epoch{'' if waited == 1 else 's'} after it (stopped after epoch {stopped_epoch + 1}"
+            + (", best weights restored)." if restored else ")."))
 
 
 class Progress(keras.callbacks.Callback):
@@ -359,13 +380,12 @@ def train(config: TrainConfig, dataset: Dataset, sink: Sink, should_stop: Callab
     if progress.stopped_by_user:
         reason = f"Stopped by you during epoch {progress.epoch + 1}."
     elif target is not None and target.reached_at is not None:
-        reason = f"Reached {config.target_accuracy:.1%} {config.target_monitor} in epoch {target.reached_at + 1}."
+        reason = target_reason(config.target_monitor, config.target_accuracy, target.value, target.reached_at)
     else:
         early = next((c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)), None)
         if early is not None and early.stopped_epoch:
-            reason = (f"Early stopping: {config.early_monitor} did not improve for {config.early_patience} epochs "
-                      f"(stopped after epoch {early.stopped_epoch + 1}"
-                      + (", best weights restored)." if config.early_restore_best else ")."))
+            reason = early_stopping_reason(config.early_monitor, early.best_epoch, early.stopped_epoch,
+                                           config.early_restore_best)
     clean = {key: [_float(value) for value in values] for key, values in history.history.items()}
     return TrainingOutcome(model, clean, progress.training_seconds, progress.stopped_by_user, reason)
 

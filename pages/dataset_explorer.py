@@ -7,6 +7,7 @@ from core.datasets import DatasetNotFoundError
 from core.idx import IdxFormatError
 from core.images import upscale_nearest
 from core.sampling import grid_page
+from core.statistics import balance_sentence
 from ui import explorer_views, figures, loaders, state
 from ui.dataset_picker import dataset_picker
 from ui.navigation import require_router
@@ -62,11 +63,7 @@ if section == "Overview":
     test_counts = loaders.class_counts(key, "test", dataset)
     st.subheader("Class balance")
     st.plotly_chart(figures.class_balance(dataset.class_names, train_counts, test_counts), key="explorer_balance")
-    smallest, largest = int(train_counts.min()), int(train_counts.max())
-    st.caption(f"Training images per class range from {smallest:,} ({dataset.class_names[train_counts.argmin()]}) "
-               f"to {largest:,} ({dataset.class_names[train_counts.argmax()]}). A model that always answered the "
-               f"largest class would score {largest / train_counts.sum():.1%} on the training set: "
-               "that is the accuracy to beat.")
+    st.caption(balance_sentence(train_counts, dataset.class_names))
     with st.expander("Pixels as numbers"):
         st.markdown(
             f"A computer stores each image here as a grid of {height} × {width} numbers"

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.datasets import DatasetNotFoundError
+from core.datasets import DatasetNotFoundError, dataset_name
 from core.evaluation import test_report
 from ui import eval_views as ev
 from ui.hosting import visible_runs
@@ -50,7 +50,7 @@ dataset, problem = None, None
 try:
     dataset = get_dataset(record.dataset)
 except KeyError:
-    problem = (f"This run was trained on an uploaded folder, “{record.dataset.removeprefix('folder:')}”, that this "
+    problem = (f"This run was trained on an uploaded folder, “{dataset_name(record.dataset)}”, that this "
                "session no longer holds. Upload it again on the Dataset Explorer page to see its test images; "
                "comparison and code export work without it.")
 except DatasetNotFoundError as error:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from core.numbers import percent
 from ui.conv_figures import symmetric_limit
 from ui.figures import tile_mosaic
 
@@ -28,7 +29,7 @@ def confusion_figure(matrix: np.ndarray, counts: np.ndarray, class_names: Sequen
     """
     size = len(class_names)
     rates = matrix.dtype.kind == "f"
-    text = [[f"{counts[r, c]}" + (f"<br>{matrix[r, c]:.0%}" if rates and size <= 12 else "") for c in range(size)]
+    text = [[f"{counts[r, c]}" + (f"<br>{percent(matrix[r, c])}" if rates and size <= 12 else "") for c in range(size)]
             for r in range(size)]
     figure = go.Figure(go.Heatmap(
         z=matrix, x=list(range(size)), y=list(range(size)), colorscale="Blues", text=text,
@@ -68,7 +69,7 @@ def probability_bars(probabilities: np.ndarray, class_names: Sequence[str], true
         x=list(class_names), y=probabilities, marker_color=colours,
         marker_line={"color": ["black" if i == true_class else "rgba(0,0,0,0)" for i in range(len(class_names))],
                      "width": 2},
-        text=[f"{p:.1%}" if p >= 0.005 else "" for p in probabilities], textposition="outside",
+        text=[percent(p, 1) if p >= 0.005 else "" for p in probabilities], textposition="outside",
         hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
     figure.update_yaxes(range=[0, 1.12], tickformat=".0%", title="probability")
     figure.update_xaxes(type="category")

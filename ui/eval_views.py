@@ -13,9 +13,10 @@ import streamlit as st
 
 from core import comparison, evaluation
 from core.code_export import export_notebook, export_script, file_stem
-from core.datasets import BUILTIN_DATASETS, Dataset
+from core.datasets import BUILTIN_DATASETS, Dataset, dataset_name
 from core.images import framed_tile
 from core.kernels import KERNEL_SIZES
+from core.numbers import percent
 from core.store import RunRecord, StoreError, load_record
 from ui import eval_figures
 from ui.hosting import viewer
@@ -59,20 +60,21 @@ def metrics_header(report: evaluation.TestReport) -> None:
     """The test-set numbers in one row, and the per-class table."""
     columns = st.columns(5)
     for column, (label, value, help_text) in zip(columns, (
-            ("Test accuracy", f"{report.accuracy:.2%}", f"Right answers among {report.images:,} test images."),
+            ("Test accuracy", percent(report.accuracy, 2), f"Right answers among {report.images:,} test images."),
             ("Loss", f"{report.loss:.4f}", "Mean cross-entropy: −log of the probability given to the true class."),
-            ("Precision (macro)", f"{report.precision:.2%}", "Per class: of the images predicted as it, the share "
+            ("Precision (macro)", percent(report.precision, 2), "Per class: of the images predicted as it, the share "
              "that really are. Averaged over classes."),
-            ("Recall (macro)", f"{report.recall:.2%}", "Per class: of its images, the share found. Averaged."),
-            ("F1 (macro)", f"{report.f1:.2%}", "Per class: the harmonic mean of precision and recall. Averaged."),
+            ("Recall (macro)", percent(report.recall, 2), "Per class: of its images, the share found. Averaged."),
+            ("F1 (macro)", percent(report.f1, 2), "Per class: the harmonic mean of precision and recall. Averaged."),
     ), strict=True):
         column.metric(label, value, help=help_text)
     table = report.per_class
     weakest_recall, weakest_precision = table.loc[table["recall"].idxmin()], table.loc[table["precision"].idxmin()]
     st.caption(
         f"**Precision** asks: when the model says “{weakest_precision['class']}”, how often is it right? Here "
-        f"{weakest_precision['precision']:.1%}, the lowest of any class. **Recall** asks: of all the "
-        f"“{weakest_recall['class']}” images, how many did it find? {weakest_recall['recall']:.1%}, the lowest. "
+        f"{percent(weakest_precision['precision'], 1)}, the lowest of any class. **Recall** asks: of all the "
+        f"“{weakest_recall['class']}” images, how many did it find? {percent(weakest_recall['recall'], 1)}, "
+        "the lowest. "
         "A class with low precision soaks up other classes' images; one with low recall loses its own.")
     with st.expander("Per-class precision, recall and F1"):
         st.dataframe(report.per_class, hide_index=True, width="stretch", column_config={
@@ -92,8 +94,8 @@ def gallery(dataset: Dataset, positions: np.ndarray, probabilities: np.ndarray, 
         truth = int(dataset.y_test[position])
         tiles.append(framed_tile(dataset.x_test[position], _GREEN if guess == truth else _RED))
         confidence = probabilities[position, guess]
-        texts.append(f"#{position} · {confidence:.0%}" if captions == "pair" else
-                     f"#{position} pred {names[guess]} / true {names[truth]} ({confidence:.0%})")
+        texts.append(f"#{position} · {percent(confidence)}" if captions == "pair" else
+                     f"#{position} pred {names[guess]} / true {names[truth]} ({percent(confidence)})")
     st.image(tiles, caption=texts, width=96 if captions == "pair" else 110)
     if len(positions) > GALLERY_SIZE:
         st.caption(f"The first {GALLERY_SIZE} of {len(positions):,} images.")
@@ -170,7 +172,7 @@ def one_image_view(dataset: Dataset, probabilities: np.ndarray) -> None:
         truth, guess = int(dataset.y_test[index]), int(probabilities[index].argmax())
         st.image(framed_tile(dataset.x_test[index], _GREEN if guess == truth else _RED, side=168), width=180)
         st.markdown(f"Expected **{dataset.class_names[truth]}**, guessed **{dataset.class_names[guess]}** "
-                    f"({probabilities[index, guess]:.1%} sure).")
+                    f"({percent(probabilities[index, guess], 1)} sure).")
     with right:
         st.plotly_chart(eval_figures.probability_bars(probabilities[index], dataset.class_names, truth))
         st.caption("The softmax output: one probability per class, summing to 1. The outlined bar is the true class.")
@@ -183,7 +185,7 @@ def compare_view(records: list[RunRecord], current: RunRecord) -> None:
         st.session_state[COMPARE] = list(dict.fromkeys([current.run_id, *same]))[:3]
     labels = comparison.run_labels(records)
     chosen = st.multiselect("Runs to compare", list(by_id), key=COMPARE,
-                            format_func=lambda run_id: f"{labels[run_id]} · {by_id[run_id].dataset}")
+                            format_func=lambda run_id: f"{labels[run_id]} · {dataset_name(by_id[run_id].dataset)}")
     picked = [by_id[run_id] for run_id in chosen]
     if not picked:
         st.info("Choose at least one run.")
@@ -274,5 +276,5 @@ def run_labels(records: list[RunRecord]) -> dict[str, str]:
         accuracy = record.metrics.get("test", {}).get("accuracy")
         score = f"{accuracy:.2%}" if isinstance(accuracy, float) else "no test score"
         origin = "default · " if record.source == "defaults" else ""
-        labels[record.run_id] = f"{origin}{names[record.run_id]} · {record.dataset} · {score}"
+        labels[record.run_id] = f"{origin}{names[record.run_id]} · {dataset_name(record.dataset)} · {score}"
     return labels

@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from core import statistics
-from core.datasets import BUILTIN_DATASETS, Dataset, load_dataset, needs_download, resolve_data_dir
+from core.datasets import BUILTIN_DATASETS, Dataset, dataset_name, load_dataset, needs_download, resolve_data_dir
 from ui import state
 
 
@@ -32,9 +32,8 @@ def dataset_label(key: str) -> str:
     if key in BUILTIN_DATASETS:
         label = BUILTIN_DATASETS[key].display_name
         return f"{label} (download)" if needs_download(key) else label
-    # Upload keys are "folder:<name>:<digest>:…"; the label comes from the key alone, so this works
-    # wherever Streamlit calls it, even outside a script run.
-    return f"{key.split(':')[1]} (your upload)" if key.startswith("folder:") else key
+    # The label comes from the key alone, so this works wherever Streamlit calls it, even outside a script run.
+    return dataset_name(key)
 
 
 def get_dataset(key: str) -> Dataset:

@@ -8,8 +8,9 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core import inspection, preprocessing
-from core.datasets import DatasetNotFoundError
+from core.datasets import DatasetNotFoundError, dataset_name
 from core.images import UPLOAD_TYPES, ImageDecodeError, decode_image
+from core.numbers import percent
 from core.store import RunRecord
 from ui import canvas, hosting
 from ui.eval_figures import probability_bars
@@ -77,7 +78,7 @@ def test_image_source(record: RunRecord) -> tuple[np.ndarray | None, int | None]
     try:
         dataset = get_dataset(record.dataset)
     except KeyError:
-        st.warning(f"This model was trained on an uploaded folder, “{record.dataset.removeprefix('folder:')}”, that "
+        st.warning(f"This model was trained on an uploaded folder, “{dataset_name(record.dataset)}”, that "
                    "this session no longer holds: upload it again on the Dataset Explorer page.",
                    icon=":material/warning:")
         return None, None
@@ -185,7 +186,7 @@ def saliency(model, image: np.ndarray, class_names: list[str], probabilities: np
     """A heat map of the evidence for the predicted class, or any class picked."""
     guess = int(np.argmax(probabilities))
     explained = st.selectbox("Explain the class", range(len(class_names)), index=guess,
-                             format_func=lambda i: f"{class_names[i]} ({probabilities[i]:.1%})",
+                             format_func=lambda i: f"{class_names[i]} ({percent(probabilities[i], 1)})",
                              key="predict_saliency_class")
     result = inspection.saliency(model, image, explained)
     shown = image[:, :, 0] if image.shape[2] == 1 else image.mean(axis=2)

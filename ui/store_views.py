@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.datasets import BUILTIN_DATASETS
+from core.datasets import BUILTIN_DATASETS, dataset_name
 from core.hosting import QuotaError, check_store_quota
 from core.model_check import MAX_FILE_BYTES, ModelFileError, check_fits, inspect_keras_file
 from core.store import MODEL_FILE, STORE_ROOT, RunRecord, StoreError, delete_run, rename_run, run_folder
@@ -28,13 +28,17 @@ def runs_frame(records: list[RunRecord]) -> pd.DataFrame:
         test = record.metrics.get("test", {})
         validation = record.metrics.get("validation", {})
         rows.append({
-            "name": record.name, "dataset": record.dataset.split(":")[0], "model": record.hyperparameters.get(
+            "name": record.name, "dataset": dataset_name(record.dataset), "model": record.hyperparameters.get(
                 "model_key", "uploaded" if record.status == "uploaded" else "custom"),
             "status": record.status, "test accuracy": test.get("accuracy"),
             "validation accuracy": validation.get("accuracy"), "epochs": record.epochs_trained,
             "training s": record.training_seconds, "created": record.created.replace("T", " ")[:16],
             "kind": "shipped default" if record.source == "defaults" else "your run", "id": record.run_id})
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if len(frame):  # a run without validation (or test) images shows an empty cell, not "None"
+        for column in ("test accuracy", "validation accuracy", "training s"):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
 
 
 def run_details(record: RunRecord) -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.datasets import Dataset
+from core.datasets import Dataset, dataset_name
 from core.jobs import JobError, JobLimitError, JobStatus, job_status, read_events, request_stop, start_job
 from core.progress import ProgressView, fold, format_duration, status_line
 from core.training_config import TrainConfig
@@ -92,7 +92,7 @@ def _render(job_id: str, owner: str, was_active: bool) -> None:
     if was_active and not status.active:
         st.rerun(scope="app")  # redraw without the timer, now that nothing changes any more
     head, stop = st.columns([5, 1], vertical_alignment="center")
-    head.markdown(f"**{status.name or 'Training run'}** · {status.dataset} · _{status.state}_")
+    head.markdown(f"**{status.name or 'Training run'}** · {dataset_name(status.dataset)} · _{status.state}_")
     if status.active:
         stop.button("Stop", key=f"stop_{job_id}", icon=":material/stop_circle:", type="primary",
                     on_click=_stop, args=(job_id, owner), width="stretch",

@@ -55,7 +55,7 @@ def test_non_image_files_are_skipped_with_a_note():
     dataset = next(iter(app.session_state[state.UPLOADED_DATASETS].values()))
     assert len(dataset.x_train) + len(dataset.x_test) == 20 and dataset.class_names == ("cats", "dogs")
     notes = " ".join(dataset.notes)
-    assert "Skipped 2 file(s) that are not images" in notes and "cats/fake.png" in notes
+    assert "Skipped 2 files that are not images" in notes and "cats/fake.png" in notes
     assert "cats/fake.png" in "\n".join(alert for alert in alerts(app))  # and the page says so
 
 

@@ -69,14 +69,16 @@ def test_overfitting_note_ignores_a_zig_zag():
     # Validation loss bounces around its best while training loss wobbles: noise, not a trend.
     run = record(name="zig-zag")
     run.history = {"loss": [0.50, 0.42, 0.45, 0.40, 0.43, 0.41], "accuracy": [0.85, 0.87, 0.86, 0.88, 0.87, 0.87],
-                   "val_loss": [0.48, 0.40, 0.46, 0.41, 0.47, 0.43], "val_accuracy": [0.85, 0.88, 0.86, 0.88, 0.85, 0.87]}
+                   "val_loss": [0.48, 0.40, 0.46, 0.41, 0.47, 0.43],
+                   "val_accuracy": [0.85, 0.88, 0.86, 0.88, 0.85, 0.87]}
     assert overfitting_note(run) is None
 
 
 def test_overfitting_note_fires_on_a_true_overfit():
     run = record(name="overfit")
     run.history = {"loss": [0.60, 0.30, 0.20, 0.12, 0.07, 0.04], "accuracy": [0.80, 0.91, 0.94, 0.97, 0.98, 0.99],
-                   "val_loss": [0.45, 0.32, 0.34, 0.38, 0.41, 0.47], "val_accuracy": [0.86, 0.90, 0.90, 0.89, 0.89, 0.88]}
+                   "val_loss": [0.45, 0.32, 0.34, 0.38, 0.41, 0.47],
+                   "val_accuracy": [0.86, 0.90, 0.90, 0.89, 0.89, 0.88]}
     note = overfitting_note(run)
     assert note and "lowest after epoch 2 (0.320)" in note and "rose to 0.470 over the next 4 epochs" in note
     # The same curves without the rise in training accuracy: not memorising after all.

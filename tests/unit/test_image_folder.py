@@ -65,7 +65,7 @@ def test_existing_train_and_test_folders_are_kept_and_wrapper_skipped():
     files["wrap/README.txt"] = b"hello"
     dataset = load_image_folder(make_zip(files), (6, 6), color_mode="grayscale")
     assert dataset.x_train.shape == (6, 6, 6, 1) and dataset.x_test.shape == (4, 6, 6, 1)
-    assert any("not images" in note for note in dataset.notes)
+    assert any("not an image" in note or "not images" in note for note in dataset.notes)
 
 
 def test_zip_slip_path_is_refused():
@@ -156,3 +156,14 @@ def test_mixed_image_modes_decode(tmp_path):
     assert len(dataset.x_train) == 7
     values = {int(image.max()) for image in dataset.x_train}
     assert 0 in values and 255 in values  # transparent → black; 16-bit white → 255, not clipped garbage
+
+
+def test_skipped_files_are_named_and_counted_in_words():
+    files = {**two_classes(), "cats/readme.txt": b"x", "stray.png": png((1, 2, 3)), "dogs/labels.csv": b"x"}
+    notes = " ".join(load_image_folder(make_zip(files), image_size=(8, 8)).notes)
+    assert "Skipped 2 files that are not images: " in notes and "cats/readme.txt" in notes
+    assert "dogs/labels.csv" in notes
+    assert "Skipped 1 image lying outside any class folder: stray.png." in notes
+    assert "(s)" not in notes
+    many = {**two_classes(), **{f"cats/note{i}.txt": b"x" for i in range(8)}}
+    assert "and 3 more." in " ".join(load_image_folder(make_zip(many), image_size=(8, 8)).notes)

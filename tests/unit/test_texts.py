@@ -1,0 +1,26 @@
+"""Texts that embed a number say what the numbers on screen say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.numbers import percent
+from core.statistics import balance_sentence
+
+
+@pytest.mark.parametrize(("value", "decimals", "text"), [
+    (977 / 980, 0, "99.7%"), (1.0, 0, "100%"), (0.0, 0, "0%"), (3 / 980, 0, "0.3%"), (0.5, 0, "50%"),
+    (0.99996, 1, "99.996%"), (0.9214, 1, "92.1%"), (1 - 1e-9, 2, ">99.9999%"), (1e-9, 0, "<0.0001%"),
+])
+def test_a_percentage_reaches_100_or_0_only_when_exact(value, decimals, text):
+    assert percent(value, decimals) == text
+
+
+def test_balanced_classes_are_not_a_range_from_a_class_to_itself():
+    names = ("airplane", "automobile", "bird")
+    sentence = balance_sentence(np.array([5000, 5000, 5000]), names)
+    assert sentence.startswith("Every class has 5,000 training images.") and "airplane" not in sentence
+    assert "33.3%" in sentence
+    uneven = balance_sentence(np.array([5923, 6742, 5421]), ("0", "1", "2"))
+    assert uneven.startswith("Training images per class range from 5,421 (2) to 6,742 (1).")
