@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.architectures import trainable_parameters
+from core.architectures import summarise, trainable_parameters
 from core.layers import (
     BatchNorm,
     Conv,
@@ -21,6 +21,7 @@ from core.layers import (
     SpecError,
     spec_to_dicts,
 )
+from core.numbers import percent
 from core.training_config import TrainConfig
 
 
@@ -32,7 +33,9 @@ class ModelPreset:
         key: Its name in links, the store and the CLI.
         title: The name shown in the picker.
         layers: The spec (the output layer is added when the model is built).
-        lesson: Where it comes from and what it teaches, in one sentence.
+        lesson: Where it comes from and what it teaches, in one sentence. Numbers that depend on
+            the input are placeholders, filled in by `describe`: {sides}, {flat}, {params},
+            {dense_share} and {shift}.
     """
 
     key: str
@@ -42,6 +45,25 @@ class ModelPreset:
 
     def spec(self) -> list[Layer]:
         return list(self.layers)
+
+    def describe(self, input_shape: tuple[int, int, int], num_classes: int) -> str:
+        """The lesson with its numbers worked out for this input: 28 → 14 → 7 on MNIST, 8 → 4 → 2 on digits."""
+        rows = summarise(self.spec(), input_shape, num_classes)
+        sides = [input_shape[0]]
+        for row in rows:
+            if len(row.output_shape) == 3 and row.output_shape[0] != sides[-1]:
+                sides.append(row.output_shape[0])
+        flat = next((row.output_shape[0] for row in rows if row.layer.startswith("Flatten")), 0)
+        before = next((rows[i - 1].output_shape for i, row in enumerate(rows) if row.layer.startswith("Flatten")
+                       and i > 0), input_shape)
+        total = sum(row.trainable for row in rows)
+        dense = max((row.trainable for row in rows if row.layer.startswith("Dense")), default=0)
+        factor = next((layer.factor for layer in self.layers if isinstance(layer, RandomTranslation)), 0.0)
+        pixels = int(factor * input_shape[0])
+        return self.lesson.format(
+            sides=" → ".join(map(str, sides)), flat="·".join(map(str, before)) + f" = {flat:,}",
+            params=f"{total:,}", dense_share=percent(dense / total) if total else "none",
+            shift=f"up to {pixels} pixel{'' if pixels == 1 else 's'}" if pixels else "less than a pixel")
 
 
 def _conv_block(filters: int, l2: float = 0.0, dropout: float = 0.0) -> tuple[Layer, ...]:
@@ -65,17 +87,18 @@ PRESETS: dict[str, ModelPreset] = {preset.key: preset for preset in (
                 "32 learned 3×3 kernels in front of the Dense layers: features instead of raw pixels."),
     ModelPreset("two_conv_blocks", "Two conv blocks (001)",
                 (Rescale(), Conv(64, 3), Pool("max", 2), Conv(64, 3), Pool("max", 2), Flatten(), Dense(128)),
-                "Conv and pool twice: 28 → 26 → 13 → 11 → 5, then 5·5·64 = 1,600 numbers into the Dense layer."),
+                "Conv and pool twice: {sides}, then {flat} numbers into the Dense layer."),
     ModelPreset("cifar_dense", "CIFAR dense baseline (004)",
                 (Rescale(), Flatten(), Dense(256)),
                 "What Dense layers alone can do on small colour photos: the baseline to beat."),
     ModelPreset("cifar_simple_cnn", "CIFAR simple CNN (004)",
                 (Rescale(), Conv(64, 3, padding="same"), Pool("max", 2), Flatten(), Dense(64)),
-                "One conv block; most of its million parameters sit in the Dense layer after a large Flatten."),
+                "One conv block; {dense_share} of its {params} parameters sit in the Dense layer after a large "
+                "Flatten."),
     ModelPreset("cifar_three_blocks", "CIFAR three conv blocks (004)",
                 (Rescale(), Conv(64, 3, padding="same"), Pool("max", 2), Conv(64, 3, padding="same"),
                  Pool("max", 2), Conv(64, 3, padding="same"), Pool("max", 2), Flatten(), Dense(64)),
-                "Three blocks shrink 32 → 4 before Flatten: fewer parameters than one block, and better."),
+                "Three blocks shrink {sides} before Flatten: fewer parameters than one block, and better."),
     ModelPreset("regularised_cnn", "BatchNorm + Dropout + L2 CNN (004, final)",
                 (Rescale(), *_conv_block(32, 1e-4, 0.2), *_conv_block(64, 1e-4, 0.3), *_conv_block(128, 1e-4, 0.4),
                  Flatten(), Dense(128, l2=1e-4), BatchNorm(), Dropout(0.5)),
@@ -88,14 +111,14 @@ PRESETS: dict[str, ModelPreset] = {preset.key: preset for preset in (
     # 9.6 s), and Dropout before the Dense layer regularises as well for far less.
     ModelPreset("fast_digits", "Fast CNN for digits (CNN Lab default)",
                 (RandomTranslation(0.08, interpolation="nearest"), *_STRIDED_DIGITS),
-                "Shifts of up to 2 pixels, then two strided conv layers (28 → 14 → 7) and Dropout: "
+                "Shifts of {shift}, then two strided conv layers ({sides}) and Dropout: "
                 "the best MNIST accuracy per CPU-second we measured."),
     # The shipped MNIST model for the Predict page: people's drawings are turned, scaled and drawn
     # with other pens than MNIST's, so it also learns from turns, zooms and (a training setting,
     # not a layer) stroke thickness. Bilinear, because the preprocessed drawings are anti-aliased.
     ModelPreset("drawn_digits", "CNN for drawn digits (Predict's default)",
                 (RandomRotation(0.03), RandomZoom(0.1), RandomTranslation(0.08), *_STRIDED_DIGITS),
-                "Turns of up to ±11°, zooms of ±10% and shifts of up to 2 pixels, then fast_digits' layers: "
+                "Turns of up to ±11°, zooms of ±10% and shifts of {shift}, then fast_digits' layers: "
                 "sturdier on drawings than on MNIST's own scans."),
     # Measured on CIFAR-10: under mixed bfloat16 (this CPU has AMX), dropping BatchNorm took the
     # 64/128/256 net from about 1,000 to 2,260 images/s, and 71.9% came after 191 s instead of 372 s.
@@ -103,7 +126,7 @@ PRESETS: dict[str, ModelPreset] = {preset.key: preset for preset in (
                 (RandomFlip("horizontal"), RandomTranslation(0.1), Rescale(),
                  Conv(64, 3, padding="same"), Pool("max", 2), Conv(128, 3, padding="same"), Pool("max", 2),
                  Conv(256, 3, padding="same"), Pool("max", 2), Flatten(), Dropout(0.3), Dense(128)),
-                "Flips and shifts for augmentation, three conv + max-pool blocks (32 → 16 → 8 → 4): "
+                "Flips and shifts for augmentation, three conv + max-pool blocks ({sides}): "
                 "the CIFAR-10 default, trained in mixed bfloat16."),
 )}
 

@@ -52,7 +52,7 @@ with model_tab:
         on_change=lambda: model_builder.load_preset(st.session_state[model_builder.PRESET])
         if st.session_state[model_builder.PRESET] != "custom" else None)
     if choice != "custom":
-        st.caption(PRESETS[choice].lesson)
+        st.caption(PRESETS[choice].describe(dataset.image_shape, dataset.num_classes))
     st.markdown("**Layers** (the input comes first, as 0–255 pixels; the output layer, Dense "
                 f"{dataset.num_classes} softmax, is added after the last one)")
     model_builder.layer_rows()

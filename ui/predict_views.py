@@ -33,7 +33,8 @@ def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.Dra
     with controls:
         width = st.slider("Stroke width", 6, 40, 18, key="predict_stroke")
         st.button("Clear", icon=":material/delete:", on_click=canvas.clear, key="predict_clear")
-        st.caption("Draw one digit, large or small, anywhere. The prediction updates when you lift the mouse.")
+        st.caption("Draw one digit, large or small, anywhere. The prediction updates at the end of each stroke, "
+                   "when you lift the mouse or your finger.")
     with board:
         rgba = canvas.drawing(width)
     if rgba is None:
@@ -136,9 +137,10 @@ def prediction(model, image: np.ndarray, class_names: list[str], true_class: int
 
 def input_pixels(image: np.ndarray) -> None:
     channel = image[:, :, 0] if image.shape[2] == 1 else image.mean(axis=2)
-    st.plotly_chart(pixel_heatmap(channel, numbers=image.shape[0] <= 28, height=520,
-                                  title="What the model receives (0–255; it rescales to 0–1 itself)"),
+    # A short title: plotly cuts a long one at the figure's edge ("…it rescales to 0–1 its").
+    st.plotly_chart(pixel_heatmap(channel, numbers=image.shape[0] <= 28, height=520, title="What the model receives"),
                     key="predict_pixels")
+    st.caption("Pixel values 0–255, as the datasets store them; the model's first layer rescales them to 0–1.")
 
 
 def _forget_beyond(key: str, highest: int) -> None:

@@ -24,3 +24,18 @@ def test_balanced_classes_are_not_a_range_from_a_class_to_itself():
     assert "33.3%" in sentence
     uneven = balance_sentence(np.array([5923, 6742, 5421]), ("0", "1", "2"))
     assert uneven.startswith("Training images per class range from 5,421 (2) to 6,742 (1).")
+
+
+def test_preset_captions_are_worked_out_for_the_dataset_on_screen():
+    from core.model_presets import PRESETS
+
+    fast = PRESETS["fast_digits"]
+    assert "(28 → 14 → 7)" in fast.describe((28, 28, 1), 10) and "up to 2 pixels" in fast.describe((28, 28, 1), 10)
+    digits = fast.describe((8, 8, 1), 10)
+    assert "(8 → 4 → 2)" in digits and "28" not in digits and "less than a pixel" in digits
+    assert "32 → 30 → 15 → 13 → 6, then 6·6·64 = 2,304 numbers" in PRESETS["two_conv_blocks"].describe((32, 32, 3), 10)
+    simple = PRESETS["cifar_simple_cnn"].describe((32, 32, 3), 10)
+    assert "99.8% of its 1,051,082 parameters" in simple
+    for preset in PRESETS.values():  # every placeholder is filled for every built-in shape it fits
+        for shape in ((28, 28, 1), (32, 32, 3)):
+            assert "{" not in preset.describe(shape, 10)
