@@ -24,7 +24,8 @@ class ProgressView:
         elapsed: Seconds of training so far (validation excluded).
         images_per_second: Training throughput so far.
         batch_points: Per-batch (x, loss, accuracy), x in epochs (1.5 = halfway through epoch 2);
-            loss and accuracy are the running means over the epoch so far, as Keras reports them.
+            loss and accuracy are the means over the batches since the previous point. Keras reports
+            running means that restart every epoch, which drew a saw-tooth; `fold` undoes them.
         epoch_rows: One dict per finished epoch, every metric Keras logged, with "epoch" from 1.
         end: The final event ({"status", "run_id", "metrics", ...}), once the run has ended.
     """
@@ -41,6 +42,7 @@ class ProgressView:
     batch_points: list[tuple[float, float | None, float | None]] = field(default_factory=list)
     epoch_rows: list[dict[str, object]] = field(default_factory=list)
     end: dict[str, object] | None = None
+    last_means: tuple[int, int, dict[str, float]] = (-1, 0, {})  # (epoch, step, running means) of the last batch
 
     @property
     def fraction(self) -> float:
@@ -74,7 +76,8 @@ def fold(view: ProgressView, events: list[dict]) -> ProgressView:
             view.elapsed = float(event["elapsed"])
             view.images_per_second = float(event.get("images_per_second") or 0.0)
             x = event["epoch"] + event["step"] / max(1, view.steps_per_epoch)
-            view.batch_points.append((round(x, 4), event.get("loss"), event.get("accuracy")))
+            loss, accuracy = _window_means(view, event)
+            view.batch_points.append((round(x, 4), loss, accuracy))
         elif kind == "epoch":
             row = {key: value for key, value in event.items() if key != "type"}
             row["epoch"] = int(event["epoch"]) + 1
@@ -85,6 +88,33 @@ def fold(view: ProgressView, events: list[dict]) -> ProgressView:
             view.phase = "ended"
             view.end = event
     return view
+
+
+def _window_means(view: ProgressView, event: dict) -> tuple[float | None, float | None]:
+    """Loss and accuracy over the batches since the previous event, from Keras' running means.
+
+    Keras logs m_k, the mean over the epoch's first k batches. Between events at steps j < k of
+    one epoch, the batches in between averaged (k·m_k − j·m_j) / (k − j); the first event of an
+    epoch has j = 0. Exact, and it no longer restarts at each epoch.
+    """
+    epoch, step = int(event["epoch"]), int(event["step"])
+    last_epoch, last_step, last = view.last_means
+    if last_epoch != epoch or last_step >= step:
+        last_step, last = 0, {}
+    means: dict[str, float] = {}
+    values: list[float | None] = []
+    for name in ("loss", "accuracy"):
+        mean = event.get(name)
+        if mean is None:
+            values.append(None)
+            continue
+        means[name] = float(mean)
+        before = last.get(name, 0.0) if last_step else 0.0
+        value = (step * float(mean) - last_step * before) / (step - last_step)
+        # Keras weights by images, so a short last batch leaves a sliver of error: keep it a share.
+        values.append(min(1.0, max(0.0, value)) if name == "accuracy" else max(0.0, value))
+    view.last_means = (epoch, step, means)
+    return values[0], values[1]
 
 
 def format_duration(seconds: float | None) -> str:

@@ -15,7 +15,7 @@ import streamlit as st
 
 from core import playground_settings as links
 from core.datasets import BUILTIN_DATASETS, DEFAULT_DATASET, needs_download
-from core.kernels import KERNEL_SIZES, PRESETS, format_weight, random_kernel, resize_kernel
+from core.kernels import KERNEL_SIZES, PRESETS, format_weight, parse_kernel, random_kernel, resize_kernel
 from core.photos import PHOTOS
 from core.playground_settings import PlaygroundSettings
 from ui.persist import keep
@@ -245,10 +245,18 @@ def open_in_playground(kernel: np.ndarray, note: str, dataset: str | None = None
     set_kernel(weights)
     st.session_state[PRESET] = CUSTOM
     st.session_state[NOTE] = note
+    index = 0
     if dataset in BUILTIN_DATASETS:
         st.session_state[SOURCE], st.session_state[DATASET] = "dataset", dataset
+        st.session_state[PENDING_INDEX] = index  # the first test image, which the link below names too
     if stride in (1, 2, 3, 4):
         st.session_state[STRIDE] = stride
     if padding in ("valid", "same"):
         st.session_state[PADDING] = padding
-    st.switch_page(PAGE_PATH)
+    st.session_state[URL_CHECKED] = True  # this session's setup wins over any older link
+    # Arrive with the address the page will write: a second address would be a second history entry,
+    # and Back would need two presses to return to the page that sent the kernel.
+    grid = np.array(st.session_state[GRID], dtype=np.int64) if st.session_state[SOURCE] == "grid" else None
+    source_index = index if st.session_state[SOURCE] == "dataset" else 0
+    typed = parse_kernel(st.session_state[KERNEL])  # the weights as the editor shows them, as the page links them
+    st.switch_page(PAGE_PATH, query_params=links.encode(current_settings(typed, source_index, grid)))

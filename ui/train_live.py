@@ -51,8 +51,13 @@ def curves_figure(view: ProgressView, metric: str) -> go.Figure:
     figure.update_layout(title=metric.capitalize(), height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                          legend={"orientation": "h", "y": -0.25}, uirevision=metric)
     figure.update_xaxes(title="epoch", range=[0, upper + 0.05])
+    # Fixed where the values must lie: an empty chart otherwise gets plotly's default axes (−100% to 400%).
     if metric == "accuracy":
-        figure.update_yaxes(tickformat=".0%")
+        figure.update_yaxes(tickformat=".0%", range=[0, 1.02])
+    elif not figure.data:
+        figure.update_yaxes(range=[0, 1])
+    else:
+        figure.update_yaxes(rangemode="tozero")
     return figure
 
 

@@ -55,3 +55,19 @@ def test_clicking_a_cell_shows_its_images(page, app_server, digits_run, tmp_path
         expect(page.get_by_role("combobox", name="True class")).to_have_value(str(row))  # the click set the pickers
     assert_no_exception(page)
     page.screenshot(path=str(tmp_path / "evaluate.png"), full_page=True)
+
+
+def test_open_in_playground_then_one_back_returns_to_evaluate(page, app_server, digits_run):
+    page.goto(f"{app_server.url}/evaluate?run={digits_run}")
+    wait_until_idle(page)
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Learned filters", exact=True).click()
+    wait_until_idle(page)
+    page.get_by_role("button", name=re.compile(r"Open filter \d+ in the Convolution Playground")).click()
+    expect(page.locator("h1").first).to_have_text("Convolution Playground", timeout=60_000)
+    wait_until_idle(page)
+    assert "kernel=" in page.url  # the setup is in the address, as for any playground link
+    page.go_back()  # one press: the playground arrived with its address, not in two steps
+    expect(page.locator("h1").first).to_have_text("Evaluate", timeout=60_000)
+    assert "/evaluate" in page.url
+    wait_until_idle(page)
+    assert_no_exception(page)

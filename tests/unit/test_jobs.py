@@ -96,3 +96,32 @@ def test_unknown_and_malicious_job_ids(tmp_path):
         with pytest.raises(JobError):
             job_status(job_id, tmp_path)
     assert list_jobs(tmp_path) == []
+
+
+def test_the_batch_curve_does_not_restart_at_each_epoch():
+    from core.progress import ProgressView, fold
+
+    # Per-batch losses fall steadily across two epochs of 4 batches; Keras logs running means per epoch.
+    losses = [2.0, 1.8, 1.6, 1.4, 1.2, 1.0, 0.8, 0.6]
+    events = [{"type": "start", "epochs": 2, "steps_per_epoch": 4, "train_size": 400}]
+    for index, _ in enumerate(losses):
+        epoch, step = divmod(index, 4)
+        window = losses[epoch * 4: index + 1]
+        events.append({"type": "batch", "epoch": epoch, "step": step + 1, "seen": (index + 1) * 100,
+                       "loss": sum(window) / len(window), "accuracy": 0.5, "elapsed": index, "images_per_second": 1})
+    view = fold(ProgressView(), events)
+    plotted = [point[1] for point in view.batch_points]
+    assert plotted == pytest.approx(losses)  # the running mean restarted at 2.0 → 1.7 → 1.2 in epoch 2
+    # With throttled events (every other batch), each point is the mean of the batches since the last one.
+    sparse = fold(ProgressView(), [events[0], *events[2::2]])
+    assert [point[1] for point in sparse.batch_points] == pytest.approx([1.9, 1.5, 1.1, 0.7])
+
+
+def test_an_empty_live_chart_has_axes_a_metric_can_take():
+    from core.progress import ProgressView
+    from ui.train_live import curves_figure
+
+    empty = ProgressView(epochs=3)
+    assert tuple(curves_figure(empty, "accuracy").layout.yaxis.range) == (0, 1.02)
+    assert tuple(curves_figure(empty, "loss").layout.yaxis.range) == (0, 1)
+    assert tuple(curves_figure(empty, "loss").layout.xaxis.range) == (0, 3.05)
