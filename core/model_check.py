@@ -277,13 +277,28 @@ def import_model(path: Path, dataset_name: str, name: str, root: Path | None = N
     test["images"] = len(dataset.x_test)
     notes = [] if report.rescales else ["The model has no Rescaling layer, so it gets raw 0–255 pixels. If it was "
                                         "trained on 0–1 inputs, its predictions here will be poor."]
+    warnings = [warning] if (warning := chance_warning(test.get("accuracy", 0.0), dataset.num_classes,
+                                                       dataset.display_name)) else []
     record = RunRecord(run_id=new_run_id(), name=name, dataset=dataset.name, spec=spec_to_dicts(report.spec),
                        hyperparameters={"uploaded": True, "keras_version": report.keras_version}, history={},
                        metrics={"test": test}, training_seconds=0.0, status="uploaded",
                        input_shape=list(dataset.image_shape), class_names=list(dataset.class_names),
-                       stop_reason=" ".join(notes), owner=owner)
+                       stop_reason=" ".join([*warnings, *notes]), owner=owner)
     save_run(record, lambda target: shutil.copyfile(path, target), root or STORE_ROOT)
-    return {"run_id": record.run_id, "test": test, "notes": notes}
+    return {"run_id": record.run_id, "test": test, "notes": notes, "warnings": warnings}
+
+
+def chance_warning(accuracy: float, num_classes: int, dataset: str) -> str | None:
+    """A warning when a model scores about what guessing would on the dataset it was assigned.
+
+    An MNIST model assigned to Fashion-MNIST scored 10.68% against chance's 10%: the shapes fit,
+    so nothing else catches it. Below twice chance is taken as "probably trained on something else".
+    """
+    chance = 1 / max(num_classes, 1)
+    if accuracy >= 2 * chance:
+        return None
+    return (f"It scores {accuracy:.1%} on the {dataset} test set, about what guessing gives (1 in {num_classes}, "
+            f"{chance:.0%}): it was probably trained on another dataset, or on differently prepared images.")
 
 
 if __name__ == "__main__":

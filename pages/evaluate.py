@@ -29,7 +29,8 @@ if linked is not None and linked != st.session_state.get(ev.RUN):
     else:  # unknown, or another visitor's: say so, and open nothing in its place
         missing = ev.missing_run_message(linked)
         st.session_state[ev.RUN] = None
-elif st.session_state.get(ev.RUN) not in by_id:
+elif ev.new_run_arrived(records) or st.session_state.get(ev.RUN) not in by_id:
+    # A run finished since this page last looked (or none is chosen): open the newest.
     st.session_state[ev.RUN] = next((r.run_id for r in records if r.source != "defaults"), records[0].run_id)
 if missing:
     st.error(f"{missing} Pick a run below.", icon=":material/search_off:")

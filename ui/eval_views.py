@@ -25,6 +25,7 @@ from ui.model_cache import load_model_at, load_run_model, model_key
 from ui.playground_state import open_in_playground
 
 RUN = "eval_run"
+NEWEST_SEEN = "eval_newest_seen"  # the newest run id the page listed last time: a newer one opens by itself
 VIEW = "eval_view"
 VIEWS = ("Confusion matrix", "Mistakes", "One image", "Compare runs", "Learned filters", "Export code")
 NORMALISE = "eval_normalise"
@@ -251,6 +252,14 @@ def export_view(record: RunRecord) -> None:
     right.download_button("Download the Jupyter notebook", export_notebook(record), f"{stem}.ipynb",
                           "application/x-ipynb+json", icon=":material/description:")
     st.code(script, language="python")
+
+
+def new_run_arrived(records: list[RunRecord]) -> bool:
+    """Whether a run newer than any this page has listed before is in the store (a run just finished)."""
+    newest = next((record.run_id for record in records if record.source != "defaults"), None)
+    seen = st.session_state.get(NEWEST_SEEN)
+    st.session_state[NEWEST_SEEN] = newest
+    return seen is not None and newest is not None and newest > seen
 
 
 def missing_run_message(run_id: str) -> str:

@@ -15,6 +15,7 @@ import streamlit as st
 from core.datasets import BUILTIN_DATASETS, dataset_name
 from core.hosting import QuotaError, check_store_quota
 from core.model_check import MAX_FILE_BYTES, ModelFileError, check_fits, inspect_keras_file
+from core.numbers import percent
 from core.store import MODEL_FILE, STORE_ROOT, RunRecord, StoreError, delete_run, rename_run, run_folder
 from ui import hosting
 
@@ -112,6 +113,7 @@ def actions(record: RunRecord) -> None:
 
 
 _ADDED = "store_upload_added"  # the last upload's success message, shown after the rerun that lists it
+_WARNED = "store_upload_warned"  # the last upload's warning (e.g. it scores at chance), shown with it
 _PENDING = "store_upload_pending"  # set by the button: check the upload in this run
 
 
@@ -119,6 +121,8 @@ def upload_result() -> None:
     """The last upload's success, once (outside the expander, which the rerun may close)."""
     if st.session_state.get(_ADDED):
         st.success(st.session_state.pop(_ADDED), icon=":material/check_circle:")
+    if st.session_state.get(_WARNED):
+        st.warning(st.session_state.pop(_WARNED), icon=":material/warning:")
 
 
 def upload_form(root: Path = STORE_ROOT) -> None:
@@ -175,5 +179,6 @@ def upload_form(root: Path = STORE_ROOT) -> None:
         st.error(f"Not added: {result['error']}", icon=":material/block:")
         return
     st.session_state[_ADDED] = " ".join([f"Added as run {result['run_id']}: test accuracy "
-                                         f"{result['test']['accuracy']:.2%}.", *result["notes"]])
+                                         f"{percent(result['test']['accuracy'], 2)}.", *result["notes"]])
+    st.session_state[_WARNED] = " ".join(result.get("warnings", []))
     st.rerun()  # so the table above lists the new run

@@ -141,7 +141,7 @@ def test_run_picker_labels_differ_for_runs_with_the_same_name():
     first, second = record("20261121-120000-aaaaaa", "same"), record("20261121-130000-bbbbbb", "same")
     labels = ev.run_labels([first, second])
     assert labels[first.run_id] != labels[second.run_id]
-    assert labels[first.run_id] == "same (120000-aaaaaa) · mnist · 90.00%"
+    assert labels[first.run_id] == "same (120000-aaaaaa) · MNIST handwritten digits · 90.00%"
 
 
 @pytest.mark.parametrize("linked", ["20991231-235959-abcdef", "not-a-run", "../../etc"])
@@ -166,6 +166,21 @@ def test_a_link_to_another_hosted_sessions_run_is_no_run(runs, monkeypatch):
     app = open_app(EVALUATE, query={"run": runs[0]})
     assert any(f"There is no run {runs[0]!r}" in error.value for error in app.error)
     assert not app.metric and app.query_params["run"] == runs[0]
+
+
+def test_a_run_that_finished_since_the_last_visit_opens_by_itself(runs):
+    app = open_app(EVALUATE)
+    app.selectbox(key=ev.RUN).set_value(runs[0])  # the user looks at an older run
+    rerun(app)
+    assert app.selectbox(key=ev.RUN).value == runs[0]
+    rerun(app)
+    assert app.selectbox(key=ev.RUN).value == runs[0]  # nothing new: their choice stays
+    newer = record()  # a run finishes in the background, newer than any listed
+    newer.name = "just finished"
+    save_run(newer, lambda target: shutil.copyfile(run_folder(runs[0]) / "model.keras", target))
+    rerun(app)
+    assert app.selectbox(key=ev.RUN).value == newer.run_id
+    shutil.rmtree(run_folder(newer.run_id))
 
 
 def test_no_runs_at_all():  # last: it empties the store the other tests share

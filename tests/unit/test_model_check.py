@@ -124,3 +124,17 @@ def test_import_checks_the_dataset_shape_then_stores_with_test_accuracy(good, tm
     assert [run.run_id for run in runs] == [result["run_id"]]
     assert runs[0].status == "uploaded" and 0 <= result["test"]["accuracy"] <= 1
     assert runs[0].metrics["test"]["images"] == 360
+
+
+def test_a_model_at_chance_on_its_assigned_dataset_is_warned_about(tmp_path, data_dir):
+    # The shipped MNIST model, told it was trained on Fashion-MNIST: the shapes fit, the scores do not.
+    from core.model_presets import SHIPPED_RUN_IDS
+    from tests.conftest import REPO_ROOT
+
+    mnist_model = REPO_ROOT / "models" / "defaults" / SHIPPED_RUN_IDS["mnist"] / "model.keras"
+    wrong = import_model(mnist_model, "fashion_mnist", "mnist model as fashion", tmp_path)
+    assert wrong["test"]["accuracy"] < 0.2
+    assert len(wrong["warnings"]) == 1 and "probably trained on another dataset" in wrong["warnings"][0]
+    assert "probably trained on another dataset" in list_runs(tmp_path)[0].stop_reason
+    right = import_model(mnist_model, "mnist", "mnist model as mnist", tmp_path)
+    assert right["test"]["accuracy"] > 0.98 and right["warnings"] == []
