@@ -61,7 +61,7 @@ def test_exported_script_rebuilds_the_model_and_trains_one_epoch(tmp_path, datas
     ast.parse(source)
     module = import_script(source, tmp_path, f"exported_{preset}")
     train, test = tiny_data(tuple(shape)), tiny_data(tuple(shape), 40, seed=1)
-    module.load_data = lambda: (train, test)  # keras.datasets cannot download here
+    module.load_data = lambda data_dir=None: (train, test)  # keras.datasets cannot download here
 
     model, history = module.main(["--epochs", "1", "--subset", "80"])
 
@@ -122,7 +122,7 @@ def test_stroke_thickness_runs_export_the_augmentation_and_train(tmp_path, capsy
     source = export_script(record)
     assert "STROKE_THICKNESS = 0.3" in source and "with_thickness(x, y)" in source
     module = import_script(source, tmp_path, "exported_thickness")
-    module.load_data = lambda: (tiny_data((28, 28, 1)), tiny_data((28, 28, 1), 40, seed=1))
+    module.load_data = lambda data_dir=None: (tiny_data((28, 28, 1)), tiny_data((28, 28, 1), 40, seed=1))
     _, history = module.main(["--epochs", "1", "--subset", "80"])
     assert len(history.history["loss"]) == 1 and "Test loss" in capsys.readouterr().out
     images = np.zeros((40, 5, 5, 1), np.uint8)
@@ -132,3 +132,49 @@ def test_stroke_thickness_runs_export_the_augmentation_and_train(tmp_path, capsy
     outcomes = {(int((image > 0).sum()), int(image.max())) for image in varied.numpy()}
     assert outcomes == {(9, 200), (1, 100)}
     assert "STROKE_THICKNESS" not in export_script(make_record("mnist", "fast_digits", [28, 28, 1]))
+
+
+@pytest.mark.parametrize(("dataset", "shape"), [("mnist", [28, 28, 1]), ("fashion_mnist", [28, 28, 1]),
+                                                ("cifar10", [32, 32, 3])])
+def test_data_dir_reads_the_apps_data_folder_with_numpy_and_pillow(dataset, shape, data_dir, tmp_path):
+    from core.datasets import load_dataset
+
+    record = make_record(dataset, "dense", shape)
+    record.class_names = list(load_dataset(dataset).class_names)
+    source = export_script(record)
+    assert "keras.datasets" in source and "import keras" in source
+    module = import_script(source, tmp_path, f"exported_{dataset}")
+    (x_train, y_train), (x_test, y_test) = module.load_data(str(data_dir))
+    app = load_dataset(dataset, data_dir)
+    for mine, theirs in ((x_train, app.x_train), (y_train, app.y_train), (x_test, app.x_test), (y_test, app.y_test)):
+        assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs)
+
+
+def test_an_uploaded_folders_script_reads_class_folders(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "pets"
+    for label, name in enumerate(("cat", "dog")):
+        (root / name).mkdir(parents=True)
+        for i in range(10):
+            Image.fromarray(np.full((20, 30, 3), 40 + 100 * label + i, np.uint8)).save(root / name / f"{i}.png")
+    record = make_record("mnist", "dense", [16, 16, 3])
+    record.dataset, record.class_names = "folder:pets:abc:16:rgb:0.2", ["cat", "dog"]
+    module = import_script(export_script(record), tmp_path, "exported_pets")
+    (x_train, y_train), (x_test, y_test) = module.load_data(str(root))
+    assert x_train.shape == (16, 16, 16, 3) and x_test.shape == (4, 16, 16, 3)
+    assert sorted(np.bincount(y_test).tolist()) == [2, 2] and x_train.dtype == np.uint8
+
+
+def test_the_exported_script_trains_offline_on_the_data_folder(data_dir, tmp_path):
+    import subprocess
+
+    path = tmp_path / "mnist_run.py"
+    path.write_text(export_script(make_record("mnist", "dense", [28, 28, 1])))
+    done = subprocess.run([sys.executable, str(path), "--data-dir", str(data_dir), "--epochs", "1", "--subset", "2000"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KERAS_HOME": str(tmp_path / "k")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    accuracy = float(done.stdout.split("test accuracy ")[1].split("%")[0])
+    assert accuracy > 80  # 2,000 MNIST images, one epoch of a Dense net: it learned from the real files
+    assert not (tmp_path / "k" / "datasets").exists()  # nothing was downloaded
