@@ -25,7 +25,10 @@ for name, problem in (st.session_state.pop(pg.URL_PROBLEMS, None) or {}).items()
                f"{problem.rstrip('.')}.",
                icon=":material/link_off:")
 
-input_column, kernel_column, layer_column = st.columns([1.25, 1.1, 1], gap="medium")
+# A 7×7 kernel gets a wider column, so each of its 49 cells shows a whole number.
+wide_kernel = st.session_state.get(pg.KERNEL_SIZE, 3) >= 7
+input_column, kernel_column, layer_column = st.columns([1.1, 1.5, 0.9] if wide_kernel else [1.25, 1.1, 1],
+                                                       gap="medium")
 with input_column:
     source = choose_input()
 with kernel_column:

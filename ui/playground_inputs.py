@@ -136,7 +136,9 @@ def _grid_image() -> InputImage | None:
                  format_func=lambda n: f"{n}×{n}", help="Changing the size starts again from a vertical line.")
     frame = pg.grid_frame(pg.GRID)
     st.data_editor(frame, key=pg.editor_key(pg.GRID), on_change=pg.fold_edits, args=(pg.GRID,), num_rows="fixed",
-                   column_config={column: st.column_config.NumberColumn(min_value=0, max_value=MAX_GRID_VALUE, step=1)
+                   # 34 px holds "255": the default width hid every column after the third of a 5×5 grid.
+                   column_config={column: st.column_config.NumberColumn(min_value=0, max_value=MAX_GRID_VALUE, step=1,
+                                                                        width=34)
                                   for column in frame.columns})
     cells = np.array(st.session_state[pg.GRID], dtype=object)
     bad = [(r + 1, c + 1) for r, c in np.ndindex(cells.shape) if not _is_pixel(cells[r, c])]
@@ -167,6 +169,25 @@ def choose_input() -> InputImage | None:
     return reader[source]()
 
 
+def kernel_cells() -> None:
+    """The kernel as a k×k grid of text inputs: a click and typing enters a number; 7×7 fits a column.
+
+    Widgets that Streamlit lays out itself rather than `st.data_editor`: its canvas grid scrolled a
+    5×5 or 7×7 kernel sideways (hiding the centre weight), and swallowed the first keystroke of an edit.
+    """
+    rows = st.session_state[pg.KERNEL]
+    # Narrow cells need their padding for digits: "-0.25" fits a 7×7 kernel's cell with this.
+    st.html('<style>[class*="st-key-pg_cell_"] input {padding-left: 2px; padding-right: 2px; text-align: center;}'
+            "</style>")
+    for r, row in enumerate(rows):
+        for c, (column, text) in enumerate(zip(st.columns(len(row), gap="small"), row, strict=True)):
+            key = pg.cell_key(r, c)
+            if st.session_state.get(key) != text:  # the kernel is the truth: a preset or link just set it
+                st.session_state[key] = text
+            column.text_input(f"Kernel row {r + 1}, column {c + 1}", key=key, label_visibility="collapsed",
+                              on_change=pg.fold_cell, args=(r, c))
+
+
 def kernel_editor() -> tuple[np.ndarray | None, np.ndarray | None]:
     """Shows the kernel editor.
 
@@ -179,11 +200,10 @@ def kernel_editor() -> tuple[np.ndarray | None, np.ndarray | None]:
     top[0].selectbox("Preset", [pg.CUSTOM, *PRESETS], key=pg.PRESET, on_change=pg.apply_preset)
     top[1].selectbox("Size", KERNEL_SIZES, key=pg.KERNEL_SIZE, on_change=pg.apply_kernel_size,
                      format_func=lambda k: f"{k}×{k}")
-    if st.session_state[pg.PRESET] in PRESETS:
-        st.caption(PRESETS[st.session_state[pg.PRESET]].explanation)
-    frame = pg.grid_frame(pg.KERNEL)
-    st.data_editor(frame, key=pg.editor_key(pg.KERNEL), on_change=pg.fold_edits, args=(pg.KERNEL,),
-                   num_rows="fixed", column_config={c: st.column_config.TextColumn(width="small") for c in frame})
+    # The caption of the preset the kernel came from stays while its cells are edited: a caption
+    # that vanished on the first edit moved the grid up under the mouse.
+    st.caption(st.session_state.get(pg.CAPTION) or "Your own kernel: type a number into any cell.")
+    kernel_cells()
     st.button("Random kernel", on_click=pg.apply_random_kernel, icon=":material/casino:", key="pg_random")
     st.toggle("Divide by the sum of the weights", key=pg.NORMALISE,
               help="Blurs divide by the sum of their weights so the image keeps its brightness.")

@@ -37,6 +37,8 @@ KERNEL = "pg_kernel"  # list of rows of str, as typed
 KERNEL_VERSION = "pg_kernel_version"
 KERNEL_SIZE = "pg_kernel_size"
 PRESET = "pg_preset"
+CAPTION = "pg_preset_caption"  # the explanation under the preset picker; kept while its cells are edited
+CELL = "pg_cell"  # prefix of the kernel editor's cell inputs: pg_cell_<row>_<column>
 NORMALISE = "pg_normalise"
 BIAS = "pg_bias"
 STRIDE = "pg_stride"
@@ -61,7 +63,8 @@ _DEFAULTS: dict[str, object] = {
     SOURCE: "dataset", DATASET: DEFAULT_DATASET, CLASS: 0, NTH: 0, PHOTO: _DEFAULT.photo, COLOUR: "grey",
     GRID: _DEFAULT.grid.tolist(), GRID_VERSION: 0, GRID_SIDE: 5,
     KERNEL: [[format_weight(v) for v in row] for row in _DEFAULT.kernel], KERNEL_VERSION: 0, KERNEL_SIZE: 3,
-    PRESET: "sharpen", NORMALISE: False, BIAS: 0.0, STRIDE: 1, PADDING: "valid", RELU: False,
+    PRESET: "sharpen", CAPTION: PRESETS["sharpen"].explanation, NORMALISE: False, BIAS: 0.0, STRIDE: 1,
+    PADDING: "valid", RELU: False,
     POOL: "max", POOL_SIZE: 2, POOL_STRIDE: 2, BANK: ["vertical lines", "horizontal lines", "Sobel x", "Sobel y"],
     CHAIN_KERNEL: "outline", VIEW: VIEWS[0],
 }
@@ -109,6 +112,23 @@ def fold_edits(grid: str) -> None:
     st.session_state[version] += 1
 
 
+def cell_key(row: int, column: int) -> str:
+    """The session key of one kernel cell's input, counted from 0."""
+    return f"{CELL}_{row}_{column}"
+
+
+def fold_cell(row: int, column: int) -> None:
+    """Callback of a kernel cell: the typed text goes into the kernel; the preset becomes "your own".
+
+    The cell's input keeps its key (no new editor per edit), so the next keystroke is never lost,
+    and the caption under the picker stays, so nothing on the page moves while the user types.
+    """
+    rows = st.session_state[KERNEL]
+    if row < len(rows) and column < len(rows[row]):
+        rows[row][column] = str(st.session_state.get(cell_key(row, column), ""))
+        st.session_state[PRESET] = CUSTOM
+
+
 def set_kernel(kernel: np.ndarray, normalise: bool = False) -> None:
     """Puts a (k, k) kernel in the editor, replacing whatever was typed."""
     st.session_state[KERNEL] = [[format_weight(float(v)) for v in row] for row in kernel]
@@ -123,6 +143,7 @@ def apply_preset() -> None:
         return
     preset = PRESETS[st.session_state[PRESET]]
     set_kernel(np.array(preset.values, dtype=np.float64), preset.normalise)
+    st.session_state[CAPTION] = preset.explanation
 
 
 def apply_kernel_size() -> None:
@@ -137,6 +158,7 @@ def apply_random_kernel() -> None:
     seed = int(np.random.default_rng().integers(2**32))  # fresh entropy: each click and session differs
     set_kernel(random_kernel(st.session_state[KERNEL_SIZE], seed))
     st.session_state[PRESET] = CUSTOM
+    st.session_state[CAPTION] = "A random kernel: what does it pick out? Edit any cell."
 
 
 def pick_clicked_cell() -> None:
@@ -186,6 +208,8 @@ def restore_from_link() -> None:
     if "kernel" in params and "kernel" not in problems:
         set_kernel(settings.kernel, settings.normalise)
         st.session_state[PRESET] = preset_name(settings.kernel)
+        chosen = PRESETS.get(st.session_state[PRESET])
+        st.session_state[CAPTION] = chosen.explanation if chosen else None
     st.session_state.update({
         NORMALISE: settings.normalise, BIAS: settings.bias, STRIDE: settings.stride, PADDING: settings.padding,
         RELU: settings.relu, POOL: settings.pool, POOL_SIZE: settings.pool_size, POOL_STRIDE: settings.pool_stride,
@@ -244,6 +268,7 @@ def open_in_playground(kernel: np.ndarray, note: str, dataset: str | None = None
         raise ValueError("The kernel contains NaN or infinity.")
     set_kernel(weights)
     st.session_state[PRESET] = CUSTOM
+    st.session_state[CAPTION] = None
     st.session_state[NOTE] = note
     index = 0
     if dataset in BUILTIN_DATASETS:

@@ -106,11 +106,12 @@ def test_a_shared_link_restores_the_setup_and_reports_bad_parts():
 def test_the_way_in_from_another_page(monkeypatch):
     class FakeStreamlit:
         def __init__(self):
-            self.session_state = {pg.KERNEL_VERSION: 0}
-            self.switched_to = None
+            self.session_state = {key: value.copy() if isinstance(value, list) else value
+                                  for key, value in pg._DEFAULTS.items()}
+            self.switched_to = self.query_params = None
 
-        def switch_page(self, page):
-            self.switched_to = page
+        def switch_page(self, page, query_params=None):
+            self.switched_to, self.query_params = page, query_params
 
     fake = FakeStreamlit()
     monkeypatch.setattr(pg, "st", fake)
@@ -123,6 +124,9 @@ def test_the_way_in_from_another_page(monkeypatch):
     assert fake.session_state[pg.NOTE] == "Filter 3 of the first Conv2D layer"
     typed = np.array(fake.session_state[pg.KERNEL], dtype=float)
     np.testing.assert_allclose(typed, learned[:, :, 0], atol=1e-5)  # six significant digits survive
+    # It arrives with the address the page writes (one history entry): the kernel as typed, image 0.
+    assert fake.query_params["kernel"] == ";".join(",".join(row) for row in fake.session_state[pg.KERNEL])
+    assert fake.query_params["dataset"] == "mnist" and fake.query_params["index"] == "0"
     for bad in (np.ones((4, 4)), np.ones((3, 3, 3)), np.full((3, 3), np.nan)):
         with pytest.raises(ValueError):
             pg.open_in_playground(bad, "")

@@ -15,8 +15,6 @@ from tests.browser.conftest import assert_no_exception, wait_until_idle
 pytestmark = pytest.mark.browser
 
 SAME_PADDED = [[0, 3, 9, -3, 0], [0, 4, 9, -4, 0], [0, 4, 9, -4, 0], [0, 4, 9, -4, 0], [0, 3, 9, -3, 0]]
-ROW_PIXELS = 35  # glide-data-grid's header and row height in st.data_editor
-SMALL_COLUMN_PIXELS = 75  # TextColumn(width="small")
 DRAWN_FEATURE_MAP_JS = """() => {
     const plot = document.querySelectorAll('.js-plotly-plot')[1];  // input, feature map, pooled map
     if (!plot || !plot._fullData) return null;
@@ -38,16 +36,11 @@ def expect_feature_map(tab, values: list[list[float]], timeout: float = 60.0) ->
 
 
 def type_into_kernel_cell(tab, row: int, column: int, text: str) -> None:
-    """Double-clicks a cell of the kernel's grid (counted from 1, index column excluded) and types into it."""
-    canvas = tab.locator('[data-testid="stDataFrame"]').nth(1).locator('[data-testid="data-grid-canvas"]')
-    box = canvas.bounding_box()
-    columns = 3
-    x = box["x"] + box["width"] - (columns - column + 0.5) * SMALL_COLUMN_PIXELS
-    y = box["y"] + ROW_PIXELS * row + ROW_PIXELS / 2
-    tab.mouse.dblclick(x, y)
-    editor = tab.locator("#portal textarea")
-    editor.fill(text)
-    tab.keyboard.press("Enter")
+    """Clicks a cell of the kernel editor (counted from 1), types into it and leaves it with Tab."""
+    kernel_cell(tab, row, column).click()
+    tab.keyboard.press("Control+A")
+    tab.keyboard.type(text)
+    tab.keyboard.press("Tab")
 
 
 def test_preset_cell_edit_and_shared_link(page, app_server, browser_context, tmp_path):
@@ -126,3 +119,52 @@ def test_clicking_a_feature_map_cell_takes_it_apart(page, app_server, data_dir):
     page.mouse.click(x, y)
     expect(page.get_by_text("The kernel covers input rows 5–7 and columns 20–22.")).to_be_visible(timeout=30_000)
     assert_no_exception(page)
+
+
+def kernel_cell(tab, row: int, column: int):
+    """The kernel editor's input for a cell, counted from 1."""
+    return tab.get_by_label(f"Kernel row {row}, column {column}", exact=True)
+
+
+def test_a_7x7_kernel_fits_stays_put_and_takes_what_is_typed(browser_context, app_server):
+    tab = browser_context.new_page()
+    tab.set_viewport_size({"width": 1280, "height": 1000})
+    tab.set_default_timeout(60_000)
+    try:
+        tab.goto(f"{app_server.url}/convolution_playground?source=grid&padding=same")
+        wait_until_idle(tab)
+        tab.get_by_role("combobox", name="Size", exact=True).click()
+        tab.get_by_role("option", name="7×7", exact=True).click()
+        wait_until_idle(tab)
+        # Every cell is on screen at 1280 px, the centre weight included, inside the kernel's column.
+        viewport = tab.viewport_size
+        for row in range(1, 8):
+            for column in range(1, 8):
+                box = kernel_cell(tab, row, column).bounding_box()
+                assert box is not None and box["width"] >= 30, (row, column, box)
+                assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"], (row, column, box)
+        centre = kernel_cell(tab, 4, 4)
+        expect(centre).to_have_value("5")  # the sharpen preset, padded to 7×7 with zeros
+        before = centre.bounding_box()
+        # One click and typing: the first keystroke counts, and the grid does not move.
+        centre.click()
+        tab.keyboard.press("Control+A")
+        tab.keyboard.type("45")
+        tab.keyboard.press("Tab")
+        wait_until_idle(tab)
+        expect(centre).to_have_value("45")
+        after = kernel_cell(tab, 4, 4).bounding_box()
+        assert abs(after["y"] - before["y"]) < 1 and abs(after["x"] - before["x"]) < 1, (before, after)
+        # The feature map is the lessons' 5×5 line convolved with the edited kernel ('same' padding).
+        from core.convolution import convolve2d
+        from core.playground_settings import PlaygroundSettings
+
+        grid = PlaygroundSettings().grid.astype(float)[:, :, None]
+        kernel = np.zeros((7, 7))
+        kernel[2:5, 2:5] = [[0, -1, 0], [-1, 45, -1], [0, -1, 0]]
+        expected = convolve2d(grid, kernel, 1, "same")
+        expect_feature_map(tab, [[int(v) if float(v).is_integer() else v for v in row] for row in expected.tolist()])
+        expect(tab.get_by_role("combobox", name="Preset")).to_have_value("(your own)")
+        assert_no_exception(tab)
+    finally:
+        tab.close()

@@ -162,6 +162,7 @@ def test_an_uploaded_folders_script_reads_class_folders(tmp_path):
     record.dataset, record.class_names = "folder:pets:abc:16:rgb:0.2", ["cat", "dog"]
     module = import_script(export_script(record), tmp_path, "exported_pets")
     (x_train, y_train), (x_test, y_test) = module.load_data(str(root))
+    assert len(y_train) == len(x_train)
     assert x_train.shape == (16, 16, 16, 3) and x_test.shape == (4, 16, 16, 3)
     assert sorted(np.bincount(y_test).tolist()) == [2, 2] and x_train.dtype == np.uint8
 
