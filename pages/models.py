@@ -18,11 +18,14 @@ if not records:
     st.info("No stored runs yet. Train one on the **Train** page, or upload a `.keras` file below.")
 else:
     frame = store_views.runs_frame(records)
-    picked = st.dataframe(
-        frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row", key=store_views.TABLE,
-        column_config={"test accuracy": st.column_config.NumberColumn(format="percent"),
-                       "validation accuracy": st.column_config.NumberColumn(format="percent"),
-                       "training s": st.column_config.NumberColumn(format="%.1f")})
+    # Accuracies as bars in percent: a run without validation images gets an empty cell, where a
+    # number column shows "None"; the values stay numbers, so the columns still sort.
+    shown = frame.assign(**{column: frame[column] * 100 for column in ("test accuracy", "validation accuracy")})
+    accuracy = st.column_config.ProgressColumn(format="%.2f%%", min_value=0, max_value=100)
+    picked = st.dataframe(shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+                          key=store_views.TABLE,
+                          column_config={"test accuracy": accuracy, "validation accuracy": accuracy,
+                                         "training s": st.column_config.NumberColumn(format="%.1f")})
     rows = picked.selection.rows if picked is not None else []
     if rows and rows[0] < len(records):
         record = records[rows[0]]

@@ -94,3 +94,16 @@ def test_a_store_set_by_the_environment_still_offers_the_shipped_defaults():
     predict = open_app("pages/predict.py")
     assert not any("No trained models" in info.value for info in predict.info)
     assert predict.selectbox(key="predict_run").value == SHIPPED_RUN_IDS["mnist"]
+
+
+def test_a_run_without_validation_shows_an_empty_cell_not_none(two_runs):
+    # A number column draws a missing value as "None"; a progress column leaves the cell empty.
+    import json
+
+    table = open_app(MODELS).dataframe[0]
+    assert table.value["validation accuracy"].isna().all()
+    assert list(table.value["test accuracy"]) == [90.0, 90.0]  # percent, still numbers, so they sort
+    columns = json.loads(table.proto.columns)
+    for name in ("test accuracy", "validation accuracy"):
+        assert columns[name]["type_config"]["type"] == "progress", columns[name]
+    assert "None" not in table.value.astype(str).to_string().replace("NaN", "")
