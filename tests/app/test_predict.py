@@ -45,6 +45,13 @@ def test_an_injected_drawing_is_read_and_charted(shipped):
     charts = [chart.proto.spec for chart in app.get("plotly_chart")]
     assert len(charts) >= 4  # probabilities, pixels, X-ray, feature maps
     assert '"5. centred' in "".join(charts)
+    # The input chart's title is short enough not to be cut; its note is a caption, for mouse and finger alike.
+    import json
+
+    titles = [json.loads(spec)["layout"].get("title", {}).get("text", "") for spec in charts]
+    assert "What the model receives" in titles and all(len(title) <= 40 for title in titles), titles
+    captions = " ".join(caption.value for caption in app.caption)
+    assert "rescales them to 0–1" in captions and "mouse or your finger" in captions
 
 
 def test_a_small_digit_in_a_corner_is_read_but_the_naive_resize_misses_it(shipped):

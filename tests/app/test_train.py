@@ -223,3 +223,13 @@ def test_a_new_dataset_starts_from_its_own_recommendation_unless_the_user_edited
     _press(app, offer)
     assert _comparable(app.session_state[LAST_CONFIG]) == _comparable(default_config("mnist"))
     assert offer not in [b.label for b in app.button]
+
+
+def test_the_target_accuracy_control_moves_in_steps_a_keyboard_can_cross():
+    app = open_app(TRAIN)
+    app.toggle(key="hp_target_on").set_value(True)
+    rerun(app)
+    target = app.select_slider(key="hp_target_accuracy")
+    options = list(target.options)  # as shown: percentages
+    assert len(options) <= 20 and "90.0%" in options and "99.8%" in options  # 99.8% → 90% is a few presses, not 98
+    assert app.session_state[LAST_CONFIG].target_accuracy == target.value

@@ -39,3 +39,16 @@ def test_preset_captions_are_worked_out_for_the_dataset_on_screen():
     for preset in PRESETS.values():  # every placeholder is filled for every built-in shape it fits
         for shape in ((28, 28, 1), (32, 32, 3)):
             assert "{" not in preset.describe(shape, 10)
+
+
+def test_datasets_are_named_as_people_chose_them_never_by_internal_keys():
+    from core.comparison import comparison_table
+    from core.datasets import dataset_name
+    from tests.unit.test_store import record
+
+    assert dataset_name("mnist") == "MNIST handwritten digits"
+    assert dataset_name("folder:pets:c6468ecf70:32:rgb:0.2") == "pets (your upload, 32×32 RGB)"
+    assert dataset_name("folder:scans:0a1b2c3d4e:28:grayscale:0.1") == "scans (your upload, 28×28 grey)"
+    run = record()
+    run.dataset = "folder:pets:c6468ecf70:32:rgb:0.2"
+    assert comparison_table([run])["dataset"].tolist() == ["pets (your upload, 32×32 RGB)"]
