@@ -14,13 +14,38 @@ from __future__ import annotations
 
 import json
 import textwrap
+import unicodedata
 from collections.abc import Mapping
 
-from core.datasets import BUILTIN_DATASETS
+from core.datasets import BUILTIN_DATASETS, dataset_name
 from core.layers import L2, KerasCall, spec_from_dicts
 from core.store import RunRecord
 
 INDENT = "        "
+
+
+def _literal(value: str) -> str:
+    """A Python string literal for any text: repr, the one proven escape, in double quotes when that is free.
+
+    (A blanket replace of ' by " turned repr's escaping inside out: a value holding a double
+    quote closed the literal early.)
+    """
+    text = repr(value)
+    if text.startswith("'") and '"' not in value and "'" not in value:
+        text = f'"{text[1:-1]}"'
+    return text
+
+
+def _one_line(text: str) -> str:
+    """Text safe for a comment: every line break and control character becomes a space."""
+    return "".join(" " if unicodedata.category(character) in ("Cc", "Zl", "Zp") else character
+                   for character in str(text))
+
+
+def _safe_id(run_id: str) -> str:
+    """A run id as the store makes them (digits, letters and dashes); anything else is dropped."""
+    return "".join(character for character in str(run_id) if character.isascii() and
+                   (character.isalnum() or character == "-"))[:40]
 
 
 def _value(value: object) -> str:
@@ -30,6 +55,8 @@ def _value(value: object) -> str:
         if 0 < value < 0.01 and abs(1 / value - round(1 / value)) < 1e-6:
             return f"1 / {round(1 / value)}"  # Rescaling(1 / 255) reads better than 0.0039215686
         return repr(round(value, 10))
+    if isinstance(value, str):
+        return _literal(value)
     return repr(value)
 
 
@@ -37,7 +64,7 @@ def layer_code(call: KerasCall) -> str:
     """One layer as Python source, e.g. `keras.layers.Conv2D(32, 3, padding='same', activation='relu')`."""
     parts = [_value(argument) for argument in call.args]
     parts += [f"{name}={_value(value)}" for name, value in call.kwargs.items()]
-    return f"keras.layers.{call.name}({', '.join(parts)})".replace("'", '"')
+    return f"keras.layers.{call.name}({', '.join(parts)})"
 
 
 _AUGMENTATION = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation")
@@ -68,7 +95,7 @@ def model_code(record: RunRecord) -> str:
                  "# one probability per class")
     body = "\n".join(INDENT + line for line in lines)
     policy = ('    # Mixed precision: layers compute in bfloat16 and keep float32 weights; the output stays float32.\n'
-              f'    keras.config.set_dtype_policy({record.hyperparameters["precision"]!r})\n'.replace("'", '"')
+              f'    keras.config.set_dtype_policy({_literal(str(record.hyperparameters["precision"]))})\n'
               if mixed else "")
     return f'{policy}    model = keras.Sequential([\n{body}\n    ], name="cnnlab_model")\n    return model\n'
 
@@ -225,7 +252,7 @@ def _data_code(dataset: str, input_shape: list[int]) -> tuple[str, str, str]:
     return _FOLDER_READER, f'''    """Your images: one sub-folder per class (or train/ and test/ folders of them), in a
     folder or a .tar.gz. Pass --data-dir, or set DATA_DIR. Without train/ and test/ folders the split
     is this loader's own, so the numbers differ a little from the app's."""
-    return load_class_folders(data_dir or DATA_DIR, ({height}, {width}, {channels}))
+    return load_class_folders(data_dir or DATA_DIR, ({int(height)}, {int(width)}, {int(channels)}))
 ''', "import tarfile\n"
 
 
@@ -264,7 +291,7 @@ def _callbacks_code(settings: Mapping[str, object]) -> str:
                      f"        monitor={settings['reduce_monitor']!r}, factor={settings['reduce_factor']!r}, "
                      f"patience={settings['reduce_patience']!r}))")
     lines.append("    return callbacks")
-    return "\n".join(lines).replace("'", '"') + "\n"
+    return "\n".join(lines) + "\n"
 
 
 _TARGET_CALLBACK = '''
@@ -308,13 +335,18 @@ def _sections(record: RunRecord) -> list[tuple[str, str]]:
     engine_note = (" The app trained it with its `tf.GradientTape` loop; `model.fit` takes the same steps."
                    if settings.get("engine") == "tape" else "")
     folder = record.dataset not in BUILTIN_DATASETS
-    dataset = record.dataset.removeprefix("folder:") if folder else BUILTIN_DATASETS[record.dataset].display_name
+    # User text (the run's name, an upload's name, class names) enters the code only as repr() literals,
+    # never as prose in the docstring, a comment or a markdown cell: nothing a user typed becomes code.
+    dataset = "your own images (DATASET below)" if folder else BUILTIN_DATASETS[record.dataset].display_name
     epochs = settings.get("epochs", 1)
+    epochs = epochs if isinstance(epochs, int) else 1
     helpers, load_body, data_imports = _data_code(record.dataset, record.input_shape)
     pillow = "from PIL import Image\n" if "Image.open" in helpers else ""
     imports = f"import argparse\n{data_imports}from pathlib import Path\n\nimport keras\nimport numpy as np\n{pillow}"
     constants = (
-        f"CLASS_NAMES = {list(record.class_names)!r}\n"
+        f"RUN_NAME = {_literal(str(record.name))}\n"
+        + (f"DATASET = {_literal(dataset_name(record.dataset))}\n" if folder else "")
+        + f"CLASS_NAMES = {[str(name) for name in record.class_names]!r}\n"
         + ("DATA_DIR = \"path/to/your/images\"  # one sub-folder per class\n" if folder else "")
         + f"EPOCHS = {settings.get('epochs', 1)!r}\nBATCH_SIZE = {settings.get('batch_size', 32)!r}\n"
         f"LEARNING_RATE = {settings.get('learning_rate', 0.001)!r}\n"
@@ -374,8 +406,9 @@ if __name__ == "__main__":
     main()
 '''
     return [
-        (f"# {record.name}\n\nReproduces CNN Lab run `{record.run_id}` with plain Keras: {dataset}, "
-         f"{epochs} epoch{'s' if epochs != 1 else ''}, {result} in the app.{engine_note}", imports),
+        (f"# CNN Lab run {_safe_id(record.run_id)}\n\nReproduces the run named in `RUN_NAME` below with plain "
+         f"Keras: {dataset}, {epochs} epoch{'s' if epochs != 1 else ''}, {result} in the app.{engine_note}",
+         imports),
         ("The run's settings. Change them here.", constants),
         *([("Readers for the data files, in plain NumPy and Pillow: the same files and folders the app reads.",
             helpers)] if helpers else []),
@@ -400,11 +433,11 @@ def export_script(record: RunRecord) -> str:
     title, imports = sections[0]
     first = title.splitlines()[0].lstrip("# ")
     body = title.split("\n\n", 1)[1] if "\n\n" in title else ""
-    docstring = (f'"""{first}: a CNN Lab run, as a plain Keras script.\n\n{body}\n\n'
+    docstring = (f'"""{_one_line(first)}, as a plain Keras script.\n\n{_one_line(body)}\n\n'
                  'Run: python this_file.py [--epochs N] [--subset N] [--data-dir FOLDER]\n"""\n\n')
     parts = [docstring + imports]
     for note, code in sections[1:]:
-        comment = "\n".join(textwrap.wrap(note, 98, initial_indent="# ", subsequent_indent="# "))
+        comment = "\n".join(textwrap.wrap(_one_line(note), 98, initial_indent="# ", subsequent_indent="# "))
         parts.append(f"{comment}\n{code}")
     return "\n\n".join(part.rstrip("\n") for part in parts) + "\n"
 
