@@ -20,6 +20,7 @@ import re
 import shutil
 import time
 import uuid
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -157,18 +158,136 @@ def save_run(record: RunRecord, write_model: Callable[[Path], None], root: Path 
     return final
 
 
-def _read(folder: Path, source: str) -> RunRecord | None:
-    """A run's record, or None if its folder is not a whole run (or its metadata is unreadable)."""
-    if folder.name.startswith(".") or not (folder / MODEL_FILE).is_file():
-        return None
+@dataclass(frozen=True)
+class DamagedRun:
+    """A run folder whose metadata or model file cannot be used, and why.
+
+    Args:
+        run_id: The folder name.
+        folder: Where it is.
+        reason: What is wrong, in words a user can act on.
+        owner: The owner, when the metadata still says it ("" otherwise).
+        source: RUNS or DEFAULTS.
+    """
+
+    run_id: str
+    folder: Path
+    reason: str
+    owner: str = ""
+    source: str = RUNS
+
+
+class RecordError(ValueError):
+    """A run's meta.json that does not describe a run; the message says which field and why."""
+
+
+_NUMBER = (int, float)
+# Each field's type; a stored record must match exactly (bool is not a number here).
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "run_id": (str,), "name": (str,), "dataset": (str,), "spec": (list,), "hyperparameters": (dict,),
+    "history": (dict,), "metrics": (dict,), "training_seconds": _NUMBER, "status": (str,), "created": (str,),
+    "app_version": (str,), "input_shape": (list,), "class_names": (list,), "stop_reason": (str,),
+    "wall_seconds": _NUMBER, "owner": (str,),
+}
+_REQUIRED = ("run_id", "name", "dataset", "spec", "hyperparameters", "history", "metrics", "training_seconds")
+
+
+def _kind(value: object) -> str:
+    return "true/false" if isinstance(value, bool) else type(value).__name__
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, _NUMBER) and not isinstance(value, bool)
+
+
+def record_from_dict(data: object, folder_name: str | None = None) -> RunRecord:
+    """A RunRecord from a meta.json's content, every field's type checked.
+
+    Raises:
+        RecordError: Naming the first field that is missing, unknown or of the wrong type.
+    """
+    if not isinstance(data, dict):
+        raise RecordError(f"meta.json holds a {_kind(data)}, not an object.")
+    data = {key: value for key, value in data.items() if key != "source"}
+    unknown = sorted(str(key) for key in set(data) - set(_FIELD_TYPES))
+    if unknown:
+        raise RecordError(f"meta.json has an unknown field {unknown[0][:40]!r}.")
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        raise RecordError(f"meta.json lacks the field {missing[0]!r}.")
+    for key, value in data.items():
+        types = _FIELD_TYPES[key]
+        if not isinstance(value, types) or (types == _NUMBER and not _is_number(value)):
+            wanted = "number" if types == _NUMBER else types[0].__name__
+            raise RecordError(f"meta.json's {key!r} is a {_kind(value)}, not a {wanted}.")
+    if folder_name is not None and data["run_id"] != folder_name:
+        raise RecordError(f"meta.json names the run {data['run_id'][:40]!r}, but its folder is {folder_name!r}.")
+    if not all(isinstance(layer, dict) for layer in data["spec"]):
+        raise RecordError("meta.json's 'spec' holds something that is not a layer.")
+    if not all(isinstance(values, list) and all(v is None or _is_number(v) for v in values)
+               for values in data["history"].values()):
+        raise RecordError("meta.json's 'history' holds something that is not a list of numbers.")
+    if not all(isinstance(split, dict) and all(v is None or _is_number(v) for v in split.values())
+               for split in data["metrics"].values()):
+        raise RecordError("meta.json's 'metrics' holds something that is not numbers by split.")
+    sides = data.get("input_shape", [])
+    if not all(isinstance(side, int) and not isinstance(side, bool) and side > 0 for side in sides):
+        raise RecordError("meta.json's 'input_shape' holds something that is not a size.")
+    if not all(isinstance(name, str) for name in data.get("class_names", [])):
+        raise RecordError("meta.json's 'class_names' holds something that is not text.")
+    if data.get("created"):
+        try:
+            datetime.fromisoformat(data["created"])
+        except ValueError:
+            raise RecordError(f"meta.json's 'created' is not a date: {data['created'][:40]!r}.") from None
+    return RunRecord(**data)
+
+
+def model_file_problem(path: Path) -> str | None:
+    """What is wrong with a run's model file, or None when it is a whole zip (a .keras file is one)."""
+    if not path.is_file():
+        return "Its model file is missing."
     try:
-        data = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
-        data.pop("source", None)
-        record = RunRecord(**data)
-    except (OSError, ValueError, TypeError):
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return "Its model file is damaged: not a whole .keras archive (truncated, or another format)."
+    if "config.json" not in names:
+        return "Its model file is damaged: the archive has no config.json."
+    return None
+
+
+def _examine(folder: Path, source: str) -> RunRecord | DamagedRun | None:
+    """A run folder's record, or why it is damaged; None for what is not a run (hidden, or not a folder)."""
+    if folder.name.startswith(".") or not folder.is_dir():
         return None
+    meta = folder / META_FILE
+    try:
+        text = meta.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return DamagedRun(folder.name, folder, "It has no meta.json.", source=source)
+    except (OSError, UnicodeDecodeError) as error:
+        return DamagedRun(folder.name, folder, f"Its meta.json cannot be read: {error}.", source=source)
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return DamagedRun(folder.name, folder, "Its meta.json is not valid JSON.", source=source)
+    owner = data.get("owner", "") if isinstance(data, dict) and isinstance(data.get("owner", ""), str) else ""
+    try:
+        record = record_from_dict(data, folder.name)
+    except RecordError as error:
+        return DamagedRun(folder.name, folder, str(error), owner, source)
+    problem = model_file_problem(folder / MODEL_FILE) if not (folder / MODEL_FILE).is_file() else None
+    if problem:
+        return DamagedRun(folder.name, folder, problem, owner, source)
     record.source = source
     return record
+
+
+def _read(folder: Path, source: str) -> RunRecord | None:
+    """A run's record, or None if its folder is not a whole, valid run."""
+    found = _examine(folder, source)
+    return found if isinstance(found, RunRecord) else None
 
 
 def _folders(root: Path, source: str) -> list[Path]:
@@ -203,6 +322,41 @@ def list_runs(root: Path = STORE_ROOT, viewer: str | None = None) -> list[RunRec
                     found[path.name] = record
         records.extend(sorted(found.values(), key=lambda record: record.run_id, reverse=source == RUNS))
     return records
+
+
+def list_damaged(root: Path = STORE_ROOT, viewer: str | None = None) -> list[DamagedRun]:
+    """Run folders that cannot be used, with the reason: listed on Models so they can be deleted.
+
+    Args:
+        viewer: As for `list_runs`; in hosted mode a visitor sees only damaged runs that still name them
+            as owner (and damaged defaults, which are the operator's to fix).
+    """
+    damaged = []
+    for source in (DEFAULTS, RUNS):
+        for folder in _folders(root, source):
+            for path in sorted(folder.iterdir()):
+                found = _examine(path, source)
+                if isinstance(found, DamagedRun) and (viewer is None or source == DEFAULTS
+                                                      or (bool(viewer) and found.owner == viewer)):
+                    damaged.append(found)
+    return damaged
+
+
+def delete_damaged(run_id: str, root: Path = STORE_ROOT, viewer: str | None = None) -> None:
+    """Deletes a damaged user run, as `delete_run` deletes a whole one.
+
+    Raises:
+        StoreError: If it is not a damaged run this viewer may see, or it is a shipped default.
+    """
+    for item in list_damaged(root, viewer):
+        if item.run_id == run_id:
+            if item.source != RUNS:
+                raise StoreError("The shipped default models cannot be deleted.")
+            trash = item.folder.with_name(f"{TRASH_PREFIX}{run_id}-{uuid.uuid4().hex[:6]}.{os.getpid()}")
+            os.rename(item.folder, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+            return
+    raise StoreError(f"There is no damaged run {run_id[:40]!r} in the store.")
 
 
 def _find(run_id: str, root: Path, viewer: str | None = None) -> tuple[Path, RunRecord]:

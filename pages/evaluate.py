@@ -7,6 +7,7 @@ from core.evaluation import test_report
 from ui import eval_views as ev
 from ui.hosting import visible_runs
 from ui.loaders import get_dataset
+from ui.model_cache import load_problem
 from ui.navigation import require_router
 
 require_router()
@@ -66,7 +67,7 @@ if dataset is not None:
     try:
         probabilities = ev.test_probabilities(record, dataset)
     except Exception as error:  # a model file that loads but cannot run: say so rather than crash the page
-        problem = f"The model could not be run on the test images: {type(error).__name__}: {error}"
+        problem = f"The model could not be run on the test images. {load_problem(record.run_id, error)}"
 
 if probabilities is not None and probabilities.shape[1] != dataset.num_classes:
     problem = f"The model has {probabilities.shape[1]} outputs but the dataset has {dataset.num_classes} classes."

@@ -35,6 +35,7 @@ else:
     else:
         st.caption("Click a row (its left edge) to see the run's details and actions. Click a column header to sort.")
 
+store_views.damaged_runs()
 store_views.upload_result()
 with st.expander("Upload a .keras model", icon=":material/upload:"):
     store_views.upload_form()

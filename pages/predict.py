@@ -5,7 +5,7 @@ import streamlit as st
 from ui import predict_views as pv
 from ui.eval_views import run_labels
 from ui.hosting import visible_runs
-from ui.model_cache import load_run_model
+from ui.model_cache import load_problem, load_run_model
 from ui.navigation import require_router
 
 require_router()
@@ -26,7 +26,7 @@ record = by_id[run_id]
 try:
     model = load_run_model(run_id)
 except Exception as error:  # a damaged or vanished file: say so rather than crash the page
-    st.error(f"This model could not be loaded: {type(error).__name__}: {error}", icon=":material/error:")
+    st.error(f"This model could not be loaded. {load_problem(run_id, error)}", icon=":material/error:")
     st.stop()
 class_names = list(record.class_names) or [str(i) for i in range(model.output_shape[-1])]
 

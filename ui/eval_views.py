@@ -21,7 +21,7 @@ from core.store import RunRecord, StoreError, load_record
 from ui import eval_figures
 from ui.hosting import viewer
 from ui.keras_loader import import_keras
-from ui.model_cache import load_model_at, load_run_model, model_key
+from ui.model_cache import load_model_at, load_problem, load_run_model, model_key
 from ui.playground_state import open_in_playground
 
 RUN = "eval_run"
@@ -210,7 +210,11 @@ def compare_view(records: list[RunRecord], current: RunRecord) -> None:
 
 def filters_view(record: RunRecord) -> None:
     keras = import_keras()
-    model = load_run_model(record.run_id)
+    try:
+        model = load_run_model(record.run_id)
+    except Exception as error:  # a damaged file: name the problem rather than crash the view
+        st.error(f"This model could not be loaded. {load_problem(record.run_id, error)}", icon=":material/error:")
+        return
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     if not convs:
         st.info("This model has no Conv2D layer, so it learned no filters: its Dense layers look at every pixel "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.store import MODEL_FILE, run_folder
+from core.store import MODEL_FILE, StoreError, model_file_problem, run_folder
 from ui.hosting import viewer
 from ui.keras_loader import import_keras
 
@@ -31,6 +31,18 @@ def load_model_at(path: str, mtime: float):
     """The model in a file, cached by (path, mtime): pass `model_key`'s result."""
     keras = import_keras()
     return keras.saving.load_model(Path(path), safe_mode=True, compile=False)
+
+
+def load_problem(run_id: str, error: Exception) -> str:
+    """Why a run's model could not be loaded or run, naming the real problem when it is the file.
+
+    Keras answers a truncated .keras file with "File not found", although the file is there.
+    """
+    try:
+        problem = model_file_problem(run_folder(run_id, viewer=viewer()) / MODEL_FILE)
+    except StoreError:
+        problem = "The run is no longer in the store."
+    return problem or f"{type(error).__name__}: {str(error)[:300]}"
 
 
 def load_run_model(run_id: str):

@@ -16,7 +16,18 @@ from core.datasets import BUILTIN_DATASETS, dataset_name
 from core.hosting import QuotaError, check_store_quota
 from core.model_check import MAX_FILE_BYTES, ModelFileError, check_fits, inspect_keras_file
 from core.numbers import percent
-from core.store import MODEL_FILE, STORE_ROOT, RunRecord, StoreError, delete_run, rename_run, run_folder
+from core.store import (
+    MODEL_FILE,
+    RUNS,
+    STORE_ROOT,
+    RunRecord,
+    StoreError,
+    delete_damaged,
+    delete_run,
+    list_damaged,
+    rename_run,
+    run_folder,
+)
 from ui import hosting
 
 _REPO = Path(__file__).resolve().parents[1]
@@ -73,6 +84,32 @@ def _delete(run_id: str, name: str) -> None:
         st.session_state[_ACTION_MESSAGE] = ("success", f"Deleted “{name}”.")
     except StoreError as error:
         st.session_state[_ACTION_MESSAGE] = ("error", str(error))
+
+
+def _delete_damaged(run_id: str) -> None:
+    try:
+        delete_damaged(run_id, viewer=hosting.viewer())
+        st.session_state[_ACTION_MESSAGE] = ("success", f"Deleted the damaged run {run_id}.")
+    except (StoreError, OSError) as error:
+        st.session_state[_ACTION_MESSAGE] = ("error", str(error))
+
+
+def damaged_runs() -> None:
+    """Runs whose files cannot be used, with the reason and a Delete button; every other page skips them."""
+    damaged = list_damaged(viewer=hosting.viewer())
+    if not damaged:
+        return
+    with st.container(border=True):
+        st.markdown(f"**{len(damaged)} damaged run{'' if len(damaged) == 1 else 's'}**: left out of every other "
+                    "page until deleted or repaired. One damaged run never affects the others.")
+        for item in damaged:
+            left, right = st.columns([5, 1], vertical_alignment="center")
+            left.text(f"{item.run_id}: {item.reason}")  # plain text: the reason may quote the file's content
+            if item.source == RUNS:
+                right.button("Delete", key=f"delete_damaged_{item.run_id}", icon=":material/delete:",
+                             on_click=_delete_damaged, args=(item.run_id,))
+            else:
+                right.caption("shipped default")
 
 
 def action_message() -> None:
