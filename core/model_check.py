@@ -43,6 +43,8 @@ MAX_CONFIG_BYTES = 2 * 2**20
 MAX_LAYERS = 100
 MAX_PARAMETERS = 20_000_000  # 80 MB of float32 weights
 MAX_SIDE = 256
+MAX_JSON_DEPTH = 64  # a Sequential config nests about 8 levels; 20,000 nested arrays blew Python's recursion
+KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")  # all a Keras 3 file of these layers holds
 
 
 class ModelFileError(ValueError):
@@ -133,6 +135,54 @@ def _layer(class_name: str, config: dict, name: str) -> Layer | None:
                          "Dropout, Flatten, GlobalAveragePooling2D, Dense, RandomFlip/Rotation/Zoom/Translation.")
 
 
+def json_depth(data: bytes) -> int:
+    """The deepest nesting of arrays and objects in a JSON text, counted without parsing it.
+
+    Brackets inside strings are skipped (with their escapes), so the count is exact for valid JSON.
+    """
+    depth = deepest = 0
+    inside = escaped = False
+    for byte in data:
+        if inside:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # closing quote
+                inside = False
+        elif byte == 0x22:
+            inside = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+def _parse_json(data: bytes, what: str) -> object:
+    depth = json_depth(data)
+    if depth > MAX_JSON_DEPTH:
+        raise ModelFileError(f"The model's {what} is nested {depth:,} levels deep; a Keras model needs far fewer "
+                             f"(at most {MAX_JSON_DEPTH} are accepted).")
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ModelFileError(f"The model's {what} is nested too deeply to read.") from None
+
+
+def _check_members(members: list[zipfile.ZipInfo]) -> None:
+    """Refuses a zip whose entries are not exactly a Keras file's: no paths, no extras, no duplicates."""
+    names = [member.filename for member in members]
+    odd = [name for name in names if name not in KERAS_MEMBERS]
+    if odd:
+        shown = ", ".join(repr(name[:60]) for name in odd[:3])
+        raise ModelFileError(f"The file holds entries a .keras model never has ({shown}); it holds only "
+                             f"{', '.join(KERAS_MEMBERS)}.")
+    if len(set(names)) != len(names):
+        raise ModelFileError("The file holds the same entry twice; a .keras model holds each once.")
+
+
 def _read_config(path: Path) -> tuple[dict, str]:
     if path.stat().st_size > MAX_FILE_BYTES:
         raise ModelFileError(f"The file is larger than {MAX_FILE_BYTES // 2**20} MB.")
@@ -149,10 +199,13 @@ def _read_config(path: Path) -> tuple[dict, str]:
             names = {member.filename for member in members}
             if "config.json" not in names or "model.weights.h5" not in names:
                 raise ModelFileError("This zip is not a Keras model: it lacks config.json or model.weights.h5.")
+            _check_members(members)
             if archive.getinfo("config.json").file_size > MAX_CONFIG_BYTES:
                 raise ModelFileError("The model's config.json is implausibly large.")
-            config = json.loads(archive.read("config.json"))
-            metadata = json.loads(archive.read("metadata.json")) if "metadata.json" in names else {}
+            config = _parse_json(archive.read("config.json"), "config.json")
+            metadata = _parse_json(archive.read("metadata.json"), "metadata.json") if "metadata.json" in names else {}
+    except ModelFileError:
+        raise
     except zipfile.BadZipFile:
         raise ModelFileError("This is not a .keras file (not a zip archive; truncated or another format).") from None
     except (ValueError, UnicodeDecodeError, zipfile.LargeZipFile, EOFError, OSError) as error:
@@ -211,6 +264,8 @@ def inspect_keras_file(path: Path) -> ModelFileReport:
                 raise ModelFileError(f"{name} gets an input of the wrong rank {shape}.")
             parameters += layer.parameter_counts(shape)[0]
             shape = layer.output_shape(shape)
+        except ModelFileError:
+            raise  # already names the layer ("Layer 4 (Conv2D): Layer 4 (Conv2D): …" otherwise)
         except (SpecError, TypeError, ValueError) as error:
             raise ModelFileError(f"{name}: {error}") from None
         if parameters > MAX_PARAMETERS:

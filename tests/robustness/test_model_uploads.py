@@ -6,7 +6,9 @@ then a good model uploaded in the same session is added, so the page still works
 
 from __future__ import annotations
 
+import io
 import os
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -53,14 +55,41 @@ def files(tmp_path_factory) -> dict[str, bytes]:
         config["config"]["layers"][2].update({"class_name": "EvilLayer", "module": "my_package.layers",
                                              "registered_name": "Custom>EvilLayer"})
 
+    def nested(config):  # 20,000 nested arrays: Python's JSON reader recursed until it failed
+        config["config"]["layers"][1]["config"]["deep"] = "DEEP"
+
+    def with_members(extra: dict[str, bytes]) -> bytes:  # the good file plus entries of other names
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(good_bytes)) as source, zipfile.ZipFile(buffer, "w") as target:
+            for item in source.infolist():
+                target.writestr(item, source.read(item.filename))
+            for name, data in extra.items():
+                target.writestr(name, data)
+        return buffer.getvalue()
+
+    def non_square(config):  # a layer error raised with the layer's name already in it
+        config["config"]["layers"].insert(2, {"module": "keras.layers", "class_name": "Conv2D",
+                                              "config": {"filters": 4, "kernel_size": [3, 5], "activation": "relu"},
+                                              "registered_name": None})
+
+    deep_path = folder / "deep.keras"
+    with zipfile.ZipFile(io.BytesIO(with_config(nested))) as source, zipfile.ZipFile(deep_path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(item.filename, data.replace(b'"DEEP"', b"[" * 20_000 + b"]" * 20_000))
     return {"good": good_bytes, "lambda": keras_bytes(lambda_model, folder, "lambda.keras"),
+            "deeply nested config": deep_path.read_bytes(),
+            "a ../ entry": with_members({"../../x": b"escape"}),
+            "an absolute entry": with_members({"/abs/x": b"escape"}),
+            "an extra entry": with_members({"assets/readme.txt": b"x"}),
+            "a non-square kernel": with_config(non_square),
             "huge dense": with_config(huge_dense),
             "wrong input shape": keras_bytes(cifar, folder, "c.keras"),
             "truncated": good_bytes[: len(good_bytes) // 2], "h5": h5_path.read_bytes(),
             "random bytes": os.urandom(4096), "unknown classes": with_config(unknown_class)}
 
 
-CASES = {  # case → (file name, words the refusal must contain)
+CASES = {  # case → (file name, words the refusal must contain…)
     "lambda": ("lambda.keras", "'Lambda' is not one the app can load"),
     "huge dense": ("huge.keras", "Dense 100000"),
     "wrong input shape": ("cifar.keras", "takes (32, 32, 3) images"),
@@ -68,6 +97,11 @@ CASES = {  # case → (file name, words the refusal must contain)
     "h5": ("legacy.h5", "legacy HDF5"),
     "random bytes": ("noise.keras", "not a .keras file"),
     "unknown classes": ("evil.keras", "custom class"),
+    "deeply nested config": ("deep.keras", "config.json is nested 20,0", "levels deep"),
+    "a ../ entry": ("slip.keras", "entries a .keras model never has ('../../x')"),
+    "an absolute entry": ("abs.keras", "entries a .keras model never has ('/abs/x')"),
+    "an extra entry": ("extra.keras", "entries a .keras model never has ('assets/readme.txt')"),
+    "a non-square kernel": ("square.keras", "Layer 3 (Conv2D): only square kernels are supported"),
 }
 
 
@@ -82,11 +116,12 @@ def upload(app: AppTest, name: str, data: bytes, dataset: str = "digits") -> App
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_bad_model_file_is_refused_with_the_reason_and_a_good_one_is_added_after(case, files):
-    name, words = CASES[case]
+    name, *words = CASES[case]
     before = len(list_runs())
     app = upload(open_app(MODELS), name, files[case])
     assert_clean(app)
-    assert_says(app, "Not added", words)
+    message = assert_says(app, "Not added", *words)
+    assert message.count("Layer ") <= 1, message  # a layer is named once, not "Layer 4 (…): Layer 4 (…): …"
     assert len(list_runs()) == before  # nothing half-stored
     upload(app, "good.keras", files["good"])
     assert_clean(app)
