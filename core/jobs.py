@@ -24,10 +24,12 @@ is reported as failed.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -45,6 +47,9 @@ from core.store import STORE_ROOT, write_text_atomically
 from core.training_config import TrainConfig
 
 JOBS = "jobs"
+HEARTBEAT = "heartbeat"  # touched by the worker while it loads or evaluates (no progress lines then)
+STALL_ENV = "CNNLAB_STALL_SECONDS"
+DEFAULT_STALL_SECONDS = 120.0
 ACTIVE_STATES = ("starting", "running")
 _REPO_ROOT = Path(__file__).resolve().parents[1]
 _children: dict[str, subprocess.Popen] = {}  # reaped in `job_status`, so finished workers leave no zombies
@@ -150,7 +155,48 @@ def job_status(job_id: str, root: Path = STORE_ROOT) -> JobStatus:
         if status.active:
             status.state = "failed"
             status.message = status.message or "The training process ended unexpectedly (out of memory, or killed)."
+    elif status.active and (silent := _silent_for(folder)) > stall_seconds():
+        _end_stalled(folder, status, silent)
     return status
+
+
+def stall_seconds() -> float:
+    """How long a running job may go without a sign of progress before it counts as stalled.
+
+    Far longer than the slowest batch plus TensorFlow's tracing of the first one (seconds here);
+    while it loads data or evaluates, the worker's heartbeat shows it is still being scheduled.
+    `CNNLAB_STALL_SECONDS` changes it.
+    """
+    try:
+        value = float(os.environ.get(STALL_ENV, "") or DEFAULT_STALL_SECONDS)
+    except ValueError:
+        return DEFAULT_STALL_SECONDS
+    return value if value > 0 else DEFAULT_STALL_SECONDS
+
+
+def _silent_for(folder: Path) -> float:
+    """Seconds since the job last showed progress: a progress line, its heartbeat, or a status change."""
+    latest = 0.0
+    for name in ("progress.jsonl", HEARTBEAT, "status.json"):
+        try:
+            latest = max(latest, (folder / name).stat().st_mtime)
+        except FileNotFoundError:
+            continue
+    return time.time() - latest if latest else 0.0
+
+
+def _end_stalled(folder: Path, status: JobStatus, silent: float) -> None:
+    """Ends a stalled worker (paused with SIGSTOP, or hung) and records why; its slot is free at once."""
+    if status.pid > 0:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(status.pid, signal.SIGKILL)  # its own session: the worker and anything it started
+    status.state = "failed"
+    status.message = (f"Stalled: the training process showed no progress for {silent:.0f} s (it hung, or was "
+                      "paused), so it was ended. Nothing was saved; start the run again.")
+    with contextlib.suppress(OSError):
+        write_text_atomically(folder / "status.json", json.dumps(asdict(status)))
+        with open(folder / "progress.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"type": "end", "status": "failed", "message": status.message}) + "\n")
 
 
 def list_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
@@ -204,6 +250,7 @@ def start_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, r
     Raises:
         JobLimitError: If this owner already has as many jobs training as allowed, every slot
             is busy, or a stored-run quota is used up.
+        JobError: If the job's files cannot be written (a full disk); nothing is left behind.
     """
     limits = limits or current_limits()
     if config.dataset not in BUILTIN_DATASETS and dataset is None:
@@ -212,27 +259,38 @@ def start_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, r
         _check_quotas(owner, active_jobs(root), limits, root)
         job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         folder = jobs_root(root) / job_id
-        folder.mkdir()
-        if config.dataset not in BUILTIN_DATASETS:
-            np.savez(folder / "data.npz", x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
-                     y_test=dataset.y_test, class_names=np.array(dataset.class_names))
-        caps = {"max_epochs": limits.max_epochs, "max_train_images": limits.max_train_images}
-        write_text_atomically(folder / "config.json", json.dumps(
-            {"config": json.loads(config.to_json()), "root": str(root), "caps": caps}))
-        status = JobStatus(job_id, owner, "starting", config.name, config.dataset, time.time())
-        write_text_atomically(folder / "status.json", json.dumps(asdict(status)))
-        descriptor = os.open(folder / "lock", os.O_CREAT | os.O_RDWR, 0o600)
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
-            with open(folder / "worker.log", "ab") as log:
-                environment = {**os.environ, "PYTHONPATH": str(_REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
-                _children[job_id] = subprocess.Popen(
-                    [sys.executable, "-m", "core.worker", str(folder), str(descriptor)], cwd=_REPO_ROOT,
-                    pass_fds=(descriptor,), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    env=environment, start_new_session=True)
-        finally:
-            os.close(descriptor)  # the worker holds the lock now
+            _write_job(folder, job_id, config, owner, dataset, root, limits)
+        except OSError as error:  # a full disk, say: no traceback, and no half-made job left behind
+            shutil.rmtree(folder, ignore_errors=True)
+            raise JobError(f"The run could not start: the server cannot write its files ({error.strerror or error}). "
+                           "Nothing was started; try again later.") from None
     return job_id
+
+
+def _write_job(folder: Path, job_id: str, config: TrainConfig, owner: str, dataset: Dataset | None, root: Path,
+               limits: Limits) -> None:
+    """Writes the job's folder and starts its worker, which inherits the job's lock."""
+    folder.mkdir()
+    if config.dataset not in BUILTIN_DATASETS:
+        np.savez(folder / "data.npz", x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
+                 y_test=dataset.y_test, class_names=np.array(dataset.class_names))
+    caps = {"max_epochs": limits.max_epochs, "max_train_images": limits.max_train_images}
+    write_text_atomically(folder / "config.json", json.dumps(
+        {"config": json.loads(config.to_json()), "root": str(root), "caps": caps}))
+    status = JobStatus(job_id, owner, "starting", config.name, config.dataset, time.time())
+    write_text_atomically(folder / "status.json", json.dumps(asdict(status)))
+    descriptor = os.open(folder / "lock", os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    try:
+        with open(folder / "worker.log", "ab") as log:
+            environment = {**os.environ, "PYTHONPATH": str(_REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
+            _children[job_id] = subprocess.Popen(
+                [sys.executable, "-m", "core.worker", str(folder), str(descriptor)], cwd=_REPO_ROOT,
+                pass_fds=(descriptor,), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=environment, start_new_session=True)
+    finally:
+        os.close(descriptor)  # the worker holds the lock now
 
 
 def request_stop(job_id: str, owner: str | None = None, root: Path = STORE_ROOT) -> bool:

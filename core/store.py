@@ -117,11 +117,15 @@ def write_text_atomically(path: Path, text: str) -> None:
     Readers see the old file or the new one, never a half-written one (the jobs' status files too).
     """
     temporary = path.with_name(f"{PARTIAL_PREFIX}{path.name}.{uuid.uuid4().hex[:6]}.{os.getpid()}")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:  # a full disk, say: leave the old file and no half-written one
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def save_run(record: RunRecord, write_model: Callable[[Path], None], root: Path = STORE_ROOT) -> Path:
@@ -441,14 +445,15 @@ def remove_partials(root: Path = STORE_ROOT, older_than: float = 3600.0) -> int:
         older_than: Seconds; younger leftovers may belong to a save still under way, unless the
             process that wrote them is gone (its pid ends a partial's name).
     """
-    runs = root / RUNS
-    if not runs.is_dir():
-        return 0
     removed = 0
     cutoff = time.time() - older_than
-    leftovers = [path for path in runs.iterdir() if path.name.startswith((PARTIAL_PREFIX, TRASH_PREFIX))]
-    leftovers += [path for folder in runs.iterdir() if folder.is_dir() and not folder.name.startswith(".")
-                  for path in folder.iterdir() if path.name.startswith(PARTIAL_PREFIX)]  # a rename's metadata
+    leftovers = []
+    for parent in (root / RUNS, root / "jobs"):  # runs' saves and renames; jobs' status and config files
+        if not parent.is_dir():
+            continue
+        leftovers += [path for path in parent.iterdir() if path.name.startswith((PARTIAL_PREFIX, TRASH_PREFIX))]
+        leftovers += [path for folder in parent.iterdir() if folder.is_dir() and not folder.name.startswith(".")
+                      for path in folder.iterdir() if path.name.startswith(PARTIAL_PREFIX)]
     for path in leftovers:
         try:
             stale = path.stat().st_mtime < cutoff or _writer_gone(path.name)

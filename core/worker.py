@@ -9,21 +9,46 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
+import time
 import traceback
 from dataclasses import asdict
 from pathlib import Path
 
-from core.jobs import JobStatus, stop_requested
+from core.jobs import HEARTBEAT, JobStatus, stop_requested
 from core.store import write_text_atomically
+
+HEARTBEAT_SECONDS = 2.0
 
 
 class ProgressLog:
-    """Appends progress events to `progress.jsonl`, one line each, flushed at once."""
+    """Appends progress events to `progress.jsonl`, one line each, flushed at once.
 
-    def __init__(self, path: Path):
+    Between batches there are no events for a while (TensorFlow's import, loading the data,
+    tracing the first batch, validating, evaluating), so in those phases a heartbeat thread touches
+    the job's heartbeat file: the server tells a slow phase from a stalled worker. While an epoch's
+    batches run, only their events count, so a training loop that hangs is seen as stalled too.
+    """
+
+    def __init__(self, path: Path, heartbeat: Path | None = None, every: float = HEARTBEAT_SECONDS):
         self.handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the worker's lifetime
+        self.between_batches, self.steps = True, 0
+        if heartbeat is not None:
+            threading.Thread(target=self._beat, args=(heartbeat, every), daemon=True).start()
+
+    def _beat(self, heartbeat: Path, every: float) -> None:
+        while True:
+            if self.between_batches:
+                heartbeat.touch()
+            time.sleep(every)
 
     def __call__(self, event: dict) -> None:
+        kind = event.get("type")
+        if kind == "start":
+            self.steps = int(event.get("steps_per_epoch") or 0)
+        # Off only while an epoch's batches run: tracing the first batch, validation after the last
+        # one and evaluation send no events for a while, and are covered.
+        self.between_batches = kind != "batch" or int(event.get("step") or 0) >= self.steps
         self.handle.write(json.dumps(event) + "\n")
         self.handle.flush()
 
@@ -50,7 +75,7 @@ def run(folder: Path) -> int:
     """Trains the job in `folder` and stores the run; returns the exit code."""
     status = JobStatus(**json.loads((folder / "status.json").read_text(encoding="utf-8")))
     _update(folder, status, state="running", pid=os.getpid())
-    sink = ProgressLog(folder / "progress.jsonl")
+    sink = ProgressLog(folder / "progress.jsonl", folder / HEARTBEAT)
     try:
         sink({"type": "phase", "phase": "loading"})
         job = json.loads((folder / "config.json").read_text(encoding="utf-8"))

@@ -11,6 +11,7 @@ from core.statistics import balance_sentence
 from ui import explorer_views, figures, loaders, state
 from ui.dataset_picker import dataset_picker
 from ui.navigation import require_router
+from ui.text import plain
 
 require_router()
 
@@ -45,9 +46,9 @@ facts[0].metric("Training images", f"{len(dataset.x_train):,}")
 facts[1].metric("Test images", f"{len(dataset.x_test):,}")
 facts[2].metric("Image shape (H, W, C)", f"{height} × {width} × {channels}")
 facts[3].metric("Classes", dataset.num_classes)
-st.caption(f"{dataset.description} Source: {dataset.source}.")
+st.caption(plain(f"{dataset.description} Source: {dataset.source}."))
 for note in dataset.notes:
-    st.info(note, icon=":material/info:")
+    st.info(plain(note), icon=":material/info:")
 
 section = st.segmented_control("Section", SECTIONS, key=state.SECTION, label_visibility="collapsed") or "Overview"
 

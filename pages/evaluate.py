@@ -9,6 +9,7 @@ from ui.hosting import visible_runs
 from ui.loaders import get_dataset
 from ui.model_cache import load_problem
 from ui.navigation import require_router
+from ui.text import plain
 
 require_router()
 
@@ -16,7 +17,7 @@ st.title("Evaluate")
 records = visible_runs()
 if not records:
     if st.query_params.get("run"):
-        st.error(ev.missing_run_message(st.query_params["run"]), icon=":material/search_off:")
+        st.error(plain(ev.missing_run_message(st.query_params["run"])), icon=":material/search_off:")
     st.info("No trained runs yet. Train one first; it appears here when it finishes.", icon=":material/info:")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
     st.stop()
@@ -34,7 +35,7 @@ elif ev.new_run_arrived(records) or st.session_state.get(ev.RUN) not in by_id:
     # A run finished since this page last looked (or none is chosen): open the newest.
     st.session_state[ev.RUN] = next((r.run_id for r in records if r.source != "defaults"), records[0].run_id)
 if missing:
-    st.error(f"{missing} Pick a run below.", icon=":material/search_off:")
+    st.error(f"{plain(missing)} Pick a run below.", icon=":material/search_off:")
 labels = ev.run_labels(records)
 run_id = st.selectbox("Run", list(by_id), format_func=labels.__getitem__, key=ev.RUN, index=None,
                       placeholder="Choose a run", on_change=ev.follow_pick,
@@ -45,14 +46,14 @@ record = by_id[run_id]
 if st.query_params.get("run") != run_id:
     st.query_params["run"] = run_id
 epochs = record.epochs_trained
-st.caption(f"{record.name}: {record.status}, {epochs} epoch{'' if epochs == 1 else 's'}, "
-           f"{record.training_seconds:.0f} s of training. {record.stop_reason}")
+st.caption(f"{plain(record.name)}: {record.status}, {epochs} epoch{'' if epochs == 1 else 's'}, "
+           f"{record.training_seconds:.0f} s of training. {plain(record.stop_reason)}")
 
 dataset, problem = None, None
 try:
     dataset = get_dataset(record.dataset)
 except KeyError:
-    problem = (f"This run was trained on an uploaded folder, “{dataset_name(record.dataset)}”, that this "
+    problem = (f"This run was trained on an uploaded folder, “{plain(dataset_name(record.dataset))}”, that this "
                "session no longer holds. Upload it again on the Dataset Explorer page to see its test images; "
                "comparison and code export work without it.")
 except DatasetNotFoundError as error:

@@ -5,6 +5,7 @@ import streamlit as st
 from ui import store_views
 from ui.hosting import visible_runs
 from ui.navigation import require_router
+from ui.text import plain
 
 require_router()
 
@@ -29,7 +30,7 @@ else:
     rows = picked.selection.rows if picked is not None else []
     if rows and rows[0] < len(records):
         record = records[rows[0]]
-        st.subheader(record.name)
+        st.subheader(plain(record.name))
         store_views.run_details(record)
         store_views.actions(record)
     else:

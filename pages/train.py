@@ -13,6 +13,7 @@ from core.training_config import ConfigError, TrainConfig, check_config, config_
 from ui import hosting, loaders, model_builder, train_live, train_settings
 from ui.dataset_picker import dataset_picker
 from ui.navigation import require_router
+from ui.text import plain
 from ui.train_live import JOB_ID, live_panel
 
 require_router()
@@ -107,9 +108,11 @@ st.button("Start training", type="primary", icon=":material/play_arrow:",
           disabled=bool(problem or len(running) >= caps.jobs_per_session),
           key="train_start", on_click=train_live.start, args=(config, owner, dataset))
 if st.session_state.get(train_live.START_ERROR):
-    st.warning(st.session_state.pop(train_live.START_ERROR), icon=":material/hourglass:")
+    st.warning(plain(st.session_state.pop(train_live.START_ERROR)), icon=":material/hourglass:")
 try:
     if job_id and not job_status(job_id).active:
         st.caption("Your last run is shown above; **Models** lists every stored run.")
 except JobError:
     st.session_state.pop(JOB_ID, None)
+if not job_id:
+    train_live.elsewhere_note(active, owner, caps.hosted)

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from core.numbers import percent
 from ui.conv_figures import symmetric_limit
 from ui.figures import tile_mosaic
+from ui.text import plot_text
 
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
 
@@ -36,7 +37,7 @@ def confusion_figure(matrix: np.ndarray, counts: np.ndarray, class_names: Sequen
         texttemplate="%{text}" if size <= 20 else None, hoverinfo="skip", showscale=False,
         zmin=0, zmax=1 if rates else max(1, int(counts.max()))))
     rows, columns = np.mgrid[0:size, 0:size]
-    names = np.array(class_names, dtype=object)
+    names = np.array([plot_text(name) for name in class_names], dtype=object)  # plotly reads tags in text
     figure.add_scatter(
         x=columns.ravel(), y=rows.ravel(), mode="markers", showlegend=False,
         customdata=np.stack([names[rows.ravel()], names[columns.ravel()], counts.ravel()], axis=1),
@@ -47,7 +48,7 @@ def confusion_figure(matrix: np.ndarray, counts: np.ndarray, class_names: Sequen
         row, column = selected
         figure.add_shape(type="rect", x0=column - 0.5, x1=column + 0.5, y0=row - 0.5, y1=row + 0.5,
                          line={"color": "#d62728", "width": 3})
-    ticks = {"tickvals": list(range(size)), "ticktext": list(class_names)}
+    ticks = {"tickvals": list(range(size)), "ticktext": [plot_text(name) for name in class_names]}
     figure.update_xaxes(title="predicted class", side="top", **ticks)
     figure.update_yaxes(title="true class", autorange="reversed", scaleanchor="x", **ticks)
     side = min(640, 140 + 42 * size)
@@ -66,7 +67,7 @@ def probability_bars(probabilities: np.ndarray, class_names: Sequence[str], true
     else:
         colours[guess] = "#2ca02c" if guess == true_class else "#d62728"
     figure = go.Figure(go.Bar(
-        x=list(class_names), y=probabilities, marker_color=colours,
+        x=[plot_text(name) for name in class_names], y=probabilities, marker_color=colours,
         marker_line={"color": ["black" if i == true_class else "rgba(0,0,0,0)" for i in range(len(class_names))],
                      "width": 2},
         text=[percent(p, 1) if p >= 0.005 else "" for p in probabilities], textposition="outside",

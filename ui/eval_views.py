@@ -23,6 +23,7 @@ from ui.hosting import viewer
 from ui.keras_loader import import_keras
 from ui.model_cache import load_model_at, load_problem, load_run_model, model_key
 from ui.playground_state import open_in_playground
+from ui.text import plain
 
 RUN = "eval_run"
 NEWEST_SEEN = "eval_newest_seen"  # the newest run id the page listed last time: a newer one opens by itself
@@ -172,7 +173,8 @@ def one_image_view(dataset: Dataset, probabilities: np.ndarray) -> None:
         index = st.number_input("Test image index", 0, count - 1, key=INDEX)
         truth, guess = int(dataset.y_test[index]), int(probabilities[index].argmax())
         st.image(framed_tile(dataset.x_test[index], _GREEN if guess == truth else _RED, side=168), width=180)
-        st.markdown(f"Expected **{dataset.class_names[truth]}**, guessed **{dataset.class_names[guess]}** "
+        names = dataset.class_names
+        st.markdown(f"Expected **{plain(names[truth])}**, guessed **{plain(names[guess])}** "
                     f"({percent(probabilities[index, guess], 1)} sure).")
     with right:
         st.plotly_chart(eval_figures.probability_bars(probabilities[index], dataset.class_names, truth))
@@ -223,7 +225,7 @@ def filters_view(record: RunRecord) -> None:
     layer = convs[0]
     kernels = np.asarray(layer.get_weights()[0])  # (k, k, C_in, filters)
     side, _, channels, count = kernels.shape
-    st.markdown(f"The first Conv2D layer, `{layer.name}`, learned **{count} kernels of {side}×{side}** over "
+    st.markdown(f"The first Conv2D layer, {plain(layer.name)}, learned **{count} kernels of {side}×{side}** over "
                 f"{channels} input channel{'s' if channels > 1 else ''}. Red weights add brightness under them and "
                 "blue ones subtract it: a red stripe beside a blue one is an edge detector. Hover for the values.")
     channel = 0

@@ -14,6 +14,7 @@ from core.normalisation import normalisation_stages
 from core.statistics import PixelStats
 from ui import figures
 from ui.keras_loader import import_keras
+from ui.text import plain
 
 NUMBERS_UP_TO = 40  # cells per side above which values are no longer written into the heatmap
 
@@ -66,7 +67,7 @@ def pixel_values(image: np.ndarray) -> None:
 def label_view(dataset: Dataset, label: int) -> None:
     """The integer label beside its one-hot vector."""
     vector = one_hot(label, dataset.num_classes)
-    st.markdown(f"Label **{label}** → class **{dataset.class_names[label]}** → one-hot vector "
+    st.markdown(f"Label **{label}** → class **{plain(dataset.class_names[label])}** → one-hot vector "
                 f"`[{', '.join(f'{v:g}' for v in vector)}]`")
     columns = [name if name == str(i) else f"{i}: {name}" for i, name in enumerate(dataset.class_names)]
     frame = pd.DataFrame([vector.astype(int)], columns=columns, index=["one-hot"])

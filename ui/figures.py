@@ -8,16 +8,19 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ui.text import plot_text
+
 _CHANNEL_COLOURS = {"R": "#d62728", "G": "#2ca02c", "B": "#1f77b4", "grey": "#555555"}
 _CHANNEL_SCALES = {"R": "Reds", "G": "Greens", "B": "Blues", "grey": "gray"}
 
 
 def class_balance(class_names: Sequence[str], train_counts: np.ndarray, test_counts: np.ndarray) -> go.Figure:
     """Grouped bars of images per class in the train and test splits."""
+    names = [plot_text(name) for name in class_names]  # plotly reads tags in labels: show them as typed
     figure = go.Figure([
-        go.Bar(name="train", x=list(class_names), y=train_counts, marker_color="#4c78a8",
+        go.Bar(name="train", x=names, y=train_counts, marker_color="#4c78a8",
                hovertemplate="%{x}: %{y:,} train images<extra></extra>"),
-        go.Bar(name="test", x=list(class_names), y=test_counts, marker_color="#f58518",
+        go.Bar(name="test", x=names, y=test_counts, marker_color="#f58518",
                hovertemplate="%{x}: %{y:,} test images<extra></extra>"),
     ])
     figure.update_layout(barmode="group", height=340, margin=dict(l=10, r=10, t=30, b=10),
@@ -86,7 +89,7 @@ def image_row(images: np.ndarray, titles: Sequence[str], zmax: float = 255, heig
     count = len(images)
     columns = min(count, 10)
     rows = -(-count // columns)
-    figure = make_subplots(rows=rows, cols=columns, subplot_titles=list(titles),
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=[plot_text(title) for title in titles],
                            horizontal_spacing=0.01, vertical_spacing=0.08)
     for index, image in enumerate(images):
         row, col = divmod(index, columns)

@@ -16,6 +16,7 @@ from ui import canvas, hosting
 from ui.eval_figures import probability_bars
 from ui.figures import pixel_heatmap, tile_mosaic
 from ui.loaders import get_dataset
+from ui.text import plain, plot_text
 
 RUN, SOURCE, NAIVE, INDEX = "predict_run", "predict_source", "predict_naive", "predict_index"
 MAX_MAPS = 32  # feature maps drawn per layer in the overview grid
@@ -79,7 +80,7 @@ def test_image_source(record: RunRecord) -> tuple[np.ndarray | None, int | None]
     try:
         dataset = get_dataset(record.dataset)
     except KeyError:
-        st.warning(f"This model was trained on an uploaded folder, “{dataset_name(record.dataset)}”, that "
+        st.warning(f"This model was trained on an uploaded folder, “{plain(dataset_name(record.dataset))}”, that "
                    "this session no longer holds: upload it again on the Dataset Explorer page.",
                    icon=":material/warning:")
         return None, None
@@ -127,10 +128,10 @@ def prediction(model, image: np.ndarray, class_names: list[str], true_class: int
     """The verdict, the probability bars and, for a test image, expected vs guess; returns the probabilities."""
     probabilities = inspection.probabilities(model, image)
     guess = int(np.argmax(probabilities))
-    st.markdown(inspection.verdict(probabilities, class_names))
+    st.markdown(inspection.verdict(probabilities, [plain(name) for name in class_names]))
     if true_class is not None:
         mark = ":green[**right**]" if guess == true_class else ":red[**wrong**]"
-        st.markdown(f"Expected **{class_names[true_class]}**, guessed **{class_names[guess]}**: {mark}.")
+        st.markdown(f"Expected **{plain(class_names[true_class])}**, guessed **{plain(class_names[guess])}**: {mark}.")
     st.plotly_chart(probability_bars(probabilities, class_names, true_class), key="predict_bars")
     return probabilities
 
@@ -192,8 +193,8 @@ def saliency(model, image: np.ndarray, class_names: list[str], probabilities: np
                              key="predict_saliency_class")
     result = inspection.saliency(model, image, explained)
     shown = image[:, :, 0] if image.shape[2] == 1 else image.mean(axis=2)
-    figure = make_subplots(rows=1, cols=2, subplot_titles=["input", f"{result.method} for {class_names[explained]}"],
-                           horizontal_spacing=0.04)
+    title = f"{result.method} for {plot_text(class_names[explained])}"
+    figure = make_subplots(rows=1, cols=2, subplot_titles=["input", title], horizontal_spacing=0.04)
     figure.add_trace(go.Heatmap(z=shown, colorscale="gray", zmin=0, zmax=255, showscale=False), row=1, col=1)
     figure.add_trace(go.Heatmap(z=shown, colorscale="gray", zmin=0, zmax=255, showscale=False), row=1, col=2)
     figure.add_trace(go.Heatmap(z=result.heat, colorscale="hot", zmin=0, zmax=1, opacity=0.6,
@@ -203,10 +204,10 @@ def saliency(model, image: np.ndarray, class_names: list[str], probabilities: np
     figure.update_layout(height=360, margin={"l": 5, "r": 5, "t": 40, "b": 5})
     st.plotly_chart(figure, key="predict_saliency")
     if result.method == "Grad-CAM":
-        st.caption(f"Grad-CAM on {result.layer}, the last conv layer: its maps weighted by how much each raises the "
-                   f"score of {class_names[explained]} (before the softmax), positive part only, scaled up to the "
-                   "input. Empty areas can be evidence too: no ink where another class would have some. Pick "
+        st.caption(f"Grad-CAM on {plain(result.layer)}, the last conv layer: its maps weighted by how much each raises "
+                   f"the score of {plain(class_names[explained])} (before the softmax), positive part only, scaled up "
+                   "to the input. Empty areas can be evidence too: no ink where another class would have some. Pick "
                    "another class to see where the evidence for it would be.")
     else:
         st.caption("This model has no conv layer, so the map is gradient × input: each pixel times how much the "
-                   f"score of {class_names[explained]} (before the softmax) changes with it.")
+                   f"score of {plain(class_names[explained])} (before the softmax) changes with it.")

@@ -29,6 +29,7 @@ from core.store import (
     run_folder,
 )
 from ui import hosting
+from ui.text import plain
 
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -59,7 +60,7 @@ def run_details(record: RunRecord) -> None:
         frame = pd.DataFrame(record.metrics).T.reset_index(names="split")
         st.dataframe(frame, hide_index=True, width="stretch")
     if record.stop_reason:
-        st.caption(record.stop_reason)
+        st.caption(plain(record.stop_reason))
     with st.expander("Hyperparameters and layers"):
         st.json({"hyperparameters": record.hyperparameters, "layers": record.spec}, expanded=False)
 
@@ -72,18 +73,18 @@ def _rename(run_id: str) -> None:
     try:
         renamed = rename_run(run_id, st.session_state[f"rename_{run_id}"], viewer=hosting.viewer())
         st.session_state[f"rename_{run_id}"] = renamed.name  # as stored: spaces trimmed and collapsed
-        st.session_state[_ACTION_MESSAGE] = ("success", f"Renamed to “{renamed.name}”.")
+        st.session_state[_ACTION_MESSAGE] = ("success", f"Renamed to “{plain(renamed.name)}”.")
     except StoreError as error:
-        st.session_state[_ACTION_MESSAGE] = ("error", str(error))
+        st.session_state[_ACTION_MESSAGE] = ("error", plain(error))
 
 
 def _delete(run_id: str, name: str) -> None:
     try:
         delete_run(run_id, viewer=hosting.viewer())
         st.session_state.pop(TABLE, None)  # the selected row would now point at another run
-        st.session_state[_ACTION_MESSAGE] = ("success", f"Deleted “{name}”.")
+        st.session_state[_ACTION_MESSAGE] = ("success", f"Deleted “{plain(name)}”.")
     except StoreError as error:
-        st.session_state[_ACTION_MESSAGE] = ("error", str(error))
+        st.session_state[_ACTION_MESSAGE] = ("error", plain(error))
 
 
 def _delete_damaged(run_id: str) -> None:
@@ -91,7 +92,7 @@ def _delete_damaged(run_id: str) -> None:
         delete_damaged(run_id, viewer=hosting.viewer())
         st.session_state[_ACTION_MESSAGE] = ("success", f"Deleted the damaged run {run_id}.")
     except (StoreError, OSError) as error:
-        st.session_state[_ACTION_MESSAGE] = ("error", str(error))
+        st.session_state[_ACTION_MESSAGE] = ("error", plain(error))
 
 
 def damaged_runs() -> None:
@@ -181,12 +182,12 @@ def upload_form(root: Path = STORE_ROOT) -> None:
     too_big = hosting.upload_too_big(data) or (
         f"The file is larger than {MAX_FILE_BYTES // 2**20} MB." if len(data) > MAX_FILE_BYTES else None)
     if too_big:
-        st.error(f"Not added: {too_big}", icon=":material/block:")
+        st.error(f"Not added: {plain(too_big)}", icon=":material/block:")
         return
     try:
         check_store_quota(hosting.owner(), hosting.limits(), root)
     except QuotaError as error:
-        st.error(f"Not added: {error}", icon=":material/block:")
+        st.error(f"Not added: {plain(error)}", icon=":material/block:")
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "upload.keras"
@@ -195,7 +196,7 @@ def upload_form(root: Path = STORE_ROOT) -> None:
             report = inspect_keras_file(path)
             check_fits(report, dataset)
         except ModelFileError as error:
-            st.error(f"Not added: {error}", icon=":material/block:")
+            st.error(f"Not added: {plain(error)}", icon=":material/block:")
             return
         name = Path(uploaded.name).stem[:80] or "uploaded model"
         with st.spinner(f"Loading in safe mode and measuring test accuracy ({report.parameters:,} parameters)…"):
@@ -213,7 +214,7 @@ def upload_form(root: Path = STORE_ROOT) -> None:
         st.error("The model could not be loaded (the checking process failed).", icon=":material/block:")
         return
     if not result["ok"]:
-        st.error(f"Not added: {result['error']}", icon=":material/block:")
+        st.error(f"Not added: {plain(result['error'])}", icon=":material/block:")
         return
     st.session_state[_ADDED] = " ".join([f"Added as run {result['run_id']}: test accuracy "
                                          f"{percent(result['test']['accuracy'], 2)}.", *result["notes"]])

@@ -15,6 +15,7 @@ from core.datasets import Dataset, dataset_name
 from core.jobs import JobError, JobLimitError, JobStatus, job_status, read_events, request_stop, start_job
 from core.progress import ProgressView, fold, format_duration, status_line
 from core.training_config import TrainConfig
+from ui.text import plain
 
 JOB_ID = "train_job_id"  # this session's current (or last) job
 START_ERROR = "train_start_error"  # why the last Start did not start, shown once
@@ -79,6 +80,29 @@ def start(config: TrainConfig, owner: str, dataset: Dataset) -> None:
         st.session_state[START_ERROR] = str(error)
 
 
+def elsewhere_note(active: list[JobStatus], owner: str, hosted: bool) -> None:
+    """Where runs went that this tab does not show: started in another tab, or before a reload or restart.
+
+    A tab knows only the run it started itself; after a reload or a server restart it is a new
+    session. The run carries on all the same and is saved in the store when it ends.
+    """
+    if hosted:  # other visitors' runs stay private; a visitor's own earlier session is a new one now
+        st.caption("A run you started before reloading this page keeps training and is saved when it ends, "
+                   "but a reload starts a new session, so it is no longer listed for you here.")
+        return
+    others = [job for job in active if job.owner != owner]
+    if others:
+        names = ", ".join(f"“{job.name or job.job_id}”" for job in others[:3])
+        more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+        st.info(f"{len(others)} run{'s' if len(others) > 1 else ''} started elsewhere (another tab, or before "
+                f"this page was reloaded or the server restarted) {'are' if len(others) > 1 else 'is'} training: "
+                f"{plain(names)}{more}. It appears in **Models** and **Evaluate** when it ends.",
+                icon=":material/directions_run:")
+    else:
+        st.caption("A run keeps training if you leave this page, reload it, or the server restarts; it is saved "
+                   "in **Models** when it ends.")
+
+
 def _stop(job_id: str, owner: str) -> None:
     try:
         if request_stop(job_id, owner):
@@ -97,7 +121,8 @@ def _render(job_id: str, owner: str, was_active: bool) -> None:
     if was_active and not status.active:
         st.rerun(scope="app")  # redraw without the timer, now that nothing changes any more
     head, stop = st.columns([5, 1], vertical_alignment="center")
-    head.markdown(f"**{status.name or 'Training run'}** · {dataset_name(status.dataset)} · _{status.state}_")
+    head.markdown(f"**{plain(status.name or 'Training run')}** · {plain(dataset_name(status.dataset))} · "
+                  f"_{status.state}_")
     if status.active:
         stop.button("Stop", key=f"stop_{job_id}", icon=":material/stop_circle:", type="primary",
                     on_click=_stop, args=(job_id, owner), width="stretch",
@@ -111,10 +136,10 @@ def _render(job_id: str, owner: str, was_active: bool) -> None:
 
 def _outcome(status: JobStatus, view: ProgressView) -> None:
     if status.state == "failed":
-        st.error(status.message or "Training failed.", icon=":material/error:")
+        st.error(plain(status.message) if status.message else "Training failed.", icon=":material/error:")
     elif not status.active and view.end:
         stopped = status.state == "stopped"
-        note = f" {status.message}" if status.message else ""
+        note = f" {plain(status.message)}" if status.message else ""
         (st.warning if stopped else st.success)(
             f"Run **{status.run_id}** {'stopped by you' if stopped else 'finished'} after "
             f"{format_duration(view.elapsed)} of training and is saved in the store.{note}",
