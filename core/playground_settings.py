@@ -150,6 +150,11 @@ def _grid(text: str) -> np.ndarray:
     return np.array([[_whole_number(cell, 0, MAX_GRID_VALUE) for cell in row] for row in rows], dtype=np.int64)
 
 
+# The longest value each parameter can have in a link the app writes: a 7×7 kernel of 12-character
+# weights ("-1.23457e-05") with separators, and a 16×16 grid of 3-digit values. Longer is not ours.
+MAX_LENGTHS = {"kernel": 7 * 7 * 13, "grid": 16 * 16 * 4}
+MAX_OTHER_LENGTH = 40
+
 _PARSERS = {
     "kernel": ("kernel", _kernel),
     "normalise": ("normalise", _flag),
@@ -183,7 +188,12 @@ def decode(params: Mapping[str, str],
     for name, (attribute, parse) in _PARSERS.items():
         if name not in params:
             continue
-        text = str(params[name])[:2000]  # a 16×16 grid needs < 1,000 characters; longer is not ours
+        text = str(params[name])
+        limit = MAX_LENGTHS.get(name, MAX_OTHER_LENGTH)
+        if len(text) > limit:  # refused unread: a hostile link costs no more than the largest one we make
+            problems[name] = (f"{len(text):,} characters is longer than any link this app makes (at most "
+                              f"{limit:,} for {name})")
+            continue
         try:
             updates[attribute] = parse(text.strip())
         except ValueError as error:

@@ -122,9 +122,21 @@ def test_bad_parameters_are_reported_and_the_rest_still_apply():
     assert (settings.pool, settings.pool_size) == ("max", 3)  # the good ones apply
 
 
-def test_a_huge_parameter_is_cut_before_parsing():
-    _, problems = decode({"kernel": "1," * 100_000})
-    assert list(problems) == ["kernel"] and "square" in problems["kernel"]
+def test_a_huge_parameter_is_refused_unread_and_the_largest_link_we_make_still_fits(monkeypatch):
+    import core.playground_settings as links
+
+    # The largest link the app writes: a 7×7 kernel of the longest weights and a 16×16 grid of 255s.
+    largest = PlaygroundSettings(kernel=np.full((7, 7), -1.23456789e-5), source="grid", grid=np.full((16, 16), 255),
+                                 bias=-999.123456, photo="chelsea")
+    params = encode(largest)
+    assert all(len(value) <= links.MAX_LENGTHS.get(name, links.MAX_OTHER_LENGTH) for name, value in params.items())
+    assert decode(params)[1] == {}
+    # A hostile one: 360,000 characters of grid, and a kernel one character over, are refused before any parsing.
+    parsed = []
+    monkeypatch.setitem(links._PARSERS, "grid", ("grid", lambda text: parsed.append(text)))
+    _, problems = decode({"grid": "0," * 180_000, "kernel": "1" * (links.MAX_LENGTHS["kernel"] + 1), "stride": "2"})
+    assert sorted(problems) == ["grid", "kernel"] and not parsed
+    assert problems["grid"] == "360,000 characters is longer than any link this app makes (at most 1,024 for grid)"
 
 
 # ---- photos, images, figures --------------------------------------------------------------------
