@@ -65,7 +65,7 @@ def output_size(size: int, kernel: int, stride: int, padding: Padding) -> int:
     before, after = padding_amounts(size, kernel, stride, padding)
     if size + before + after < kernel:
         raise ValueError(
-            f"A {kernel}-wide window does not fit in {size} pixels with 'valid' padding; "
+            f"A {kernel}-wide window does not fit in {size} pixel{'' if size == 1 else 's'} with 'valid' padding; "
             "use a smaller kernel or 'same' padding."
         )
     return (size + before + after - kernel) // stride + 1

@@ -180,6 +180,8 @@ def prepare_upload(image: np.ndarray, input_shape: tuple[int, int, int], digit_s
     """
     if image.ndim != 3 or len(input_shape) != 3:
         raise ValueError(f"Expected an (H, W, C) image and input shape, got {image.shape} and {input_shape}.")
+    if problem := picture_problem(image.shape[0], image.shape[1]):
+        raise ValueError(problem)
     height, width, channels = input_shape
     if digit_style:
         grey = to_grey(np.ascontiguousarray(image[:, :, :3], dtype=np.uint8))[:, :, 0].astype(np.float32)  # (H, W)
@@ -202,6 +204,21 @@ def prepare_upload(image: np.ndarray, input_shape: tuple[int, int, int], digit_s
             f"{' in grey' if channels == 1 else ''}. The model only knows its dataset's kind of picture: "
             "expect an odd answer for anything else.")
     return PreparedUpload(resized.reshape(height, width, channels), False, None, note)  # (H, W, C)
+
+
+MIN_SIDE = 8  # fewer pixels a side cannot hold a recognisable digit or object
+MAX_ASPECT = 20  # a strip 20 times longer than wide is a line, not a picture
+
+
+def picture_problem(height: int, width: int) -> str | None:
+    """Why an image of this size cannot be read as a picture (too small, or a thin strip), or None."""
+    if max(height, width) > MAX_ASPECT * min(height, width):
+        return (f"The image is {width}×{height} pixels: a thin strip, not a picture. Crop it to the subject, no more "
+                f"than {MAX_ASPECT} times longer than wide.")
+    if min(height, width) < MIN_SIDE:
+        return (f"The image is {width}×{height} pixels: too small to hold a digit or an object. Upload one at least "
+                f"{MIN_SIDE}×{MIN_SIDE}; the model's input is larger anyway.")
+    return None
 
 
 def digit_box(side: int) -> int:

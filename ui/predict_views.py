@@ -60,10 +60,14 @@ def upload_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.D
     try:
         image = decode_image(upload.getvalue(), "rgb", name=upload.name)
     except ImageDecodeError as error:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(error), icon=":material/error:")
         return None, None
     digit_style = drawable(record) and record.dataset in ("mnist", "digits")
-    prepared = preprocessing.prepare_upload(image, tuple(record.input_shape), digit_style)
+    try:
+        prepared = preprocessing.prepare_upload(image, tuple(record.input_shape), digit_style)
+    except ValueError as error:  # too small, or a thin strip
+        st.error(plain(error), icon=":material/error:")
+        return None, None
     if prepared is None:
         st.warning("No ink found in this image: it looks blank.", icon=":material/warning:")
         return None, None

@@ -156,3 +156,39 @@ def deep_nesting(levels: int = 40) -> bytes:
 def many_tiny_files(count: int = 10_000) -> bytes:
     return make_zip({f"{'dark' if index % 2 else 'light'}/{index}.png": tiny_png(30 if index % 2 else 220, 4)
                    for index in range(count)})
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png_16bit_alpha(side: int = 64) -> bytes:
+    """A 16-bit grey + alpha PNG (colour type 4), written by hand: Pillow cannot write one."""
+    import struct
+    import zlib
+
+    grey = np.zeros((side, side), dtype=">u2")
+    grey[side // 8: side - side // 8, side // 2 - side // 16: side // 2 + side // 16] = 65535  # a vertical stroke
+    grey[side // 8: side // 8 + side // 16, side // 4: 3 * side // 4] = 65535  # its top bar: a 7
+    alpha = np.where(grey > 0, 65535, 30000).astype(">u2")  # transparent-ish paper, opaque ink
+    pixels = np.stack([grey, alpha], axis=-1).reshape(side, side * 2)
+    raw = b"".join(b"\x00" + row.tobytes() for row in pixels)
+    header = struct.pack(">IIBBBBB", side, side, 16, 4, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(raw))
+            + _png_chunk(b"IEND", b""))
+
+
+def one_by_one_png() -> bytes:
+    return png(Image.fromarray(np.full((1, 1), 255, dtype=np.uint8), mode="L"))
+
+
+def one_by_100000_png() -> bytes:
+    return png(Image.fromarray(np.full((1, 100_000), 255, dtype=np.uint8), mode="L"))
+
+
+def polyglot_png_zip() -> bytes:
+    """A valid PNG of a 7 that is also a valid zip of class folders (the zip appended after IEND)."""
+    return digit_png(dark_on_light=True) + class_zip()

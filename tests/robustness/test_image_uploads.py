@@ -10,7 +10,15 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.harness import open_app, rerun
-from tests.robustness.bad_files import AWKWARD_IMAGES, BAD_IMAGES, digit_png
+from tests.robustness.bad_files import (
+    AWKWARD_IMAGES,
+    BAD_IMAGES,
+    digit_png,
+    one_by_100000_png,
+    one_by_one_png,
+    png_16bit_alpha,
+    polyglot_png_zip,
+)
 from tests.robustness.conftest import assert_clean, assert_says
 from ui import playground_state as pg
 from ui import predict_views as pv
@@ -85,3 +93,50 @@ def test_predict_awkward_image_simply_works(case, mnist_default):
     assert_clean(app)
     assert not app.error
     assert "It reads **7**" in reading(app), [m.value for m in app.markdown][:5]
+
+
+# Uploads the first probe did not try. Predict refuses what cannot hold a digit, with the reason; the
+# Playground takes any image it can convolve (its maths works on a 1×1 grid) and explains a kernel
+# that does not fit.
+ODD_IMAGES = {  # case → (file name, bytes factory, Predict: words or None for "reads a 7", Playground: words or None)
+    "1×1": ("dot.png", one_by_one_png, "1×1 pixels: too small", "does not fit in 1 pixel with"),
+    "1×100000": ("strip.png", one_by_100000_png, "100000×1 pixels: a thin strip", "does not fit in 1 pixel with"),
+    "16-bit with alpha": ("deep-alpha.png", png_16bit_alpha, None, None),
+    "PNG that is also a zip": ("polyglot.png", polyglot_png_zip, None, None),
+}
+
+
+@pytest.mark.parametrize("case", list(ODD_IMAGES))
+def test_predict_odd_image(case, mnist_default):
+    name, make, words, _ = ODD_IMAGES[case]
+    app = upload(predict_upload(mnist_default), "predict_upload", name, make())
+    assert_clean(app)
+    if words is None:
+        assert "It reads **7**" in reading(app), [m.value for m in app.markdown][:5]
+    else:
+        assert_says(app, words)
+        assert not reading(app)
+        upload(app, "predict_upload", "seven.png", digit_png(dark_on_light=True))
+        assert "It reads **7**" in reading(app)
+
+
+@pytest.mark.parametrize("case", list(ODD_IMAGES))
+def test_playground_odd_image(case):
+    name, make, _, words = ODD_IMAGES[case]
+    app = upload(playground_upload(), "pg_upload", name, make())
+    assert_clean(app)
+    if words is None:
+        assert playground_shows(app, name) and not app.error
+    else:
+        assert_says(app, words)
+
+
+def test_a_png_that_is_also_a_zip_is_refused_as_a_dataset_by_its_first_bytes():
+    # The archive is told by its first bytes (a PNG's here), not by a zip directory found at the end.
+    app = open_app("pages/dataset_explorer.py")
+    app.file_uploader(key="dataset_upload_file").set_value(("polyglot.zip", polyglot_png_zip(), "application/zip"))
+    app.button(key="dataset_upload_load").click()
+    rerun(app)
+    assert_clean(app)
+    assert_says(app, "not a zip", "first bytes are not an archive")
+    assert app.session_state["dataset"] == "digits"  # unchanged
