@@ -56,7 +56,8 @@ def _shown_as_typed(tab) -> None:
 def test_a_hostile_run_name_shows_as_text_on_evaluate(page, app_server, hostile_run):
     page.goto(f"{app_server.url}/evaluate?run={hostile_run}")
     wait_until_idle(page)
-    expect(page.locator('[data-testid="stCaptionContainer"]').filter(has_text="pic").first).to_be_visible()
+    expect(page.locator('[data-testid="stCaptionContainer"]').filter(has_text="pic").first).to_be_visible(
+        timeout=90_000)  # the first Evaluate of a server loads TensorFlow
     _shown_as_typed(page)
     _no_markup_from_the_name(page)
     assert_no_exception(page)
