@@ -145,18 +145,28 @@ def job_status(job_id: str, root: Path = STORE_ROOT) -> JobStatus:
     child = _children.get(job_id)
     if child is not None and child.poll() is not None:
         del _children[job_id]
-    try:
-        status = JobStatus(**json.loads((folder / "status.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return JobStatus(job_id, "", "failed", message="The job's status file is unreadable.")
+    status = _read_status(folder, job_id)
     if status.active and not _worker_alive(folder):
         # Read again: the worker may have written its last status between the two reads.
-        status = JobStatus(**json.loads((folder / "status.json").read_text(encoding="utf-8")))
+        status = _read_status(folder, job_id)
         if status.active:
             status.state = "failed"
             status.message = status.message or "The training process ended unexpectedly (out of memory, or killed)."
     elif status.active and (silent := _silent_for(folder)) > stall_seconds():
         _end_stalled(folder, status, silent)
+    return status
+
+
+def _read_status(folder: Path, job_id: str) -> JobStatus:
+    """The job's status file, or a failed status saying it is unreadable (never an exception)."""
+    try:
+        data = json.loads((folder / "status.json").read_text(encoding="utf-8"))
+        status = JobStatus(**data)
+    except (OSError, ValueError, TypeError, RecursionError):
+        return JobStatus(job_id, "", "failed", message="The job's status file is unreadable.")
+    if not all(isinstance(getattr(status, name), str) for name in ("job_id", "owner", "state", "name", "message")) \
+            or isinstance(status.pid, bool) or not isinstance(status.pid, int):
+        return JobStatus(job_id, "", "failed", message="The job's status file is damaged.")
     return status
 
 

@@ -65,29 +65,37 @@ class ProgressView:
 def fold(view: ProgressView, events: list[dict]) -> ProgressView:
     """Applies new events to the view, in order, and returns it."""
     for event in events:
-        kind = event.get("type")
-        if kind == "start":
-            view.phase = "training"
-            view.epochs, view.steps_per_epoch = int(event["epochs"]), int(event["steps_per_epoch"])
-            view.train_size = int(event["train_size"])
-        elif kind == "batch":
-            view.phase = "training"
-            view.epoch, view.step, view.seen = int(event["epoch"]) + 1, int(event["step"]), int(event["seen"])
-            view.elapsed = float(event["elapsed"])
-            view.images_per_second = float(event.get("images_per_second") or 0.0)
-            x = event["epoch"] + event["step"] / max(1, view.steps_per_epoch)
-            loss, accuracy = _window_means(view, event)
-            view.batch_points.append((round(x, 4), loss, accuracy))
-        elif kind == "epoch":
-            row = {key: value for key, value in event.items() if key != "type"}
-            row["epoch"] = int(event["epoch"]) + 1
-            view.epoch_rows.append(row)
-        elif kind == "phase":
-            view.phase = str(event["phase"])
-        elif kind == "end":
-            view.phase = "ended"
-            view.end = event
+        try:
+            _apply(view, event)
+        except (KeyError, TypeError, ValueError, AttributeError):  # a damaged line: skipped, never fatal
+            continue
     return view
+
+
+def _apply(view: ProgressView, event: dict) -> None:
+    """One event's change to the view."""
+    kind = event.get("type")
+    if kind == "start":
+        view.phase = "training"
+        view.epochs, view.steps_per_epoch = int(event["epochs"]), int(event["steps_per_epoch"])
+        view.train_size = int(event["train_size"])
+    elif kind == "batch":
+        view.phase = "training"
+        view.epoch, view.step, view.seen = int(event["epoch"]) + 1, int(event["step"]), int(event["seen"])
+        view.elapsed = float(event["elapsed"])
+        view.images_per_second = float(event.get("images_per_second") or 0.0)
+        x = event["epoch"] + event["step"] / max(1, view.steps_per_epoch)
+        loss, accuracy = _window_means(view, event)
+        view.batch_points.append((round(x, 4), loss, accuracy))
+    elif kind == "epoch":
+        row = {key: value for key, value in event.items() if key != "type"}
+        row["epoch"] = int(event["epoch"]) + 1
+        view.epoch_rows.append(row)
+    elif kind == "phase":
+        view.phase = str(event["phase"])
+    elif kind == "end":
+        view.phase = "ended"
+        view.end = event
 
 
 def _window_means(view: ProgressView, event: dict) -> tuple[float | None, float | None]:

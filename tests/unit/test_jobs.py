@@ -125,3 +125,17 @@ def test_an_empty_live_chart_has_axes_a_metric_can_take():
     assert tuple(curves_figure(empty, "accuracy").layout.yaxis.range) == (0, 1.02)
     assert tuple(curves_figure(empty, "loss").layout.yaxis.range) == (0, 1)
     assert tuple(curves_figure(empty, "loss").layout.xaxis.range) == (0, 3.05)
+
+
+def test_damaged_progress_lines_and_status_files_are_survived(tmp_path):
+    from core.progress import ProgressView, fold
+
+    view = fold(ProgressView(), [{"type": "start", "epochs": "x"}, {"type": "batch"}, {"type": "epoch", "epoch": None},
+                                 "not a dict", {"type": "phase", "phase": "evaluating"}])
+    assert view.phase == "evaluating" and not view.batch_points and not view.epoch_rows
+    folder = tmp_path / "jobs" / "20260101-000000-abcdef"
+    folder.mkdir(parents=True)
+    for content in ('{"job_id": 1, "owner": [], "state": "running"}', "[", '{"job_id": "x"}', '{"unknown": 1}'):
+        (folder / "status.json").write_text(content)
+        status = job_status(folder.name, tmp_path)
+        assert status.state == "failed" and "status file" in status.message
