@@ -73,9 +73,9 @@ def metrics_header(report: evaluation.TestReport) -> None:
     table = report.per_class
     weakest_recall, weakest_precision = table.loc[table["recall"].idxmin()], table.loc[table["precision"].idxmin()]
     st.caption(
-        f"**Precision** asks: when the model says “{weakest_precision['class']}”, how often is it right? Here "
+        f"**Precision** asks: when the model says “{plain(weakest_precision['class'])}”, how often is it right? Here "
         f"{percent(weakest_precision['precision'], 1)}, the lowest of any class. **Recall** asks: of all the "
-        f"“{weakest_recall['class']}” images, how many did it find? {percent(weakest_recall['recall'], 1)}, "
+        f"“{plain(weakest_recall['class'])}” images, how many did it find? {percent(weakest_recall['recall'], 1)}, "
         "the lowest. "
         "A class with low precision soaks up other classes' images; one with low recall loses its own.")
     with st.expander("Per-class precision, recall and F1"):
@@ -133,14 +133,15 @@ def confusion_view(dataset: Dataset, probabilities: np.ndarray) -> None:
         top = evaluation.biggest_confusions(counts, names)
         if top:
             st.markdown("Most frequent mix-ups here: " + "; ".join(
-                f"**{true}** read as **{guess}** ({count}×)" for true, guess, count in top) + ".")
+                f"**{plain(true)}** read as **{plain(guess)}** ({count}×)" for true, guess, count in top) + ".")
         st.markdown("**Click a cell**, or choose it:")
         st.selectbox("True class", range(len(names)), format_func=names.__getitem__, key=TRUE)
         st.selectbox("Predicted class", range(len(names)), format_func=names.__getitem__, key=PREDICTED)
     true_class, predicted_class = st.session_state[TRUE], st.session_state[PREDICTED]
     positions = evaluation.cell_indices(dataset.y_test, probabilities, true_class, predicted_class)
     verdict = "right answers" if true_class == predicted_class else "mistakes"
-    st.subheader(f"True {names[true_class]}, predicted {names[predicted_class]}: {len(positions):,} {verdict}")
+    st.subheader(f"True {plain(names[true_class])}, predicted {plain(names[predicted_class])}: {len(positions):,} "
+                 f"{verdict}")
     st.caption("Most confident first; the number is the test-image index and the model's probability for its guess.")
     gallery(dataset, positions, probabilities)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO_ROOT
@@ -17,6 +19,15 @@ def open_app(page: str | None = None, timeout: float = 120, query: dict[str, str
         app.switch_page(page).run()
     assert not app.exception, [e.value for e in app.exception]
     return app
+
+
+def rendered(markdown: str) -> str:
+    """What a reader sees of a Markdown string: backslash escapes resolved, zero-width spaces gone.
+
+    User text reaches the page through `ui.text.plain`, which escapes it; AppTest hands tests the
+    Markdown source, so checks of wording compare what the browser shows.
+    """
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", str(markdown)).replace("\u200b", "")
 
 
 def rerun(app: AppTest) -> AppTest:

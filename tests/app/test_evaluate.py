@@ -14,7 +14,7 @@ from core.evaluation import cell_indices
 from core.model_presets import default_config
 from core.store import RUNS, STORE_ROOT, load_record, run_folder, save_run
 from core.training import train_and_store
-from tests.app.harness import open_app, rerun
+from tests.app.harness import open_app, rendered, rerun
 from tests.unit.test_store import fake_model, record
 from ui import eval_views as ev
 
@@ -147,7 +147,8 @@ def test_run_picker_labels_differ_for_runs_with_the_same_name():
 @pytest.mark.parametrize("linked", ["20991231-235959-abcdef", "not-a-run", "../../etc"])
 def test_a_link_to_an_unknown_run_says_so_and_shows_no_other_run(runs, linked):
     app = open_app(EVALUATE, query={"run": linked})
-    assert any(f"There is no run {linked!r}" in error.value for error in app.error), [e.value for e in app.error]
+    errors = [rendered(error.value) for error in app.error]
+    assert any(f"There is no run {linked!r}" in error for error in errors), errors
     assert not app.metric and not app.get("plotly_chart") and not app.get("segmented_control")
     assert app.selectbox(key=ev.RUN).value is None  # nothing chosen for the user
     assert app.query_params["run"] == linked  # the address is left as it was
@@ -164,7 +165,7 @@ def test_a_link_to_another_hosted_sessions_run_is_no_run(runs, monkeypatch):
     monkeypatch.setenv("CNNLAB_HOSTED", "1")
     monkeypatch.setattr(ui.hosting, "viewer", lambda: "a-different-session")
     app = open_app(EVALUATE, query={"run": runs[0]})
-    assert any(f"There is no run {runs[0]!r}" in error.value for error in app.error)
+    assert any(f"There is no run {runs[0]!r}" in rendered(error.value) for error in app.error)
     assert not app.metric and app.query_params["run"] == runs[0]
 
 

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.model_presets import SHIPPED_RUN_IDS
 from core.store import DEFAULTS, STORE_ROOT
+from tests.app.harness import rendered
 from tests.conftest import REPO_ROOT
 
 _TEXT = ("title", "header", "subheader", "markdown", "caption", "code", "text", "error", "warning", "info", "success",
@@ -22,14 +23,14 @@ def page_text(app: AppTest) -> str:
     for kind in _TEXT:
         for element in app.get(kind):
             value = getattr(element, "value", None) or getattr(element, "message", None) or ""
-            parts.append(str(value))
+            parts.append(rendered(value))
             parts.extend(str(line) for line in getattr(element, "stack_trace", []) or [])
     return "\n".join(parts)
 
 
 def alerts(app: AppTest) -> list[str]:
     kinds = ("error", "warning", "info", "success", "toast")
-    return [str(element.value) for kind in kinds for element in app.get(kind)]
+    return [rendered(element.value) for kind in kinds for element in app.get(kind)]
 
 
 def assert_clean(app: AppTest) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -52,3 +54,25 @@ def test_datasets_are_named_as_people_chose_them_never_by_internal_keys():
     run = record()
     run.dataset = "folder:pets:c6468ecf70:32:rgb:0.2"
     assert comparison_table([run])["dataset"].tolist() == ["pets (your upload, 32×32 RGB)"]
+
+
+@pytest.mark.parametrize("text", [
+    "![pic](http://127.0.0.1:9/track.png) [link](javascript:alert(1))", "**bold** _em_ `tick` ~~gone~~",
+    ":material/home: :red[alarm] $x^2$", "<b>tag</b> &amp; &lt;", "# heading", "- item", "1. item", "> quote",
+    "back\\slash \\*", "www.example.com https://example.com", "a | table | row", "plain words, 3.5 × 2",
+])
+def test_plain_text_reads_back_as_typed_with_nothing_left_for_markdown(text):
+    from tests.app.harness import rendered
+    from ui.text import plain
+
+    escaped = plain(text)
+    assert rendered(escaped) == text  # a reader sees exactly the characters typed
+    unescaped = re.sub(r"\\.", "", escaped)  # what Markdown could still act on
+    assert not set(unescaped) & set("![]()*_`~<>&#|$\\") and ":m" not in unescaped and "www." not in unescaped
+
+
+def test_plain_text_is_one_line_and_plotly_text_has_no_tags():
+    from ui.text import plain, plot_text
+
+    assert plain("first\nsecond\r\nthird\u2028fourth") == "first second third fourth"
+    assert plot_text("<b>x</b> & <a href='y'>") == "&lt;b&gt;x&lt;/b&gt; &amp; &lt;a href='y'&gt;"
