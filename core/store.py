@@ -281,9 +281,8 @@ def _examine(folder: Path, source: str) -> RunRecord | DamagedRun | None:
         record = record_from_dict(data, folder.name)
     except RecordError as error:
         return DamagedRun(folder.name, folder, str(error), owner, source)
-    problem = model_file_problem(folder / MODEL_FILE) if not (folder / MODEL_FILE).is_file() else None
-    if problem:
-        return DamagedRun(folder.name, folder, problem, owner, source)
+    if not (folder / MODEL_FILE).is_file():  # listing does not open every zip: a damaged one is named on load
+        return DamagedRun(folder.name, folder, "Its model file is missing.", owner, source)
     record.source = source
     return record
 
