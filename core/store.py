@@ -36,6 +36,7 @@ SHIPPED_DEFAULTS = APP_MODELS / DEFAULTS
 MODEL_FILE, META_FILE = "model.keras", "meta.json"
 PARTIAL_PREFIX, TRASH_PREFIX = ".partial-", ".trash-"
 MAX_NAME_LENGTH = 80
+MAX_ID_LENGTH = 64
 APP_VERSION = "0.5"  # bumped with each issue that changes what a run records
 _ID_PATTERN = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 
@@ -263,7 +264,10 @@ def model_file_problem(path: Path) -> str | None:
 
 def _examine(folder: Path, source: str) -> RunRecord | DamagedRun | None:
     """A run folder's record, or why it is damaged; None for what is not a run (hidden, or not a folder)."""
-    if folder.name.startswith(".") or not folder.is_dir():
+    try:
+        if folder.name.startswith(".") or not folder.is_dir():
+            return None
+    except OSError:  # a name the file system refuses (too long): not a run
         return None
     meta = folder / META_FILE
     try:
@@ -365,7 +369,8 @@ def delete_damaged(run_id: str, root: Path = STORE_ROOT, viewer: str | None = No
 def _find(run_id: str, root: Path, viewer: str | None = None) -> tuple[Path, RunRecord]:
     # Another session's run is "not there" with the same words as a missing one, so ids cannot be probed.
     # Letters, digits, "-" and "_" only: an id can never climb out of the store with "/" or "..".
-    if run_id.replace("_", "").replace("-", "").isalnum():
+    # A store id is 22 characters; a longer one (a 100,000-character link) never reaches the file system.
+    if len(run_id) <= MAX_ID_LENGTH and run_id.replace("_", "").replace("-", "").isalnum():
         for source in (RUNS, DEFAULTS):
             for parent in _folders(root, source):
                 folder = parent / run_id
