@@ -29,8 +29,8 @@ from scipy import ndimage
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from core.convolution import convolve2d, pool2d  # noqa: E402
-from core.photos import load_photo  # noqa: E402
+from core.conv.convolution import convolve2d, pool2d  # noqa: E402
+from core.data.photos import load_photo  # noqa: E402
 
 
 def median_ms(call: Callable[..., object], *args: object, repeats: int) -> float:

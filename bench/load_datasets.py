@@ -23,7 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 LOAD = """
 import time
 t = time.perf_counter()
-from core.datasets import load_dataset
+from core.data.datasets import load_dataset
 d = load_dataset({name!r}, allow_download=False)
 print(time.perf_counter() - t)
 """

@@ -1,7 +1,7 @@
 """Latency of one drawing's prediction: `prepare_drawing` plus the warm shipped MNIST model.
 
-Prints the median over 200 drawings of (1) `core.preprocessing.prepare_drawing` on a 280×280
-canvas, (2) the model call the page makes (`core.inspection.probabilities`, a direct call), and
+Prints the median over 200 drawings of (1) `core.predict.preprocessing.prepare_drawing` on a 280×280
+canvas, (2) the model call the page makes (`core.predict.inspection.probabilities`, a direct call), and
 (3) both: the figure the issue bounds at 30 ms. The baseline, measured in the same run, is
 Keras' `model.predict` on the same input, which most demos use.
 
@@ -20,9 +20,9 @@ sys.path.insert(0, str(REPO))
 
 import keras  # noqa: E402
 
-from core.inspection import probabilities  # noqa: E402
-from core.model_presets import SHIPPED_RUN_IDS  # noqa: E402
-from core.preprocessing import prepare_drawing  # noqa: E402
+from core.model.presets import SHIPPED_RUN_IDS  # noqa: E402
+from core.predict.inspection import probabilities  # noqa: E402
+from core.predict.preprocessing import prepare_drawing  # noqa: E402
 from tests.unit.test_preprocessing import CASES  # noqa: E402
 
 MODEL = REPO / "models" / "defaults" / SHIPPED_RUN_IDS["mnist"] / "model.keras"

@@ -1,6 +1,6 @@
 """Test accuracy against training time for a dataset's default model (or any preset).
 
-Trains with the app's own engine (`core.training.train`), evaluates the test set at the end of
+Trains with the app's own engine (`core.train.engine.train`), evaluates the test set at the end of
 every epoch, and prints the training seconds so far (evaluation excluded) with the accuracy
 then. The issue's targets, on this 2-core CPU: MNIST ≥ 99.0% within 30 s and ≥ 99.4% within
 3 minutes; Fashion-MNIST ≥ 92% within 3 minutes; CIFAR-10 ≥ 80% within 10 minutes.
@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras
 
-from core.datasets import load_dataset
-from core.model_presets import default_config
-from core.training import train
+from core.data.datasets import load_dataset
+from core.model.presets import default_config
+from core.train.engine import train
 
 # (seconds of training, test accuracy, epochs planned): each budget is its own run, because a
 # cosine schedule ends at its last planned epoch. `None` plans the dataset's default epochs.

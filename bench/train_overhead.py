@@ -1,7 +1,7 @@
 """Training speed in the app's background job, watched live, against a bare `model.fit`.
 
 (a) a plain Python process: load MNIST, build the model, `model.fit`, nothing else;
-(b) the app's engine in its worker process (`core.jobs.start_job`), while this process drives
+(b) the app's engine in its worker process (`core.jobs.jobs.start_job`), while this process drives
     the Train page with AppTest, rerunning it every 0.5 s like the live view's fragment does. This
     process imports TensorFlow first, as the server does once Evaluate or Predict has loaded a
     model (`ui.keras_loader.import_keras`), so every rerun runs Streamlit's `clear_session()` +
@@ -34,9 +34,9 @@ SUBSET, BATCH, EPOCHS, PRESET, ROUNDS = 20_000, 128, 3, "fast_digits", 3
 
 BARE = f"""
 import time, keras
-from core.datasets import load_dataset
-from core.architectures import build_model
-from core.model_presets import PRESETS
+from core.data.datasets import load_dataset
+from core.model.architectures import build_model
+from core.model.presets import PRESETS
 data = load_dataset("mnist")
 x, y = data.x_train[:{SUBSET}], data.y_train[:{SUBSET}]
 model = build_model(PRESETS[{PRESET!r}].spec(), (28, 28, 1), 10)
@@ -67,7 +67,7 @@ def in_app(freeze: bool = True) -> tuple[float, int]:
     else:
         import keras  # noqa: F401 - the same, without the server's gc.freeze()
 
-    from core.jobs import job_status, read_events
+    from core.jobs.jobs import job_status, read_events
     from tests.app.harness import open_app, rerun
     from ui.train_live import JOB_ID
 

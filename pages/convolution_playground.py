@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from core.convolution import activate, conv_step, convolve2d, pool2d
+from core.conv.convolution import activate, conv_step, convolve2d, pool2d
 from ui import conv_figures, playground_views
 from ui import playground_state as pg
 from ui.navigation import require_router

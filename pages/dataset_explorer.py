@@ -3,11 +3,11 @@
 import numpy as np
 import streamlit as st
 
-from core.datasets import DatasetNotFoundError
-from core.idx import IdxFormatError
-from core.images import upscale_nearest
-from core.sampling import grid_page
-from core.statistics import balance_sentence
+from core.data.datasets import DatasetNotFoundError
+from core.data.idx import IdxFormatError
+from core.data.images import upscale_nearest
+from core.data.sampling import grid_page
+from core.data.statistics import balance_sentence
 from ui import explorer_views, figures, loaders, state
 from ui.dataset_picker import dataset_picker
 from ui.navigation import require_router

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core.datasets import DatasetNotFoundError, dataset_name
-from core.evaluation import test_report
+from core.data.datasets import DatasetNotFoundError, dataset_name
+from core.evaluate.metrics import test_report
 from ui import eval_views as ev
 from ui.hosting import visible_runs
 from ui.loaders import get_dataset

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from core.architectures import trainable_parameters
-from core.datasets import DatasetNotFoundError
-from core.idx import IdxFormatError
-from core.jobs import JobError, active_jobs, job_status
-from core.layers import spec_to_dicts
-from core.model_presets import PRESETS, presets_for
-from core.model_presets import default_run as default_run_for
-from core.training_config import ConfigError, TrainConfig, check_config, config_notes
+from core.data.datasets import DatasetNotFoundError
+from core.data.idx import IdxFormatError
+from core.jobs.jobs import JobError, active_jobs, job_status
+from core.model.architectures import trainable_parameters
+from core.model.layers import spec_to_dicts
+from core.model.presets import PRESETS, presets_for
+from core.model.presets import default_run as default_run_for
+from core.train.config import ConfigError, TrainConfig, check_config, config_notes
 from ui import hosting, loaders, model_builder, train_live, train_settings
 from ui.dataset_picker import dataset_picker
 from ui.navigation import require_router

@@ -1,6 +1,6 @@
 """Trains the default models that ship with the app, one per built-in dataset, into models/defaults/.
 
-Each is trained by the headless trainer (`core.training.train_and_store`, what `python -m core.train`
+Each is trained by the headless trainer (`core.train.engine.train_and_store`, what `python -m core.train`
 runs), seeded, on all the training images (no validation split: these are final models), and
 saved without optimizer state. A model's test accuracy, training seconds and settings are in its
 meta.json. The MNIST default is trained for drawings: turns, zooms, shifts and stroke thickness.
@@ -19,11 +19,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from core.datasets import load_dataset  # noqa: E402
-from core.model_presets import SHIPPED_RUN_IDS, default_config  # noqa: E402
-from core.store import DEFAULTS, RUNS  # noqa: E402
-from core.train import Printer  # noqa: E402
-from core.training_config import TrainConfig  # noqa: E402
+from core.data.datasets import load_dataset  # noqa: E402
+from core.model.presets import SHIPPED_RUN_IDS, default_config  # noqa: E402
+from core.store.runs import DEFAULTS, RUNS  # noqa: E402
+from core.train.cli import Printer  # noqa: E402
+from core.train.config import TrainConfig  # noqa: E402
 
 DEFAULTS_ROOT = REPO / "models"
 NAMES = {"mnist": "MNIST digits (default)", "fashion_mnist": "Fashion-MNIST (default)",
@@ -46,7 +46,7 @@ def config_for(dataset: str) -> TrainConfig:
 
 def build(dataset: str) -> Path:
     """Trains one default and moves it into models/defaults/<its run id>/ (replacing the old one)."""
-    from core.training import train_and_store  # TensorFlow loads here
+    from core.train.engine import train_and_store  # TensorFlow loads here
 
     config = config_for(dataset)
     run_id = SHIPPED_RUN_IDS[dataset]

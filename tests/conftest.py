@@ -27,14 +27,14 @@ os.environ.setdefault("CNNLAB_STORE_DIR", tempfile.mkdtemp(prefix="cnnlab-test-s
 def isolated_defaults(request, monkeypatch, tmp_path_factory) -> None:
     """In-process tests see only the defaults their temporary store holds, so listings are exact.
 
-    The app itself always lists the shipped defaults beside any store (`core.store.SHIPPED_DEFAULTS`);
+    The app itself always lists the shipped defaults beside any store (`core.store.runs.SHIPPED_DEFAULTS`);
     a test that checks exactly that is marked `shipped_defaults`. Browser tests run a real server,
     which lists them as a deployer's would.
     """
     if request.node.get_closest_marker("shipped_defaults") is None:
-        import core.store
+        import core.store.runs
 
-        monkeypatch.setattr(core.store, "SHIPPED_DEFAULTS", tmp_path_factory.getbasetemp() / "no-shipped-defaults")
+        monkeypatch.setattr(core.store.runs, "SHIPPED_DEFAULTS", tmp_path_factory.getbasetemp() / "no-shipped-defaults")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -45,8 +45,8 @@ def no_orphan_workers() -> Iterator[None]:
     failing test would leave one training in the background.
     """
     yield
-    from core.jobs import active_jobs
-    from core.store import STORE_ROOT
+    from core.jobs.jobs import active_jobs
+    from core.store.runs import STORE_ROOT
 
     for job in active_jobs(STORE_ROOT):
         if job.pid:

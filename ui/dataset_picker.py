@@ -7,8 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.datasets import load_image_folder
-from core.image_folder import FolderLimits, ImageFolderError
+from core.data.datasets import load_image_folder
+from core.data.image_folder import FolderLimits, ImageFolderError
 from ui import hosting, loaders, state
 
 UPLOAD_LIMITS = FolderLimits()

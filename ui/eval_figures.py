@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.numbers import percent
+from core.data.numbers import percent
 from ui.conv_figures import symmetric_limit
 from ui.figures import tile_mosaic
 from ui.text import plot_text

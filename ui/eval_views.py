@@ -11,13 +11,14 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from core import comparison, evaluation
-from core.code_export import export_notebook, export_script, file_stem
-from core.datasets import BUILTIN_DATASETS, Dataset, dataset_name
-from core.images import framed_tile
-from core.kernels import KERNEL_SIZES
-from core.numbers import percent
-from core.store import RunRecord, StoreError, load_record
+from core.conv.kernels import KERNEL_SIZES
+from core.data.datasets import BUILTIN_DATASETS, Dataset, dataset_name
+from core.data.images import framed_tile
+from core.data.numbers import percent
+from core.evaluate import comparison
+from core.evaluate import metrics as evaluation
+from core.evaluate.code_export import export_notebook, export_script, file_stem
+from core.store.runs import RunRecord, StoreError, load_record
 from ui import eval_figures
 from ui.hosting import viewer
 from ui.keras_loader import import_keras

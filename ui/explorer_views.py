@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.augmentation import AugmentationSettings, augment_variants
-from core.datasets import Dataset
-from core.images import upscale_nearest
-from core.labels import one_hot
-from core.normalisation import normalisation_stages
-from core.statistics import PixelStats
+from core.data.augmentation import AugmentationSettings, augment_variants
+from core.data.datasets import Dataset
+from core.data.images import upscale_nearest
+from core.data.labels import one_hot
+from core.data.normalisation import normalisation_stages
+from core.data.statistics import PixelStats
 from ui import figures
 from ui.keras_loader import import_keras
 from ui.text import plain

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.hosting import Limits, current_limits
-from core.jobs import prune_jobs
-from core.store import STORE_ROOT, RunRecord, expire_runs, list_runs, remove_partials
+from core.jobs.jobs import prune_jobs
+from core.store.hosting import Limits, current_limits
+from core.store.runs import STORE_ROOT, RunRecord, expire_runs, list_runs, remove_partials
 from ui.state import OWNER
 
 _log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core import statistics
-from core.datasets import BUILTIN_DATASETS, Dataset, dataset_name, load_dataset, needs_download, resolve_data_dir
+from core.data import statistics
+from core.data.datasets import BUILTIN_DATASETS, Dataset, dataset_name, load_dataset, needs_download, resolve_data_dir
 from ui import state
 
 
@@ -43,7 +43,7 @@ def get_dataset(key: str) -> Dataset:
 
     Raises:
         KeyError: If the key is an upload this session no longer holds.
-        core.datasets.DatasetNotFoundError: If a built-in is missing and cannot be downloaded.
+        core.data.datasets.DatasetNotFoundError: If a built-in is missing and cannot be downloaded.
     """
     if key in BUILTIN_DATASETS:
         data_dir = resolve_data_dir()

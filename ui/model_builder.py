@@ -1,6 +1,6 @@
 """The layer builder: a model spec held in session state, edited row by row, with its live summary.
 
-The spec is a list of layer dicts (`core.layers.Layer.to_dict`) under `SPEC`. Each layer also has
+The spec is a list of layer dicts (`core.model.layers.Layer.to_dict`) under `SPEC`. Each layer also has
 a stable id (`SPEC_IDS`) that its widgets' keys include, so moving or deleting a layer never
 hands one layer's widget values to another.
 """
@@ -12,9 +12,9 @@ import uuid
 import pandas as pd
 import streamlit as st
 
-from core.architectures import SummaryRow, summarise
-from core.layers import ACTIVATIONS, INTERPOLATIONS, LAYER_TYPES, Layer, SpecError, layer_from_dict, spec_to_dicts
-from core.model_presets import PRESETS
+from core.model.architectures import SummaryRow, summarise
+from core.model.layers import ACTIVATIONS, INTERPOLATIONS, LAYER_TYPES, Layer, SpecError, layer_from_dict, spec_to_dicts
+from core.model.presets import PRESETS
 
 SPEC = "train_spec"
 SPEC_IDS = "train_spec_ids"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.store import MODEL_FILE, StoreError, model_file_problem, run_folder
+from core.store.runs import MODEL_FILE, StoreError, model_file_problem, run_folder
 from ui.hosting import viewer
 from ui.keras_loader import import_keras
 
@@ -20,7 +20,7 @@ def model_key(run_id: str) -> tuple[str, float]:
     """(path, mtime) of a run's model file: the cache key.
 
     Raises:
-        core.store.StoreError: If there is no such run.
+        core.store.runs.StoreError: If there is no such run.
     """
     path = run_folder(run_id, viewer=viewer()) / MODEL_FILE
     return str(path), path.stat().st_mtime

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from core.datasets import DatasetNotFoundError
-from core.idx import IdxFormatError
-from core.images import DEFAULT_MAX_PIXELS, UPLOAD_TYPES, ImageDecodeError, decode_image, fit_within, to_grey
-from core.kernels import KERNEL_SIZES, PRESETS, KernelError, normalise_by_sum, parse_kernel
-from core.photos import PHOTOS, load_photo
-from core.playground_settings import GRID_SIDE_RANGE, MAX_GRID_VALUE
+from core.conv.kernels import KERNEL_SIZES, PRESETS, KernelError, normalise_by_sum, parse_kernel
+from core.conv.links import GRID_SIDE_RANGE, MAX_GRID_VALUE
+from core.data.datasets import DatasetNotFoundError
+from core.data.idx import IdxFormatError
+from core.data.images import DEFAULT_MAX_PIXELS, UPLOAD_TYPES, ImageDecodeError, decode_image, fit_within, to_grey
+from core.data.photos import PHOTOS, load_photo
 from ui import hosting, loaders
 from ui import playground_state as pg
 

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import playground_settings as links
-from core.datasets import BUILTIN_DATASETS, DEFAULT_DATASET, needs_download
-from core.kernels import KERNEL_SIZES, PRESETS, format_weight, parse_kernel, random_kernel, resize_kernel
-from core.photos import PHOTOS
-from core.playground_settings import PlaygroundSettings
+from core.conv import links
+from core.conv.kernels import KERNEL_SIZES, PRESETS, format_weight, parse_kernel, random_kernel, resize_kernel
+from core.conv.links import PlaygroundSettings
+from core.data.datasets import BUILTIN_DATASETS, DEFAULT_DATASET, needs_download
+from core.data.photos import PHOTOS
 from ui.persist import keep
 
 PAGE_PATH = "pages/convolution_playground.py"

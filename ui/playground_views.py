@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.convolution import (
+from core.conv.convolution import (
     ConvStep,
     activate,
     convolve2d,
@@ -18,9 +18,9 @@ from core.convolution import (
     pool2d,
     pool_step,
 )
-from core.kernels import PRESETS, format_weight
-from core.playground_settings import POOL_CHOICES, POOL_SIZE_RANGE, STRIDE_RANGE
-from core.shapes import ConvLayer, PoolLayer, shape_chain
+from core.conv.kernels import PRESETS, format_weight
+from core.conv.links import POOL_CHOICES, POOL_SIZE_RANGE, STRIDE_RANGE
+from core.conv.shapes import ConvLayer, PoolLayer, shape_chain
 from ui import conv_figures
 from ui import playground_state as pg
 

@@ -7,11 +7,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core import inspection, preprocessing
-from core.datasets import DatasetNotFoundError, dataset_name
-from core.images import UPLOAD_TYPES, ImageDecodeError, decode_image
-from core.numbers import percent
-from core.store import RunRecord
+from core.data.datasets import DatasetNotFoundError, dataset_name
+from core.data.images import UPLOAD_TYPES, ImageDecodeError, decode_image
+from core.data.numbers import percent
+from core.predict import inspection, preprocessing
+from core.store.runs import RunRecord
 from ui import canvas, hosting
 from ui.eval_figures import probability_bars
 from ui.figures import pixel_heatmap, tile_mosaic

@@ -10,7 +10,7 @@ import uuid
 
 import streamlit as st
 
-from core.datasets import DEFAULT_DATASET
+from core.data.datasets import DEFAULT_DATASET
 from ui.persist import keep, keys_with_prefix
 from ui.playground_state import init_playground_state
 
@@ -18,7 +18,7 @@ DATASET = "dataset"  # the chosen dataset's key: a built-in name or an uploaded 
 SPLIT = "explorer_split"  # "train" or "test"
 IMAGE_INDEX = "explorer_image_index"  # the image shown in detail, a position in the split
 SECTION = "explorer_section"
-UPLOADED_DATASETS = "uploaded_datasets"  # dict: key → core.datasets.Dataset, this session's uploads only
+UPLOADED_DATASETS = "uploaded_datasets"  # dict: key → core.data.datasets.Dataset, this session's uploads only
 OWNER = "session_owner"  # a random id naming this session as the owner of its training jobs
 
 _DEFAULTS = {DATASET: DEFAULT_DATASET, SPLIT: "train", IMAGE_INDEX: 0, SECTION: "Overview", UPLOADED_DATASETS: {}}

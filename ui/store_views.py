@@ -12,11 +12,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from core.datasets import BUILTIN_DATASETS, dataset_name
-from core.hosting import QuotaError, check_store_quota
-from core.model_check import MAX_FILE_BYTES, ModelFileError, check_fits, inspect_keras_file
-from core.numbers import percent
-from core.store import (
+from core.data.datasets import BUILTIN_DATASETS, dataset_name
+from core.data.numbers import percent
+from core.model.upload_check import MAX_FILE_BYTES, ModelFileError, check_fits, inspect_keras_file
+from core.store.hosting import QuotaError, check_store_quota
+from core.store.runs import (
     MODEL_FILE,
     RUNS,
     STORE_ROOT,
@@ -201,7 +201,7 @@ def upload_form(root: Path = STORE_ROOT) -> None:
         name = Path(uploaded.name).stem[:80] or "uploaded model"
         with st.spinner(f"Loading in safe mode and measuring test accuracy ({report.parameters:,} parameters)…"):
             try:
-                done = subprocess.run([sys.executable, "-m", "core.model_check", str(path), dataset, name,
+                done = subprocess.run([sys.executable, "-m", "core.model.upload_check", str(path), dataset, name,
                                        str(root), hosting.owner()],
                                       cwd=_REPO, capture_output=True, text=True, timeout=300,
                                       env={**os.environ, "PYTHONPATH": str(_REPO), "TF_CPP_MIN_LOG_LEVEL": "3"})

@@ -11,10 +11,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.datasets import Dataset, dataset_name
-from core.jobs import JobError, JobLimitError, JobStatus, job_status, read_events, request_stop, start_job
-from core.progress import ProgressView, fold, format_duration, status_line
-from core.training_config import TrainConfig
+from core.data.datasets import Dataset, dataset_name
+from core.jobs.jobs import JobError, JobLimitError, JobStatus, job_status, read_events, request_stop, start_job
+from core.train.config import TrainConfig
+from core.train.progress import ProgressView, fold, format_duration, status_line
 from ui.text import plain
 
 JOB_ID = "train_job_id"  # this session's current (or last) job

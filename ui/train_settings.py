@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.labels import one_hot
-from core.model_presets import DEFAULT_RUNS, default_config
-from core.training_config import MONITORS, PRECISIONS, TrainConfig
+from core.data.labels import one_hot
+from core.model.presets import DEFAULT_RUNS, default_config
+from core.train.config import MONITORS, PRECISIONS, TrainConfig
 from ui import model_builder
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)

@@ -170,12 +170,12 @@ def test_upload_with_an_empty_test_split_says_so():
 def test_missing_dataset_gets_a_message_not_a_traceback(monkeypatch, tmp_path):
     monkeypatch.setenv("CNNLAB_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    import core.datasets
+    import core.data.datasets
 
     def offline(name):
         raise Exception("no network here")
 
-    monkeypatch.setattr(core.datasets, "_download_with_keras", offline)
+    monkeypatch.setattr(core.data.datasets, "_download_with_keras", offline)
     app = open_app(EXPLORER)
     app.selectbox(key=state.DATASET).select("fashion_mnist")
     rerun(app)

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from core.datasets import load_dataset
-from core.evaluation import cell_indices
-from core.model_presets import default_config
-from core.store import RUNS, STORE_ROOT, load_record, run_folder, save_run
-from core.training import train_and_store
+from core.data.datasets import load_dataset
+from core.evaluate.metrics import cell_indices
+from core.model.presets import default_config
+from core.store.runs import RUNS, STORE_ROOT, load_record, run_folder, save_run
+from core.train.engine import train_and_store
 from tests.app.harness import open_app, rendered, rerun
 from tests.unit.test_store import fake_model, record
 from ui import eval_views as ev

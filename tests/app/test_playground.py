@@ -150,9 +150,9 @@ def test_rgb_photo_sums_the_three_channels():
 
 
 def test_a_new_input_starts_the_step_view_at_its_strongest_response():
-    from core.convolution import convolve2d
-    from core.kernels import PRESETS
-    from core.photos import load_photo
+    from core.conv.convolution import convolve2d
+    from core.conv.kernels import PRESETS
+    from core.data.photos import load_photo
 
     app = open_playground({"source": "grid"})
     assert (app.session_state["pg_step_row"], app.session_state["pg_step_col"]) == (0, 1)

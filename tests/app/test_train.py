@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from core.jobs import job_status
-from core.model_presets import DEFAULT_RUNS, default_config
-from core.store import list_runs
+from core.jobs.jobs import job_status
+from core.model.presets import DEFAULT_RUNS, default_config
+from core.store.runs import list_runs
 from tests.app.harness import open_app, rerun
 from ui import state
 from ui.model_builder import ADD_KIND, PRESET, SPEC

@@ -8,10 +8,10 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
-from core.datasets import load_dataset
-from core.model_presets import default_config
-from core.store import RUNS, STORE_ROOT
-from core.training import train_and_store
+from core.data.datasets import load_dataset
+from core.model.presets import default_config
+from core.store.runs import RUNS, STORE_ROOT
+from core.train.engine import train_and_store
 from tests.browser.conftest import assert_no_exception, wait_until_idle
 
 pytestmark = pytest.mark.browser

@@ -156,8 +156,8 @@ def test_a_7x7_kernel_fits_stays_put_and_takes_what_is_typed(browser_context, ap
         after = kernel_cell(tab, 4, 4).bounding_box()
         assert abs(after["y"] - before["y"]) < 1 and abs(after["x"] - before["x"]) < 1, (before, after)
         # The feature map is the lessons' 5×5 line convolved with the edited kernel ('same' padding).
-        from core.convolution import convolve2d
-        from core.playground_settings import PlaygroundSettings
+        from core.conv.convolution import convolve2d
+        from core.conv.links import PlaygroundSettings
 
         grid = PlaygroundSettings().grid.astype(float)[:, :, None]
         kernel = np.zeros((7, 7))

@@ -7,12 +7,12 @@ import multiprocessing
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from core.hosting import Limits
-from core.jobs import JobLimitError, active_jobs, job_status, start_job
-from core.layers import spec_to_dicts
-from core.model_presets import PRESETS
-from core.store import list_runs, load_record
-from core.training_config import TrainConfig
+from core.jobs.jobs import JobLimitError, active_jobs, job_status, start_job
+from core.model.layers import spec_to_dicts
+from core.model.presets import PRESETS
+from core.store.hosting import Limits
+from core.store.runs import list_runs, load_record
+from core.train.config import TrainConfig
 from tests.app.harness import open_app, rerun
 from tests.robustness.conftest import assert_clean, assert_says
 from ui import state

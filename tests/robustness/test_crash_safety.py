@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from core.store import MODEL_FILE, RUNS, STORE_ROOT, list_runs, load_record
+from core.store.runs import MODEL_FILE, RUNS, STORE_ROOT, list_runs, load_record
 from tests.app.harness import open_app
 from tests.conftest import REPO_ROOT
 from tests.robustness.conftest import assert_clean
@@ -25,7 +25,7 @@ CHILD = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
     import keras
-    import core.store as store
+    import core.store.runs as store
 
     root, hook, existing = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 
@@ -62,7 +62,7 @@ HOOKS = ("during the model write", "after the model, before the metadata", "afte
 
 
 def complete_run(root: Path, name: str) -> str:
-    from core.store import RunRecord, new_run_id, save_run
+    from core.store.runs import RunRecord, new_run_id, save_run
 
     record = RunRecord(new_run_id(), name, "digits", [], {}, {}, {}, 1.0)
     save_run(record, lambda path: path.write_bytes(b"a whole model"), root)

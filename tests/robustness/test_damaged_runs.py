@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from core.model_presets import SHIPPED_RUN_IDS
-from core.store import DEFAULTS, META_FILE, MODEL_FILE, RUNS, STORE_ROOT, list_damaged, list_runs, new_run_id
+from core.model.presets import SHIPPED_RUN_IDS
+from core.store.runs import DEFAULTS, META_FILE, MODEL_FILE, RUNS, STORE_ROOT, list_damaged, list_runs, new_run_id
 from tests.app.harness import open_app, rerun
 from tests.conftest import REPO_ROOT
 from tests.robustness.conftest import assert_clean

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from core.code_export import export_notebook, export_script
+from core.evaluate.code_export import export_notebook, export_script
 from tests.unit.test_code_export import make_record
 
 HOSTILE = [

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from core.jobs import job_status
-from core.store import list_runs
+from core.jobs.jobs import job_status
+from core.store.runs import list_runs
 from tests.app.harness import open_app, rerun
 from tests.robustness.bad_files import digit_png
 from tests.robustness.conftest import alerts, assert_clean, assert_says

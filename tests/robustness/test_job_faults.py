@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from core.hosting import Limits
-from core.jobs import JOBS, active_jobs, job_status, read_events, request_stop, start_job
-from core.store import STORE_ROOT, remove_partials
+from core.jobs.jobs import JOBS, active_jobs, job_status, read_events, request_stop, start_job
+from core.store.hosting import Limits
+from core.store.runs import STORE_ROOT, remove_partials
 from tests.app.harness import open_app, rerun
 from tests.robustness.conftest import assert_clean, assert_says
 from tests.unit.test_jobs import config, wait_for

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.store import list_runs
+from core.store.runs import list_runs
 from tests.app.harness import open_app
 from tests.robustness.conftest import assert_clean, assert_says
 from tests.unit.test_model_check import rewrite_config

@@ -10,8 +10,8 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.jobs import job_status, request_stop
-from core.store import load_record
+from core.jobs.jobs import job_status, request_stop
+from core.store.runs import load_record
 from tests.app.harness import open_app, rerun
 from tests.robustness.conftest import alerts, assert_clean, assert_says
 from ui.train_live import JOB_ID

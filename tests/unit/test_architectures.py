@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from core.architectures import build_model, summarise, trainable_parameters
-from core.layers import (
+from core.model.architectures import build_model, summarise, trainable_parameters
+from core.model.layers import (
     LAYER_TYPES,
     BatchNorm,
     Conv,
@@ -22,7 +22,7 @@ from core.layers import (
     spec_from_dicts,
     spec_to_dicts,
 )
-from core.model_presets import PRESETS, presets_for
+from core.model.presets import PRESETS, presets_for
 
 MNIST, CIFAR = (28, 28, 1), (32, 32, 3)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.augmentation import AugmentationSettings, augment_variants
+from core.data.augmentation import AugmentationSettings, augment_variants
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from core.architectures import trainable_parameters
-from core.code_export import export_notebook, export_script, file_stem, layer_code
-from core.layers import Conv, Pool, spec_from_dicts, spec_to_dicts
-from core.model_presets import PRESETS, default_config
-from core.store import RunRecord
+from core.evaluate.code_export import export_notebook, export_script, file_stem, layer_code
+from core.model.architectures import trainable_parameters
+from core.model.layers import Conv, Pool, spec_from_dicts, spec_to_dicts
+from core.model.presets import PRESETS, default_config
+from core.store.runs import RunRecord
 
 
 def make_record(dataset: str, preset: str, input_shape: list[int], **settings) -> RunRecord:
@@ -90,7 +90,7 @@ def test_script_loads_the_real_dataset_the_app_way(tmp_path):
     source = export_script(make_record("digits", "fast_digits", [8, 8, 1]))
     module = import_script(source, tmp_path, "exported_digits")
     (x_train, _), (_, y_test) = module.load_data()
-    from core.datasets import load_dataset
+    from core.data.datasets import load_dataset
 
     app = load_dataset("digits")
     assert np.array_equal(x_train, app.x_train) and np.array_equal(y_test, app.y_test)
@@ -137,7 +137,7 @@ def test_stroke_thickness_runs_export_the_augmentation_and_train(tmp_path, capsy
 @pytest.mark.parametrize(("dataset", "shape"), [("mnist", [28, 28, 1]), ("fashion_mnist", [28, 28, 1]),
                                                 ("cifar10", [32, 32, 3])])
 def test_data_dir_reads_the_apps_data_folder_with_numpy_and_pillow(dataset, shape, data_dir, tmp_path):
-    from core.datasets import load_dataset
+    from core.data.datasets import load_dataset
 
     record = make_record(dataset, "dense", shape)
     record.class_names = list(load_dataset(dataset).class_names)

@@ -1,10 +1,10 @@
-"""core.comparison: the runs table and the curve rows."""
+"""core.evaluate.comparison: the runs table and the curve rows."""
 
 import math
 
 import pytest
 
-from core.comparison import comparison_table, curve_rows, overfitting_note, spec_summary
+from core.evaluate.comparison import comparison_table, curve_rows, overfitting_note, spec_summary
 from tests.unit.test_store import record
 
 

@@ -1,4 +1,4 @@
-"""core.convolution against Keras' own layers, and against the lessons' worked examples."""
+"""core.conv.convolution against Keras' own layers, and against the lessons' worked examples."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from core.convolution import (
+from core.conv.convolution import (
     activate,
     conv_step,
     convolve2d,
@@ -17,7 +17,7 @@ from core.convolution import (
     pool2d,
     pool_step,
 )
-from core.shapes import ConvLayer, PoolLayer, shape_chain
+from core.conv.shapes import ConvLayer, PoolLayer, shape_chain
 
 STRIDES = (1, 2, 3)
 PADDINGS = ("valid", "same")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import core.datasets as datasets
-from core.datasets import BUILTIN_DATASETS, DatasetNotFoundError, load_dataset
-from core.statistics import pixel_stats
+import core.data.datasets as datasets
+from core.data.datasets import BUILTIN_DATASETS, DatasetNotFoundError, load_dataset
+from core.data.statistics import pixel_stats
 
 EXPECTED = {  # name: (train count, test count, image shape)
     "mnist": (60_000, 10_000, (28, 28, 1)),

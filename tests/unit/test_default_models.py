@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from core.datasets import load_dataset
-from core.model_presets import SHIPPED_RUN_IDS
+from core.data.datasets import load_dataset
+from core.model.presets import SHIPPED_RUN_IDS
 from tests.conftest import REPO_ROOT
 
 DEFAULTS = REPO_ROOT / "models" / "defaults"

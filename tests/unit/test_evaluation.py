@@ -1,11 +1,11 @@
-"""core.evaluation on a tiny prediction set whose numbers are worked out by hand below."""
+"""core.evaluate.metrics on a tiny prediction set whose numbers are worked out by hand below."""
 
 import math
 
 import numpy as np
 import pytest
 
-from core import evaluation
+from core.evaluate import metrics as evaluation
 
 # 3 classes, 6 images. Predicted (argmax): 0, 1, 1, 2, 2, 2.
 LABELS = np.array([0, 0, 1, 1, 2, 2])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.images import upscale_nearest
-from core.labels import one_hot
-from core.normalisation import normalisation_stages
-from core.sampling import grid_page
-from core.statistics import class_counts, intensity_histogram, mean_images_by_class, pixel_stats
+from core.data.images import upscale_nearest
+from core.data.labels import one_hot
+from core.data.normalisation import normalisation_stages
+from core.data.sampling import grid_page
+from core.data.statistics import class_counts, intensity_histogram, mean_images_by_class, pixel_stats
 from ui import figures
 
 
@@ -91,7 +91,7 @@ def test_class_balance_has_both_splits():
 
 
 def test_framed_tile_enlarges_and_frames():
-    from core.images import framed_tile
+    from core.data.images import framed_tile
 
     image = np.arange(4, dtype=np.uint8).reshape(2, 2, 1)
     tile = framed_tile(image, (255, 0, 0), side=8, border=1)

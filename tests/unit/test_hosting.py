@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.hosting import Limits, QuotaError, check_store_quota, current_limits
-from core.jobs import JobLimitError, start_job
-from core.store import (
+from core.jobs.jobs import JobLimitError, start_job
+from core.store.hosting import Limits, QuotaError, check_store_quota, current_limits
+from core.store.runs import (
     DEFAULTS,
     META_FILE,
     MODEL_FILE,
@@ -27,7 +27,7 @@ from core.store import (
     run_folder,
     save_run,
 )
-from core.training_config import ConfigError, TrainConfig, check_config
+from core.train.config import ConfigError, TrainConfig, check_config
 
 
 def store_run(root: Path, owner: str, name: str = "run", created: str = "") -> str:
@@ -144,7 +144,7 @@ def test_epoch_and_image_caps_are_configuration_errors():
 
 def test_the_worker_enforces_the_caps_written_into_the_job(tmp_path):
     """A page that forgot a check still cannot train past the caps: the worker checks again."""
-    from core.jobs import job_status
+    from core.jobs.jobs import job_status
 
     config = TrainConfig(dataset="digits", spec=[{"kind": "flatten"}], epochs=9, name="too long")
     job_id = start_job(config, "alice", root=tmp_path, limits=Limits(hosted=True, max_epochs=2))

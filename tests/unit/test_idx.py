@@ -8,7 +8,7 @@ import struct
 import numpy as np
 import pytest
 
-from core.idx import IdxFormatError, parse_idx, read_idx
+from core.data.idx import IdxFormatError, parse_idx, read_idx
 
 
 def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.datasets import load_image_folder
-from core.image_folder import FolderLimits, ImageFolderError, UnsafeArchiveError
+from core.data.datasets import load_image_folder
+from core.data.image_folder import FolderLimits, ImageFolderError, UnsafeArchiveError
 
 
 def png(colour: tuple[int, int, int], size: tuple[int, int] = (10, 6), mode: str = "RGB") -> bytes:

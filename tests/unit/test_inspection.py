@@ -1,15 +1,15 @@
-"""Looking inside a model (core.inspection), checked against Keras' own outputs."""
+"""Looking inside a model (core.predict.inspection), checked against Keras' own outputs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from core.architectures import build_model
-from core.datasets import load_dataset
-from core.inspection import activations, probabilities, saliency, verdict
-from core.layers import Flatten, Rescale
-from core.model_presets import SHIPPED_RUN_IDS
+from core.data.datasets import load_dataset
+from core.model.architectures import build_model
+from core.model.layers import Flatten, Rescale
+from core.model.presets import SHIPPED_RUN_IDS
+from core.predict.inspection import activations, probabilities, saliency, verdict
 from tests.conftest import REPO_ROOT
 
 DIGITS_DEFAULT = REPO_ROOT / "models" / "defaults" / SHIPPED_RUN_IDS["digits"] / "model.keras"

@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from core.hosting import Limits
-from core.jobs import (
+from core.jobs.jobs import (
     JobError,
     JobLimitError,
     active_jobs,
@@ -19,10 +18,11 @@ from core.jobs import (
     request_stop,
     start_job,
 )
-from core.layers import spec_to_dicts
-from core.model_presets import PRESETS
-from core.store import list_runs, load_record
-from core.training_config import TrainConfig
+from core.model.layers import spec_to_dicts
+from core.model.presets import PRESETS
+from core.store.hosting import Limits
+from core.store.runs import list_runs, load_record
+from core.train.config import TrainConfig
 
 
 def config(epochs: int = 1, **changes) -> TrainConfig:
@@ -99,7 +99,7 @@ def test_unknown_and_malicious_job_ids(tmp_path):
 
 
 def test_the_batch_curve_does_not_restart_at_each_epoch():
-    from core.progress import ProgressView, fold
+    from core.train.progress import ProgressView, fold
 
     # Per-batch losses fall steadily across two epochs of 4 batches; Keras logs running means per epoch.
     losses = [2.0, 1.8, 1.6, 1.4, 1.2, 1.0, 0.8, 0.6]
@@ -118,7 +118,7 @@ def test_the_batch_curve_does_not_restart_at_each_epoch():
 
 
 def test_an_empty_live_chart_has_axes_a_metric_can_take():
-    from core.progress import ProgressView
+    from core.train.progress import ProgressView
     from ui.train_live import curves_figure
 
     empty = ProgressView(epochs=3)
@@ -128,7 +128,7 @@ def test_an_empty_live_chart_has_axes_a_metric_can_take():
 
 
 def test_damaged_progress_lines_and_status_files_are_survived(tmp_path):
-    from core.progress import ProgressView, fold
+    from core.train.progress import ProgressView, fold
 
     view = fold(ProgressView(), [{"type": "start", "epochs": "x"}, {"type": "batch"}, {"type": "epoch", "epoch": None},
                                  "not a dict", {"type": "phase", "phase": "evaluating"}])

@@ -10,8 +10,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from core.model_check import ModelFileError, import_model, inspect_keras_file  # noqa: E402
-from core.store import list_runs  # noqa: E402
+from core.model.upload_check import ModelFileError, import_model, inspect_keras_file  # noqa: E402
+from core.store.runs import list_runs  # noqa: E402
 
 
 def save(model, path: Path) -> Path:
@@ -128,7 +128,7 @@ def test_import_checks_the_dataset_shape_then_stores_with_test_accuracy(good, tm
 
 def test_a_model_at_chance_on_its_assigned_dataset_is_warned_about(tmp_path, data_dir):
     # The shipped MNIST model, told it was trained on Fashion-MNIST: the shapes fit, the scores do not.
-    from core.model_presets import SHIPPED_RUN_IDS
+    from core.model.presets import SHIPPED_RUN_IDS
     from tests.conftest import REPO_ROOT
 
     mnist_model = REPO_ROOT / "models" / "defaults" / SHIPPED_RUN_IDS["mnist"] / "model.keras"

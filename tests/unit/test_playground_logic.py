@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.images import fit_within, to_grey
-from core.kernels import (
+from core.conv.kernels import (
     PRESETS,
     KernelError,
     format_weight,
@@ -16,8 +15,9 @@ from core.kernels import (
     random_kernel,
     resize_kernel,
 )
-from core.photos import PHOTOS, load_photo
-from core.playground_settings import PlaygroundSettings, decode, encode, vertical_line_grid
+from core.conv.links import PlaygroundSettings, decode, encode, vertical_line_grid
+from core.data.images import fit_within, to_grey
+from core.data.photos import PHOTOS, load_photo
 from ui import conv_figures
 
 # ---- kernels -----------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ def test_bad_parameters_are_reported_and_the_rest_still_apply():
 
 
 def test_a_huge_parameter_is_refused_unread_and_the_largest_link_we_make_still_fits(monkeypatch):
-    import core.playground_settings as links
+    import core.conv.links as links
 
     # The largest link the app writes: a 7×7 kernel of the longest weights and a 16×16 grid of 255s.
     largest = PlaygroundSettings(kernel=np.full((7, 7), -1.23456789e-5), source="grid", grid=np.full((16, 16), 255),

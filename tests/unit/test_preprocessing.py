@@ -1,4 +1,4 @@
-"""MNIST-style preprocessing of drawings and uploads (core.preprocessing), on synthetic strokes."""
+"""MNIST-style preprocessing of drawings and uploads (core.predict.preprocessing), on synthetic strokes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from core.preprocessing import (
+from core.predict.preprocessing import (
     canvas_grey,
     naive_resize,
     prepare_drawing,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.store import (
+from core.store.runs import (
     DEFAULTS,
     META_FILE,
     MODEL_FILE,
@@ -82,7 +82,7 @@ def test_a_run_killed_mid_save_is_never_listed(tmp_path):
         sys.path.insert(0, {str(REPO_ROOT)!r})
         from pathlib import Path
         from tests.unit.test_store import record
-        from core.store import save_run
+        from core.store.runs import save_run
 
         def slow_model(path):
             path.write_bytes(b"partial")
@@ -144,7 +144,7 @@ def test_broken_folders_and_bad_ids_are_ignored_or_refused(tmp_path):
 @pytest.mark.shipped_defaults
 def test_a_store_elsewhere_still_lists_and_opens_the_shipped_defaults(tmp_path):
     # A deployer points CNNLAB_STORE_DIR at a persistent volume: the defaults are part of the app.
-    from core.model_presets import SHIPPED_RUN_IDS
+    from core.model.presets import SHIPPED_RUN_IDS
 
     mine = save_run(record(), fake_model, tmp_path)
     runs = list_runs(tmp_path, viewer="someone")

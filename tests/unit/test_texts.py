@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from core.numbers import percent
-from core.statistics import balance_sentence
+from core.data.numbers import percent
+from core.data.statistics import balance_sentence
 
 
 @pytest.mark.parametrize(("value", "decimals", "text"), [
@@ -29,7 +29,7 @@ def test_balanced_classes_are_not_a_range_from_a_class_to_itself():
 
 
 def test_preset_captions_are_worked_out_for_the_dataset_on_screen():
-    from core.model_presets import PRESETS
+    from core.model.presets import PRESETS
 
     fast = PRESETS["fast_digits"]
     assert "(28 → 14 → 7)" in fast.describe((28, 28, 1), 10) and "up to 2 pixels" in fast.describe((28, 28, 1), 10)
@@ -44,8 +44,8 @@ def test_preset_captions_are_worked_out_for_the_dataset_on_screen():
 
 
 def test_datasets_are_named_as_people_chose_them_never_by_internal_keys():
-    from core.comparison import comparison_table
-    from core.datasets import dataset_name
+    from core.data.datasets import dataset_name
+    from core.evaluate.comparison import comparison_table
     from tests.unit.test_store import record
 
     assert dataset_name("mnist") == "MNIST handwritten digits"

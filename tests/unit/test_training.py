@@ -6,12 +6,12 @@ import pytest
 
 pytest.importorskip("keras")
 
-from core.datasets import load_dataset
-from core.layers import spec_to_dicts
-from core.model_presets import PRESETS
-from core.store import list_runs, load_record
-from core.training import train, train_and_store
-from core.training_config import TrainConfig
+from core.data.datasets import load_dataset
+from core.model.layers import spec_to_dicts
+from core.model.presets import PRESETS
+from core.store.runs import list_runs, load_record
+from core.train.config import TrainConfig
+from core.train.engine import train, train_and_store
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_macro_precision_and_recall_match_scikit_learn(digits, tmp_path):
     probabilities = outcome.model.predict(digits.x_test, verbose=0)
     predicted = probabilities.argmax(axis=1)
     outcome.model.compile(loss="sparse_categorical_crossentropy",
-                          metrics=__import__("core.training", fromlist=["make_metrics"]).make_metrics(10, True))
+                          metrics=__import__("core.train.engine", fromlist=["make_metrics"]).make_metrics(10, True))
     values = outcome.model.evaluate(digits.x_test, digits.y_test, verbose=0, return_dict=True)
     assert values["precision"] == pytest.approx(precision_score(digits.y_test, predicted, average="macro",
                                                                 zero_division=0), abs=1e-5)
@@ -139,7 +139,7 @@ def test_batches_cover_every_image_once_per_epoch_reshuffled_without_autotuning(
     """
     import numpy as np
 
-    from core.training import batches
+    from core.train.engine import batches
 
     x = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)  # (N, H, W, C), image i holds the value i
     y = np.arange(10)

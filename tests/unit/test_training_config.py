@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.model_presets import DEFAULT_RUNS, PRESETS, default_config
-from core.progress import ProgressView, fold, format_duration, status_line
-from core.training_config import ConfigError, TrainConfig, check_config, config_notes, split_indices
+from core.model.presets import DEFAULT_RUNS, PRESETS, default_config
+from core.train.config import ConfigError, TrainConfig, check_config, config_notes, split_indices
+from core.train.progress import ProgressView, fold, format_duration, status_line
 
 
 def config(**changes) -> TrainConfig:

@@ -20,9 +20,9 @@ from typing import BinaryIO
 
 import numpy as np
 
-from core.idx import read_idx
-from core.image_folder import FolderLimits, read_image_folder
-from core.images import ColorMode
+from core.data.idx import read_idx
+from core.data.image_folder import FolderLimits, read_image_folder
+from core.data.images import ColorMode
 
 DATA_DIR_ENV = "CNNLAB_DATA_DIR"
 IDX_FILES = (
@@ -313,7 +313,7 @@ def load_dataset(name: str, data_dir: str | Path | None = None, allow_download: 
     Raises:
         ValueError: If `name` is unknown.
         DatasetNotFoundError: If it is neither local nor downloadable; the message says where to put the files.
-        core.idx.IdxFormatError: If a local IDX file is corrupt.
+        core.data.idx.IdxFormatError: If a local IDX file is corrupt.
     """
     info = _info(name)
     if info.name == "digits":
@@ -381,7 +381,7 @@ def load_image_folder(
         The dataset, with notes on anything skipped.
 
     Raises:
-        core.image_folder.ImageFolderError: If the folder is unusable; the message says why.
+        core.data.image_folder.ImageFolderError: If the folder is unusable; the message says why.
     """
     content = read_image_folder(path_or_zip, image_size, color_mode, test_fraction, seed, limits)
     split = "the archive's own train/ and test/ folders" if content.had_split_folders else (

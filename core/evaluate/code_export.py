@@ -3,7 +3,7 @@
 The exported code imports Keras and NumPy (plus scikit-learn for the digits dataset), never this
 app. Each layer is written from the same `KerasCall` the app's model builder uses, so the script
 builds exactly the layers the run trained; the data split, optimizer, schedule and callbacks
-mirror `core.training` line by line.
+mirror `core.train.engine` line by line.
 
 The script exposes `load_data(data_dir)`, `build_model()` and `main(argv)` with `--epochs`, `--subset`
 and `--data-dir` flags (the last reads the app's data-folder layout with NumPy and Pillow, offline),
@@ -17,9 +17,9 @@ import textwrap
 import unicodedata
 from collections.abc import Mapping
 
-from core.datasets import BUILTIN_DATASETS, dataset_name
-from core.layers import L2, KerasCall, spec_from_dicts
-from core.store import RunRecord
+from core.data.datasets import BUILTIN_DATASETS, dataset_name
+from core.model.layers import L2, KerasCall, spec_from_dicts
+from core.store.runs import RunRecord
 
 INDENT = "        "
 

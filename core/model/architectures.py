@@ -1,6 +1,6 @@
 """Declarative model specs: their summary table, and the Keras model they describe.
 
-A spec is a list of layer specs (`core.layers`). `summarise` works out every layer's output shape
+A spec is a list of layer specs (`core.model.layers`). `summarise` works out every layer's output shape
 and parameters in plain Python, so a page can show the `model.summary()` table and explain an
 impossible spec without importing TensorFlow; `build_model` then makes the Keras model, and the
 tests check both agree.
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from core.layers import Conv, Dense, Layer, Rescale, Shape, SpecError
+from core.model.layers import Conv, Dense, Layer, Rescale, Shape, SpecError
 
 if TYPE_CHECKING:
     import keras

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 STORE_ENV = "CNNLAB_STORE_DIR"  # another store root (a deployer's persistent volume; the tests' temporary one)
-APP_MODELS = Path(__file__).resolve().parents[1] / "models"
+APP_MODELS = Path(__file__).resolve().parents[2] / "models"
 STORE_ROOT = Path(os.environ.get(STORE_ENV) or APP_MODELS)
 RUNS, DEFAULTS = "runs", "defaults"
 # The trained models that ship with the app. They are part of the app, not of a store's contents,
@@ -53,7 +53,7 @@ class RunRecord:
         run_id: The folder name: date, time and a random suffix.
         name: A human name, which the user can change.
         dataset: The dataset key it was trained on.
-        spec: The model spec as dicts (`core.architectures.spec_to_dicts`).
+        spec: The model spec as dicts (`core.model.architectures.spec_to_dicts`).
         hyperparameters: Epochs, batch size, optimizer, learning rate and so on.
         history: Per-epoch metrics, e.g. {"loss": [...], "val_accuracy": [...]}.
         metrics: Final metrics by split, e.g. {"test": {"accuracy": 0.99}}.

@@ -4,10 +4,10 @@
 layer the config declares: a 189 KB file declaring Dense(100000) took 2.7 GB. So the zip's
 `config.json` is read first, as plain JSON: only a sequential stack of layer classes the app
 knows is accepted, every size is bounded, and the parameter count is worked out with the same
-shape rules as the layer builder (`core.layers`). Only then is the model loaded.
+shape rules as the layer builder (`core.model.layers`). Only then is the model loaded.
 
 `inspect_keras_file` needs no TensorFlow. `import_model` (TensorFlow) loads, checks the input
-shape against a dataset, measures test accuracy and stores the run; `python -m core.model_check`
+shape against a dataset, measures test accuracy and stores the run; `python -m core.model.upload_check`
 runs it in a child process, so the server never imports TensorFlow for an upload.
 """
 
@@ -20,7 +20,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.layers import (
+from core.model.layers import (
     BatchNorm,
     Conv,
     Dense,
@@ -285,7 +285,7 @@ def check_fits(report: ModelFileReport, dataset_name: str) -> None:
 
     Uses the registry's shapes, so a mismatch is caught before TensorFlow or the dataset loads.
     """
-    from core.datasets import BUILTIN_DATASETS
+    from core.data.datasets import BUILTIN_DATASETS
 
     info = BUILTIN_DATASETS.get(dataset_name)
     if info is None:
@@ -317,9 +317,9 @@ def import_model(path: Path, dataset_name: str, name: str, root: Path | None = N
     import keras
     import numpy as np
 
-    from core.datasets import load_dataset
-    from core.layers import spec_to_dicts
-    from core.store import STORE_ROOT, RunRecord, new_run_id, save_run
+    from core.data.datasets import load_dataset
+    from core.model.layers import spec_to_dicts
+    from core.store.runs import STORE_ROOT, RunRecord, new_run_id, save_run
 
     dataset = load_dataset(dataset_name)
     try:
@@ -357,7 +357,7 @@ def chance_warning(accuracy: float, num_classes: int, dataset: str) -> str | Non
 
 
 if __name__ == "__main__":
-    # python -m core.model_check <file> <dataset> <name> [store root] [owner]: prints one JSON line.
+    # python -m core.model.upload_check <file> <dataset> <name> [store root] [owner]: prints one JSON line.
     try:
         arguments = [*sys.argv[1:], "", ""]
         result = import_model(Path(arguments[0]), arguments[1], arguments[2],

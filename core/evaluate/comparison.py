@@ -11,10 +11,10 @@ from itertools import pairwise
 
 import pandas as pd
 
-from core.architectures import trainable_parameters
-from core.datasets import dataset_name
-from core.layers import SpecError, spec_from_dicts
-from core.store import RunRecord
+from core.data.datasets import dataset_name
+from core.model.architectures import trainable_parameters
+from core.model.layers import SpecError, spec_from_dicts
+from core.store.runs import RunRecord
 
 SPLITS = ("train", "validation", "test")
 METRICS = ("loss", "accuracy", "precision", "recall")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.images import ColorMode, decode_image
+from core.data.images import ColorMode, decode_image
 
-PHOTO_DIR = Path(__file__).resolve().parents[1] / "assets" / "photos"
+PHOTO_DIR = Path(__file__).resolve().parents[2] / "assets" / "photos"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from core.kernels import PRESETS, KernelError, format_weight, parse_cell, parse_kernel
+from core.conv.kernels import PRESETS, KernelError, format_weight, parse_cell, parse_kernel
 
 SOURCES = ("dataset", "photo", "grid", "upload")
 SHAREABLE_SOURCES = ("dataset", "photo", "grid")  # an upload lives only in its own session

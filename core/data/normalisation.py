@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.statistics import PixelStats
+from core.data.statistics import PixelStats
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ Cloud a root-level secret `CNNLAB_HOSTED = "1"` does the same, since Streamlit e
 secrets as environment variables). Every cap has a default and its own variable to override it.
 Outside hosted mode nothing is capped and every run is kept and visible, as on one's own machine.
 
-This module only describes the caps; `core.jobs`, `core.store` and `core.training_config`
+This module only describes the caps; `core.jobs.jobs`, `core.store.runs` and `core.train.config`
 enforce them, so a page that forgot a check still cannot break them.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.store import STORE_ROOT, count_user_runs
+from core.store.runs import STORE_ROOT, count_user_runs
 
 HOSTED_ENV = "CNNLAB_HOSTED"
 _TRUE = ("1", "true", "yes", "on")

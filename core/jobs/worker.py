@@ -1,6 +1,6 @@
-"""The worker process of a background job: `python -m core.worker <job folder> <lock descriptor>`.
+"""The worker process of a background job: `python -m core.jobs.worker <job folder> <lock descriptor>`.
 
-Started by `core.jobs.start_job`, which already holds the job's lock and hands it over as an
+Started by `core.jobs.jobs.start_job`, which already holds the job's lock and hands it over as an
 inherited descriptor; keeping that descriptor open until exit is what tells the server we live.
 """
 
@@ -15,8 +15,8 @@ import traceback
 from dataclasses import asdict
 from pathlib import Path
 
-from core.jobs import HEARTBEAT, JobStatus, stop_requested
-from core.store import write_text_atomically
+from core.jobs.jobs import HEARTBEAT, JobStatus, stop_requested
+from core.store.runs import write_text_atomically
 
 HEARTBEAT_SECONDS = 2.0
 
@@ -62,7 +62,7 @@ def _update(folder: Path, status: JobStatus, **changes: object) -> None:
 def _load_dataset(folder: Path, name: str):
     import numpy as np
 
-    from core.datasets import Dataset, load_dataset
+    from core.data.datasets import Dataset, load_dataset
 
     if not (folder / "data.npz").is_file():
         return load_dataset(name)
@@ -79,8 +79,8 @@ def run(folder: Path) -> int:
     try:
         sink({"type": "phase", "phase": "loading"})
         job = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        from core.training import train_and_store  # TensorFlow loads here, after the status says running
-        from core.training_config import TrainConfig, check_config
+        from core.train.config import TrainConfig, check_config
+        from core.train.engine import train_and_store  # TensorFlow loads here, after the status says running
 
         config = TrainConfig.from_dict(job["config"])
         dataset = _load_dataset(folder, config.dataset)

@@ -1,7 +1,7 @@
 """Looking inside a trained model for one image: probabilities, every layer's activations, and saliency.
 
-Works on the app's Sequential models (built by `core.architectures` or uploaded and checked by
-`core.model_check`). The model is only called, never changed: the Predict page shares one cached
+Works on the app's Sequential models (built by `core.model.architectures` or uploaded and checked by
+`core.model.upload_check`). The model is only called, never changed: the Predict page shares one cached
 model between all sessions. Keras is imported lazily, so importing this module costs nothing.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from core.numbers import percent
+from core.data.numbers import percent
 
 SPATIAL_KINDS = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
 RANDOM_KINDS = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation")

@@ -11,7 +11,7 @@ A job is a folder under `<store root>/jobs/<job id>/`:
     config.json     the TrainConfig (plus the store root), written before the worker starts
     data.npz        the images, only for datasets a session uploaded (the worker cannot see them)
     status.json     state, owner, run id, message: rewritten atomically by the worker
-    progress.jsonl  the progress events of `core.training`, one JSON object per line
+    progress.jsonl  the progress events of `core.train.engine`, one JSON object per line
     stop            appears when someone presses Stop; the worker checks after every batch
     lock            held (flock) by the worker for as long as it lives
     worker.log      the worker's own output, for debugging
@@ -41,17 +41,17 @@ from pathlib import Path
 
 import numpy as np
 
-from core.datasets import BUILTIN_DATASETS, Dataset
-from core.hosting import Limits, QuotaError, check_store_quota, current_limits
-from core.store import STORE_ROOT, write_text_atomically
-from core.training_config import TrainConfig
+from core.data.datasets import BUILTIN_DATASETS, Dataset
+from core.store.hosting import Limits, QuotaError, check_store_quota, current_limits
+from core.store.runs import STORE_ROOT, write_text_atomically
+from core.train.config import TrainConfig
 
 JOBS = "jobs"
 HEARTBEAT = "heartbeat"  # touched by the worker while it loads or evaluates (no progress lines then)
 STALL_ENV = "CNNLAB_STALL_SECONDS"
 DEFAULT_STALL_SECONDS = 120.0
 ACTIVE_STATES = ("starting", "running")
-_REPO_ROOT = Path(__file__).resolve().parents[1]
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 _children: dict[str, subprocess.Popen] = {}  # reaped in `job_status`, so finished workers leave no zombies
 
 
@@ -254,7 +254,7 @@ def start_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, r
         owner: Who started it (a session id): the run is stored as theirs.
         dataset: Needed only for datasets the worker cannot load by name (a session's upload).
         root: The store root.
-        limits: The caps to enforce; `core.hosting.current_limits()` by default. The worker
+        limits: The caps to enforce; `core.store.hosting.current_limits()` by default. The worker
             checks the epoch and image caps again against the loaded dataset.
 
     Raises:
@@ -296,7 +296,7 @@ def _write_job(folder: Path, job_id: str, config: TrainConfig, owner: str, datas
         with open(folder / "worker.log", "ab") as log:
             environment = {**os.environ, "PYTHONPATH": str(_REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
             _children[job_id] = subprocess.Popen(
-                [sys.executable, "-m", "core.worker", str(folder), str(descriptor)], cwd=_REPO_ROOT,
+                [sys.executable, "-m", "core.jobs.worker", str(folder), str(descriptor)], cwd=_REPO_ROOT,
                 pass_fds=(descriptor,), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=environment, start_new_session=True)
     finally:

@@ -1,7 +1,7 @@
 """Folding a job's progress events into what the live view shows: position, speed, ETA, curves.
 
 Plain Python, so the arithmetic behind the progress bar and the ETA is tested without a browser.
-The events are those `core.training` emits (see its docstring).
+The events are those `core.train.engine` emits (see its docstring).
 """
 
 from __future__ import annotations

@@ -26,11 +26,11 @@ import keras
 import numpy as np
 from keras import ops
 
-from core.architectures import build_model
-from core.datasets import Dataset
-from core.layers import spec_from_dicts
-from core.store import STORE_ROOT, RunRecord, new_run_id, save_run
-from core.training_config import TrainConfig, check_config, split_indices
+from core.data.datasets import Dataset
+from core.model.architectures import build_model
+from core.model.layers import spec_from_dicts
+from core.store.runs import STORE_ROOT, RunRecord, new_run_id, save_run
+from core.train.config import TrainConfig, check_config, split_indices
 
 Sink = Callable[[dict], None]
 MIN_BATCH_INTERVAL = 0.1  # seconds between batch events: enough points for a smooth curve, a small log

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.convolution import Padding, output_size
+from core.conv.convolution import Padding, output_size
 
 
 @dataclass(frozen=True)

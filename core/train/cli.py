@@ -13,10 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-from core.datasets import BUILTIN_DATASETS, load_dataset
-from core.model_presets import DEFAULT_RUNS, PRESETS, default_config, presets_for
-from core.store import STORE_ROOT
-from core.training_config import ENGINES, LOSSES, OPTIMIZERS, SCHEDULES, TrainConfig
+from core.data.datasets import BUILTIN_DATASETS, load_dataset
+from core.model.presets import DEFAULT_RUNS, PRESETS, default_config, presets_for
+from core.store.runs import STORE_ROOT
+from core.train.config import ENGINES, LOSSES, OPTIMIZERS, SCHEDULES, TrainConfig
 
 
 def list_models() -> str:
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         config = config_from_arguments(arguments)
-        from core.training import train_and_store  # TensorFlow loads here
+        from core.train.engine import train_and_store  # TensorFlow loads here
 
         record = train_and_store(config, load_dataset(arguments.dataset), Printer(), root=arguments.store)
     except (ValueError, FileNotFoundError) as error:

@@ -1,7 +1,7 @@
 """A training run's settings, checked before anything is built, and the data split they imply.
 
 Plain Python and NumPy: the Train page checks a configuration and shows what is wrong without
-importing TensorFlow. `core.training` turns a valid configuration into a trained model.
+importing TensorFlow. `core.train.engine` turns a valid configuration into a trained model.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class TrainConfig:
 
     Args:
         dataset: Dataset key, e.g. "mnist".
-        spec: The model spec as dicts (`core.layers.spec_to_dicts`).
+        spec: The model spec as dicts (`core.model.layers.spec_to_dicts`).
         model_key: The preset it came from, or "custom".
         name: The run's name in the store.
         epochs: Passes over the training images.

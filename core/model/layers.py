@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from core.convolution import Padding, output_size
+from core.conv.convolution import Padding, output_size
 
 if TYPE_CHECKING:
     import keras

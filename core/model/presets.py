@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.architectures import summarise, trainable_parameters
-from core.layers import (
+from core.data.numbers import percent
+from core.model.architectures import summarise, trainable_parameters
+from core.model.layers import (
     BatchNorm,
     Conv,
     Dense,
@@ -21,8 +22,7 @@ from core.layers import (
     SpecError,
     spec_to_dicts,
 )
-from core.numbers import percent
-from core.training_config import TrainConfig
+from core.train.config import TrainConfig
 
 
 @dataclass(frozen=True)

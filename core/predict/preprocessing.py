@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from core.images import to_grey
+from core.data.images import to_grey
 
 SIDE, BOX = 28, 20  # MNIST: a 28×28 field, the digit scaled to fit 20×20
 INK_LEVEL = 40  # grey level above which a pixel counts as ink (the canvas background is 0)

@@ -1,0 +1,1 @@
+"""Evaluation: test metrics, runs side by side, and code export."""

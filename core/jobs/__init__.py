@@ -1,0 +1,1 @@
+"""Background training jobs: the job folder, the worker process."""

@@ -1,0 +1,1 @@
+"""Prediction: preparing drawings and uploads, and looking inside a model."""

@@ -1,0 +1,1 @@
+"""The model store, and hosted mode's caps and quotas."""

@@ -1,0 +1,1 @@
+"""Training: settings and their checks, the engines, progress events, recipes and the CLI."""
