@@ -11,7 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.store.runs import MODEL_FILE, StoreError, model_file_problem, run_folder
+from core.store.records import model_file_problem
+from core.store.runs import MODEL_FILE, StoreError, run_folder
 from ui.hosting import viewer
 from ui.keras_loader import import_keras
 
