@@ -69,7 +69,7 @@ def in_app(freeze: bool = True) -> tuple[float, int]:
 
     from core.jobs.jobs import job_status, read_events
     from tests.app.harness import open_app, rerun
-    from ui.train_live import JOB_ID
+    from ui.train.live import JOB_ID
 
     app = open_app("pages/train.py")
     app.selectbox(key="dataset").select("mnist")

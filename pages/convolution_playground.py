@@ -4,10 +4,12 @@ import numpy as np
 import streamlit as st
 
 from core.conv.convolution import activate, conv_step, convolve2d, pool2d
-from ui import conv_figures, playground_views
-from ui import playground_state as pg
+from ui import palette
 from ui.navigation import require_router
-from ui.playground_inputs import choose_input, kernel_editor
+from ui.playground import figures as conv_figures
+from ui.playground import state as pg
+from ui.playground import views as playground_views
+from ui.playground.inputs import choose_input, kernel_editor
 
 require_router()
 pg.restore_from_link()  # a shared link's setup, applied before any widget exists
@@ -75,8 +77,9 @@ if pooled is not None:
     pool_row = playground_views.clamp_position(POOL_ROW, pooled.shape[0], row // layer.pool_stride)
     pool_col = playground_views.clamp_position(POOL_COL, pooled.shape[1], col // layer.pool_stride)
     top, left = pool_row * layer.pool_stride, pool_col * layer.pool_stride
-    feature_boxes.append(conv_figures.Box((top, top + layer.pool_size), (left, left + layer.pool_size), "#2ca02c"))
-    pooled_boxes.append(conv_figures.Box((pool_row, pool_row + 1), (pool_col, pool_col + 1), "#2ca02c"))
+    feature_boxes.append(conv_figures.Box((top, top + layer.pool_size), (left, left + layer.pool_size),
+                                          palette.POOL_WINDOW))
+    pooled_boxes.append(conv_figures.Box((pool_row, pool_row + 1), (pool_col, pool_col + 1), palette.POOL_WINDOW))
 
 pixel_size = MAP_PIXELS / max(height, width)
 views = st.columns(3)

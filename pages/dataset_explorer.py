@@ -8,8 +8,10 @@ from core.data.idx import IdxFormatError
 from core.data.images import upscale_nearest
 from core.data.sampling import grid_page
 from core.data.statistics import balance_sentence
-from ui import explorer_views, figures, loaders, state
+from ui import loaders, state
 from ui.dataset_picker import dataset_picker
+from ui.explorer import figures as explorer_figures
+from ui.explorer import views as explorer_views
 from ui.navigation import require_router
 from ui.text import plain
 
@@ -63,7 +65,8 @@ if section == "Overview":
     train_counts = loaders.class_counts(key, "train", dataset)
     test_counts = loaders.class_counts(key, "test", dataset)
     st.subheader("Class balance")
-    st.plotly_chart(figures.class_balance(dataset.class_names, train_counts, test_counts), key="explorer_balance")
+    st.plotly_chart(explorer_figures.class_balance(dataset.class_names, train_counts, test_counts),
+                    key="explorer_balance")
     st.caption(balance_sentence(train_counts, dataset.class_names))
     with st.expander("Pixels as numbers"):
         st.markdown(
@@ -103,14 +106,14 @@ elif section == "Pixels & label":
 elif section == "Statistics":
     st.subheader(f"Mean image of each class ({split} split)")
     means = loaders.mean_images(key, split, dataset)
-    st.plotly_chart(figures.image_row(means, dataset.class_names), key="explorer_means")
+    st.plotly_chart(explorer_figures.image_row(means, dataset.class_names), key="explorer_means")
     st.caption("Each picture averages every image of one class, pixel by pixel. Sharp mean images mean the "
                "class is drawn consistently in the same place; blurry ones mean it varies a lot.")
     st.subheader("Pixel-value histogram")
     counts = loaders.histogram(key, split, dataset)
     log_scale = st.toggle("Logarithmic count axis", value=True, key="explorer_log",
                           help="Most pixels are background, so on a linear axis the 0 bar hides the rest.")
-    st.plotly_chart(figures.intensity_histogram(counts, log_scale), key="explorer_histogram")
+    st.plotly_chart(explorer_figures.intensity_histogram(counts, log_scale), key="explorer_histogram")
     zeros = counts[:, 0].sum() / counts.sum()
     st.caption(f"{zeros:.1%} of all {split} pixel values are exactly 0 and "
                f"{counts[:, 255].sum() / counts.sum():.1%} are exactly 255.")

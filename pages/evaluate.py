@@ -4,11 +4,12 @@ import streamlit as st
 
 from core.data.datasets import DatasetNotFoundError, dataset_name
 from core.evaluate.metrics import test_report
-from ui import eval_views as ev
+from ui.evaluate import views as ev
 from ui.hosting import visible_runs
 from ui.loaders import get_dataset
 from ui.model_cache import load_problem
 from ui.navigation import require_router
+from ui.runs import run_labels
 from ui.text import plain
 
 require_router()
@@ -36,7 +37,7 @@ elif ev.new_run_arrived(records) or st.session_state.get(ev.RUN) not in by_id:
     st.session_state[ev.RUN] = next((r.run_id for r in records if r.source != "defaults"), records[0].run_id)
 if missing:
     st.error(f"{plain(missing)} Pick a run below.", icon=":material/search_off:")
-labels = ev.run_labels(records)
+labels = run_labels(records)
 run_id = st.selectbox("Run", list(by_id), format_func=labels.__getitem__, key=ev.RUN, index=None,
                       placeholder="Choose a run", on_change=ev.follow_pick,
                       help="Shipped defaults first, then your runs, newest first.")

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from ui import store_views
 from ui.hosting import visible_runs
+from ui.models import views as store_views
 from ui.navigation import require_router
 from ui.text import plain
 

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from ui import predict_views as pv
-from ui.eval_views import run_labels
 from ui.hosting import visible_runs
 from ui.model_cache import load_problem, load_run_model
 from ui.navigation import require_router
+from ui.predict import views as pv
+from ui.runs import run_labels
 
 require_router()
 

@@ -10,11 +10,14 @@ from core.model.layers import spec_to_dicts
 from core.model.presets import PRESETS, presets_for
 from core.model.presets import default_run as default_run_for
 from core.train.config import ConfigError, TrainConfig, check_config, config_notes
-from ui import hosting, loaders, model_builder, train_live, train_settings
+from ui import hosting, loaders
 from ui.dataset_picker import dataset_picker
 from ui.navigation import require_router
 from ui.text import plain
-from ui.train_live import JOB_ID, live_panel
+from ui.train import live as train_live
+from ui.train import model_builder
+from ui.train import settings as train_settings
+from ui.train.live import JOB_ID, live_panel
 
 require_router()
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.data.datasets import DEFAULT_DATASET
 from ui.persist import keep, keys_with_prefix
-from ui.playground_state import init_playground_state
+from ui.playground.state import init_playground_state
 
 DATASET = "dataset"  # the chosen dataset's key: a built-in name or an uploaded folder's key
 SPLIT = "explorer_split"  # "train" or "test"

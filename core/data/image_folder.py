@@ -25,7 +25,14 @@ from typing import BinaryIO
 
 import numpy as np
 
-from core.data.images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ColorMode, ImageDecodeError, channels_for, decode_image
+from core.data.images import (
+    DEFAULT_MAX_PIXELS,
+    IMAGE_EXTENSIONS,
+    ColorMode,
+    ImageDecodeError,
+    channels_for,
+    decode_image,
+)
 
 SPLIT_NAMES = ("train", "test")
 # Folders and files that archivers and desktops add and that are never data.

@@ -16,7 +16,8 @@ from core.store.runs import RUNS, STORE_ROOT, load_record, run_folder, save_run
 from core.train.engine import train_and_store
 from tests.app.harness import open_app, rendered, rerun
 from tests.unit.test_store import fake_model, record
-from ui import eval_views as ev
+from ui.evaluate import views as ev
+from ui.runs import run_labels
 
 EVALUATE = "pages/evaluate.py"
 
@@ -139,7 +140,7 @@ def test_a_run_whose_dataset_is_gone_still_compares_and_exports(runs):
 def test_run_picker_labels_differ_for_runs_with_the_same_name():
     # Chromium picks a selectbox option by its label: two equal labels made a revisit select the other run.
     first, second = record("20261121-120000-aaaaaa", "same"), record("20261121-130000-bbbbbb", "same")
-    labels = ev.run_labels([first, second])
+    labels = run_labels([first, second])
     assert labels[first.run_id] != labels[second.run_id]
     assert labels[first.run_id] == "same (120000-aaaaaa) · MNIST handwritten digits · 90.00%"
 

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.harness import open_app, rerun
-from ui import playground_state as pg
+from ui.playground import state as pg
 
 PLAYGROUND = "pages/convolution_playground.py"
 

@@ -1,6 +1,6 @@
 """The Predict page under AppTest, with the shipped MNIST default copied into the tests' store.
 
-The canvas has no AppTest element, so drawings are injected through session_state (ui.canvas.INJECTED).
+The canvas has no AppTest element, so drawings are injected through session_state (ui.predict.canvas.INJECTED).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from core.store.runs import DEFAULTS, STORE_ROOT
 from tests.app.harness import open_app, rerun
 from tests.conftest import REPO_ROOT
 from tests.unit.test_preprocessing import CASES, canvas
-from ui import canvas as canvas_ui
-from ui import predict_views as pv
+from ui.predict import canvas as canvas_ui
+from ui.predict import views as pv
 
 PREDICT = "pages/predict.py"
 MNIST_DEFAULT = SHIPPED_RUN_IDS["mnist"]

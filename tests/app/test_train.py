@@ -13,9 +13,9 @@ from core.model.presets import DEFAULT_RUNS, default_config
 from core.store.runs import list_runs
 from tests.app.harness import open_app, rerun
 from ui import state
-from ui.model_builder import ADD_KIND, PRESET, SPEC
-from ui.train_live import JOB_ID
-from ui.train_settings import LAST_CONFIG
+from ui.train.live import JOB_ID
+from ui.train.model_builder import ADD_KIND, PRESET, SPEC
+from ui.train.settings import LAST_CONFIG
 
 TRAIN = "pages/train.py"
 

@@ -7,7 +7,7 @@ import numpy as np
 from tests.app.harness import open_app, rerun
 from tests.robustness.conftest import assert_clean, assert_says
 from tests.unit.test_preprocessing import CASES
-from ui import canvas as canvas_ui
+from ui.predict import canvas as canvas_ui
 
 PREDICT = "pages/predict.py"
 

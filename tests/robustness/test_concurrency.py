@@ -16,7 +16,7 @@ from core.train.config import TrainConfig
 from tests.app.harness import open_app, rerun
 from tests.robustness.conftest import assert_clean, assert_says
 from ui import state
-from ui.train_live import JOB_ID
+from ui.train.live import JOB_ID
 
 TRAIN = "pages/train.py"
 

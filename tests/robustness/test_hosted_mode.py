@@ -11,8 +11,9 @@ from core.store.runs import list_runs
 from tests.app.harness import open_app, rerun
 from tests.robustness.bad_files import digit_png
 from tests.robustness.conftest import alerts, assert_clean, assert_says
-from ui import eval_views, state
-from ui.train_live import JOB_ID
+from ui import state
+from ui.evaluate import views as eval_views
+from ui.train.live import JOB_ID
 
 
 @pytest.fixture

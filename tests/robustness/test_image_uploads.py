@@ -20,8 +20,8 @@ from tests.robustness.bad_files import (
     polyglot_png_zip,
 )
 from tests.robustness.conftest import assert_clean, assert_says
-from ui import playground_state as pg
-from ui import predict_views as pv
+from ui.playground import state as pg
+from ui.predict import views as pv
 
 PLAYGROUND, PREDICT = "pages/convolution_playground.py", "pages/predict.py"
 

@@ -19,7 +19,7 @@ from core.store.runs import STORE_ROOT, remove_partials
 from tests.app.harness import open_app, rerun
 from tests.robustness.conftest import assert_clean, assert_says
 from tests.unit.test_jobs import config, wait_for
-from ui.train_live import JOB_ID
+from ui.train.live import JOB_ID
 
 TRAIN = "pages/train.py"
 

@@ -6,7 +6,7 @@ import pytest
 
 from tests.app.harness import open_app, rerun
 from tests.robustness.conftest import assert_clean, assert_says
-from ui import playground_state as pg
+from ui.playground import state as pg
 
 PLAYGROUND = "pages/convolution_playground.py"
 BAD_CELLS = {"text": ("five", "'five' is not a number"), "NaN": ("nan", "is NaN"), "inf": ("inf", "is infinite"),

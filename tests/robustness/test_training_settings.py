@@ -14,7 +14,7 @@ from core.jobs.jobs import job_status, request_stop
 from core.store.runs import load_record
 from tests.app.harness import open_app, rerun
 from tests.robustness.conftest import alerts, assert_clean, assert_says
-from ui.train_live import JOB_ID
+from ui.train.live import JOB_ID
 
 TRAIN = "pages/train.py"
 

@@ -11,6 +11,7 @@ from core.data.normalisation import normalisation_stages
 from core.data.sampling import grid_page
 from core.data.statistics import class_counts, intensity_histogram, mean_images_by_class, pixel_stats
 from ui import figures
+from ui.explorer import figures as explorer_figures
 
 
 def test_class_counts_include_empty_classes():
@@ -85,7 +86,7 @@ def test_pixel_heatmap_writes_values_and_real_positions():
 
 
 def test_class_balance_has_both_splits():
-    figure = figures.class_balance(["a", "b"], np.array([3, 4]), np.array([1, 2]))
+    figure = explorer_figures.class_balance(["a", "b"], np.array([3, 4]), np.array([1, 2]))
     assert [trace.name for trace in figure.data] == ["train", "test"]
     assert list(figure.data[1].y) == [1, 2]
 

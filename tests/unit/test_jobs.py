@@ -119,7 +119,7 @@ def test_the_batch_curve_does_not_restart_at_each_epoch():
 
 def test_an_empty_live_chart_has_axes_a_metric_can_take():
     from core.train.progress import ProgressView
-    from ui.train_live import curves_figure
+    from ui.train.live import curves_figure
 
     empty = ProgressView(epochs=3)
     assert tuple(curves_figure(empty, "accuracy").layout.yaxis.range) == (0, 1.02)

@@ -18,7 +18,8 @@ from core.conv.kernels import (
 from core.conv.links import PlaygroundSettings, decode, encode, vertical_line_grid
 from core.data.images import fit_within, to_grey
 from core.data.photos import PHOTOS, load_photo
-from ui import conv_figures
+from ui import figures
+from ui.playground import figures as conv_figures
 
 # ---- kernels -----------------------------------------------------------------------------------
 
@@ -171,6 +172,6 @@ def test_map_figure_draws_large_maps_thinned_but_with_true_axes():
 def test_symmetric_limit_ignores_a_few_extreme_pixels_on_large_maps_only():
     values = np.ones((100, 100))
     values[0, 0] = 1e6
-    assert conv_figures.symmetric_limit(values) == 1.0
-    assert conv_figures.symmetric_limit(values[:10, :10]) == 1e6
-    assert conv_figures.symmetric_limit(np.zeros((3, 3))) == 1.0
+    assert figures.symmetric_limit(values) == 1.0
+    assert figures.symmetric_limit(values[:10, :10]) == 1e6
+    assert figures.symmetric_limit(np.zeros((3, 3))) == 1.0

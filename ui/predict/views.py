@@ -12,10 +12,10 @@ from core.data.images import UPLOAD_TYPES, ImageDecodeError, decode_image
 from core.data.numbers import percent
 from core.predict import inspection, preprocessing
 from core.store.runs import RunRecord
-from ui import canvas, hosting
-from ui.eval_figures import probability_bars
-from ui.figures import pixel_heatmap, tile_mosaic
+from ui import hosting
+from ui.figures import pixel_heatmap, probability_bars, tile_mosaic
 from ui.loaders import get_dataset
+from ui.predict import canvas
 from ui.text import plain, plot_text
 
 RUN, SOURCE, NAIVE, INDEX = "predict_run", "predict_source", "predict_naive", "predict_index"

@@ -14,7 +14,7 @@ from core.data.idx import IdxFormatError
 from core.data.images import DEFAULT_MAX_PIXELS, UPLOAD_TYPES, ImageDecodeError, decode_image, fit_within, to_grey
 from core.data.photos import PHOTOS, load_photo
 from ui import hosting, loaders
-from ui import playground_state as pg
+from ui.playground import state as pg
 
 MAX_UPLOAD_SIDE = 1024
 SOURCE_LABELS = {"dataset": "Dataset", "photo": "Photo", "grid": "Grid", "upload": "Upload"}

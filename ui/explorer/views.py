@@ -12,7 +12,8 @@ from core.data.images import upscale_nearest
 from core.data.labels import one_hot
 from core.data.normalisation import normalisation_stages
 from core.data.statistics import PixelStats
-from ui import figures
+from ui import figures, palette
+from ui.explorer import figures as explorer_figures
 from ui.keras_loader import import_keras
 from ui.text import plain
 
@@ -48,7 +49,7 @@ def pixel_values(image: np.ndarray) -> None:
         return
     composite, explanation = st.columns([1, 2])
     with composite:
-        st.plotly_chart(figures.rgb_image(image, height=300, title="composite (yellow: the region below)",
+        st.plotly_chart(explorer_figures.rgb_image(image, height=300, title="composite (yellow: the region below)",
                                           highlight=(rows, cols)), key="explorer_rgb")
     with explanation:
         st.markdown(
@@ -71,7 +72,7 @@ def label_view(dataset: Dataset, label: int) -> None:
                 f"`[{', '.join(f'{v:g}' for v in vector)}]`")
     columns = [name if name == str(i) else f"{i}: {name}" for i, name in enumerate(dataset.class_names)]
     frame = pd.DataFrame([vector.astype(int)], columns=columns, index=["one-hot"])
-    st.dataframe(frame.style.highlight_max(axis=1, color="#c6e5b3"), width="stretch")
+    st.dataframe(frame.style.highlight_max(axis=1, color=palette.TABLE_MAXIMUM), width="stretch")
     with st.expander("Why one-hot?"):
         st.markdown(
             f"The network ends in {dataset.num_classes} outputs, one probability per class. To compare its answer "
@@ -95,14 +96,15 @@ def normalisation_view(image: np.ndarray, stats: PixelStats, dataset_name: str) 
                     f"({stats.mean / 255:.4f} and {stats.std / 255:.4f} after dividing by 255).")
     stages = normalisation_stages(image, stats, per_channel)
     formulas = ("x", "x / 255", "(x − mean) / std")
-    colours = ("#4c78a8", "#54a24b", "#e45756")
+    colours = palette.STAGES
     for column, stage, formula, colour in zip(st.columns(3), stages, formulas, colours, strict=True):
         with column:
             st.markdown(f"**{stage.name}**: `{formula}`")
             st.markdown(f"possible range **[{stage.possible_min:.3f}, {stage.possible_max:.3f}]**  \n"
                         f"this image: min {stage.values.min():.3f}, max {stage.values.max():.3f}, "
                         f"mean {stage.values.mean():.3f}")
-            st.plotly_chart(figures.value_histogram(stage.values, stage.possible_min, stage.possible_max, colour),
+            histogram = explorer_figures.value_histogram(stage.values, stage.possible_min, stage.possible_max, colour)
+            st.plotly_chart(histogram,
                             key=f"explorer_norm_{stage.name}")
     with st.expander("Why normalise?"):
         st.markdown(

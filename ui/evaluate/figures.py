@@ -9,8 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.data.numbers import percent
-from ui.conv_figures import symmetric_limit
-from ui.figures import tile_mosaic
+from ui import palette
+from ui.figures import symmetric_limit, tile_mosaic
 from ui.text import plot_text
 
 _MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
@@ -47,7 +47,7 @@ def confusion_figure(matrix: np.ndarray, counts: np.ndarray, class_names: Sequen
     if selected is not None:
         row, column = selected
         figure.add_shape(type="rect", x0=column - 0.5, x1=column + 0.5, y0=row - 0.5, y1=row + 0.5,
-                         line={"color": "#d62728", "width": 3})
+                         line={"color": palette.WRONG, "width": 3})
     ticks = {"tickvals": list(range(size)), "ticktext": [plot_text(name) for name in class_names]}
     figure.update_xaxes(title="predicted class", side="top", **ticks)
     figure.update_yaxes(title="true class", autorange="reversed", scaleanchor="x", **ticks)
@@ -57,34 +57,12 @@ def confusion_figure(matrix: np.ndarray, counts: np.ndarray, class_names: Sequen
     return figure
 
 
-def probability_bars(probabilities: np.ndarray, class_names: Sequence[str], true_class: int | None) -> go.Figure:
-    """One image's probability vector: the guess in red if wrong, green if right (blue with no truth known),
-    the true class outlined."""
-    guess = int(np.argmax(probabilities))
-    colours = ["#bbbbbb"] * len(class_names)
-    if true_class is None:  # nothing to be right or wrong about, e.g. a drawing
-        colours[guess] = "#1f77b4"
-    else:
-        colours[guess] = "#2ca02c" if guess == true_class else "#d62728"
-    figure = go.Figure(go.Bar(
-        x=[plot_text(name) for name in class_names], y=probabilities, marker_color=colours,
-        marker_line={"color": ["black" if i == true_class else "rgba(0,0,0,0)" for i in range(len(class_names))],
-                     "width": 2},
-        text=[percent(p, 1) if p >= 0.005 else "" for p in probabilities], textposition="outside",
-        hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
-    figure.update_yaxes(range=[0, 1.12], tickformat=".0%", title="probability")
-    figure.update_xaxes(type="category")
-    figure.update_layout(height=300, margin=_MARGIN)
-    return figure
-
-
 def comparison_curves(rows: pd.DataFrame, metric: str) -> go.Figure:
     """Every run's train (solid) and validation (dashed) curve of one metric, a colour per run."""
     figure = go.Figure()
-    palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
     chosen = rows[rows["metric"] == metric]
     for number, (run_id, run_rows) in enumerate(chosen.groupby("id", sort=False)):
-        colour = palette[number % len(palette)]
+        colour = palette.SERIES[number % len(palette.SERIES)]
         name = run_rows["run"].iloc[0]
         for split, dash in (("train", "solid"), ("validation", "dash")):
             part = run_rows[run_rows["split"] == split]

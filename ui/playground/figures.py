@@ -9,13 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
+from ui import palette
+from ui.figures import symmetric_limit
+
 MAX_DRAWN_CELLS = 200  # per side: larger maps are drawn every n-th pixel (the axes keep true positions)
 MAX_NUMBERED_CELLS = 16  # per side: up to this size every cell shows its value…
 MIN_NUMBERED_CELL_PIXELS = 24  # …when it is drawn at least this many screen pixels wide
 SIGNED_SCALE = "RdBu_r"  # negative blue, 0 white, positive red
 MAX_CLICKABLE_CELLS = 4096  # a 64×64 map; beyond that the invisible click targets cost more than they help
-WINDOW_COLOUR = "#ffb000"
-PAD_COLOUR = "#d9d9d9"
 
 
 @dataclass(frozen=True)
@@ -24,24 +25,7 @@ class Box:
 
     rows: tuple[int, int]
     cols: tuple[int, int]
-    colour: str = WINDOW_COLOUR
-
-
-ROBUST_LIMIT_CELLS = 4096  # above this many values the colour scale ignores the top 0.5 % of magnitudes
-
-
-def symmetric_limit(values: np.ndarray) -> float:
-    """The colour-scale limit for values centred on 0 (1 if all are 0).
-
-    Small maps use their largest magnitude, so every number written in a cell matches its colour.
-    On a photo a few extreme pixels would wash everything else out to white, so large maps use the
-    99.5th percentile of the magnitudes and saturate the rest.
-    """
-    if not values.size:
-        return 1.0
-    magnitudes = np.abs(values)
-    limit = float(np.percentile(magnitudes, 99.5) if values.size > ROBUST_LIMIT_CELLS else magnitudes.max())
-    return limit if limit > 0 else float(magnitudes.max()) or 1.0
+    colour: str = palette.WINDOW
 
 
 def _step(shape: Sequence[int]) -> int:
@@ -156,7 +140,7 @@ def step_figure(panels: Sequence[tuple[str, np.ndarray, np.ndarray | None]], sig
             showscale=False, hovertemplate="row %{y}, column %{x}: %{text}<extra></extra>", **_axes(index),
         ))
     side = panels[0][1].shape[0]
-    figure.update_layout(height=120 + 34 * max(side, 3), margin=dict(l=5, r=5, t=40, b=5), plot_bgcolor=PAD_COLOUR)
+    figure.update_layout(height=120 + 34 * max(side, 3), margin=dict(l=5, r=5, t=40, b=5), plot_bgcolor=palette.PADDING)
     return figure
 
 

@@ -15,13 +15,13 @@ from core.data.datasets import Dataset, dataset_name
 from core.jobs.jobs import JobError, JobLimitError, JobStatus, job_status, read_events, request_stop, start_job
 from core.train.config import TrainConfig
 from core.train.progress import ProgressView, fold, format_duration, status_line
+from ui import palette
 from ui.text import plain
 
 JOB_ID = "train_job_id"  # this session's current (or last) job
 START_ERROR = "train_start_error"  # why the last Start did not start, shown once
 _EVENTS = "train_job_events"  # job id → (byte offset, ProgressView)
 POLL_SECONDS = 0.5
-_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e"}
 
 
 def poll(job_id: str) -> ProgressView:
@@ -40,14 +40,14 @@ def curves_figure(view: ProgressView, metric: str) -> go.Figure:
     points = [(point[0], point[index]) for point in view.batch_points if point[index] is not None]
     if points:
         x, y = zip(*points, strict=True)
-        figure.add_scatter(x=x, y=y, mode="lines", name="train, per batch", line={"color": _COLOURS["train"],
+        figure.add_scatter(x=x, y=y, mode="lines", name="train, per batch", line={"color": palette.CURVES["train"],
                            "width": 1}, opacity=0.45)
     for split, key in (("train", metric), ("validation", f"val_{metric}")):
         rows = [(row["epoch"], row.get(key)) for row in view.epoch_rows if row.get(key) is not None]
         if rows:
             x, y = zip(*rows, strict=True)
             figure.add_scatter(x=x, y=y, mode="lines+markers", name=f"{split}, per epoch",
-                               line={"color": _COLOURS[split], "width": 2.5})
+                               line={"color": palette.CURVES[split], "width": 2.5})
     upper = max(view.epochs, 1)
     figure.update_layout(title=metric.capitalize(), height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                          legend={"orientation": "h", "y": -0.25}, uirevision=metric)

@@ -21,8 +21,8 @@ from core.conv.convolution import (
 from core.conv.kernels import PRESETS, format_weight
 from core.conv.links import POOL_CHOICES, POOL_SIZE_RANGE, STRIDE_RANGE
 from core.conv.shapes import ConvLayer, PoolLayer, shape_chain
-from ui import conv_figures
-from ui import playground_state as pg
+from ui.playground import figures as conv_figures
+from ui.playground import state as pg
 
 MAX_TERMS_WRITTEN = 27  # a 3×3×3 filter; bigger sums are written in part
 CHANNEL_NAMES = ("R", "G", "B")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from ui import palette
+
 SIDE = 280  # canvas pixels: ten per MNIST pixel
 INJECTED = "predict_injected_drawing"
 _GENERATION = "predict_canvas_generation"
@@ -33,7 +35,7 @@ def drawing(stroke_width: int) -> np.ndarray | None:
                    icon=":material/warning:")
         return None
     st.write("")  # room above the canvas for its floating toolbar
-    result = st_canvas(stroke_width=stroke_width, stroke_color="#FFFFFF", background_color="#000000",
+    result = st_canvas(stroke_width=stroke_width, stroke_color=palette.INK, background_color=palette.PAPER,
                        height=SIDE, width=SIDE, drawing_mode="freedraw", return_image_data=True,
                        key=f"predict_canvas_{st.session_state.get(_GENERATION, 0)}")
     try:

@@ -11,7 +11,7 @@ import streamlit as st
 from core.data.labels import one_hot
 from core.model.presets import DEFAULT_RUNS, default_config
 from core.train.config import MONITORS, PRECISIONS, TrainConfig
-from ui import model_builder
+from ui.train import model_builder
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 # A log grid; every default run's rate is on it too (0.008 was not, and the slider showed 1e-05).

@@ -19,11 +19,12 @@ from core.evaluate import comparison
 from core.evaluate import metrics as evaluation
 from core.evaluate.code_export import export_notebook, export_script, file_stem
 from core.store.runs import RunRecord, StoreError, load_record
-from ui import eval_figures
+from ui import figures
+from ui.evaluate import figures as eval_figures
 from ui.hosting import viewer
 from ui.keras_loader import import_keras
 from ui.model_cache import load_model_at, load_problem, load_run_model, model_key
-from ui.playground_state import open_in_playground
+from ui.playground.state import open_in_playground
 from ui.text import plain
 
 RUN = "eval_run"
@@ -179,7 +180,7 @@ def one_image_view(dataset: Dataset, probabilities: np.ndarray) -> None:
         st.markdown(f"Expected **{plain(names[truth])}**, guessed **{plain(names[guess])}** "
                     f"({percent(probabilities[index, guess], 1)} sure).")
     with right:
-        st.plotly_chart(eval_figures.probability_bars(probabilities[index], dataset.class_names, truth))
+        st.plotly_chart(figures.probability_bars(probabilities[index], dataset.class_names, truth))
         st.caption("The softmax output: one probability per class, summing to 1. The outlined bar is the true class.")
 
 
@@ -283,15 +284,3 @@ def follow_pick() -> None:
     """The run picker's callback: the address follows the user's choice at once."""
     if st.session_state.get(RUN):
         st.query_params["run"] = st.session_state[RUN]
-
-
-def run_labels(records: list[RunRecord]) -> dict[str, str]:
-    """run id → the picker's label. Labels must differ: the browser picks an option by its label."""
-    names = comparison.run_labels(records)
-    labels = {}
-    for record in records:
-        accuracy = record.metrics.get("test", {}).get("accuracy")
-        score = f"{accuracy:.2%}" if isinstance(accuracy, float) else "no test score"
-        origin = "default · " if record.source == "defaults" else ""
-        labels[record.run_id] = f"{origin}{names[record.run_id]} · {dataset_name(record.dataset)} · {score}"
-    return labels

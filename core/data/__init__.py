@@ -1,0 +1,1 @@
+"""Datasets: readers, statistics, normalisation, labels, sampling and augmentation."""

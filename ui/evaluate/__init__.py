@@ -1,0 +1,1 @@
+"""The Evaluate page's Streamlit pieces."""

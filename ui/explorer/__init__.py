@@ -1,0 +1,1 @@
+"""The Explorer page's Streamlit pieces."""
