@@ -3,8 +3,7 @@
 import streamlit as st
 
 from ui.hosting import sidebar_note
-from ui.navigation import route
-from ui.state import init_state
+from ui.navigation import init_state, route
 
 st.set_page_config(page_title="CNN Lab", page_icon=":material/neurology:", layout="wide")
 init_state()

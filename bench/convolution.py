@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from core.conv.convolution import convolve2d, pool2d  # noqa: E402
 from core.data.photos import load_photo  # noqa: E402
+from ui.playground import state as pg  # noqa: E402
 
 
 def median_ms(call: Callable[..., object], *args: object, repeats: int) -> float:
@@ -95,15 +96,15 @@ def rerun_rows(repeats: int) -> None:
     home = median_ms(app.run, repeats=repeats)
     app.query_params["source"] = "photo"
     app.switch_page("pages/convolution_playground.py").run()
-    cells = app.session_state["pg_kernel"]
+    cells = app.session_state[pg.KERNEL]
 
     def edit_and_rerun() -> None:
         cells[1][1] = "5" if cells[1][1] != "5" else "4"
-        app.session_state["pg_kernel"] = cells
+        app.session_state[pg.KERNEL] = cells
         app.run()
 
     photo = median_ms(edit_and_rerun, repeats=repeats)
-    app.segmented_control(key="pg_source").set_value("grid").run()
+    app.segmented_control(key=pg.SOURCE).set_value("grid").run()
     grid = median_ms(edit_and_rerun, repeats=repeats)
     print(f"\n{'page rerun (AppTest script time)':<44}{'ms':>9}{'vs Home':>10}")
     print(f"{'Home page (baseline)':<44}{home:>9.1f}{1.0:>10.2f}")

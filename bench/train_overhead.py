@@ -69,21 +69,24 @@ def in_app(freeze: bool = True) -> tuple[float, int]:
 
     from core.jobs.jobs import job_status, read_events
     from tests.app.harness import open_app, rerun
-    from ui.train.live import JOB_ID
+    from ui import state
+    from ui.train import state as train_state
+    from ui.train.settings import setting_key
+    from ui.train.state import JOB_ID
 
     app = open_app("pages/train.py")
-    app.selectbox(key="dataset").select("mnist")
+    app.selectbox(key=state.DATASET).select("mnist")
     rerun(app)
-    app.selectbox(key="train_preset").select(PRESET)
+    app.selectbox(key=train_state.PRESET).select(PRESET)
     rerun(app)
-    app.slider(key="hp_epochs").set_value(EPOCHS)
-    app.select_slider(key="hp_batch_size").set_value(BATCH)
-    app.select_slider(key="hp_learning_rate").set_value(1e-3)
-    app.radio(key="hp_schedule").set_value("constant")
-    app.slider(key="hp_validation_split").set_value(0.0)
-    app.select_slider(key="hp_subset").set_value(SUBSET)
+    app.slider(key=setting_key("epochs")).set_value(EPOCHS)
+    app.select_slider(key=setting_key("batch_size")).set_value(BATCH)
+    app.select_slider(key=setting_key("learning_rate")).set_value(1e-3)
+    app.radio(key=setting_key("schedule")).set_value("constant")
+    app.slider(key=setting_key("validation_split")).set_value(0.0)
+    app.select_slider(key=setting_key("subset")).set_value(SUBSET)
     rerun(app)
-    app.button(key="train_start").click()
+    app.button(key=train_state.START).click()
     rerun(app)
     job_id = app.session_state[JOB_ID]
     polls = 0

@@ -16,7 +16,6 @@ pg.restore_from_link()  # a shared link's setup, applied before any widget exist
 
 STEP_ROW, STEP_COL = pg.STEP_ROW, pg.STEP_COL
 POOL_ROW, POOL_COL = pg.POOL_ROW, pg.POOL_COL
-STEP_INPUT = "pg_step_input"  # the input the positions belong to
 MAP_PIXELS = 300  # screen pixels across the input; the other maps use the same scale, so shrinking shows
 
 st.title("Convolution Playground")
@@ -62,8 +61,8 @@ pooled = pool2d(feature, layer.pool_size, layer.pool_stride, layer.pool) if laye
 # For a new input, start where the kernel responds most strongly rather than at a blank corner;
 # a kernel edit keeps the position, so the same sum can be watched changing.
 input_signature = (source.caption, image.shape)
-if st.session_state.get(STEP_INPUT) != input_signature:
-    st.session_state[STEP_INPUT] = input_signature
+if st.session_state.get(pg.STEP_INPUT) != input_signature:
+    st.session_state[pg.STEP_INPUT] = input_signature
     for key in (STEP_ROW, STEP_COL, POOL_ROW, POOL_COL):
         st.session_state.pop(key, None)
 strongest = np.unravel_index(np.argmax(np.abs(feature_raw)), feature.shape)
@@ -86,7 +85,7 @@ views = st.columns(3)
 shown_input = image if channels == 3 else image[:, :, 0]
 views[0].plotly_chart(conv_figures.map_figure(
     shown_input, f"Input {height}×{width}×{channels}", pixel_size, signed=False, value_range=source.value_range,
-    boxes=input_boxes), width="content", key="pg_input_figure")
+    boxes=input_boxes), width="content", key=pg.INPUT_FIGURE)
 feature_title = f"Feature map {feature.shape[0]}×{feature.shape[1]}" + (" after ReLU" if layer.relu else "")
 views[1].plotly_chart(conv_figures.map_figure(feature, feature_title, pixel_size, signed=True, boxes=feature_boxes,
                                               clickable=True),
@@ -94,7 +93,7 @@ views[1].plotly_chart(conv_figures.map_figure(feature, feature_title, pixel_size
 if pooled is not None:
     views[2].plotly_chart(conv_figures.map_figure(
         pooled, f"{layer.pool.title()}-pooled {pooled.shape[0]}×{pooled.shape[1]}", pixel_size, signed=True,
-        boxes=pooled_boxes), width="content", key="pg_pooled_figure")
+        boxes=pooled_boxes), width="content", key=pg.POOLED_FIGURE)
 else:
     views[2].info("Pooling is off. Choose max or average to shrink the feature map.", icon=":material/info:")
 st.caption(f"Input: {source.caption}. Feature maps use blue for negative values, white for 0 and red for "

@@ -8,20 +8,20 @@ from core.data.idx import IdxFormatError
 from core.data.images import upscale_nearest
 from core.data.sampling import grid_page
 from core.data.statistics import balance_sentence
-from ui import loaders, state
+from ui import loaders
 from ui.dataset_picker import dataset_picker
 from ui.explorer import figures as explorer_figures
+from ui.explorer import state
 from ui.explorer import views as explorer_views
 from ui.navigation import require_router
 from ui.text import plain
 
 require_router()
 
-SECTIONS = ["Overview", "Samples", "Pixels & label", "Statistics", "Normalisation", "Augmentation"]
 PER_PAGE = 32
 
 st.title("Dataset Explorer")
-key = dataset_picker()
+key = dataset_picker(on_load=state.show_first_image)
 try:
     dataset = loaders.get_dataset(key)
 except (DatasetNotFoundError, IdxFormatError) as error:
@@ -52,7 +52,8 @@ st.caption(plain(f"{dataset.description} Source: {dataset.source}."))
 for note in dataset.notes:
     st.info(plain(note), icon=":material/info:")
 
-section = st.segmented_control("Section", SECTIONS, key=state.SECTION, label_visibility="collapsed") or "Overview"
+section = (st.segmented_control("Section", state.SECTIONS, key=state.SECTION, label_visibility="collapsed")
+           or state.SECTIONS[0])
 
 
 def inspect(position: int) -> None:
@@ -80,23 +81,23 @@ if section == "Overview":
 elif section == "Samples":
     controls = st.columns([3, 1, 1, 1])
     classes = controls[0].multiselect("Show only these classes", range(dataset.num_classes),
-                                      format_func=lambda c: f"{c}: {dataset.class_names[c]}", key="explorer_classes")
-    shuffle = controls[1].toggle("Shuffle", value=True, key="explorer_shuffle")
-    seed = controls[2].number_input("Seed", 0, 1_000_000, 0, key="explorer_seed", disabled=not shuffle)
+                                      format_func=lambda c: f"{c}: {dataset.class_names[c]}", key=state.CLASSES)
+    shuffle = controls[1].toggle("Shuffle", value=True, key=state.SHUFFLE)
+    seed = controls[2].number_input("Seed", 0, 1_000_000, 0, key=state.SEED, disabled=not shuffle)
     probe = grid_page(labels, classes, seed if shuffle else None, 0, PER_PAGE)
     page = controls[3].number_input(f"Page (of {probe.page_count:,})", 1, probe.page_count, 1,
-                                    key=f"explorer_page_{probe.page_count}") - 1
+                                    key=f"{state.GRID_PAGE}{probe.page_count}") - 1
     chosen = grid_page(labels, classes, seed if shuffle else None, page, PER_PAGE)
     st.caption(f"{chosen.total:,} {split} images match; showing {len(chosen.indices)} "
                f"(page {chosen.page + 1} of {chosen.page_count:,}). Captions: index · class.")
     factor = explorer_views.display_size(height)
     st.image([upscale_nearest(images[i], factor) for i in chosen.indices],
              caption=[f"#{i} · {dataset.class_names[labels[i]]}" for i in chosen.indices])
-    picked = st.selectbox("Inspect one of these images", chosen.indices, index=None, key="explorer_inspect",
+    picked = st.selectbox("Inspect one of these images", chosen.indices, index=None, key=state.INSPECT,
                           format_func=lambda i: f"#{i} · {dataset.class_names[labels[i]]}",
                           placeholder="choose an image to see its pixel values")
     if picked is not None:
-        st.button(f"Show image #{picked} in detail", on_click=inspect, args=(int(picked),), key="explorer_inspect_go")
+        st.button(f"Show image #{picked} in detail", on_click=inspect, args=(int(picked),), key=state.INSPECT_GO)
 
 elif section == "Pixels & label":
     st.subheader(f"{split.capitalize()} image #{index}: {dataset.class_names[label]}")
@@ -111,7 +112,7 @@ elif section == "Statistics":
                "class is drawn consistently in the same place; blurry ones mean it varies a lot.")
     st.subheader("Pixel-value histogram")
     counts = loaders.histogram(key, split, dataset)
-    log_scale = st.toggle("Logarithmic count axis", value=True, key="explorer_log",
+    log_scale = st.toggle("Logarithmic count axis", value=True, key=state.LOG_SCALE,
                           help="Most pixels are background, so on a linear axis the 0 bar hides the rest.")
     st.plotly_chart(explorer_figures.intensity_histogram(counts, log_scale), key="explorer_histogram")
     zeros = counts[:, 0].sum() / counts.sum()

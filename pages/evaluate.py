@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.data.datasets import DatasetNotFoundError, dataset_name
 from core.evaluate.metrics import test_report
+from ui.evaluate import state
 from ui.evaluate import views as ev
 from ui.hosting import visible_runs
 from ui.loaders import get_dataset
@@ -26,19 +27,19 @@ if not records:
 by_id = {record.run_id: record for record in records}
 linked = st.query_params.get("run")  # ?run=<id> opens a run directly, e.g. from a shared link
 missing = None
-if linked is not None and linked != st.session_state.get(ev.RUN):
+if linked is not None and linked != st.session_state.get(state.RUN):
     if linked in by_id:
-        st.session_state[ev.RUN] = linked
+        st.session_state[state.RUN] = linked
     else:  # unknown, or another visitor's: say so, and open nothing in its place
         missing = ev.missing_run_message(linked)
-        st.session_state[ev.RUN] = None
-elif ev.new_run_arrived(records) or st.session_state.get(ev.RUN) not in by_id:
+        st.session_state[state.RUN] = None
+elif ev.new_run_arrived(records) or st.session_state.get(state.RUN) not in by_id:
     # A run finished since this page last looked (or none is chosen): open the newest.
-    st.session_state[ev.RUN] = next((r.run_id for r in records if r.source != "defaults"), records[0].run_id)
+    st.session_state[state.RUN] = next((r.run_id for r in records if r.source != "defaults"), records[0].run_id)
 if missing:
     st.error(f"{plain(missing)} Pick a run below.", icon=":material/search_off:")
 labels = run_labels(records)
-run_id = st.selectbox("Run", list(by_id), format_func=labels.__getitem__, key=ev.RUN, index=None,
+run_id = st.selectbox("Run", list(by_id), format_func=labels.__getitem__, key=state.RUN, index=None,
                       placeholder="Choose a run", on_change=ev.follow_pick,
                       help="Shipped defaults first, then your runs, newest first.")
 if run_id is None:
@@ -84,10 +85,10 @@ if probabilities is not None:
 else:
     st.warning(problem or "No test images to evaluate.", icon=":material/warning:")
 
-views = ev.VIEWS if probabilities is not None else ("Compare runs", "Learned filters", "Export code")
-if st.session_state.get(ev.VIEW) not in views:
-    st.session_state[ev.VIEW] = views[0]
-view = st.segmented_control("Show", views, key=ev.VIEW, label_visibility="collapsed") or views[0]
+views = state.VIEWS if probabilities is not None else ("Compare runs", "Learned filters", "Export code")
+if st.session_state.get(state.VIEW) not in views:
+    st.session_state[state.VIEW] = views[0]
+view = st.segmented_control("Show", views, key=state.VIEW, label_visibility="collapsed") or views[0]
 
 if view == "Confusion matrix":
     ev.confusion_view(dataset, probabilities)

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui.hosting import visible_runs
+from ui.models import state
 from ui.models import views as store_views
 from ui.navigation import require_router
 from ui.text import plain
@@ -24,7 +25,7 @@ else:
     shown = frame.assign(**{column: frame[column] * 100 for column in ("test accuracy", "validation accuracy")})
     accuracy = st.column_config.ProgressColumn(format="%.2f%%", min_value=0, max_value=100)
     picked = st.dataframe(shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-                          key=store_views.TABLE,
+                          key=state.TABLE,
                           column_config={"test accuracy": accuracy, "validation accuracy": accuracy,
                                          "training s": st.column_config.NumberColumn(format="%.1f")})
     rows = picked.selection.rows if picked is not None else []

@@ -5,6 +5,7 @@ import streamlit as st
 from ui.hosting import visible_runs
 from ui.model_cache import load_problem, load_run_model
 from ui.navigation import require_router
+from ui.predict import state
 from ui.predict import views as pv
 from ui.runs import run_labels
 
@@ -18,9 +19,9 @@ if not records:
     st.info("No trained models yet. Train one first; it appears here when it finishes.", icon=":material/info:")
     st.stop()
 by_id = {record.run_id: record for record in records}
-if st.session_state.get(pv.RUN) not in by_id:
-    st.session_state[pv.RUN] = records[0].run_id  # the shipped defaults come first
-run_id = st.selectbox("Model", list(by_id), format_func=run_labels(records).__getitem__, key=pv.RUN,
+if st.session_state.get(state.RUN) not in by_id:
+    st.session_state[state.RUN] = records[0].run_id  # the shipped defaults come first
+run_id = st.selectbox("Model", list(by_id), format_func=run_labels(records).__getitem__, key=state.RUN,
                       help="Shipped defaults first, then your runs, newest first.")
 record = by_id[run_id]
 try:
@@ -31,9 +32,9 @@ except Exception as error:  # a damaged or vanished file: say so rather than cra
 class_names = list(record.class_names) or [str(i) for i in range(model.output_shape[-1])]
 
 sources = (["Draw"] if pv.drawable(record) else []) + ["Upload", "Test image"]
-if st.session_state.get(pv.SOURCE) not in sources:
-    st.session_state[pv.SOURCE] = sources[0]
-source = st.segmented_control("Input", sources, key=pv.SOURCE, label_visibility="collapsed") or sources[0]
+if st.session_state.get(state.SOURCE) not in sources:
+    st.session_state[state.SOURCE] = sources[0]
+source = st.segmented_control("Input", sources, key=state.SOURCE, label_visibility="collapsed") or sources[0]
 
 
 @st.fragment
@@ -51,7 +52,7 @@ def panel() -> None:
             st.info("The canvas is empty: draw a digit. (An empty canvas gets no answer, not a guess.)",
                     icon=":material/draw:")
         return
-    use_naive = naive is not None and st.toggle("Use the naive resize instead", key=pv.NAIVE,
+    use_naive = naive is not None and st.toggle("Use the naive resize instead", key=state.NAIVE,
                                                 help="Shrink the whole canvas to 28×28, as most drawing demos do.")
     model_input = naive if use_naive else image
     left, right = st.columns([3, 2])
@@ -63,7 +64,7 @@ def panel() -> None:
         st.subheader("X-ray: how the input was prepared")
         pv.xray(stages, naive)
     st.subheader("Inside the network")
-    view = st.segmented_control("Look at", ["Feature maps", "Saliency"], key="predict_view",
+    view = st.segmented_control("Look at", ["Feature maps", "Saliency"], key=state.VIEW,
                                 label_visibility="collapsed") or "Feature maps"
     if view == "Feature maps":
         pv.feature_maps(model, model_input)

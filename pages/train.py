@@ -15,9 +15,10 @@ from ui.dataset_picker import dataset_picker
 from ui.navigation import require_router
 from ui.text import plain
 from ui.train import live as train_live
-from ui.train import model_builder
+from ui.train import model_builder, state
 from ui.train import settings as train_settings
-from ui.train.live import JOB_ID, live_panel
+from ui.train.live import live_panel
+from ui.train.state import JOB_ID
 
 require_router()
 
@@ -49,12 +50,12 @@ switched = st.container()  # filled once the config is known: the offer of the n
 model_tab, settings_tab = st.tabs(["1 · Model", "2 · Hyperparameters and callbacks"])
 with model_tab:
     choice = st.selectbox(
-        "Start from a preset", ["custom", *fitting], key=model_builder.PRESET,
+        "Start from a preset", ["custom", *fitting], key=state.PRESET,
         format_func=lambda name: "your own (edited)" if name == "custom"
         else f"{PRESETS[name].title} · {fitting[name]:,} params" + (" · recommended" if name == default_run.preset
                                                                    else ""),
-        on_change=lambda: model_builder.load_preset(st.session_state[model_builder.PRESET])
-        if st.session_state[model_builder.PRESET] != "custom" else None)
+        on_change=lambda: model_builder.load_preset(st.session_state[state.PRESET])
+        if st.session_state[state.PRESET] != "custom" else None)
     if choice != "custom":
         st.caption(PRESETS[choice].describe(dataset.image_shape, dataset.num_classes))
     st.markdown("**Layers** (the input comes first, as 0–255 pixels; the output layer, Dense "
@@ -75,12 +76,12 @@ with settings_tab:
 
 st.divider()
 name = st.text_input("Run name", value="", placeholder="e.g. two conv blocks, lr 0.001", max_chars=80,
-                     key="train_run_name")
+                     key=state.RUN_NAME)
 problem, config = None, None
 if layers is None:
     problem = "Fix the model first (see the Model tab)."
 else:
-    model_key = st.session_state[model_builder.PRESET]
+    model_key = st.session_state[state.PRESET]
     params = trainable_parameters(layers, dataset.image_shape, dataset.num_classes)
     config = TrainConfig(
         dataset=key, spec=spec_to_dicts(layers), model_key=model_key,
@@ -94,7 +95,7 @@ else:
                    "images) is used once, after training.")
     except ConfigError as error:
         problem = str(error)
-st.session_state[train_settings.LAST_CONFIG] = config
+st.session_state[state.LAST_CONFIG] = config
 with switched:
     train_settings.offer_recommended(key, loaders.dataset_label(key), config, caps.max_epochs, caps.max_train_images)
 if problem:
@@ -109,9 +110,9 @@ elif busy:
                "again when a run finishes.", icon=":material/hourglass:")
 st.button("Start training", type="primary", icon=":material/play_arrow:",
           disabled=bool(problem or len(running) >= caps.jobs_per_session),
-          key="train_start", on_click=train_live.start, args=(config, owner, dataset))
-if st.session_state.get(train_live.START_ERROR):
-    st.warning(plain(st.session_state.pop(train_live.START_ERROR)), icon=":material/hourglass:")
+          key=state.START, on_click=train_live.start, args=(config, owner, dataset))
+if st.session_state.get(state.START_ERROR):
+    st.warning(plain(st.session_state.pop(state.START_ERROR)), icon=":material/hourglass:")
 try:
     if job_id and not job_status(job_id).active:
         st.caption("Your last run is shown above; **Models** lists every stored run.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -20,27 +21,28 @@ SIDES, HOSTED_MAX_SIDE = (16, 28, 32, 48, 64, 96, 128), 64
 
 def upload_limits() -> FolderLimits:
     return HOSTED_UPLOAD_LIMITS if hosting.limits().hosted else UPLOAD_LIMITS
-_UPLOADER = "dataset_upload_file"
-_UPLOAD_SIZE = "dataset_upload_size"
-_UPLOAD_MODE = "dataset_upload_mode"
-_UPLOAD_TEST = "dataset_upload_test_fraction"
-_UPLOAD_ERROR = "dataset_upload_error"
+UPLOADER = "dataset_upload_file"
+UPLOAD_SIZE = "dataset_upload_size"
+UPLOAD_MODE = "dataset_upload_mode"
+UPLOAD_TEST = "dataset_upload_test_fraction"
+UPLOAD_ERROR = "dataset_upload_error"
+LOAD = "dataset_upload_load"  # the button that reads the zip
 
 
-def _load_upload() -> None:
+def _load_upload(on_load: Callable[[], None] | None) -> None:
     """Callback of the upload button: parses the zip and selects it, or records the error."""
-    st.session_state[_UPLOAD_ERROR] = None
-    uploaded = st.session_state.get(_UPLOADER)
+    st.session_state[UPLOAD_ERROR] = None
+    uploaded = st.session_state.get(UPLOADER)
     if uploaded is None:
-        st.session_state[_UPLOAD_ERROR] = "Choose a .zip file first."
+        st.session_state[UPLOAD_ERROR] = "Choose a .zip file first."
         return
     data = uploaded.getvalue()
     if too_big := hosting.upload_too_big(data):
-        st.session_state[_UPLOAD_ERROR] = too_big
+        st.session_state[UPLOAD_ERROR] = too_big
         return
-    size = st.session_state[_UPLOAD_SIZE]
-    mode = "grayscale" if st.session_state[_UPLOAD_MODE] == "grey" else "rgb"
-    test_fraction = st.session_state[_UPLOAD_TEST]
+    size = st.session_state[UPLOAD_SIZE]
+    mode = "grayscale" if st.session_state[UPLOAD_MODE] == "grey" else "rgb"
+    test_fraction = st.session_state[UPLOAD_TEST]
     name = Path(uploaded.name).stem or "my images"
     digest = hashlib.sha256(data).hexdigest()[:10]
     key = f"folder:{name}:{digest}:{size}:{mode}:{test_fraction}"
@@ -49,17 +51,22 @@ def _load_upload() -> None:
                                     name=name)
     except ImageFolderError as error:
         message = str(error)
-        st.session_state[_UPLOAD_ERROR] = message[:1].upper() + message[1:]
+        st.session_state[UPLOAD_ERROR] = message[:1].upper() + message[1:]
         return
     if hosting.limits().hosted:
         st.session_state[state.UPLOADED_DATASETS].clear()  # one upload per visitor in memory
     st.session_state[state.UPLOADED_DATASETS][key] = dataset
     st.session_state[state.DATASET] = key
-    st.session_state[state.IMAGE_INDEX] = 0
+    if on_load is not None:
+        on_load()
 
 
-def dataset_picker() -> str:
-    """Shows the dataset picker and upload form in the sidebar; returns the chosen dataset key."""
+def dataset_picker(on_load: Callable[[], None] | None = None) -> str:
+    """Shows the dataset picker and upload form in the sidebar; returns the chosen dataset key.
+
+    Args:
+        on_load: Called after an uploaded zip becomes the dataset, e.g. to reset a page's image position.
+    """
     options = loaders.dataset_options()
     if st.session_state.get(state.DATASET) not in options:
         st.session_state[state.DATASET] = options[0]
@@ -73,15 +80,15 @@ def dataset_picker() -> str:
                 f"{limits.max_total_bytes // 2**20} MB unpacked, {limits.max_image_pixels // 1_000_000} megapixels "
                 "per image." + (" One upload per visitor on this shared server." if hosting.limits().hosted else "")
             )
-            st.file_uploader("Zip of class folders", type=["zip"], key=_UPLOADER,
+            st.file_uploader("Zip of class folders", type=["zip"], key=UPLOADER,
                              max_upload_size=hosting.upload_limit())
             sides = [side for side in SIDES if not hosting.limits().hosted or side <= HOSTED_MAX_SIDE]
-            st.select_slider("Resize images to", sides, value=32, key=_UPLOAD_SIZE,
+            st.select_slider("Resize images to", sides, value=32, key=UPLOAD_SIZE,
                              format_func=lambda side: f"{side}×{side}")
-            st.radio("Colour", ["RGB", "grey"], horizontal=True, key=_UPLOAD_MODE)
+            st.radio("Colour", ["RGB", "grey"], horizontal=True, key=UPLOAD_MODE)
             st.slider("Test share (when there are no train/ and test/ folders)", 0.1, 0.5, 0.2, 0.05,
-                      key=_UPLOAD_TEST)
-            st.button("Load these images", on_click=_load_upload, type="primary", key="dataset_upload_load")
-            if st.session_state.get(_UPLOAD_ERROR):
-                st.error(st.session_state[_UPLOAD_ERROR], icon=":material/error:")
+                      key=UPLOAD_TEST)
+            st.button("Load these images", on_click=_load_upload, args=(on_load,), type="primary", key=LOAD)
+            if st.session_state.get(UPLOAD_ERROR):
+                st.error(st.session_state[UPLOAD_ERROR], icon=":material/error:")
     return key

@@ -1,4 +1,9 @@
-"""The app's pages in one place, so the router and the Home page's links never disagree."""
+"""The app's shell: its pages in one place (so the router and the Home page's links never disagree),
+the routing, and the session state every page keeps.
+
+This is the one ui module above the page packages: it reads each page's `state` module, so
+that a value kept by any page survives a run of every other page.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
+
+from ui import state as shared_state
+from ui.evaluate import state as evaluate_state
+from ui.explorer import state as explorer_state
+from ui.models import state as models_state
+from ui.persist import KeptKeys, keep_all
+from ui.playground import state as playground_state
+from ui.predict import state as predict_state
+from ui.train import state as train_state
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,23 @@ def streamlit_pages() -> list[st.Page]:
     return [st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec is HOME) for spec in PAGES]
 
 
+# Every owner of session-state keys, and what each keeps across page changes.
+KEPT: tuple[KeptKeys, ...] = (shared_state.KEPT, explorer_state.KEPT, playground_state.KEPT, train_state.KEPT,
+                              models_state.KEPT, evaluate_state.KEPT, predict_state.KEPT)
+
+
+def init_state() -> None:
+    """Keeps every page's cross-page values alive and sets missing defaults. Call once per run.
+
+    Streamlit forgets a widget's value when the page that shows it is not rendered in a run, so
+    values that must survive a visit to another page are kept (`ui.persist.keep`) on every run.
+    """
+    keep_all(KEPT)
+    shared_state.init_shared_state()
+    explorer_state.init_explorer_state()
+    playground_state.init_playground_state()
+
+
 # Set by `route` while the router runs the page, in the script thread that runs it.
 _routing = threading.local()
 
@@ -79,13 +110,13 @@ def require_router() -> None:
     from streamlit.runtime.pages_manager import PagesManager  # internal, checked by tests/browser
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    from ui.state import init_state
-
     ctx = get_script_run_ctx()
     main_script = Path(ctx.pages_manager.main_script_path).name if ctx is not None else ""
-    if not getattr(_routing, "active", False) and main_script == ROUTER:
+    routed = getattr(_routing, "active", False)
+    if not routed and main_script == ROUTER:
         PagesManager.uses_pages_directory = False
         st.rerun()
-    # Whatever started the run (the router, or the page itself as `streamlit run pages/x.py`),
-    # the page has the session state it reads: it never depends on the router having set it.
-    init_state()
+    # Run by the router, the state is set already; run alone (`streamlit run pages/x.py`, or a
+    # test of one page), the page sets the state it reads itself.
+    if not routed:
+        init_state()

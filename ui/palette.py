@@ -32,3 +32,10 @@ PADDING = "#d9d9d9"  # cells added by "same" padding
 
 # The drawing canvas: white ink on black, as MNIST's digits are.
 INK, PAPER = "#FFFFFF", "#000000"
+
+
+def rgb(colour: str) -> tuple[int, int, int]:
+    """A "#rrggbb" colour as (red, green, blue) 0–255, for drawing into pixel arrays."""
+    if len(colour) != 7 or not colour.startswith("#"):
+        raise ValueError(f"Expected a colour as '#rrggbb', received {colour!r}.")
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)

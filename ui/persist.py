@@ -11,10 +11,40 @@ missing widget key is restored from it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import streamlit as st
 
 _SHADOW = "_kept:"
+
+
+@dataclass(frozen=True)
+class KeptKeys:
+    """The session-state keys one owner keeps across page changes.
+
+    Each page's ui package (and the shared root, in `ui.state`) declares one, built from its own key
+    constants, so renaming a key renames what is kept with it.
+
+    Args:
+        owner: The owning module's name, for messages.
+        keys: Keys kept by exact name.
+        prefixes: Keys kept by prefix, for widgets made per item (e.g. one per layer).
+    """
+
+    owner: str
+    keys: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+
+    def covers(self, key: str) -> bool:
+        """Whether this owner keeps `key`."""
+        return key in self.keys or key.startswith(self.prefixes)
+
+
+def keep_all(owners: Iterable[KeptKeys]) -> None:
+    """Keeps every owner's keys alive for this run (see `keep`)."""
+    owners = list(owners)
+    prefixes = tuple(prefix for owner in owners for prefix in owner.prefixes)
+    keep([*(key for owner in owners for key in owner.keys), *keys_with_prefix(prefixes)])
 
 
 def keep(keys: Iterable[str]) -> None:

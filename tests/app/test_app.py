@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from tests.app.harness import open_app, rerun
-from ui import state
+from ui import dataset_picker, state
+from ui.explorer import state as explorer_state
 from ui.navigation import HOME, PAGES
 
 EXPLORER = "pages/dataset_explorer.py"
@@ -47,58 +48,58 @@ def test_explorer_every_section_and_widget_on_mnist(data_dir):
     rerun(app)
     assert app.metric[0].value == "60,000"
 
-    app.segmented_control(key=state.SECTION).set_value("Samples")
+    app.segmented_control(key=explorer_state.SECTION).set_value("Samples")
     rerun(app)
     assert len(app.image[0].captions) == 32
-    app.multiselect(key="explorer_classes").select(3)
+    app.multiselect(key=explorer_state.CLASSES).select(3)
     rerun(app)
     captions = app.image[0].captions
     assert len(captions) == 32 and all(caption.endswith("· 3") for caption in captions)
-    app.toggle(key="explorer_shuffle").set_value(False)
+    app.toggle(key=explorer_state.SHUFFLE).set_value(False)
     rerun(app)
     first_page = app.image[0].captions
     assert first_page[0] == "#7 · 3"  # the first 3 in MNIST's training order is image 7
-    page_input = next(w for w in app.number_input if w.key.startswith("explorer_page_"))
+    page_input = next(w for w in app.number_input if w.key.startswith(explorer_state.GRID_PAGE))
     page_input.set_value(2)
     rerun(app)
     second_page = app.image[0].captions
     assert second_page != first_page and all(caption.endswith("· 3") for caption in second_page)
     picked = int(second_page[0].split(" ")[0][1:])
-    app.selectbox(key="explorer_inspect").select(picked)
+    app.selectbox(key=explorer_state.INSPECT).select(picked)
     rerun(app)
-    app.button(key="explorer_inspect_go").click()
+    app.button(key=explorer_state.INSPECT_GO).click()
     rerun(app)
-    assert app.session_state[state.IMAGE_INDEX] == picked
-    assert app.session_state[state.SECTION] == "Pixels & label"
+    assert app.session_state[explorer_state.IMAGE_INDEX] == picked
+    assert app.session_state[explorer_state.SECTION] == "Pixels & label"
     assert app.subheader[0].value == f"Train image #{picked}: 3"
     assert "one-hot vector `[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]`" in app.markdown[0].value
-    app.slider(key="explorer_rows_28_False").set_value((5, 10))
+    app.slider(key=f"{explorer_state.CROP_ROWS}28_False").set_value((5, 10))
     rerun(app)
     heatmap = app.get("plotly_chart")[0].proto.spec
     assert '"y":[5,6,7,8,9,10]' in heatmap.replace(" ", "")
 
-    app.radio(key=state.SPLIT).set_value("test")
-    app.number_input(key=state.IMAGE_INDEX).set_value(0)
+    app.radio(key=explorer_state.SPLIT).set_value("test")
+    app.number_input(key=explorer_state.IMAGE_INDEX).set_value(0)
     rerun(app)
     assert app.subheader[0].value == "Test image #0: 7"
 
-    app.segmented_control(key=state.SECTION).set_value("Statistics")
+    app.segmented_control(key=explorer_state.SECTION).set_value("Statistics")
     rerun(app)
     assert len(app.get("plotly_chart")) == 2
-    app.toggle(key="explorer_log").set_value(False)
+    app.toggle(key=explorer_state.LOG_SCALE).set_value(False)
     rerun(app)
 
-    app.segmented_control(key=state.SECTION).set_value("Normalisation")
+    app.segmented_control(key=explorer_state.SECTION).set_value("Normalisation")
     rerun(app)
     text = " ".join(element.value for element in app.markdown)
     assert "mean 33.318" in text and "std 78.567" in text
     assert "[-0.424, 2.822]" in text  # (0 − 33.318) / 78.567 and (255 − 33.318) / 78.567
 
-    app.segmented_control(key=state.SECTION).set_value("Augmentation")
+    app.segmented_control(key=explorer_state.SECTION).set_value("Augmentation")
     rerun(app)
-    app.selectbox(key="explorer_aug_flip").select("horizontal")
-    app.slider(key="explorer_aug_count").set_value(4)
-    app.slider(key="explorer_aug_rotation").set_value(0.25)
+    app.selectbox(key=explorer_state.augment_key("flip")).select("horizontal")
+    app.slider(key=explorer_state.augment_key("count")).set_value(4)
+    app.slider(key=explorer_state.augment_key("rotation")).set_value(0.25)
     rerun(app)
     assert app.image[0].captions == ["original", "variant 1", "variant 2", "variant 3", "variant 4"]
     assert 'RandomFlip("horizontal")' in app.code[0].value and "RandomRotation(0.25" in app.code[0].value
@@ -107,13 +108,13 @@ def test_explorer_every_section_and_widget_on_mnist(data_dir):
 def test_explorer_colour_dataset_shows_rgb_channels(data_dir):
     app = open_app(EXPLORER)
     app.selectbox(key=state.DATASET).select("cifar10")
-    app.segmented_control(key=state.SECTION).set_value("Pixels & label")
+    app.segmented_control(key=explorer_state.SECTION).set_value("Pixels & label")
     rerun(app)
     titles = [chart.proto.spec for chart in app.get("plotly_chart")]
     assert len(titles) == 4 and all(f"{name} channel" in spec for name, spec in zip("RGB", titles[1:], strict=True))
-    app.segmented_control(key=state.SECTION).set_value("Normalisation")
+    app.segmented_control(key=explorer_state.SECTION).set_value("Normalisation")
     rerun(app)
-    app.toggle(key="explorer_per_channel").set_value(True)
+    app.toggle(key=explorer_state.PER_CHANNEL).set_value(True)
     rerun(app)
     assert any("R " in element.value and "B " in element.value for element in app.markdown)
 
@@ -131,10 +132,10 @@ def _zip_of_classes(names: list[str], per_class: int = 4) -> bytes:
 
 def test_explorer_upload_zip_becomes_the_dataset_and_bad_zip_gets_a_message():
     app = open_app(EXPLORER)
-    app.file_uploader(key="dataset_upload_file").set_value(("shapes.zip", _zip_of_classes(["a", "b", "c"]),
+    app.file_uploader(key=dataset_picker.UPLOADER).set_value(("shapes.zip", _zip_of_classes(["a", "b", "c"]),
                                                             "application/zip"))
     rerun(app)
-    app.button(key="dataset_upload_load").click()
+    app.button(key=dataset_picker.LOAD).click()
     rerun(app)
     assert app.session_state[state.DATASET].startswith("folder:shapes:")
     metrics = {metric.label: metric.value for metric in app.metric}
@@ -144,9 +145,9 @@ def test_explorer_upload_zip_becomes_the_dataset_and_bad_zip_gets_a_message():
     evil = io.BytesIO()
     with zipfile.ZipFile(evil, "w") as archive:
         archive.writestr("../evil.png", b"x")
-    app.file_uploader(key="dataset_upload_file").set_value(("evil.zip", evil.getvalue(), "application/zip"))
+    app.file_uploader(key=dataset_picker.UPLOADER).set_value(("evil.zip", evil.getvalue(), "application/zip"))
     rerun(app)
-    app.button(key="dataset_upload_load").click()
+    app.button(key=dataset_picker.LOAD).click()
     rerun(app)
     assert "outside the archive" in app.error[0].value
     assert app.session_state[state.DATASET].startswith("folder:shapes:")  # the good upload is still chosen
@@ -154,15 +155,15 @@ def test_explorer_upload_zip_becomes_the_dataset_and_bad_zip_gets_a_message():
 
 def test_upload_with_an_empty_test_split_says_so():
     app = open_app(EXPLORER)
-    app.file_uploader(key="dataset_upload_file").set_value(("tiny.zip", _zip_of_classes(["a", "b"], per_class=1),
+    app.file_uploader(key=dataset_picker.UPLOADER).set_value(("tiny.zip", _zip_of_classes(["a", "b"], per_class=1),
                                                             "application/zip"))
     rerun(app)
-    app.button(key="dataset_upload_load").click()
+    app.button(key=dataset_picker.LOAD).click()
     rerun(app)
-    app.radio(key=state.SPLIT).set_value("test")
+    app.radio(key=explorer_state.SPLIT).set_value("test")
     rerun(app)
     assert "test split of this dataset is empty" in app.warning[0].value
-    app.radio(key=state.SPLIT).set_value("train")
+    app.radio(key=explorer_state.SPLIT).set_value("train")
     rerun(app)
     assert not app.warning and app.metric[0].value == "2"
 

@@ -16,6 +16,7 @@ from core.store.runs import RUNS, STORE_ROOT, load_record, run_folder, save_run
 from core.train.engine import train_and_store
 from tests.app.harness import open_app, rendered, rerun
 from tests.unit.test_store import fake_model, record
+from ui.evaluate import state as evaluate_state
 from ui.evaluate import views as ev
 from ui.runs import run_labels
 
@@ -46,7 +47,7 @@ def predictions(run_id: str) -> np.ndarray:
 def open_run(run_id: str, view: str | None = None):
     app = open_app(EVALUATE, query={"run": run_id})
     if view is not None:
-        app.segmented_control(key=ev.VIEW).set_value(view)
+        app.segmented_control(key=evaluate_state.VIEW).set_value(view)
         rerun(app)
     return app
 
@@ -57,7 +58,7 @@ def test_a_chosen_confusion_cell_shows_only_its_images(runs):
     labels = load_dataset("digits").y_test
     guesses = probabilities.argmax(axis=1)
     app = open_run(run_id)
-    assert app.selectbox(key=ev.RUN).value == run_id
+    assert app.selectbox(key=evaluate_state.RUN).value == run_id
     accuracy = app.metric[0].value
     assert accuracy == f"{(guesses == labels).mean():.2%}"
     assert accuracy == f"{load_record(run_id).metrics['test']['accuracy']:.2%}"  # agrees with the stored number
@@ -69,8 +70,8 @@ def test_a_chosen_confusion_cell_shows_only_its_images(runs):
     # a (true, predicted) pair that has images: the first mistake's, or a diagonal cell
     wrong = np.flatnonzero(guesses != labels)
     true_class, predicted_class = (labels[wrong[0]], guesses[wrong[0]]) if len(wrong) else (3, 3)
-    app.selectbox(key=ev.TRUE).set_value(int(true_class))
-    app.selectbox(key=ev.PREDICTED).set_value(int(predicted_class))
+    app.selectbox(key=evaluate_state.TRUE).set_value(int(true_class))
+    app.selectbox(key=evaluate_state.PREDICTED).set_value(int(predicted_class))
     rerun(app)
     shown = [int(re.match(r"#(\d+)", caption).group(1)) for caption in app.image[0].captions]
     expected = np.flatnonzero((labels == true_class) & (guesses == predicted_class))
@@ -83,10 +84,10 @@ def test_a_chosen_confusion_cell_shows_only_its_images(runs):
 def test_the_chart_click_callback_picks_the_cell(monkeypatch):
     # what Streamlit hands the callback when a cell's marker is clicked: x = predicted, y = true
     chart = SimpleNamespace(selection=SimpleNamespace(points=[{"x": 8, "y": 1}]))
-    fake = SimpleNamespace(session_state={ev.MATRIX: chart})
+    fake = SimpleNamespace(session_state={evaluate_state.MATRIX: chart})
     monkeypatch.setattr(ev, "st", fake)
     ev._pick_cell()
-    assert (fake.session_state[ev.TRUE], fake.session_state[ev.PREDICTED]) == (1, 8)
+    assert (fake.session_state[evaluate_state.TRUE], fake.session_state[evaluate_state.PREDICTED]) == (1, 8)
 
 
 def test_mistakes_gallery_and_one_image(runs):
@@ -101,9 +102,9 @@ def test_mistakes_gallery_and_one_image(runs):
     confidence = probabilities[wrong].max(axis=1)
     assert first == wrong[np.argmax(confidence)]  # the most confidently wrong comes first
 
-    app.segmented_control(key=ev.VIEW).set_value("One image")
+    app.segmented_control(key=evaluate_state.VIEW).set_value("One image")
     rerun(app)
-    app.number_input(key=ev.INDEX).set_value(5)
+    app.number_input(key=evaluate_state.INDEX).set_value(5)
     rerun(app)
     guess = int(probabilities[5].argmax())
     assert any(f"Expected **{labels[5]}**, guessed **{guess}**" in block.value for block in app.markdown)
@@ -111,20 +112,20 @@ def test_mistakes_gallery_and_one_image(runs):
 
 def test_compare_two_runs_and_export(runs):
     app = open_run(runs[0], "Compare runs")
-    assert set(app.multiselect(key=ev.COMPARE).value) == set(runs)
+    assert set(app.multiselect(key=evaluate_state.COMPARE).value) == set(runs)
     table = app.dataframe[-1].value
     assert sorted(table["run"]) == ["longer run", "short run"]
     assert sorted(table["epochs"]) == [1, 3]
     assert len(app.get("plotly_chart")) == 2
 
-    app.segmented_control(key=ev.VIEW).set_value("Export code")
+    app.segmented_control(key=evaluate_state.VIEW).set_value("Export code")
     rerun(app)
     assert "keras.layers.Conv2D(32, 3" in app.code[0].value and "cnnlab" not in app.code[0].value.split("\n\n")[1]
 
-    app.segmented_control(key=ev.VIEW).set_value("Learned filters")
+    app.segmented_control(key=evaluate_state.VIEW).set_value("Learned filters")
     rerun(app)
     assert any("32 kernels of 3×3" in block.value for block in app.markdown)
-    assert app.number_input(key=ev.FILTER).max == 31
+    assert app.number_input(key=evaluate_state.FILTER).max == 31
 
 
 def test_a_run_whose_dataset_is_gone_still_compares_and_exports(runs):
@@ -133,7 +134,7 @@ def test_a_run_whose_dataset_is_gone_still_compares_and_exports(runs):
     run_id = save_run(lost, fake_model).name
     app = open_run(run_id)
     assert "no longer holds" in app.warning[0].value
-    assert app.segmented_control(key=ev.VIEW).options == ["Compare runs", "Learned filters", "Export code"]
+    assert app.segmented_control(key=evaluate_state.VIEW).options == ["Compare runs", "Learned filters", "Export code"]
     assert not app.metric
 
 
@@ -151,10 +152,10 @@ def test_a_link_to_an_unknown_run_says_so_and_shows_no_other_run(runs, linked):
     errors = [rendered(error.value) for error in app.error]
     assert any(f"There is no run {linked!r}" in error for error in errors), errors
     assert not app.metric and not app.get("plotly_chart") and not app.get("segmented_control")
-    assert app.selectbox(key=ev.RUN).value is None  # nothing chosen for the user
+    assert app.selectbox(key=evaluate_state.RUN).value is None  # nothing chosen for the user
     assert app.query_params["run"] == linked  # the address is left as it was
     # Picking a run opens it, and only then does the address change.
-    app.selectbox(key=ev.RUN).set_value(runs[1])
+    app.selectbox(key=evaluate_state.RUN).set_value(runs[1])
     rerun(app)
     assert app.metric and not app.error
     assert app.query_params["run"] == runs[1]
@@ -172,16 +173,16 @@ def test_a_link_to_another_hosted_sessions_run_is_no_run(runs, monkeypatch):
 
 def test_a_run_that_finished_since_the_last_visit_opens_by_itself(runs):
     app = open_app(EVALUATE)
-    app.selectbox(key=ev.RUN).set_value(runs[0])  # the user looks at an older run
+    app.selectbox(key=evaluate_state.RUN).set_value(runs[0])  # the user looks at an older run
     rerun(app)
-    assert app.selectbox(key=ev.RUN).value == runs[0]
+    assert app.selectbox(key=evaluate_state.RUN).value == runs[0]
     rerun(app)
-    assert app.selectbox(key=ev.RUN).value == runs[0]  # nothing new: their choice stays
+    assert app.selectbox(key=evaluate_state.RUN).value == runs[0]  # nothing new: their choice stays
     newer = record()  # a run finishes in the background, newer than any listed
     newer.name = "just finished"
     save_run(newer, lambda target: shutil.copyfile(run_folder(runs[0]) / "model.keras", target))
     rerun(app)
-    assert app.selectbox(key=ev.RUN).value == newer.run_id
+    assert app.selectbox(key=evaluate_state.RUN).value == newer.run_id
     shutil.rmtree(run_folder(newer.run_id))
 
 

@@ -17,12 +17,16 @@ SCRIPT = textwrap.dedent(
     import json, sys
     from streamlit.testing.v1 import AppTest
 
+    from ui import state
+    from ui.explorer import state as explorer_state
+    from ui.playground import state as pg
+
     app = AppTest.from_file("streamlit_app.py", default_timeout=120)
     app.run()
     seen = {"home": "tensorflow" in sys.modules}
     app.switch_page("pages/convolution_playground.py").run()
     for source in ["dataset", "photo", "grid"]:
-        app.segmented_control(key="pg_source").set_value(source).run()
+        app.segmented_control(key=pg.SOURCE).set_value(source).run()
         assert not app.exception, [e.value for e in app.exception]
         seen["playground " + source] = "tensorflow" in sys.modules or "keras" in sys.modules
     for page in ["pages/train.py", "pages/models.py"]:
@@ -30,12 +34,12 @@ SCRIPT = textwrap.dedent(
         assert not app.exception, [e.value for e in app.exception]
         seen[page] = "tensorflow" in sys.modules or "keras" in sys.modules
     app.switch_page("pages/dataset_explorer.py").run()
-    app.selectbox(key="dataset").select("mnist").run()
+    app.selectbox(key=state.DATASET).select("mnist").run()
     for section in ["Overview", "Samples", "Pixels & label", "Statistics", "Normalisation"]:
-        app.segmented_control(key="explorer_section").set_value(section).run()
+        app.segmented_control(key=explorer_state.SECTION).set_value(section).run()
         assert not app.exception, [e.value for e in app.exception]
         seen[section] = "tensorflow" in sys.modules or "keras" in sys.modules
-    app.segmented_control(key="explorer_section").set_value("Augmentation").run()
+    app.segmented_control(key=explorer_state.SECTION).set_value("Augmentation").run()
     assert not app.exception, [e.value for e in app.exception]
     seen["Augmentation"] = "tensorflow" in sys.modules
     print(json.dumps(seen))

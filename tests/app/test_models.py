@@ -9,6 +9,8 @@ import pytest
 from core.store.runs import DEFAULTS, RUNS, STORE_ROOT, list_runs, save_run
 from tests.app.harness import open_app, rerun
 from tests.unit.test_store import fake_model, record
+from ui.models import state as models_state
+from ui.predict import state as predict_state
 
 MODELS = "pages/models.py"
 
@@ -29,7 +31,7 @@ def two_runs():
 
 def pick_row(app, row: int):
     # The table's selection, as the browser sends it when a row is clicked.
-    app.session_state["store_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    app.session_state[models_state.TABLE] = {"selection": {"rows": [row], "columns": [], "cells": []}}
     return rerun(app)
 
 
@@ -93,7 +95,7 @@ def test_a_store_set_by_the_environment_still_offers_the_shipped_defaults():
     assert set(SHIPPED_RUN_IDS.values()) <= set(models.dataframe[0].value["id"])
     predict = open_app("pages/predict.py")
     assert not any("No trained models" in info.value for info in predict.info)
-    assert predict.selectbox(key="predict_run").value == SHIPPED_RUN_IDS["mnist"]
+    assert predict.selectbox(key=predict_state.RUN).value == SHIPPED_RUN_IDS["mnist"]
 
 
 def test_a_run_without_validation_shows_an_empty_cell_not_none(two_runs):

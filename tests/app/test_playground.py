@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.harness import open_app, rerun
+from ui import state
 from ui.playground import state as pg
 
 PLAYGROUND = "pages/convolution_playground.py"
@@ -32,11 +33,11 @@ def test_grid_source_shows_the_lessons_vertical_line_worked_example():
                              "- Pooled height and width: ⌊(3 + 2×0 − 2) / 2⌋ + 1 = ⌊0.5⌋ + 1 = 1"]
     # the step view starts at the strongest response: on the line, 5·1 − 1 − 1 = 3
     assert step_sum(app).endswith("= **3**")
-    assert app.session_state["pg_step_col"] == 1
+    assert app.session_state[pg.STEP_COL] == 1
 
 
 def test_preset_cell_edit_and_padding_change_the_shapes_shown(data_dir):
-    app = open_playground({"source": "dataset", "dataset": "mnist", "index": "0"})
+    app = open_playground({"source": "dataset", state.DATASET: "mnist", "index": "0"})
     assert formulas(app)[0] == "- Feature-map height and width: (28 + 2×0 − 3) / 1 + 1 = 25 + 1 = 26"
     assert formulas(app)[1] == "- Pooled height and width: (26 + 2×0 − 2) / 2 + 1 = 12 + 1 = 13"
 
@@ -155,14 +156,14 @@ def test_a_new_input_starts_the_step_view_at_its_strongest_response():
     from core.data.photos import load_photo
 
     app = open_playground({"source": "grid"})
-    assert (app.session_state["pg_step_row"], app.session_state["pg_step_col"]) == (0, 1)
-    app.slider(key="pg_step_row").set_value(2)
+    assert (app.session_state[pg.STEP_ROW], app.session_state[pg.STEP_COL]) == (0, 1)
+    app.slider(key=pg.STEP_ROW).set_value(2)
     rerun(app)
     cells = app.session_state[pg.KERNEL]
     cells[1][1] = "6"
     app.session_state[pg.KERNEL] = cells
     rerun(app)
-    assert app.session_state["pg_step_row"] == 2  # a kernel edit keeps the position being watched
+    assert app.session_state[pg.STEP_ROW] == 2  # a kernel edit keeps the position being watched
 
     app.segmented_control(key=pg.SOURCE).set_value("photo")
     rerun(app)
@@ -170,11 +171,11 @@ def test_a_new_input_starts_the_step_view_at_its_strongest_response():
     kernel[1, 1] = 6
     feature = convolve2d(load_photo("camera", "grayscale"), kernel)
     expected = np.unravel_index(np.argmax(np.abs(feature)), feature.shape)
-    assert (app.session_state["pg_step_row"], app.session_state["pg_step_col"]) == tuple(map(int, expected))
+    assert (app.session_state[pg.STEP_ROW], app.session_state[pg.STEP_COL]) == tuple(map(int, expected))
 
 
 def test_bad_grid_cells_a_pool_too_big_and_bad_link_names_get_messages():
-    app = open_playground({"source": "grid", "dataset": "../../etc/passwd", "photo": "nope"})
+    app = open_playground({"source": "grid", state.DATASET: "../../etc/passwd", "photo": "nope"})
     assert len(app.warning) == 2
     assert "`dataset`" in app.warning[0].value and "`photo`" in app.warning[1].value
     grid = app.session_state[pg.GRID]
@@ -190,7 +191,7 @@ def test_bad_grid_cells_a_pool_too_big_and_bad_link_names_get_messages():
 
 
 def test_a_link_to_an_image_past_the_end_of_the_split_says_so(data_dir):
-    app = open_playground({"source": "dataset", "dataset": "mnist", "index": "9999999"})
+    app = open_playground({"source": "dataset", state.DATASET: "mnist", "index": "9999999"})
     assert "asks for image 9,999,999, but this split has 10,000" in app.warning[0].value
     assert app.get("plotly_chart")
 
@@ -206,11 +207,11 @@ def test_a_grey_photo_offers_no_colour_choice_and_a_colour_one_does():
 
 def test_random_kernel_and_normalising_a_kernel_that_sums_to_zero():
     app = open_playground({"source": "grid"})
-    app.button(key="pg_random").click()
+    app.button(key=pg.RANDOM).click()
     rerun(app)
     first = np.array(app.session_state[pg.KERNEL], dtype=float)
     assert first.shape == (3, 3) and np.abs(first).max() <= 1 and app.session_state[pg.PRESET] == pg.CUSTOM
-    app.button(key="pg_random").click()
+    app.button(key=pg.RANDOM).click()
     rerun(app)
     assert not np.array_equal(np.array(app.session_state[pg.KERNEL], dtype=float), first)
 
@@ -219,6 +220,6 @@ def test_random_kernel_and_normalising_a_kernel_that_sums_to_zero():
     app.toggle(key=pg.NORMALISE).set_value(True)
     rerun(app)
     assert "sum to 0" in app.info[0].value and "used as typed" in app.info[0].value
-    app.slider(key="pg_step_col").set_value(0)
+    app.slider(key=pg.STEP_COL).set_value(0)
     rerun(app)
     assert step_sum(app).endswith("= **4**")  # Sobel x as typed (right column 1+2+1), not divided by anything

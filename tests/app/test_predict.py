@@ -15,8 +15,7 @@ from core.store.runs import DEFAULTS, STORE_ROOT
 from tests.app.harness import open_app, rerun
 from tests.conftest import REPO_ROOT
 from tests.unit.test_preprocessing import CASES, canvas
-from ui.predict import canvas as canvas_ui
-from ui.predict import views as pv
+from ui.predict import state as predict_state
 
 PREDICT = "pages/predict.py"
 MNIST_DEFAULT = SHIPPED_RUN_IDS["mnist"]
@@ -37,9 +36,9 @@ def markdown(app) -> str:
 
 def test_an_injected_drawing_is_read_and_charted(shipped):
     app = open_app(PREDICT)
-    assert app.selectbox(key=pv.RUN).value == shipped  # the shipped default comes first
+    assert app.selectbox(key=predict_state.RUN).value == shipped  # the shipped default comes first
     assert "empty" in app.info[0].value  # nothing drawn: no answer
-    app.session_state[canvas_ui.INJECTED] = CASES["centred seven"]
+    app.session_state[predict_state.INJECTED] = CASES["centred seven"]
     rerun(app)
     assert "It reads **7**" in markdown(app)
     charts = [chart.proto.spec for chart in app.get("plotly_chart")]
@@ -56,54 +55,54 @@ def test_an_injected_drawing_is_read_and_charted(shipped):
 
 def test_a_small_digit_in_a_corner_is_read_but_the_naive_resize_misses_it(shipped):
     app = open_app(PREDICT)
-    app.session_state[canvas_ui.INJECTED] = canvas([[(200, 200), (260, 200), (226, 262)]], width=6)
+    app.session_state[predict_state.INJECTED] = canvas([[(200, 200), (260, 200), (226, 262)]], width=6)
     rerun(app)
     assert "It reads **7**" in markdown(app)
-    app.toggle(key=pv.NAIVE).set_value(True)
+    app.toggle(key=predict_state.NAIVE).set_value(True)
     rerun(app)
     assert "It reads **7**" not in markdown(app)
 
 
 def test_a_near_empty_canvas_gets_no_answer(shipped):
     app = open_app(PREDICT)
-    app.session_state[canvas_ui.INJECTED] = canvas([[(100, 100), (101, 100)]], width=2)
+    app.session_state[predict_state.INJECTED] = canvas([[(100, 100), (101, 100)]], width=2)
     rerun(app)
     assert "empty" in app.info[0].value and "It reads" not in markdown(app)
 
 
 def test_a_test_image_shows_expected_and_guess_and_saliency(shipped):
     app = open_app(PREDICT)
-    app.segmented_control(key=pv.SOURCE).set_value("Test image")
+    app.segmented_control(key=predict_state.SOURCE).set_value("Test image")
     rerun(app)
-    app.number_input(key=pv.INDEX).set_value(0)  # MNIST's first test image is a 7
+    app.number_input(key=predict_state.INDEX).set_value(0)  # MNIST's first test image is a 7
     rerun(app)
     assert "Expected **7**, guessed **7**" in markdown(app)
-    app.segmented_control(key="predict_view").set_value("Saliency")
+    app.segmented_control(key=predict_state.VIEW).set_value("Saliency")
     rerun(app)
     assert any("Grad-CAM" in caption.value for caption in app.caption)
-    app.selectbox(key="predict_saliency_class").set_value(3)
+    app.selectbox(key=predict_state.SALIENCY_CLASS).set_value(3)
     rerun(app)
     assert any("score of 3" in caption.value for caption in app.caption)
 
 
 def test_feature_maps_follow_the_chosen_layer(shipped):
     app = open_app(PREDICT)
-    app.session_state[canvas_ui.INJECTED] = CASES["a zero"]
+    app.session_state[predict_state.INJECTED] = CASES["a zero"]
     rerun(app)
-    layers = app.selectbox(key="predict_layer").options
+    layers = app.selectbox(key=predict_state.LAYER).options
     assert len(layers) == 2 and "14×14×32" in layers[0] and "7×7×64" in layers[1]
-    app.selectbox(key="predict_layer").set_value(1)
+    app.selectbox(key=predict_state.LAYER).set_value(1)
     rerun(app)
-    assert app.slider(key="predict_filter").max == 63
+    assert app.slider(key=predict_state.FILTER).max == 63
     assert any("64 maps of 7×7" in caption.value for caption in app.caption)
 
 
 def test_clear_empties_the_canvas(shipped):
     app = open_app(PREDICT)
-    app.session_state[canvas_ui.INJECTED] = CASES["a zero"]
+    app.session_state[predict_state.INJECTED] = CASES["a zero"]
     rerun(app)
-    app.button(key="predict_clear").click()
+    app.button(key=predict_state.CLEAR).click()
     rerun(app)
-    assert canvas_ui.INJECTED not in app.session_state
+    assert predict_state.INJECTED not in app.session_state
     assert "empty" in app.info[0].value
     assert np.all(np.asarray(CASES["a zero"]).shape == (280, 280, 4))

@@ -12,10 +12,10 @@ from core.jobs.jobs import job_status
 from core.model.presets import DEFAULT_RUNS, default_config
 from core.store.runs import list_runs
 from tests.app.harness import open_app, rerun
-from ui import state
-from ui.train.live import JOB_ID
-from ui.train.model_builder import ADD_KIND, PRESET, SPEC
-from ui.train.settings import LAST_CONFIG
+from ui import dataset_picker, state
+from ui.train import state as train_state
+from ui.train.settings import setting_key
+from ui.train.state import ADD_KIND, JOB_ID, LAST_CONFIG, PRESET, SPEC
 
 TRAIN = "pages/train.py"
 
@@ -47,13 +47,13 @@ def test_summary_table_and_builder_edits():
                                            "(None, 10)"]
     assert table["trainable"].sum() == 243_786
     # Move Flatten above the second conv: the conv now sees a vector, and the error names it.
-    ids = app.session_state["train_spec_ids"]
+    ids = app.session_state[train_state.SPEC_IDS]
     flatten = ids[[layer["kind"] for layer in app.session_state[SPEC]].index("Flatten")]
     for _ in range(2):
         app.button(key=f"up_{flatten}").click()
         rerun(app)
     assert "Layer 5 (Conv2D 64@3×3 valid relu) needs an image-shaped" in app.error[0].value
-    assert app.button(key="train_start").disabled
+    assert app.button(key=train_state.START).disabled
     app.selectbox(key=ADD_KIND).select("Dropout")
     app.button[[b.label for b in app.button].index("Add layer")].click()
     rerun(app)
@@ -67,7 +67,7 @@ def test_pooling_below_one_pixel_is_explained():
     rerun(app)
     kinds = [layer["kind"] for layer in app.session_state[SPEC]]
     assert kinds.index("Pooling2D") == kinds.index("Flatten") - 1  # added where image layers go
-    pool = app.session_state["train_spec_ids"][kinds.index("Pooling2D")]
+    pool = app.session_state[train_state.SPEC_IDS][kinds.index("Pooling2D")]
     app.selectbox(key=f"layer_{pool}_size").select(4)
     rerun(app)
     expected = "This model cannot be built: Layer 5 (MaxPooling2D 4×4) gets a 2×2 input"
@@ -80,12 +80,12 @@ def test_a_one_epoch_job_on_2000_images_trains_in_the_background_and_is_stored()
     app = open_app(TRAIN)
     app.selectbox(key=state.DATASET).select("mnist")
     rerun(app)
-    app.slider(key="hp_epochs").set_value(1)
-    app.select_slider(key="hp_subset").set_value(2000)
-    app.text_input(key="train_run_name").set_value("apptest run")
+    app.slider(key=setting_key("epochs")).set_value(1)
+    app.select_slider(key=setting_key("subset")).set_value(2000)
+    app.text_input(key=train_state.RUN_NAME).set_value("apptest run")
     rerun(app)
     assert "1,800 training and 200 validation images" in " ".join(c.value for c in app.caption)
-    app.button(key="train_start").click()
+    app.button(key=train_state.START).click()
     rerun(app)
     job_id = app.session_state[JOB_ID]
     assert wait_until_ended(job_id) == "finished"
@@ -106,9 +106,9 @@ def test_stop_on_a_longer_job_keeps_and_stores_the_model():
     app = open_app(TRAIN)
     app.selectbox(key=state.DATASET).select("mnist")  # 50 MNIST epochs: minutes, so Stop comes first
     rerun(app)
-    app.slider(key="hp_epochs").set_value(50)
+    app.slider(key=setting_key("epochs")).set_value(50)
     rerun(app)
-    app.button(key="train_start").click()
+    app.button(key=train_state.START).click()
     rerun(app)
     job_id = app.session_state[JOB_ID]
     deadline = time.monotonic() + 120
@@ -116,7 +116,7 @@ def test_stop_on_a_longer_job_keeps_and_stores_the_model():
         assert time.monotonic() < deadline
         time.sleep(0.5)
         rerun(app)
-    assert app.button(key="train_start").disabled  # one run per session
+    assert app.button(key=train_state.START).disabled  # one run per session
     app.button(key=f"stop_{job_id}").click()
     rerun(app)
     assert wait_until_ended(job_id, 60) == "stopped"
@@ -128,7 +128,7 @@ def test_stop_on_a_longer_job_keeps_and_stores_the_model():
 
 def test_categorical_loss_shows_the_first_labels_one_hot():
     app = open_app(TRAIN)  # digits
-    app.radio(key="hp_loss").set_value("categorical")
+    app.radio(key=setting_key("loss")).set_value("categorical")
     rerun(app)
     table = next(frame.value for frame in app.dataframe if str(frame.value.index[0]).startswith("image 1"))
     # the first four training labels, duplicates included (digits has label 3 twice among them)
@@ -142,18 +142,18 @@ def test_recommended_puts_back_the_datasets_default_settings():
     app = open_app(TRAIN)
     app.selectbox(key=state.DATASET).select("mnist")
     rerun(app)
-    app.slider(key="hp_epochs").set_value(17)
+    app.slider(key=setting_key("epochs")).set_value(17)
     rerun(app)
     app.button[[b.label for b in app.button].index("Recommended for this dataset")].click()
     rerun(app)
-    assert app.slider(key="hp_epochs").value == DEFAULT_RUNS["mnist"].epochs
-    assert app.radio(key="hp_precision").value == "float32"
+    assert app.slider(key=setting_key("epochs")).value == DEFAULT_RUNS["mnist"].epochs
+    assert app.radio(key=setting_key("precision")).value == "float32"
     app.selectbox(key=state.DATASET).select("cifar10")
     rerun(app)
     app.button[[b.label for b in app.button].index("Recommended for this dataset")].click()
     rerun(app)
-    assert app.slider(key="hp_epochs").value == DEFAULT_RUNS["cifar10"].epochs
-    assert app.radio(key="hp_precision").value == "mixed_bfloat16"
+    assert app.slider(key=setting_key("epochs")).value == DEFAULT_RUNS["cifar10"].epochs
+    assert app.radio(key=setting_key("precision")).value == "mixed_bfloat16"
 
 
 def _comparable(config):
@@ -169,14 +169,14 @@ def _press(app, label: str):
 def _upload_zip(app) -> str:
     from tests.app.test_app import _zip_of_classes
 
-    app.file_uploader(key="dataset_upload_file").set_value(("shapes.zip", _zip_of_classes(["a", "b", "c"], 30),
+    app.file_uploader(key=dataset_picker.UPLOADER).set_value(("shapes.zip", _zip_of_classes(["a", "b", "c"], 30),
                                                             "application/zip"))
-    app.button(key="dataset_upload_load").click()
+    app.button(key=dataset_picker.LOAD).click()
     rerun(app)
     return app.session_state[state.DATASET]
 
 
-@pytest.mark.parametrize("dataset", ["digits", "mnist", "fashion_mnist", "cifar10", "upload"])
+@pytest.mark.parametrize(state.DATASET, ["digits", "mnist", "fashion_mnist", "cifar10", "upload"])
 def test_the_page_starts_from_and_recommended_restores_default_config(dataset, data_dir):
     app = open_app(TRAIN)
     if dataset == "upload":
@@ -188,9 +188,9 @@ def test_the_page_starts_from_and_recommended_restores_default_config(dataset, d
     # Untouched since the first visit: the new dataset's own recommended model and settings.
     assert _comparable(app.session_state[LAST_CONFIG]) == _comparable(default_config(dataset))
     # Edit a slider, the model and a callback, then take the recommendation back in one click.
-    app.slider(key="hp_epochs").set_value(2)
-    app.radio(key="hp_loss").set_value("categorical")
-    app.toggle(key="hp_early_stopping").set_value(True)
+    app.slider(key=setting_key("epochs")).set_value(2)
+    app.radio(key=setting_key("loss")).set_value("categorical")
+    app.toggle(key=setting_key("early_stopping")).set_value(True)
     app.selectbox(key=PRESET).select("dense")
     rerun(app)
     assert _comparable(app.session_state[LAST_CONFIG]) != _comparable(default_config(dataset))
@@ -198,8 +198,8 @@ def test_the_page_starts_from_and_recommended_restores_default_config(dataset, d
     assert _comparable(app.session_state[LAST_CONFIG]) == _comparable(default_config(dataset))
     # Every slider shows the value it holds: nothing was snapped to another option.
     config = default_config(dataset)
-    assert app.select_slider(key="hp_learning_rate").value == config.learning_rate
-    assert app.select_slider(key="hp_batch_size").value == config.batch_size
+    assert app.select_slider(key=setting_key("learning_rate")).value == config.learning_rate
+    assert app.select_slider(key=setting_key("batch_size")).value == config.batch_size
 
 
 def test_a_new_dataset_starts_from_its_own_recommendation_unless_the_user_edited():
@@ -212,11 +212,11 @@ def test_a_new_dataset_starts_from_its_own_recommendation_unless_the_user_edited
     assert app.session_state[PRESET] == "fast_cifar"
     assert _comparable(app.session_state[LAST_CONFIG]) == _comparable(default_config("cifar10"))
     # An edit is kept across a switch, and the new dataset's recommendation is one click away.
-    app.slider(key="hp_epochs").set_value(7)
+    app.slider(key=setting_key("epochs")).set_value(7)
     rerun(app)
     app.selectbox(key=state.DATASET).select("mnist")
     rerun(app)
-    assert app.slider(key="hp_epochs").value == 7 and app.session_state[PRESET] == "fast_cifar"
+    assert app.slider(key=setting_key("epochs")).value == 7 and app.session_state[PRESET] == "fast_cifar"
     labels = [b.label for b in app.button]
     offer = "Use the recommended model and settings for MNIST handwritten digits"
     assert offer in labels
@@ -227,9 +227,9 @@ def test_a_new_dataset_starts_from_its_own_recommendation_unless_the_user_edited
 
 def test_the_target_accuracy_control_moves_in_steps_a_keyboard_can_cross():
     app = open_app(TRAIN)
-    app.toggle(key="hp_target_on").set_value(True)
+    app.toggle(key=setting_key("target_on")).set_value(True)
     rerun(app)
-    target = app.select_slider(key="hp_target_accuracy")
+    target = app.select_slider(key=setting_key("target_accuracy"))
     options = list(target.options)  # as shown: percentages
     assert len(options) <= 20 and "90.0%" in options and "99.8%" in options  # 99.8% → 90% is a few presses, not 98
     assert app.session_state[LAST_CONFIG].target_accuracy == target.value

@@ -7,7 +7,7 @@ import numpy as np
 from tests.app.harness import open_app, rerun
 from tests.robustness.conftest import assert_clean, assert_says
 from tests.unit.test_preprocessing import CASES
-from ui.predict import canvas as canvas_ui
+from ui.predict import state as predict_state
 
 PREDICT = "pages/predict.py"
 
@@ -24,7 +24,7 @@ def reading(app) -> str:
 
 
 def draw(app, rgba):
-    app.session_state[canvas_ui.INJECTED] = rgba
+    app.session_state[predict_state.INJECTED] = rgba
     return rerun(app)
 
 

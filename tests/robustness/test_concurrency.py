@@ -16,7 +16,9 @@ from core.train.config import TrainConfig
 from tests.app.harness import open_app, rerun
 from tests.robustness.conftest import assert_clean, assert_says
 from ui import state
-from ui.train.live import JOB_ID
+from ui.train import state as train_state
+from ui.train.settings import setting_key
+from ui.train.state import JOB_ID
 
 TRAIN = "pages/train.py"
 
@@ -32,13 +34,13 @@ def test_five_sessions_press_start_at_once_and_the_cap_of_two_holds(monkeypatch)
     monkeypatch.setenv("CNNLAB_MAX_JOBS", "2")
     apps = [open_app(TRAIN) for _ in range(5)]  # scikit-learn digits, the default
     for number, app in enumerate(apps):
-        app.slider(key="hp_epochs").set_value(2)
-        app.text_input(key="train_run_name").set_value(f"rush {number}")
+        app.slider(key=setting_key("epochs")).set_value(2)
+        app.text_input(key=train_state.RUN_NAME).set_value(f"rush {number}")
         rerun(app)
     assert len({app.session_state[state.OWNER] for app in apps}) == 5  # five distinct sessions
 
     def press(app):
-        app.button(key="train_start").click()
+        app.button(key=train_state.START).click()
         app.run()
         return app
 
@@ -62,7 +64,7 @@ def test_five_sessions_press_start_at_once_and_the_cap_of_two_holds(monkeypatch)
         assert_clean(app)
         assert any(status.run_id in success.value for success in app.success)
     late = refused[0]  # a slot is free again: a refused session can now start
-    late.button(key="train_start").click()
+    late.button(key=train_state.START).click()
     rerun(late)
     assert JOB_ID in late.session_state
     wait_until_ended([late.session_state[JOB_ID]])

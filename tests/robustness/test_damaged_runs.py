@@ -12,6 +12,8 @@ from core.store.runs import DEFAULTS, META_FILE, MODEL_FILE, RUNS, STORE_ROOT, l
 from tests.app.harness import open_app, rerun
 from tests.conftest import REPO_ROOT
 from tests.robustness.conftest import assert_clean
+from ui.evaluate import state as evaluate_state
+from ui.predict import state as predict_state
 
 GOOD_ID = "20260301-120000-aaaaaa"
 
@@ -97,7 +99,7 @@ def test_evaluate_compares_the_good_run_while_others_are_damaged(store):
     app = open_app("pages/evaluate.py", query={"run": GOOD_ID})
     assert_clean(app)
     assert app.metric  # the good run evaluates
-    app.segmented_control(key="eval_view").set_value("Compare runs")
+    app.segmented_control(key=evaluate_state.VIEW).set_value("Compare runs")
     rerun(app)
     assert_clean(app)
 
@@ -112,7 +114,7 @@ def test_a_truncated_model_file_is_named_as_damaged_not_missing(store):
     warnings = " ".join(w.value for w in app.warning)
     assert "model file is damaged" in warnings and "not found" not in warnings.lower(), warnings
     predict = open_app("pages/predict.py")
-    predict.selectbox(key="predict_run").set_value(run_id)
+    predict.selectbox(key=predict_state.RUN).set_value(run_id)
     rerun(predict)
     errors = " ".join(e.value for e in predict.error)
     assert "model file is damaged" in errors and "not found" not in errors.lower(), errors

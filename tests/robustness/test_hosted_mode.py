@@ -13,7 +13,10 @@ from tests.robustness.bad_files import digit_png
 from tests.robustness.conftest import alerts, assert_clean, assert_says
 from ui import state
 from ui.evaluate import views as eval_views
-from ui.train.live import JOB_ID
+from ui.playground import state as pg
+from ui.train import state as train_state
+from ui.train.settings import setting_key
+from ui.train.state import JOB_ID
 
 
 @pytest.fixture
@@ -23,10 +26,10 @@ def hosted(monkeypatch):
 
 
 def train_one(app) -> str:
-    app.slider(key="hp_epochs").set_value(1)
+    app.slider(key=setting_key("epochs")).set_value(1)
     rerun(app)
-    assert not app.button(key="train_start").disabled, alerts(app)
-    app.button(key="train_start").click()
+    assert not app.button(key=train_state.START).disabled, alerts(app)
+    app.button(key=train_state.START).click()
     rerun(app)
     job_id = app.session_state[JOB_ID]
     deadline = time.monotonic() + 240
@@ -40,10 +43,10 @@ def train_one(app) -> str:
 def test_caps_show_in_the_widgets_and_the_sidebar(hosted, data_dir):
     app = open_app("pages/train.py")
     assert any("Shared server" in caption.value for caption in app.sidebar.caption)
-    assert app.slider(key="hp_epochs").max == 20
+    assert app.slider(key=setting_key("epochs")).max == 20
     app.selectbox(key=state.DATASET).select("mnist")
     rerun(app)
-    assert app.select_slider(key="hp_subset").options[-1] == "20,000"  # not MNIST's 60,000
+    assert app.select_slider(key=setting_key("subset")).options[-1] == "20,000"  # not MNIST's 60,000
     assert "18,000 training and 2,000 validation images" in " ".join(c.value for c in app.caption)
 
 
@@ -68,7 +71,7 @@ def test_a_visitors_runs_are_private_and_the_quota_holds(hosted, monkeypatch):
         assert bob_evaluate.session_state[eval_views.RUN] != run_id
     # Alice's quota of one stored run is used: Start explains, nothing starts.
     rerun(alice)
-    alice.button(key="train_start").click()
+    alice.button(key=train_state.START).click()
     rerun(alice)
     assert_clean(alice)
     assert_says(alice, "1 stored runs", "Delete one on the Models page")
@@ -78,14 +81,14 @@ def test_a_visitors_runs_are_private_and_the_quota_holds(hosted, monkeypatch):
 def test_an_upload_over_the_size_cap_is_refused_with_the_limit(hosted, monkeypatch):
     monkeypatch.setenv("CNNLAB_MAX_UPLOAD_MB", "1")
     app = open_app("pages/convolution_playground.py")
-    app.segmented_control(key="pg_source").set_value("upload")
+    app.segmented_control(key=pg.SOURCE).set_value("upload")
     rerun(app)
     big = digit_png() + b"\x00" * (2 * 2**20)  # a valid PNG with 2 MB of trailing bytes
-    app.file_uploader(key="pg_upload").set_value(("big.png", big, "image/png"))
+    app.file_uploader(key=pg.UPLOAD).set_value(("big.png", big, "image/png"))
     app.run()
     assert_clean(app)
     assert_says(app, "up to 1 MB")
-    app.file_uploader(key="pg_upload").set_value(("small.png", digit_png(), "image/png"))
+    app.file_uploader(key=pg.UPLOAD).set_value(("small.png", digit_png(), "image/png"))
     app.run()
     assert_clean(app)
     assert not app.error and app.get("plotly_chart")

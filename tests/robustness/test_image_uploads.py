@@ -20,8 +20,9 @@ from tests.robustness.bad_files import (
     polyglot_png_zip,
 )
 from tests.robustness.conftest import assert_clean, assert_says
+from ui import dataset_picker, state
 from ui.playground import state as pg
-from ui.predict import views as pv
+from ui.predict import state as predict_state
 
 PLAYGROUND, PREDICT = "pages/convolution_playground.py", "pages/predict.py"
 
@@ -45,11 +46,11 @@ def playground_shows(app: AppTest, name: str) -> bool:
 @pytest.mark.parametrize("case", list(BAD_IMAGES))
 def test_playground_bad_image(case):
     name, make, words = BAD_IMAGES[case]
-    app = upload(playground_upload(), "pg_upload", name, make())
+    app = upload(playground_upload(), pg.UPLOAD, name, make())
     assert_clean(app)
     assert_says(app, words)
     assert not playground_shows(app, name)
-    upload(app, "pg_upload", "good.png", digit_png())  # the next action works
+    upload(app, pg.UPLOAD, "good.png", digit_png())  # the next action works
     assert_clean(app)
     assert playground_shows(app, "good.png")
 
@@ -57,7 +58,7 @@ def test_playground_bad_image(case):
 @pytest.mark.parametrize("case", list(AWKWARD_IMAGES))
 def test_playground_awkward_image_simply_works(case):
     name, make = AWKWARD_IMAGES[case]
-    app = upload(playground_upload(), "pg_upload", name, make())
+    app = upload(playground_upload(), pg.UPLOAD, name, make())
     assert_clean(app)
     assert not app.error
     assert playground_shows(app, name)
@@ -65,8 +66,8 @@ def test_playground_awkward_image_simply_works(case):
 
 def predict_upload(run_id: str) -> AppTest:
     app = open_app(PREDICT)
-    assert app.selectbox(key=pv.RUN).value == run_id
-    app.segmented_control(key=pv.SOURCE).set_value("Upload")
+    assert app.selectbox(key=predict_state.RUN).value == run_id
+    app.segmented_control(key=predict_state.SOURCE).set_value("Upload")
     return rerun(app)
 
 
@@ -77,11 +78,11 @@ def reading(app: AppTest) -> str:
 @pytest.mark.parametrize("case", list(BAD_IMAGES))
 def test_predict_bad_image(case, mnist_default):
     name, make, words = BAD_IMAGES[case]
-    app = upload(predict_upload(mnist_default), "predict_upload", name, make())
+    app = upload(predict_upload(mnist_default), predict_state.UPLOAD, name, make())
     assert_clean(app)
     assert_says(app, words)
     assert not reading(app)
-    upload(app, "predict_upload", "seven.png", digit_png(dark_on_light=True))
+    upload(app, predict_state.UPLOAD, "seven.png", digit_png(dark_on_light=True))
     assert_clean(app)
     assert "It reads **7**" in reading(app)
 
@@ -89,7 +90,7 @@ def test_predict_bad_image(case, mnist_default):
 @pytest.mark.parametrize("case", list(AWKWARD_IMAGES))
 def test_predict_awkward_image_simply_works(case, mnist_default):
     name, make = AWKWARD_IMAGES[case]
-    app = upload(predict_upload(mnist_default), "predict_upload", name, make())
+    app = upload(predict_upload(mnist_default), predict_state.UPLOAD, name, make())
     assert_clean(app)
     assert not app.error
     assert "It reads **7**" in reading(app), [m.value for m in app.markdown][:5]
@@ -109,21 +110,21 @@ ODD_IMAGES = {  # case → (file name, bytes factory, Predict: words or None for
 @pytest.mark.parametrize("case", list(ODD_IMAGES))
 def test_predict_odd_image(case, mnist_default):
     name, make, words, _ = ODD_IMAGES[case]
-    app = upload(predict_upload(mnist_default), "predict_upload", name, make())
+    app = upload(predict_upload(mnist_default), predict_state.UPLOAD, name, make())
     assert_clean(app)
     if words is None:
         assert "It reads **7**" in reading(app), [m.value for m in app.markdown][:5]
     else:
         assert_says(app, words)
         assert not reading(app)
-        upload(app, "predict_upload", "seven.png", digit_png(dark_on_light=True))
+        upload(app, predict_state.UPLOAD, "seven.png", digit_png(dark_on_light=True))
         assert "It reads **7**" in reading(app)
 
 
 @pytest.mark.parametrize("case", list(ODD_IMAGES))
 def test_playground_odd_image(case):
     name, make, _, words = ODD_IMAGES[case]
-    app = upload(playground_upload(), "pg_upload", name, make())
+    app = upload(playground_upload(), pg.UPLOAD, name, make())
     assert_clean(app)
     if words is None:
         assert playground_shows(app, name) and not app.error
@@ -134,9 +135,9 @@ def test_playground_odd_image(case):
 def test_a_png_that_is_also_a_zip_is_refused_as_a_dataset_by_its_first_bytes():
     # The archive is told by its first bytes (a PNG's here), not by a zip directory found at the end.
     app = open_app("pages/dataset_explorer.py")
-    app.file_uploader(key="dataset_upload_file").set_value(("polyglot.zip", polyglot_png_zip(), "application/zip"))
-    app.button(key="dataset_upload_load").click()
+    app.file_uploader(key=dataset_picker.UPLOADER).set_value(("polyglot.zip", polyglot_png_zip(), "application/zip"))
+    app.button(key=dataset_picker.LOAD).click()
     rerun(app)
     assert_clean(app)
     assert_says(app, "not a zip", "first bytes are not an archive")
-    assert app.session_state["dataset"] == "digits"  # unchanged
+    assert app.session_state[state.DATASET] == "digits"  # unchanged

@@ -19,7 +19,9 @@ from core.store.runs import STORE_ROOT, remove_partials
 from tests.app.harness import open_app, rerun
 from tests.robustness.conftest import assert_clean, assert_says
 from tests.unit.test_jobs import config, wait_for
-from ui.train.live import JOB_ID
+from ui.train import state as train_state
+from ui.train.settings import setting_key
+from ui.train.state import JOB_ID
 
 TRAIN = "pages/train.py"
 
@@ -64,9 +66,9 @@ def test_a_slow_phase_with_a_heartbeat_is_not_a_stall(tmp_path, monkeypatch):
 def test_the_train_page_says_a_run_stalled(monkeypatch):
     monkeypatch.setenv("CNNLAB_STALL_SECONDS", "15")
     app = open_app(TRAIN)
-    app.slider(key="hp_epochs").set_value(50)
+    app.slider(key=setting_key("epochs")).set_value(50)
     rerun(app)
-    app.button(key="train_start").click()
+    app.button(key=train_state.START).click()
     rerun(app)
     job_id = app.session_state[JOB_ID]
     wait_for(lambda: any(e["type"] == "batch" for e in read_events(job_id)[0]))
@@ -76,12 +78,12 @@ def test_the_train_page_says_a_run_stalled(monkeypatch):
     rerun(app)
     assert_clean(app)
     assert_says(app, "Stalled", "no progress", "Nothing was saved")
-    assert not app.button(key="train_start").disabled  # the user can start again
+    assert not app.button(key=train_state.START).disabled  # the user can start again
 
 
 def test_start_on_a_full_disk_says_so_and_leaves_nothing_behind(monkeypatch):
     app = open_app(TRAIN)
-    app.slider(key="hp_epochs").set_value(1)
+    app.slider(key=setting_key("epochs")).set_value(1)
     rerun(app)
     jobs = STORE_ROOT / JOBS
     before = set(jobs.iterdir()) if jobs.is_dir() else set()
@@ -90,7 +92,7 @@ def test_start_on_a_full_disk_says_so_and_leaves_nothing_behind(monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "fsync", full)  # the job's files are flushed with fsync: the disk refuses it
-    app.button(key="train_start").click()
+    app.button(key=train_state.START).click()
     rerun(app)
     monkeypatch.undo()
     assert_clean(app)
@@ -98,7 +100,7 @@ def test_start_on_a_full_disk_says_so_and_leaves_nothing_behind(monkeypatch):
     assert JOB_ID not in app.session_state
     after = set(jobs.iterdir()) if jobs.is_dir() else set()
     assert {path.name for path in after - before} <= {".start.lock"}  # no job folder, no partial file
-    app.button(key="train_start").click()  # space again: it starts
+    app.button(key=train_state.START).click()  # space again: it starts
     rerun(app)
     job_id = app.session_state[JOB_ID]
     wait_for(lambda: not job_status(job_id).active, 120)

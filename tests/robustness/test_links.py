@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.app.harness import open_app
 from tests.robustness.conftest import assert_clean, assert_says
+from ui.playground import state as pg
 
 
 def test_a_300x300_playground_grid_is_refused_and_the_page_renders():
@@ -12,7 +13,7 @@ def test_a_300x300_playground_grid_is_refused_and_the_page_renders():
                    query={"source": "grid", "grid": ";".join([",".join(["0"] * 300)] * 300), "stride": "2"})
     assert_clean(app)
     assert_says(app, "grid", "longer than any link this app makes")
-    assert app.session_state["pg_stride"] == 2  # the usable part still applies
+    assert app.session_state[pg.STRIDE] == 2  # the usable part still applies
 
 
 def test_an_oversized_run_link_is_no_run():

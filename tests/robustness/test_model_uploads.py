@@ -18,6 +18,7 @@ from core.store.runs import list_runs
 from tests.app.harness import open_app
 from tests.robustness.conftest import assert_clean, assert_says
 from tests.unit.test_model_check import rewrite_config
+from ui.models import state as models_state
 
 MODELS = "pages/models.py"
 
@@ -106,10 +107,10 @@ CASES = {  # case → (file name, words the refusal must contain…)
 
 
 def upload(app: AppTest, name: str, data: bytes, dataset: str = "digits") -> AppTest:
-    app.file_uploader(key="store_upload").set_value((name, data, "application/octet-stream"))
-    app.selectbox(key="store_upload_dataset").select(dataset)
+    app.file_uploader(key=models_state.UPLOAD).set_value((name, data, "application/octet-stream"))
+    app.selectbox(key=models_state.UPLOAD_DATASET).select(dataset)
     app.run()
-    app.button(key="store_upload_go").click()
+    app.button(key=models_state.UPLOAD_GO).click()
     app.run(timeout=300)
     return app
 

@@ -14,7 +14,9 @@ from core.jobs.jobs import job_status, request_stop
 from core.store.runs import load_record
 from tests.app.harness import open_app, rerun
 from tests.robustness.conftest import alerts, assert_clean, assert_says
-from ui.train.live import JOB_ID
+from ui.train import state as train_state
+from ui.train.settings import setting_key
+from ui.train.state import JOB_ID
 
 TRAIN = "pages/train.py"
 
@@ -30,20 +32,20 @@ def wait_until_ended(job_id: str, timeout: float = 240) -> str:
 def settings(app: AppTest, subset: int | None = None, batch: int | None = None, split: float | None = None,
              epochs: int | None = None) -> AppTest:
     if subset is not None:
-        app.select_slider(key="hp_subset").set_value(subset)
+        app.select_slider(key=setting_key("subset")).set_value(subset)
     if batch is not None:
-        app.select_slider(key="hp_batch_size").set_value(batch)
+        app.select_slider(key=setting_key("batch_size")).set_value(batch)
     if split is not None:
-        app.slider(key="hp_validation_split").set_value(split)
+        app.slider(key=setting_key("validation_split")).set_value(split)
     if epochs is not None:
-        app.slider(key="hp_epochs").set_value(epochs)
+        app.slider(key=setting_key("epochs")).set_value(epochs)
     return rerun(app)
 
 
 def start_and_finish(app: AppTest) -> str:
     """Presses Start, waits for the job, and returns the stored run's id (the app must show it)."""
-    assert not app.button(key="train_start").disabled, alerts(app)
-    app.button(key="train_start").click()
+    assert not app.button(key=train_state.START).disabled, alerts(app)
+    app.button(key=train_state.START).click()
     rerun(app)
     job_id = app.session_state[JOB_ID]
     state = wait_until_ended(job_id)
@@ -81,14 +83,14 @@ def test_awkward_settings_train_to_a_stored_run(case):
 
 def test_a_validation_callback_with_split_zero_is_explained_before_start():
     app = settings(open_app(TRAIN), split=0.0)
-    app.toggle(key="hp_early_stopping").set_value(True)
+    app.toggle(key=setting_key("early_stopping")).set_value(True)
     rerun(app)
     assert_clean(app)
     assert_says(app, "validation split is 0")
-    assert app.button(key="train_start").disabled
-    app.slider(key="hp_validation_split").set_value(0.2)  # the fix makes Start work again
+    assert app.button(key=train_state.START).disabled
+    app.slider(key=setting_key("validation_split")).set_value(0.2)  # the fix makes Start work again
     rerun(app)
-    assert not app.error and not app.button(key="train_start").disabled
+    assert not app.error and not app.button(key=train_state.START).disabled
 
 
 def wait_for_running(app: AppTest, job_id: str) -> None:
@@ -101,7 +103,7 @@ def wait_for_running(app: AppTest, job_id: str) -> None:
 
 def test_stop_before_training_starts_and_stop_pressed_twice():
     app = settings(open_app(TRAIN), epochs=50)
-    app.button(key="train_start").click()
+    app.button(key=train_state.START).click()
     rerun(app)
     job_id = app.session_state[JOB_ID]
     wait_for_running(app, job_id)  # running, but still importing TensorFlow: no batch yet

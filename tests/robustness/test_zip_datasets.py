@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from tests.app.harness import open_app
 from tests.robustness import bad_files
 from tests.robustness.conftest import alerts, assert_clean, assert_says
-from ui import state
+from ui import dataset_picker, state
 
 EXPLORER = "pages/dataset_explorer.py"
 REFUSED = {  # case → (zip factory, words the message must contain)
@@ -27,9 +27,9 @@ REFUSED = {  # case → (zip factory, words the message must contain)
 
 
 def load_zip(app: AppTest, name: str, data: bytes) -> AppTest:
-    app.file_uploader(key="dataset_upload_file").set_value((name, data, "application/zip"))
+    app.file_uploader(key=dataset_picker.UPLOADER).set_value((name, data, "application/zip"))
     app.run()
-    app.button(key="dataset_upload_load").click()
+    app.button(key=dataset_picker.LOAD).click()
     app.run(timeout=300)
     return app
 

@@ -19,27 +19,30 @@ from core.evaluate import comparison
 from core.evaluate import metrics as evaluation
 from core.evaluate.code_export import export_notebook, export_script, file_stem
 from core.store.runs import RunRecord, StoreError, load_record
-from ui import figures
+from ui import figures, palette
 from ui.evaluate import figures as eval_figures
+from ui.evaluate.state import (
+    CHANNEL,
+    COMPARE,
+    FILTER,
+    INDEX,
+    MATRIX,
+    MISTAKE_CLASS,
+    NEWEST_SEEN,
+    NORMALISE,
+    ONLY_MISTAKES,
+    ORDER,
+    PREDICTED,
+    RUN,
+    TRUE,
+)
 from ui.hosting import viewer
 from ui.keras_loader import import_keras
 from ui.model_cache import load_model_at, load_problem, load_run_model, model_key
 from ui.playground.state import open_in_playground
 from ui.text import plain
 
-RUN = "eval_run"
-NEWEST_SEEN = "eval_newest_seen"  # the newest run id the page listed last time: a newer one opens by itself
-VIEW = "eval_view"
-VIEWS = ("Confusion matrix", "Mistakes", "One image", "Compare runs", "Learned filters", "Export code")
-NORMALISE = "eval_normalise"
-TRUE, PREDICTED = "eval_true", "eval_predicted"  # the chosen confusion-matrix cell
-MATRIX = "eval_matrix"  # the confusion chart's selection
-MISTAKE_CLASS, ORDER, ONLY_MISTAKES = "eval_mistake_class", "eval_order", "eval_only_mistakes"
-INDEX = "eval_index"
-COMPARE = "eval_compare"
-FILTER, CHANNEL = "eval_filter", "eval_channel"
 GALLERY_SIZE = 40
-_GREEN, _RED = (44, 160, 44), (214, 39, 40)
 
 
 def _fingerprint(dataset: Dataset) -> str:
@@ -85,6 +88,11 @@ def metrics_header(report: evaluation.TestReport) -> None:
             name: st.column_config.NumberColumn(format="%.3f") for name in ("precision", "recall", "F1")})
 
 
+def _verdict_colour(guess: int, truth: int) -> tuple[int, int, int]:
+    """A tile's frame: green if the model was right, red if not."""
+    return palette.rgb(palette.RIGHT if guess == truth else palette.WRONG)
+
+
 def gallery(dataset: Dataset, positions: np.ndarray, probabilities: np.ndarray, captions: str = "pair") -> None:
     """Test images as framed tiles: green when the guess is right, red when wrong, with captions."""
     shown = positions[:GALLERY_SIZE]
@@ -96,7 +104,7 @@ def gallery(dataset: Dataset, positions: np.ndarray, probabilities: np.ndarray, 
     tiles, texts = [], []
     for position, guess in zip(shown, guesses, strict=True):
         truth = int(dataset.y_test[position])
-        tiles.append(framed_tile(dataset.x_test[position], _GREEN if guess == truth else _RED))
+        tiles.append(framed_tile(dataset.x_test[position], _verdict_colour(guess, truth)))
         confidence = probabilities[position, guess]
         texts.append(f"#{position} · {percent(confidence)}" if captions == "pair" else
                      f"#{position} pred {names[guess]} / true {names[truth]} ({percent(confidence)})")
@@ -175,7 +183,7 @@ def one_image_view(dataset: Dataset, probabilities: np.ndarray) -> None:
             st.session_state[INDEX] = int(np.random.default_rng().integers(count))
         index = st.number_input("Test image index", 0, count - 1, key=INDEX)
         truth, guess = int(dataset.y_test[index]), int(probabilities[index].argmax())
-        st.image(framed_tile(dataset.x_test[index], _GREEN if guess == truth else _RED, side=168), width=180)
+        st.image(framed_tile(dataset.x_test[index], _verdict_colour(guess, truth), side=168), width=180)
         names = dataset.class_names
         st.markdown(f"Expected **{plain(names[truth])}**, guessed **{plain(names[guess])}** "
                     f"({percent(probabilities[index, guess], 1)} sure).")

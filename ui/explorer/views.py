@@ -14,6 +14,7 @@ from core.data.normalisation import normalisation_stages
 from core.data.statistics import PixelStats
 from ui import figures, palette
 from ui.explorer import figures as explorer_figures
+from ui.explorer import state
 from ui.keras_loader import import_keras
 from ui.text import plain
 
@@ -31,8 +32,8 @@ def _crop_controls(height: int, width: int, colour: bool) -> tuple[slice, slice]
     default_rows = (0, height - 1) if height <= side else ((height - side) // 2, (height + side) // 2 - 1)
     default_cols = (0, width - 1) if width <= side else ((width - side) // 2, (width + side) // 2 - 1)
     left, right = st.columns(2)
-    rows = left.slider("Rows", 0, height - 1, default_rows, key=f"explorer_rows_{height}_{colour}")
-    cols = right.slider("Columns", 0, width - 1, default_cols, key=f"explorer_cols_{width}_{colour}")
+    rows = left.slider("Rows", 0, height - 1, default_rows, key=f"{state.CROP_ROWS}{height}_{colour}")
+    cols = right.slider("Columns", 0, width - 1, default_cols, key=f"{state.CROP_COLUMNS}{width}_{colour}")
     return slice(rows[0], rows[1] + 1), slice(cols[0], cols[1] + 1)
 
 
@@ -86,7 +87,7 @@ def normalisation_view(image: np.ndarray, stats: PixelStats, dataset_name: str) 
     """The selected image on the raw, /255 and standardised scales, with the dataset's mean and std."""
     per_channel = False
     if len(stats.channel_mean) == 3:
-        per_channel = st.toggle("Per channel (as keras.layers.Normalization does)", key="explorer_per_channel")
+        per_channel = st.toggle("Per channel (as keras.layers.Normalization does)", key=state.PER_CHANNEL)
     if per_channel:
         means = ", ".join(f"{name} {m:.3f}" for name, m in zip("RGB", stats.channel_mean, strict=True))
         stds = ", ".join(f"{name} {s:.3f}" for name, s in zip("RGB", stats.channel_std, strict=True))
@@ -123,14 +124,14 @@ def augmentation_view(image: np.ndarray) -> None:
     controls, preview = st.columns([1, 2])
     with controls:
         flip = st.selectbox("RandomFlip", ["none", "horizontal", "vertical", "horizontal_and_vertical"],
-                            key="explorer_aug_flip")
+                            key=state.augment_key("flip"))
         rotation = st.slider("RandomRotation factor (fraction of a full turn)", 0.0, 0.5, 0.1, 0.01,
-                             key="explorer_aug_rotation")
-        zoom = st.slider("RandomZoom factor", 0.0, 0.5, 0.1, 0.01, key="explorer_aug_zoom")
-        translation = st.slider("RandomTranslation factor", 0.0, 0.5, 0.1, 0.01, key="explorer_aug_translation")
-        fill_mode = st.selectbox("fill_mode", ["constant", "reflect", "wrap", "nearest"], key="explorer_aug_fill")
-        count = st.slider("Variants", 4, 16, 8, key="explorer_aug_count")
-        seed = st.number_input("Seed", 0, 10_000, 0, key="explorer_aug_seed")
+                             key=state.augment_key("rotation"))
+        zoom = st.slider("RandomZoom factor", 0.0, 0.5, 0.1, 0.01, key=state.augment_key("zoom"))
+        translation = st.slider("RandomTranslation factor", 0.0, 0.5, 0.1, 0.01, key=state.augment_key("translation"))
+        fill_mode = st.selectbox("fill_mode", ["constant", "reflect", "wrap", "nearest"], key=state.augment_key("fill"))
+        count = st.slider("Variants", 4, 16, 8, key=state.augment_key("count"))
+        seed = st.number_input("Seed", 0, 10_000, 0, key=state.augment_key("seed"))
     settings = AugmentationSettings(flip, rotation, zoom, translation, fill_mode)
     with preview:
         with st.spinner("Loading TensorFlow for the Keras layers (the first time takes a few seconds)…"):

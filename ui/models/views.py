@@ -29,9 +29,10 @@ from core.store.runs import (
     run_folder,
 )
 from ui import hosting
+from ui.models.state import ACTION_MESSAGE, ADDED, PENDING, TABLE, UPLOAD, UPLOAD_DATASET, UPLOAD_GO, WARNED
 from ui.text import plain
 
-_REPO = Path(__file__).resolve().parents[1]
+_REPO = Path(__file__).resolve().parents[2]  # the checkout: ui/models/views.py → ../../
 
 
 def runs_frame(records: list[RunRecord]) -> pd.DataFrame:
@@ -65,34 +66,32 @@ def run_details(record: RunRecord) -> None:
         st.json({"hyperparameters": record.hyperparameters, "layers": record.spec}, expanded=False)
 
 
-TABLE = "store_table"  # the store table's selection
-_ACTION_MESSAGE = "store_action_message"  # (kind, text) of the last rename or delete, shown once
 
 
 def _rename(run_id: str) -> None:
     try:
         renamed = rename_run(run_id, st.session_state[f"rename_{run_id}"], viewer=hosting.viewer())
         st.session_state[f"rename_{run_id}"] = renamed.name  # as stored: spaces trimmed and collapsed
-        st.session_state[_ACTION_MESSAGE] = ("success", f"Renamed to “{plain(renamed.name)}”.")
+        st.session_state[ACTION_MESSAGE] = ("success", f"Renamed to “{plain(renamed.name)}”.")
     except StoreError as error:
-        st.session_state[_ACTION_MESSAGE] = ("error", plain(error))
+        st.session_state[ACTION_MESSAGE] = ("error", plain(error))
 
 
 def _delete(run_id: str, name: str) -> None:
     try:
         delete_run(run_id, viewer=hosting.viewer())
         st.session_state.pop(TABLE, None)  # the selected row would now point at another run
-        st.session_state[_ACTION_MESSAGE] = ("success", f"Deleted “{plain(name)}”.")
+        st.session_state[ACTION_MESSAGE] = ("success", f"Deleted “{plain(name)}”.")
     except StoreError as error:
-        st.session_state[_ACTION_MESSAGE] = ("error", plain(error))
+        st.session_state[ACTION_MESSAGE] = ("error", plain(error))
 
 
 def _delete_damaged(run_id: str) -> None:
     try:
         delete_damaged(run_id, viewer=hosting.viewer())
-        st.session_state[_ACTION_MESSAGE] = ("success", f"Deleted the damaged run {run_id}.")
+        st.session_state[ACTION_MESSAGE] = ("success", f"Deleted the damaged run {run_id}.")
     except (StoreError, OSError) as error:
-        st.session_state[_ACTION_MESSAGE] = ("error", plain(error))
+        st.session_state[ACTION_MESSAGE] = ("error", plain(error))
 
 
 def damaged_runs() -> None:
@@ -115,7 +114,7 @@ def damaged_runs() -> None:
 
 def action_message() -> None:
     """The last rename's or delete's outcome, once."""
-    kind, text = st.session_state.pop(_ACTION_MESSAGE, (None, ""))
+    kind, text = st.session_state.pop(ACTION_MESSAGE, (None, ""))
     if kind == "error":
         st.error(text, icon=":material/block:")
     elif kind:
@@ -150,33 +149,30 @@ def actions(record: RunRecord) -> None:
                      args=(record.run_id, record.name))
 
 
-_ADDED = "store_upload_added"  # the last upload's success message, shown after the rerun that lists it
-_WARNED = "store_upload_warned"  # the last upload's warning (e.g. it scores at chance), shown with it
-_PENDING = "store_upload_pending"  # set by the button: check the upload in this run
 
 
 def upload_result() -> None:
     """The last upload's success, once (outside the expander, which the rerun may close)."""
-    if st.session_state.get(_ADDED):
-        st.success(st.session_state.pop(_ADDED), icon=":material/check_circle:")
-    if st.session_state.get(_WARNED):
-        st.warning(st.session_state.pop(_WARNED), icon=":material/warning:")
+    if st.session_state.get(ADDED):
+        st.success(st.session_state.pop(ADDED), icon=":material/check_circle:")
+    if st.session_state.get(WARNED):
+        st.warning(st.session_state.pop(WARNED), icon=":material/warning:")
 
 
 def upload_form(root: Path = STORE_ROOT) -> None:
     """Upload a .keras file: checked without TensorFlow first, then imported in a child process."""
     # .h5 is accepted only to be explained: Streamlit itself would refuse an unlisted extension without a word.
-    uploaded = st.file_uploader("A .keras model file", type=["keras", "h5", "hdf5"], key="store_upload",
+    uploaded = st.file_uploader("A .keras model file", type=["keras", "h5", "hdf5"], key=UPLOAD,
                                 max_upload_size=hosting.upload_limit(),
                                 help="Saved with model.save('name.keras'); Sequential models of the layers "
                                      "the app knows, taking 0–255 images of a built-in dataset.")
-    dataset = st.selectbox("Dataset it was trained on", list(BUILTIN_DATASETS), key="store_upload_dataset",
+    dataset = st.selectbox("Dataset it was trained on", list(BUILTIN_DATASETS), key=UPLOAD_DATASET,
                            format_func=lambda key: BUILTIN_DATASETS[key].display_name)
     # The button only raises a flag (a callback): a plain button's True is lost if the run restarts
     # before reaching it (require_router's rerun on a session's first run), and the upload with it.
-    st.button("Check and add to the store", key="store_upload_go", disabled=uploaded is None,
-              on_click=st.session_state.__setitem__, args=(_PENDING, True))
-    if not st.session_state.pop(_PENDING, False) or uploaded is None:
+    st.button("Check and add to the store", key=UPLOAD_GO, disabled=uploaded is None,
+              on_click=st.session_state.__setitem__, args=(PENDING, True))
+    if not st.session_state.pop(PENDING, False) or uploaded is None:
         return
     data = uploaded.getvalue()
     too_big = hosting.upload_too_big(data) or (
@@ -216,7 +212,7 @@ def upload_form(root: Path = STORE_ROOT) -> None:
     if not result["ok"]:
         st.error(f"Not added: {plain(result['error'])}", icon=":material/block:")
         return
-    st.session_state[_ADDED] = " ".join([f"Added as run {result['run_id']}: test accuracy "
+    st.session_state[ADDED] = " ".join([f"Added as run {result['run_id']}: test accuracy "
                                          f"{percent(result['test']['accuracy'], 2)}.", *result["notes"]])
-    st.session_state[_WARNED] = " ".join(result.get("warnings", []))
+    st.session_state[WARNED] = " ".join(result.get("warnings", []))
     st.rerun()  # so the table above lists the new run

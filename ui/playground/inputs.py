@@ -109,7 +109,7 @@ def _photo_image() -> InputImage:
 
 def _uploaded_image() -> InputImage | None:
     upload = st.file_uploader("An image (PNG, JPEG, BMP, GIF, WebP or TIFF)", type=list(UPLOAD_TYPES),
-                              key="pg_upload", max_upload_size=hosting.upload_limit())
+                              key=pg.UPLOAD, max_upload_size=hosting.upload_limit())
     if upload is None:
         st.info("Upload an image to convolve it. Anything larger than "
                 f"{MAX_UPLOAD_SIDE} pixels on a side is shrunk to fit, so the page stays quick.")
@@ -204,7 +204,7 @@ def kernel_editor() -> tuple[np.ndarray | None, np.ndarray | None]:
     # that vanished on the first edit moved the grid up under the mouse.
     st.caption(st.session_state.get(pg.CAPTION) or "Your own kernel: type a number into any cell.")
     kernel_cells()
-    st.button("Random kernel", on_click=pg.apply_random_kernel, icon=":material/casino:", key="pg_random")
+    st.button("Random kernel", on_click=pg.apply_random_kernel, icon=":material/casino:", key=pg.RANDOM)
     st.toggle("Divide by the sum of the weights", key=pg.NORMALISE,
               help="Blurs divide by the sum of their weights so the image keeps its brightness.")
     st.number_input("Bias (added to every output)", -1000.0, 1000.0, step=1.0, key=pg.BIAS)

@@ -18,7 +18,7 @@ from core.conv.kernels import KERNEL_SIZES, PRESETS, format_weight, parse_kernel
 from core.conv.links import PlaygroundSettings
 from core.data.datasets import BUILTIN_DATASETS, DEFAULT_DATASET, needs_download
 from core.data.photos import PHOTOS
-from ui.persist import keep
+from ui.persist import KeptKeys
 
 PAGE_PATH = "pages/convolution_playground.py"
 CUSTOM = "(your own)"  # the preset picker's entry for a kernel that is no preset
@@ -57,6 +57,13 @@ VIEWS = ("Step by step", "Filter bank", "Conv → pool chain", "What is going on
 NOTE = "pg_note"  # a message from the page that sent a kernel here
 URL_CHECKED = "pg_url_checked"
 URL_PROBLEMS = "pg_url_problems"
+UPLOAD = "pg_upload"  # the picture uploader
+RANDOM = "pg_random"  # the random-kernel button
+STEP_INPUT = "pg_step_input"  # the input the step positions belong to: a new input starts them over
+STEP_CHANNEL = "pg_step_channel"
+# The charts: a chart's selection lives under its key.
+INPUT_FIGURE, POOLED_FIGURE, STEP_FIGURE = "pg_input_figure", "pg_pooled_figure", "pg_step_figure"
+POOL_STEP_FIGURE, BANK_FIGURE, CHAIN_FIGURE = "pg_pool_step_figure", "pg_bank_figure", "pg_chain_figure"
 
 _DEFAULT = PlaygroundSettings()
 _DEFAULTS: dict[str, object] = {
@@ -68,14 +75,14 @@ _DEFAULTS: dict[str, object] = {
     POOL: "max", POOL_SIZE: 2, POOL_STRIDE: 2, BANK: ["vertical lines", "horizontal lines", "Sobel x", "Sobel y"],
     CHAIN_KERNEL: "outline", VIEW: VIEWS[0],
 }
-# Widget values that must survive a visit to another page (see ui.state).
-_KEPT = (SOURCE, DATASET, CLASS, NTH, PHOTO, COLOUR, GRID_SIDE, KERNEL_SIZE, PRESET, NORMALISE, BIAS, STRIDE,
-         PADDING, RELU, POOL, POOL_SIZE, POOL_STRIDE, BANK, CHAIN_KERNEL, VIEW)
+# Widget values that must survive a visit to another page.
+KEPT = KeptKeys("ui.playground.state", keys=(
+    SOURCE, DATASET, CLASS, NTH, PHOTO, COLOUR, GRID_SIDE, KERNEL_SIZE, PRESET, NORMALISE, BIAS, STRIDE, PADDING, RELU,
+    POOL, POOL_SIZE, POOL_STRIDE, BANK, CHAIN_KERNEL, VIEW))
 
 
 def init_playground_state() -> None:
-    """Keeps the playground's widget values alive and sets its defaults; ui.state calls it every run."""
-    keep(_KEPT)
+    """Sets the playground's defaults where they are missing; `ui.navigation.init_state` calls it every run."""
     if DATASET not in st.session_state:
         # MNIST's 28×28 digits show a kernel's effect better than the 8×8 default, when they need no download.
         st.session_state[DATASET] = "mnist" if not needs_download("mnist") else DEFAULT_DATASET

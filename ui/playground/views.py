@@ -126,7 +126,7 @@ def conv_step_view(step: ConvStep, layer: LayerSettings) -> None:
     channels = step.values.shape[2]
     channel = 0
     if channels > 1:
-        channel = st.radio("Channel shown", range(channels), horizontal=True, key="pg_step_channel",
+        channel = st.radio("Channel shown", range(channels), horizontal=True, key=pg.STEP_CHANNEL,
                            format_func=lambda c: CHANNEL_NAMES[c])
     padding_cells = int(step.window.in_padding.sum())
     rows, cols = step.window.rows, step.window.cols
@@ -137,7 +137,7 @@ def conv_step_view(step: ConvStep, layer: LayerSettings) -> None:
     panels = [("input window", step.values[:, :, channel], step.window.in_padding),
               ("× kernel", step.kernel[:, :, channel], None),
               ("= products", step.products[:, :, channel], step.window.in_padding)]
-    st.plotly_chart(conv_figures.step_figure(panels, signed=[False, True, True]), key="pg_step_figure")
+    st.plotly_chart(conv_figures.step_figure(panels, signed=[False, True, True]), key=pg.STEP_FIGURE)
     sums = step.products.sum(axis=(0, 1))
     expression = _expression(step.values[:, :, channel], step.kernel[:, :, channel], step.window.in_padding)
     prefix = f"{CHANNEL_NAMES[channel]}: " if channels > 1 else ""
@@ -160,7 +160,7 @@ def pool_step_view(feature_map: np.ndarray, layer: LayerSettings, row: int, col:
     st.markdown(f"The {layer.pool_size}×{layer.pool_size} window covers feature-map rows {rows[0]}–{rows[1] - 1} "
                 f"and columns {cols[0]}–{cols[1] - 1}.")
     st.plotly_chart(conv_figures.step_figure([("feature-map window", step.values, None)], signed=[True]),
-                    key="pg_pool_step_figure")
+                    key=pg.POOL_STEP_FIGURE)
     values = ", ".join(format_weight(v) for v in step.values.ravel())
     if step.mode == "max":
         st.markdown(f"max({values}) = **{format_weight(step.result)}**, at window row {step.chosen[0]}, "
@@ -180,7 +180,7 @@ def filter_bank_view(image: np.ndarray, kernel: np.ndarray, layer: LayerSettings
                 f"×{image.shape[2]} input into a **{height}×{width}×{len(maps)}** output: one feature map per "
                 "filter, stacked as channels. The next layer sees all of them at once.")
     st.plotly_chart(conv_figures.maps_row(maps, [name for name, _ in kernels], [True] * len(maps)),
-                    key="pg_bank_figure")
+                    key=pg.BANK_FIGURE)
 
 
 def chain_view(image: np.ndarray, kernel: np.ndarray, layer: LayerSettings) -> None:
@@ -200,7 +200,7 @@ def chain_view(image: np.ndarray, kernel: np.ndarray, layer: LayerSettings) -> N
     titles = [f"{name}<br>{m.shape[0]}×{m.shape[1]}" for name, m in
               zip(["input", "conv + ReLU", f"{mode} pool", f"{second} + ReLU", f"{mode} pool"], maps, strict=True)]
     st.plotly_chart(conv_figures.maps_row(maps, titles, [False, True, True, True, True], height=260),
-                    key="pg_chain_figure")
+                    key=pg.CHAIN_FIGURE)
     layers: Sequence[ConvLayer | PoolLayer] = [
         ConvLayer(32, kernel.shape[0], layer.stride, layer.padding), PoolLayer(pool_size, pool_stride),
         ConvLayer(64, 3, layer.stride, layer.padding), PoolLayer(pool_size, pool_stride)]

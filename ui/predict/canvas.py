@@ -11,15 +11,14 @@ import numpy as np
 import streamlit as st
 
 from ui import palette
+from ui.predict.state import CANVAS, CANVAS_GENERATION, INJECTED
 
 SIDE = 280  # canvas pixels: ten per MNIST pixel
-INJECTED = "predict_injected_drawing"
-_GENERATION = "predict_canvas_generation"
 
 
 def clear() -> None:
     """Empties the canvas for real: a new key mounts a new, blank component (an on_click callback)."""
-    st.session_state[_GENERATION] = st.session_state.get(_GENERATION, 0) + 1
+    st.session_state[CANVAS_GENERATION] = st.session_state.get(CANVAS_GENERATION, 0) + 1
     st.session_state.pop(INJECTED, None)
 
 
@@ -37,7 +36,7 @@ def drawing(stroke_width: int) -> np.ndarray | None:
     st.write("")  # room above the canvas for its floating toolbar
     result = st_canvas(stroke_width=stroke_width, stroke_color=palette.INK, background_color=palette.PAPER,
                        height=SIDE, width=SIDE, drawing_mode="freedraw", return_image_data=True,
-                       key=f"predict_canvas_{st.session_state.get(_GENERATION, 0)}")
+                       key=f"{CANVAS}{st.session_state.get(CANVAS_GENERATION, 0)}")
     try:
         image = result.image_data
     except Exception:  # nothing sent yet (or no frontend, as under AppTest)

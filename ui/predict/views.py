@@ -16,9 +16,9 @@ from ui import hosting
 from ui.figures import pixel_heatmap, probability_bars, tile_mosaic
 from ui.loaders import get_dataset
 from ui.predict import canvas
+from ui.predict.state import CLEAR, FILTER, INDEX, LAYER, RANDOM, SALIENCY_CLASS, STROKE, UPLOAD
 from ui.text import plain, plot_text
 
-RUN, SOURCE, NAIVE, INDEX = "predict_run", "predict_source", "predict_naive", "predict_index"
 MAX_MAPS = 32  # feature maps drawn per layer in the overview grid
 
 
@@ -32,8 +32,8 @@ def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.Dra
     """The canvas; returns (model input, MNIST-style stages, naive 28×28) for the drawing, or Nones."""
     controls, board = st.columns([1, 2])
     with controls:
-        width = st.slider("Stroke width", 6, 40, 18, key="predict_stroke")
-        st.button("Clear", icon=":material/delete:", on_click=canvas.clear, key="predict_clear")
+        width = st.slider("Stroke width", 6, 40, 18, key=STROKE)
+        st.button("Clear", icon=":material/delete:", on_click=canvas.clear, key=CLEAR)
         st.caption("Draw one digit, large or small, anywhere. The prediction updates at the end of each stroke, "
                    "when you lift the mouse or your finger.")
     with board:
@@ -51,7 +51,7 @@ def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.Dra
 def upload_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.DrawingStages | None]:
     """An uploaded image, prepared for the model: MNIST-style for digit models, resized otherwise."""
     upload = st.file_uploader("An image (PNG, JPEG, BMP, GIF, WebP or TIFF)", type=list(UPLOAD_TYPES),
-                              key="predict_upload", max_upload_size=hosting.upload_limit())
+                              key=UPLOAD, max_upload_size=hosting.upload_limit())
     if upload is None:
         return None, None
     if too_big := hosting.upload_too_big(upload.getvalue()):
@@ -98,7 +98,7 @@ def test_image_source(record: RunRecord) -> tuple[np.ndarray | None, int | None]
     _forget_beyond(INDEX, count - 1)  # another dataset may have fewer test images
     pick, shuffle = st.columns([3, 1], vertical_alignment="bottom")
     index = pick.number_input(f"Test image (0–{count - 1})", 0, count - 1, key=INDEX)
-    shuffle.button("Random", icon=":material/casino:", key="predict_random",
+    shuffle.button("Random", icon=":material/casino:", key=RANDOM,
                    on_click=lambda: st.session_state.update({INDEX: int(np.random.default_rng().integers(count))}))
     return dataset.x_test[index].astype(np.float32), int(dataset.y_test[index])
 
@@ -164,7 +164,7 @@ def feature_maps(model, image: np.ndarray) -> None:
     else:
         names = [f"{a.name} ({a.kind}, {a.values.shape[0]}×{a.values.shape[1]}×{a.values.shape[2]})" for a in spatial]
         _forget_beyond("predict_layer", len(spatial) - 1)  # another model may have fewer layers
-        chosen = st.selectbox("Layer", range(len(spatial)), format_func=names.__getitem__, key="predict_layer")
+        chosen = st.selectbox("Layer", range(len(spatial)), format_func=names.__getitem__, key=LAYER)
         layer = spatial[chosen]
         maps = layer.values  # (h, w, k)
         shown = np.moveaxis(maps[:, :, :MAX_MAPS], -1, 0)  # (k, h, w)
@@ -176,7 +176,7 @@ def feature_maps(model, image: np.ndarray) -> None:
                    "filter found its pattern there. Early layers respond to edges and strokes; deeper, smaller "
                    "maps respond to combinations of them.")
         _forget_beyond("predict_filter", maps.shape[2] - 1)  # or fewer filters
-        k = st.slider("Filter", 0, maps.shape[2] - 1, 0, key="predict_filter") if maps.shape[2] > 1 else 0
+        k = st.slider("Filter", 0, maps.shape[2] - 1, 0, key=FILTER) if maps.shape[2] > 1 else 0
         st.plotly_chart(pixel_heatmap(maps[:, :, k], zmin=float(maps.min()), zmax=float(maps.max()) or 1.0,
                                       numbers=maps.shape[0] <= 16, height=420, number_format="%{z:.1f}",
                                       colorscale="viridis", title=f"{layer.name}, filter {k}"),
@@ -194,7 +194,7 @@ def saliency(model, image: np.ndarray, class_names: list[str], probabilities: np
     guess = int(np.argmax(probabilities))
     explained = st.selectbox("Explain the class", range(len(class_names)), index=guess,
                              format_func=lambda i: f"{class_names[i]} ({percent(probabilities[i], 1)})",
-                             key="predict_saliency_class")
+                             key=SALIENCY_CLASS)
     result = inspection.saliency(model, image, explained)
     shown = image[:, :, 0] if image.shape[2] == 1 else image.mean(axis=2)
     title = f"{result.method} for {plot_text(class_names[explained])}"

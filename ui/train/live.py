@@ -17,16 +17,14 @@ from core.train.config import TrainConfig
 from core.train.progress import ProgressView, fold, format_duration, status_line
 from ui import palette
 from ui.text import plain
+from ui.train.state import EVENTS, JOB_ID, START_ERROR
 
-JOB_ID = "train_job_id"  # this session's current (or last) job
-START_ERROR = "train_start_error"  # why the last Start did not start, shown once
-_EVENTS = "train_job_events"  # job id → (byte offset, ProgressView)
 POLL_SECONDS = 0.5
 
 
 def poll(job_id: str) -> ProgressView:
     """Folds the job's new progress lines into its cached view."""
-    cache = st.session_state.setdefault(_EVENTS, {})
+    cache = st.session_state.setdefault(EVENTS, {})
     offset, view = cache.get(job_id, (0, ProgressView()))
     events, offset = read_events(job_id, offset)
     cache[job_id] = (offset, fold(view, events))

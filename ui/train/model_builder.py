@@ -15,11 +15,7 @@ import streamlit as st
 from core.model.architectures import SummaryRow, summarise
 from core.model.layers import ACTIVATIONS, INTERPOLATIONS, LAYER_TYPES, Layer, SpecError, layer_from_dict, spec_to_dicts
 from core.model.presets import PRESETS
-
-SPEC = "train_spec"
-SPEC_IDS = "train_spec_ids"
-PRESET = "train_preset"  # the preset the spec was loaded from ("custom" once edited)
-ADD_KIND = "train_add_kind"
+from ui.train.state import ADD_KIND, PRESET, SPEC, SPEC_IDS, layer_key
 
 _CHOICES: dict[str, tuple] = {
     "kernel": (1, 3, 5, 7), "stride": (1, 2, 3, 4), "padding": ("valid", "same"), "activation": ACTIVATIONS,
@@ -62,7 +58,7 @@ def sync_preset() -> None:
 
 def _set(uid: str, name: str, cast: type) -> None:
     position = st.session_state[SPEC_IDS].index(uid)
-    st.session_state[SPEC][position][name] = cast(st.session_state[f"layer_{uid}_{name}"])
+    st.session_state[SPEC][position][name] = cast(st.session_state[layer_key(uid, name)])
 
 
 def _move(uid: str, offset: int) -> None:
@@ -93,7 +89,7 @@ def _add() -> None:
 
 
 def _widget(uid: str, layer: dict, name: str, column) -> None:
-    key = f"layer_{uid}_{name}"
+    key = layer_key(uid, name)
     value = layer[name]
     args = {"key": key, "on_change": _set}
     if key not in st.session_state:

@@ -11,7 +11,7 @@ import streamlit as st
 from core.data.labels import one_hot
 from core.model.presets import DEFAULT_RUNS, default_config
 from core.train.config import MONITORS, PRECISIONS, TrainConfig
-from ui.train import model_builder
+from ui.train import model_builder, state
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
 # A log grid; every default run's rate is on it too (0.008 was not, and the slider showed 1e-05).
@@ -19,9 +19,6 @@ LEARNING_RATES = tuple(sorted({1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1
                                *(run.learning_rate for run in DEFAULT_RUNS.values())}))
 # Coarse steps where a target is rough, fine ones near 100%: a keyboard crosses it in a few presses.
 TARGETS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995, 0.998, 0.999)
-_PREFIX = "hp_"
-SETTINGS_FOR = "train_settings_for"  # the dataset whose recommended settings the page last took
-LAST_CONFIG = "train_last_config"  # the TrainConfig the page built on its last run (what Start would train)
 _CALLBACK_DEFAULTS = {"early_patience": 3, "early_min_delta": 0.0, "early_restore": True, "target_accuracy": 0.99,
                       "reduce_factor": 0.5, "reduce_patience": 2}
 _OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD + momentum 0.9", "rmsprop": "RMSprop"}
@@ -34,16 +31,17 @@ _KEYS = {"early_restore_best": "early_restore"}
 _ALL_IMAGES = 0  # the subset slider's value for "every image the run may use", resolved when it is drawn
 
 
-def _key(name: str) -> str:
-    return f"{_PREFIX}{_KEYS.get(name, name)}"
+def setting_key(name: str) -> str:
+    """The key of the widget that sets `name` (a TrainConfig field, or "target_on")."""
+    return f"{state.SETTING}{_KEYS.get(name, name)}"
 
 
 def _state_for(config: TrainConfig) -> dict[str, object]:
     """The session-state values that make this page's widgets show `config`."""
-    values = {_key(name): getattr(config, name) for name in _WIDGET_FIELDS}
-    values[_key("subset")] = config.subset or _ALL_IMAGES
-    values[_key("target_on")] = config.target_accuracy > 0
-    values[_key("target_accuracy")] = config.target_accuracy or _CALLBACK_DEFAULTS["target_accuracy"]
+    values = {setting_key(name): getattr(config, name) for name in _WIDGET_FIELDS}
+    values[setting_key("subset")] = config.subset or _ALL_IMAGES
+    values[setting_key("target_on")] = config.target_accuracy > 0
+    values[setting_key("target_accuracy")] = config.target_accuracy or _CALLBACK_DEFAULTS["target_accuracy"]
     return values
 
 
@@ -52,7 +50,7 @@ def apply_recommended(dataset: str) -> None:
     config = default_config(dataset)
     st.session_state.update(_state_for(config))
     model_builder.load_preset(config.model_key)
-    st.session_state[SETTINGS_FOR] = dataset
+    st.session_state[state.SETTINGS_FOR] = dataset
 
 
 def _comparable(config: TrainConfig) -> TrainConfig:
@@ -79,9 +77,9 @@ def init_settings(dataset: str, max_epochs: int | None = None, max_images: int |
     dataset's recommended ones, the new dataset's are taken. Edited settings are kept; `offer_recommended`
     then offers the new dataset's in one click.
     """
-    previous = st.session_state.get(SETTINGS_FOR)
-    first_visit = previous is None or _key("epochs") not in st.session_state
-    untouched = previous != dataset and is_recommended(st.session_state.get(LAST_CONFIG), previous, max_epochs,
+    previous = st.session_state.get(state.SETTINGS_FOR)
+    first_visit = previous is None or setting_key("epochs") not in st.session_state
+    untouched = previous != dataset and is_recommended(st.session_state.get(state.LAST_CONFIG), previous, max_epochs,
                                                        max_images)
     if first_visit or untouched:
         apply_recommended(dataset)
@@ -90,13 +88,13 @@ def init_settings(dataset: str, max_epochs: int | None = None, max_images: int |
 def offer_recommended(dataset: str, label: str, config: TrainConfig | None, max_epochs: int | None,
                       max_images: int | None) -> None:
     """After a dataset change that kept edited settings: says so, with a button for the recommended ones."""
-    if st.session_state.get(SETTINGS_FOR) == dataset or is_recommended(config, dataset, max_epochs, max_images):
+    if st.session_state.get(state.SETTINGS_FOR) == dataset or is_recommended(config, dataset, max_epochs, max_images):
         return
     with st.container(border=True):
         st.markdown(f"You switched to **{label}** and your edited model and settings are kept. This dataset's "
                     "recommended ones may suit it better.")
         st.button(f"Use the recommended model and settings for {label}", icon=":material/restart_alt:",
-                  on_click=apply_recommended, args=(dataset,), key="train_take_recommended")
+                  on_click=apply_recommended, args=(dataset,), key=state.TAKE_RECOMMENDED)
 
 
 def _options(choices: tuple, key: str) -> tuple:
@@ -118,47 +116,48 @@ def hyperparameters(train_size: int, max_epochs: int | None = None,
     """
     left, right = st.columns(2)
     top_epochs = min(50, max_epochs or 50)
-    if st.session_state.get(_key("epochs"), 1) > top_epochs:
-        st.info(f"{st.session_state[_key('epochs')]} epochs are more than this server allows; set to {top_epochs}.",
-                icon=":material/info:")
-        st.session_state[_key("epochs")] = top_epochs
+    if st.session_state.get(setting_key("epochs"), 1) > top_epochs:
+        st.info(f"{st.session_state[setting_key('epochs')]} epochs are more than this server allows; "
+                f"set to {top_epochs}.", icon=":material/info:")
+        st.session_state[setting_key("epochs")] = top_epochs
     values: dict[str, object] = {
-        "epochs": left.slider("Epochs", 1, top_epochs, key=_key("epochs"),
+        "epochs": left.slider("Epochs", 1, top_epochs, key=setting_key("epochs"),
                               help="One epoch is one pass over every training image."),
-        "batch_size": left.select_slider("Batch size", _options(BATCH_SIZES, _key("batch_size")),
-                                         key=_key("batch_size"),
+        "batch_size": left.select_slider("Batch size", _options(BATCH_SIZES, setting_key("batch_size")),
+                                         key=setting_key("batch_size"),
                                          help="Images per gradient step; bigger is faster per image."),
         "learning_rate": left.select_slider("Learning rate (log scale)",
-                                            _options(LEARNING_RATES, _key("learning_rate")),
-                                            key=_key("learning_rate"), format_func=lambda rate: f"{rate:g}"),
-        "optimizer": left.selectbox("Optimizer", list(_OPTIMIZER_NAMES), key=_key("optimizer"),
+                                            _options(LEARNING_RATES, setting_key("learning_rate")),
+                                            key=setting_key("learning_rate"), format_func=lambda rate: f"{rate:g}"),
+        "optimizer": left.selectbox("Optimizer", list(_OPTIMIZER_NAMES), key=setting_key("optimizer"),
                                     format_func=_OPTIMIZER_NAMES.get),
-        "schedule": left.radio("Learning-rate schedule", ("constant", "cosine"), key=_key("schedule"),
+        "schedule": left.radio("Learning-rate schedule", ("constant", "cosine"), key=setting_key("schedule"),
                                horizontal=True, help="Cosine: a short warm-up, then a smooth decay to 0 by the "
                                                     "last batch. It usually gives the best final accuracy."),
     }
-    st.session_state.setdefault(_key("validation_split"), 0.1)
-    st.session_state.setdefault(_key("seed"), 0)
-    values["validation_split"] = right.slider("Validation split", 0.0, 0.9, step=0.05, key=_key("validation_split"),
+    st.session_state.setdefault(setting_key("validation_split"), 0.1)
+    st.session_state.setdefault(setting_key("seed"), 0)
+    values["validation_split"] = right.slider("Validation split", 0.0, 0.9, step=0.05,
+                                              key=setting_key("validation_split"),
                                               help="Held out from the training images, never trained on.")
     top_images = min(train_size, max_images or train_size)
     subsets = sorted({size for size in (10, 50, 100, 500, 1000, 2000, 5000, 10_000, 20_000) if size < top_images}
                      | {top_images})
-    if st.session_state.get(_key("subset")) not in subsets:  # a new dataset: start from all it may use
-        st.session_state[_key("subset")] = top_images
-    chosen = right.select_slider("Training images (subset for quick runs)", subsets, key=_key("subset"),
+    if st.session_state.get(setting_key("subset")) not in subsets:  # a new dataset: start from all it may use
+        st.session_state[setting_key("subset")] = top_images
+    chosen = right.select_slider("Training images (subset for quick runs)", subsets, key=setting_key("subset"),
                                  format_func=lambda size: f"{size:,}")
     values["subset"] = 0 if chosen >= train_size else int(chosen)
-    values["seed"] = int(right.number_input("Seed", 0, 2**31 - 1, key=_key("seed"),
+    values["seed"] = int(right.number_input("Seed", 0, 2**31 - 1, key=setting_key("seed"),
                                             help="Same seed, same subset, split, shuffles and initial weights."))
-    values["loss"] = right.radio("Loss", ("sparse", "categorical"), key=_key("loss"), horizontal=True,
+    values["loss"] = right.radio("Loss", ("sparse", "categorical"), key=setting_key("loss"), horizontal=True,
                                  format_func=lambda loss: f"{loss} categorical cross-entropy" if loss == "sparse"
                                  else "categorical cross-entropy (one-hot)")
-    values["engine"] = right.radio("Training engine", ("fit", "tape"), key=_key("engine"), horizontal=True,
+    values["engine"] = right.radio("Training engine", ("fit", "tape"), key=setting_key("engine"), horizontal=True,
                                    format_func=lambda engine: "model.fit" if engine == "fit"
                                    else "tf.GradientTape loop (lesson)")
     values["precision"] = right.radio(
-        "Precision", PRECISIONS, key=_key("precision"), horizontal=True,
+        "Precision", PRECISIONS, key=setting_key("precision"), horizontal=True,
         format_func=lambda name: "float32" if name == "float32" else "mixed bfloat16",
         help="Mixed bfloat16 computes each layer in 16-bit floats and keeps the weights in float32. On CPUs "
              "with bfloat16 units (AMX, AVX-512 BF16) convolutions run 2× faster or more; elsewhere slower.")
@@ -182,26 +181,27 @@ def callbacks() -> dict[str, object]:
     # Defaults go into session state, not the widgets: the keys outlive the page (ui.state), and a
     # widget given both a default and a session-state value makes Streamlit warn.
     for name, default in _CALLBACK_DEFAULTS.items():
-        st.session_state.setdefault(_key(name), default)
+        st.session_state.setdefault(setting_key(name), default)
     early, target, reduce = st.columns(3)
-    values["early_stopping"] = early.toggle("EarlyStopping", key=_key("early_stopping"))
+    values["early_stopping"] = early.toggle("EarlyStopping", key=setting_key("early_stopping"))
     if values["early_stopping"]:
-        values["early_monitor"] = early.selectbox("Monitor", MONITORS, key=_key("early_monitor"))
-        values["early_patience"] = early.slider("Patience (epochs)", 0, 10, key=_key("early_patience"))
+        values["early_monitor"] = early.selectbox("Monitor", MONITORS, key=setting_key("early_monitor"))
+        values["early_patience"] = early.slider("Patience (epochs)", 0, 10, key=setting_key("early_patience"))
         values["early_min_delta"] = early.number_input("Min delta", 0.0, 1.0, step=0.001, format="%.3f",
-                                                       key=_key("early_min_delta"))
-        values["early_restore_best"] = early.checkbox("Restore best weights", key=_key("early_restore"))
+                                                       key=setting_key("early_min_delta"))
+        values["early_restore_best"] = early.checkbox("Restore best weights", key=setting_key("early_restore"))
     values["target_accuracy"] = 0.0
-    if target.toggle("Stop at a target accuracy", key=_key("target_on"),
+    if target.toggle("Stop at a target accuracy", key=setting_key("target_on"),
                      help="The lessons' callback: 'Reached 99.8% accuracy so cancelling training!'"):
-        values["target_accuracy"] = target.select_slider("Target", _options(TARGETS, _key("target_accuracy")),
-                                                         key=_key("target_accuracy"),
+        values["target_accuracy"] = target.select_slider("Target", _options(TARGETS, setting_key("target_accuracy")),
+                                                         key=setting_key("target_accuracy"),
                                                          format_func=lambda share: f"{share:.1%}")
-        values["target_monitor"] = target.selectbox("Watch", ("accuracy", "val_accuracy"), key=_key("target_monitor"))
-    values["reduce_lr"] = reduce.toggle("ReduceLROnPlateau", key=_key("reduce_lr"))
+        values["target_monitor"] = target.selectbox("Watch", ("accuracy", "val_accuracy"),
+                                                    key=setting_key("target_monitor"))
+    values["reduce_lr"] = reduce.toggle("ReduceLROnPlateau", key=setting_key("reduce_lr"))
     if values["reduce_lr"]:
-        values["reduce_monitor"] = reduce.selectbox("Monitor ", MONITORS, key=_key("reduce_monitor"))
-        values["reduce_factor"] = reduce.slider("Factor", 0.1, 0.9, step=0.1, key=_key("reduce_factor"))
-        values["reduce_patience"] = reduce.slider("Patience (epochs) ", 0, 10, key=_key("reduce_patience"))
+        values["reduce_monitor"] = reduce.selectbox("Monitor ", MONITORS, key=setting_key("reduce_monitor"))
+        values["reduce_factor"] = reduce.slider("Factor", 0.1, 0.9, step=0.1, key=setting_key("reduce_factor"))
+        values["reduce_patience"] = reduce.slider("Patience (epochs) ", 0, 10, key=setting_key("reduce_patience"))
     return values
 

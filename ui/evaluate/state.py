@@ -1,0 +1,19 @@
+"""The Evaluate page's session-state keys, and the ones it keeps across page changes."""
+
+from __future__ import annotations
+
+from ui.persist import KeptKeys
+
+RUN = "eval_run"  # the run evaluated; `?run=` in the address follows it
+NEWEST_SEEN = "eval_newest_seen"  # the newest run id the page listed last time: a newer one opens by itself
+VIEW = "eval_view"
+VIEWS = ("Confusion matrix", "Mistakes", "One image", "Compare runs", "Learned filters", "Export code")
+NORMALISE = "eval_normalise"
+TRUE, PREDICTED = "eval_true", "eval_predicted"  # the chosen confusion-matrix cell
+MATRIX = "eval_matrix"  # the confusion chart's selection
+MISTAKE_CLASS, ORDER, ONLY_MISTAKES = "eval_mistake_class", "eval_order", "eval_only_mistakes"
+INDEX = "eval_index"
+COMPARE = "eval_compare"
+FILTER, CHANNEL = "eval_filter", "eval_channel"
+
+KEPT = KeptKeys("ui.evaluate.state", keys=(RUN, VIEW))

@@ -1,0 +1,27 @@
+"""The Predict page's session-state keys, and the ones it keeps across page changes."""
+
+from __future__ import annotations
+
+from ui.persist import KeptKeys
+
+RUN = "predict_run"  # the model picked
+SOURCE = "predict_source"  # "Draw", "Upload" or "Test image"
+NAIVE = "predict_naive"  # use the naive resize instead of MNIST's preparation
+INDEX = "predict_index"  # the test image shown
+VIEW = "predict_view"  # "Feature maps" or "Saliency"
+
+# The inputs
+STROKE = "predict_stroke"
+CLEAR = "predict_clear"
+UPLOAD = "predict_upload"
+RANDOM = "predict_random"
+INJECTED = "predict_injected_drawing"  # tests put an (H, W, 4) drawing here: the canvas does not run under AppTest
+CANVAS_GENERATION = "predict_canvas_generation"  # bumped by Clear: a new canvas key is an empty canvas
+CANVAS = "predict_canvas_"  # prefix: the canvas's key, one per generation
+
+# What the network sees
+LAYER = "predict_layer"
+FILTER = "predict_filter"
+SALIENCY_CLASS = "predict_saliency_class"
+
+KEPT = KeptKeys("ui.predict.state", keys=(RUN, SOURCE))

@@ -1,0 +1,32 @@
+"""The Train page's session-state keys, and the ones it keeps across page changes."""
+
+from __future__ import annotations
+
+from ui.persist import KeptKeys
+
+# The model
+SPEC = "train_spec"  # list of layer dicts: the model being built
+SPEC_IDS = "train_spec_ids"  # a stable id per layer, so its widgets keep their keys when layers move
+PRESET = "train_preset"  # the preset the spec was loaded from ("custom" once edited)
+ADD_KIND = "train_add_kind"  # the layer type the "Add" button appends
+LAYER = "layer_"  # prefix of every layer widget: layer_<id>_<setting>
+
+# The settings
+SETTING = "hp_"  # prefix of every hyperparameter and callback widget: hp_<name>
+SETTINGS_FOR = "train_settings_for"  # the dataset whose recommended settings the page last took
+LAST_CONFIG = "train_last_config"  # the TrainConfig the page built on its last run (what Start would train)
+TAKE_RECOMMENDED = "train_take_recommended"  # the button that puts the recommendation back
+RUN_NAME = "train_run_name"
+
+# The job
+START = "train_start"
+JOB_ID = "train_job_id"  # this session's current (or last) job
+START_ERROR = "train_start_error"  # why the last Start did not start, shown once
+EVENTS = "train_job_events"  # job id → (byte offset, ProgressView)
+
+KEPT = KeptKeys("ui.train.state", keys=(PRESET, ADD_KIND, RUN_NAME), prefixes=(SETTING, LAYER))
+
+
+def layer_key(uid: str, name: str) -> str:
+    """The key of one layer's widget for one of its settings."""
+    return f"{LAYER}{uid}_{name}"
