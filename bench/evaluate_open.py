@@ -27,8 +27,8 @@ os.environ["CNNLAB_STORE_DIR"] = tempfile.mkdtemp(prefix="cnnlab-bench-store-")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from core.data.datasets import load_dataset  # noqa: E402
-from core.model.presets import default_config  # noqa: E402
 from core.train.engine import train_and_store  # noqa: E402
+from core.train.recipes import default_config  # noqa: E402
 
 
 def open_page(page: str | None, query: dict[str, str]) -> float:

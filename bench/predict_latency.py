@@ -20,9 +20,9 @@ sys.path.insert(0, str(REPO))
 
 import keras  # noqa: E402
 
-from core.model.presets import SHIPPED_RUN_IDS  # noqa: E402
 from core.predict.inspection import probabilities  # noqa: E402
 from core.predict.preprocessing import prepare_drawing  # noqa: E402
+from core.train.recipes import SHIPPED_RUN_IDS  # noqa: E402
 from tests.unit.test_preprocessing import CASES  # noqa: E402
 
 MODEL = REPO / "models" / "defaults" / SHIPPED_RUN_IDS["mnist"] / "model.keras"
@@ -41,13 +41,13 @@ def median_ms(action) -> float:
 def main() -> None:
     model = keras.saving.load_model(MODEL, safe_mode=True, compile=False)
     drawings = list(CASES.values())
-    prepared = [prepare_drawing(d)[:, :, None] for d in drawings]
+    prepared = [prepare_drawing(d).image for d in drawings]
     for image in prepared:  # warm: the first calls trace and allocate
         probabilities(model, image)
         model.predict(image[None], verbose=0)
     prepare = median_ms(lambda i: prepare_drawing(drawings[i % len(drawings)]))
     call = median_ms(lambda i: probabilities(model, prepared[i % len(prepared)]))
-    total = median_ms(lambda i: probabilities(model, prepare_drawing(drawings[i % len(drawings)])[:, :, None]))
+    total = median_ms(lambda i: probabilities(model, prepare_drawing(drawings[i % len(drawings)]).image))
     baseline = median_ms(lambda i: model.predict(prepared[i % len(prepared)][None], verbose=0))
     print(f"prepare_drawing {prepare:.2f} ms, model call {call:.2f} ms, "
           f"both {total:.2f} ms median over {REPEATS} (target ≤ 30 ms)")

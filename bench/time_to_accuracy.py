@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import keras
 
 from core.data.datasets import load_dataset
-from core.model.presets import default_config
 from core.train.engine import train
+from core.train.recipes import default_config
 
 # (seconds of training, test accuracy, epochs planned): each budget is its own run, because a
 # cosine schedule ends at its last planned epoch. `None` plans the dataset's default epochs.

@@ -2,12 +2,11 @@
 
 import streamlit as st
 
-from core.data.datasets import DatasetNotFoundError, dataset_name
 from core.evaluate.metrics import test_report
 from ui.evaluate import state
 from ui.evaluate import views as ev
 from ui.hosting import visible_runs
-from ui.loaders import get_dataset
+from ui.loaders import dataset_for_run
 from ui.model_cache import load_problem
 from ui.navigation import require_router
 from ui.runs import run_labels
@@ -51,19 +50,9 @@ epochs = record.epochs_trained
 st.caption(f"{plain(record.name)}: {record.status}, {epochs} epoch{'' if epochs == 1 else 's'}, "
            f"{record.training_seconds:.0f} s of training. {plain(record.stop_reason)}")
 
-dataset, problem = None, None
-try:
-    dataset = get_dataset(record.dataset)
-except KeyError:
-    problem = (f"This run was trained on an uploaded folder, “{plain(dataset_name(record.dataset))}”, that this "
-               "session no longer holds. Upload it again on the Dataset Explorer page to see its test images; "
-               "comparison and code export work without it.")
-except DatasetNotFoundError as error:
-    problem = str(error)
-if dataset is not None and tuple(record.input_shape) != dataset.image_shape:
-    problem = (f"The model takes {tuple(record.input_shape)} images but {dataset.display_name} has "
-               f"{dataset.image_shape}: it cannot be evaluated on it.")
-    dataset = None
+dataset, problem = dataset_for_run(record)
+if dataset is None:
+    problem += " Comparing runs, learned filters and code export work without it."
 
 probabilities = None
 if dataset is not None:

@@ -8,8 +8,8 @@ from core.jobs.jobs import JobError, active_jobs, job_status
 from core.model.architectures import trainable_parameters
 from core.model.layers import spec_to_dicts
 from core.model.presets import PRESETS, presets_for
-from core.model.presets import default_run as default_run_for
 from core.train.config import ConfigError, TrainConfig, check_config, config_notes
+from core.train.recipes import default_run as default_run_for
 from ui import hosting, loaders
 from ui.dataset_picker import dataset_picker
 from ui.navigation import require_router

@@ -20,10 +20,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from core.data.datasets import load_dataset  # noqa: E402
-from core.model.presets import SHIPPED_RUN_IDS, default_config  # noqa: E402
 from core.store.runs import DEFAULTS, RUNS  # noqa: E402
 from core.train.cli import Printer  # noqa: E402
 from core.train.config import TrainConfig  # noqa: E402
+from core.train.recipes import SHIPPED_RUN_IDS, default_config  # noqa: E402
 
 DEFAULTS_ROOT = REPO / "models"
 NAMES = {"mnist": "MNIST digits (default)", "fashion_mnist": "Fashion-MNIST (default)",

@@ -12,8 +12,18 @@ import numpy as np
 import streamlit as st
 
 from core.data import statistics
-from core.data.datasets import BUILTIN_DATASETS, Dataset, dataset_name, load_dataset, needs_download, resolve_data_dir
+from core.data.datasets import (
+    BUILTIN_DATASETS,
+    Dataset,
+    DatasetNotFoundError,
+    dataset_name,
+    load_dataset,
+    needs_download,
+    resolve_data_dir,
+)
+from core.store.records import RunRecord
 from ui import state
+from ui.text import plain
 
 
 @st.cache_data(show_spinner="Loading the dataset… (CIFAR-10 decodes 60,000 JPEGs: about 10 s, once per server)",
@@ -84,3 +94,25 @@ def histogram(key: str, split: str, _dataset: Dataset) -> np.ndarray:
 def train_pixel_stats(key: str, _dataset: Dataset) -> statistics.PixelStats:
     """The training split's pixel mean and std (cached per dataset key)."""
     return statistics.pixel_stats(_dataset.x_train)
+
+
+def dataset_for_run(record: RunRecord) -> tuple[Dataset | None, str]:
+    """This run's dataset with test images its model takes, or None and why not (Markdown, user text escaped).
+
+    Why not: an uploaded folder this session no longer holds, a built-in dataset that is not on
+    this machine, images of another shape than the model takes, or an empty test split.
+    """
+    try:
+        dataset = get_dataset(record.dataset)
+    except KeyError:
+        return None, (f"This run was trained on an uploaded folder, “{plain(dataset_name(record.dataset))}”, that "
+                      "this session no longer holds: upload it again on the Dataset Explorer page to see its test "
+                      "images.")
+    except DatasetNotFoundError as error:
+        return None, plain(error)
+    if dataset.image_shape != tuple(record.input_shape):
+        return None, (f"The model takes {tuple(record.input_shape)} images but {plain(dataset.display_name)} has "
+                      f"{dataset.image_shape}, so its test images cannot go through it.")
+    if not len(dataset.x_test):
+        return None, f"{plain(dataset.display_name)} has no test images."
+    return dataset, ""

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from core.data.datasets import BUILTIN_DATASETS, dataset_name
 from core.evaluate.export_readers import data_code
-from core.model.layers import L2, KerasCall, spec_from_dicts
+from core.model.layers import AUGMENTATION_KINDS, L2, KerasCall, spec_from_dicts
 from core.store.runs import RunRecord
 
 INDENT = "        "
@@ -68,7 +68,6 @@ def layer_code(call: KerasCall) -> str:
     return f"keras.layers.{call.name}({', '.join(parts)})"
 
 
-_AUGMENTATION = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation")
 _COMMENTS = {
     "Rescaling": "0–255 pixels → 0–1, inside the model: it takes raw images",
     "BatchNormalization": "normalise each channel over the batch",
@@ -78,7 +77,7 @@ _COMMENTS = {
 
 
 def _comment(call: KerasCall) -> str:
-    if call.name in _AUGMENTATION:
+    if call.name in AUGMENTATION_KINDS:
         return "  # augmentation: active in training only"
     note = _COMMENTS.get(call.name)
     return f"  # {note}" if note else ""

@@ -6,15 +6,9 @@ GIL for about 0.2 s, and a `model.fit` thread polled twice a second ran about 10
 A worker process shares no GIL with the server, can be stopped for real, keeps a crash away from
 the app, and lets the page never import TensorFlow at all.
 
-A job is a folder under `<store root>/jobs/<job id>/`:
-
-    config.json     the TrainConfig (plus the store root), written before the worker starts
-    data.npz        the images, only for datasets a session uploaded (the worker cannot see them)
-    status.json     state, owner, run id, message: rewritten atomically by the worker
-    progress.jsonl  the progress events of `core.train.engine`, one JSON object per line
-    stop            appears when someone presses Stop; the worker checks after every batch
-    lock            held (flock) by the worker for as long as it lives
-    worker.log      the worker's own output, for debugging
+A job is a folder under `<store root>/jobs/<job id>/`, whose files `core.jobs.folder` reads and
+writes: the order (config.json), an uploaded dataset (data.npz), the status, the progress events,
+the stop request, a heartbeat, the worker's lock and its log.
 
 The lock is taken by the server *before* the worker starts and handed over as an inherited file
 descriptor, so there is no moment when a starting job looks dead, and a worker that dies in any
@@ -26,31 +20,27 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from core.data.datasets import BUILTIN_DATASETS, Dataset
+from core.jobs import folder as files
+from core.jobs.folder import JobOrder, JobStatus
 from core.store.hosting import Limits, QuotaError, check_store_quota, current_limits
-from core.store.runs import STORE_ROOT, write_text_atomically
+from core.store.ids import new_id
+from core.store.runs import STORE_ROOT
 from core.train.config import TrainConfig
 
 JOBS = "jobs"
-HEARTBEAT = "heartbeat"  # touched by the worker while it loads or evaluates (no progress lines then)
 STALL_ENV = "CNNLAB_STALL_SECONDS"
 DEFAULT_STALL_SECONDS = 120.0
-ACTIVE_STATES = ("starting", "running")
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _children: dict[str, subprocess.Popen] = {}  # reaped in `job_status`, so finished workers leave no zombies
 
@@ -63,37 +53,6 @@ class JobError(ValueError):
     """An unknown job, or an action on a job that is not yours."""
 
 
-@dataclass
-class JobStatus:
-    """What a job is doing.
-
-    Args:
-        job_id: The folder name.
-        owner: The session (or user) that started it.
-        state: "starting", "running", "finished", "stopped" or "failed".
-        name: The run's name.
-        dataset: The dataset key.
-        created: Seconds since the epoch when it was started.
-        run_id: The stored run, once saved.
-        message: Why it failed, or why it stopped early.
-        pid: The worker's process id.
-    """
-
-    job_id: str
-    owner: str
-    state: str
-    name: str = ""
-    dataset: str = ""
-    created: float = 0.0
-    run_id: str = ""
-    message: str = ""
-    pid: int = 0
-
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE_STATES
-
-
 def jobs_root(root: Path = STORE_ROOT) -> Path:
     return root / JOBS
 
@@ -102,7 +61,7 @@ def job_folder(job_id: str, root: Path = STORE_ROOT) -> Path:
     if not job_id.replace("-", "").isalnum():
         raise JobError(f"There is no job {job_id[:40]!r}.")
     folder = jobs_root(root) / job_id
-    if not (folder / "status.json").is_file():
+    if not files.is_job(folder):
         raise JobError(f"There is no job {job_id[:40]!r}.")
     return folder
 
@@ -123,7 +82,7 @@ def _global_lock(root: Path) -> Iterator[None]:
 def _worker_alive(folder: Path) -> bool:
     """Whether a process holds the job's lock (the worker, or the server handing it over)."""
     try:
-        descriptor = os.open(folder / "lock", os.O_RDWR)
+        descriptor = os.open(folder / files.LOCK, os.O_RDWR)
     except FileNotFoundError:
         return False
     try:
@@ -145,28 +104,15 @@ def job_status(job_id: str, root: Path = STORE_ROOT) -> JobStatus:
     child = _children.get(job_id)
     if child is not None and child.poll() is not None:
         del _children[job_id]
-    status = _read_status(folder, job_id)
+    status = files.read_status(folder, job_id)
     if status.active and not _worker_alive(folder):
         # Read again: the worker may have written its last status between the two reads.
-        status = _read_status(folder, job_id)
+        status = files.read_status(folder, job_id)
         if status.active:
             status.state = "failed"
             status.message = status.message or "The training process ended unexpectedly (out of memory, or killed)."
-    elif status.active and (silent := _silent_for(folder)) > stall_seconds():
+    elif status.active and (silent := files.silent_for(folder)) > stall_seconds():
         _end_stalled(folder, status, silent)
-    return status
-
-
-def _read_status(folder: Path, job_id: str) -> JobStatus:
-    """The job's status file, or a failed status saying it is unreadable (never an exception)."""
-    try:
-        data = json.loads((folder / "status.json").read_text(encoding="utf-8"))
-        status = JobStatus(**data)
-    except (OSError, ValueError, TypeError, RecursionError):
-        return JobStatus(job_id, "", "failed", message="The job's status file is unreadable.")
-    if not all(isinstance(getattr(status, name), str) for name in ("job_id", "owner", "state", "name", "message")) \
-            or isinstance(status.pid, bool) or not isinstance(status.pid, int):
-        return JobStatus(job_id, "", "failed", message="The job's status file is damaged.")
     return status
 
 
@@ -184,17 +130,6 @@ def stall_seconds() -> float:
     return value if value > 0 else DEFAULT_STALL_SECONDS
 
 
-def _silent_for(folder: Path) -> float:
-    """Seconds since the job last showed progress: a progress line, its heartbeat, or a status change."""
-    latest = 0.0
-    for name in ("progress.jsonl", HEARTBEAT, "status.json"):
-        try:
-            latest = max(latest, (folder / name).stat().st_mtime)
-        except FileNotFoundError:
-            continue
-    return time.time() - latest if latest else 0.0
-
-
 def _end_stalled(folder: Path, status: JobStatus, silent: float) -> None:
     """Ends a stalled worker (paused with SIGSTOP, or hung) and records why; its slot is free at once."""
     if status.pid > 0:
@@ -204,9 +139,9 @@ def _end_stalled(folder: Path, status: JobStatus, silent: float) -> None:
     status.message = (f"Stalled: the training process showed no progress for {silent:.0f} s (it hung, or was "
                       "paused), so it was ended. Nothing was saved; start the run again.")
     with contextlib.suppress(OSError):
-        write_text_atomically(folder / "status.json", json.dumps(asdict(status)))
-        with open(folder / "progress.jsonl", "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"type": "end", "status": "failed", "message": status.message}) + "\n")
+        files.write_status(folder, status)
+        with files.open_progress(folder) as handle:
+            files.append_event(handle, {"type": "end", "status": "failed", "message": status.message})
 
 
 def list_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
@@ -216,7 +151,7 @@ def list_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
         return []
     found = []
     for path in sorted(folder.iterdir(), reverse=True):
-        if path.is_dir() and (path / "status.json").is_file():
+        if path.is_dir() and files.is_job(path):
             try:
                 found.append(job_status(path.name, root))
             except JobError:
@@ -267,7 +202,7 @@ def start_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, r
         raise JobError(f"The dataset {config.dataset!r} must be handed to the job.")
     with _global_lock(root):
         _check_quotas(owner, active_jobs(root), limits, root)
-        job_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        job_id = new_id()
         folder = jobs_root(root) / job_id
         try:
             _write_job(folder, job_id, config, owner, dataset, root, limits)
@@ -283,17 +218,14 @@ def _write_job(folder: Path, job_id: str, config: TrainConfig, owner: str, datas
     """Writes the job's folder and starts its worker, which inherits the job's lock."""
     folder.mkdir()
     if config.dataset not in BUILTIN_DATASETS:
-        np.savez(folder / "data.npz", x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
-                 y_test=dataset.y_test, class_names=np.array(dataset.class_names))
+        files.write_dataset(folder, dataset)
     caps = {"max_epochs": limits.max_epochs, "max_train_images": limits.max_train_images}
-    write_text_atomically(folder / "config.json", json.dumps(
-        {"config": json.loads(config.to_json()), "root": str(root), "caps": caps}))
-    status = JobStatus(job_id, owner, "starting", config.name, config.dataset, time.time())
-    write_text_atomically(folder / "status.json", json.dumps(asdict(status)))
-    descriptor = os.open(folder / "lock", os.O_CREAT | os.O_RDWR, 0o600)
+    files.write_order(folder, JobOrder(config, root, caps))
+    files.write_status(folder, JobStatus(job_id, owner, "starting", config.name, config.dataset, time.time()))
+    descriptor = os.open(folder / files.LOCK, os.O_CREAT | os.O_RDWR, 0o600)
     fcntl.flock(descriptor, fcntl.LOCK_EX)
     try:
-        with open(folder / "worker.log", "ab") as log:
+        with open(folder / files.LOG, "ab") as log:
             environment = {**os.environ, "PYTHONPATH": str(_REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
             _children[job_id] = subprocess.Popen(
                 [sys.executable, "-m", "core.jobs.worker", str(folder), str(descriptor)], cwd=_REPO_ROOT,
@@ -317,12 +249,8 @@ def request_stop(job_id: str, owner: str | None = None, root: Path = STORE_ROOT)
         raise JobError("That run belongs to another session.")
     if not status.active:
         return False
-    (job_folder(job_id, root) / "stop").touch()
+    files.request_stop(job_folder(job_id, root))
     return True
-
-
-def stop_requested(folder: Path) -> bool:
-    return (folder / "stop").exists()
 
 
 def read_events(job_id: str, offset: int = 0, root: Path = STORE_ROOT) -> tuple[list[dict], int]:
@@ -330,29 +258,15 @@ def read_events(job_id: str, offset: int = 0, root: Path = STORE_ROOT) -> tuple[
 
     Only whole lines are read, so a line the worker is still writing waits for the next call.
     """
-    path = job_folder(job_id, root) / "progress.jsonl"
-    if not path.is_file():
-        return [], offset
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        chunk = handle.read()
-    end = chunk.rfind(b"\n") + 1
-    events = []
-    for line in chunk[:end].splitlines():
-        try:
-            events.append(json.loads(line))
-        except ValueError:
-            continue
-    return events, offset + end
+    return files.read_events(job_folder(job_id, root), offset)
 
 
 def prune_jobs(root: Path = STORE_ROOT, older_than: float = 86_400.0) -> int:
     """Removes the folders of jobs that ended more than `older_than` seconds ago (their runs stay)."""
     removed = 0
-    cutoff = time.time() - older_than
     for job in list_jobs(root):
         folder = jobs_root(root) / job.job_id
-        if not job.active and (folder / "status.json").stat().st_mtime < cutoff:
+        if not job.active and files.status_age(folder) > older_than:
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed

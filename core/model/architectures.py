@@ -13,6 +13,7 @@ not part of the spec.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,36 @@ class SummaryRow:
     output_shape: Shape
     trainable: int
     non_trainable: int
+
+
+@dataclass(frozen=True)
+class ShapeStep:
+    """The shape after one layer of a chain, (height, width, channels)."""
+
+    layer: str
+    shape: tuple[int, int, int]
+
+    @property
+    def values(self) -> int:
+        """How many numbers the layer outputs: what Flatten would turn into one vector."""
+        return self.shape[0] * self.shape[1] * self.shape[2]
+
+
+def shape_chain(input_shape: tuple[int, int, int], layers: Sequence[Layer]) -> list[ShapeStep]:
+    """Follows (H, W, C) through image layers (convolutions, pooling); the first step is the input itself.
+
+    Raises:
+        SpecError: If a layer's window no longer fits (the message names the layer).
+    """
+    shape = tuple(input_shape)
+    steps = [ShapeStep("input", shape)]
+    for layer in layers:
+        try:
+            shape = layer.output_shape(shape)
+        except ValueError as error:
+            raise SpecError(f"{layer.label()} after {shape[0]}×{shape[1]}: {error}") from None
+        steps.append(ShapeStep(layer.label(), shape))
+    return steps
 
 
 def summarise(spec: list[Layer], input_shape: tuple[int, int, int], num_classes: int) -> list[SummaryRow]:

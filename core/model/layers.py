@@ -349,7 +349,8 @@ LAYER_TYPES: dict[str, type[Layer]] = {cls.kind: cls for cls in (
     Rescale, Conv, Pool, BatchNorm, Dropout, Flatten, GlobalAveragePool, Dense,
     RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
 )}
-AUGMENTATION_KINDS = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation")
+# The layers active in training only: the exported code marks them, and summaries can tell them apart.
+AUGMENTATION_KINDS = tuple(cls.kind for cls in (RandomFlip, RandomRotation, RandomZoom, RandomTranslation))
 
 
 def layer_from_dict(data: dict[str, object]) -> Layer:

@@ -20,9 +20,7 @@ from core.model.layers import (
     RandomZoom,
     Rescale,
     SpecError,
-    spec_to_dicts,
 )
-from core.train.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -129,62 +127,6 @@ PRESETS: dict[str, ModelPreset] = {preset.key: preset for preset in (
                 "Flips and shifts for augmentation, three conv + max-pool blocks ({sides}): "
                 "the CIFAR-10 default, trained in mixed bfloat16."),
 )}
-
-
-@dataclass(frozen=True)
-class DefaultRun:
-    """A preset with the settings that train it best in a given time on this CPU.
-
-    Args:
-        preset: A key of PRESETS.
-        epochs, batch_size, learning_rate, optimizer, schedule: As in TrainConfig.
-    """
-
-    preset: str
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    optimizer: str = "adam"
-    schedule: str = "cosine"
-    precision: str = "float32"
-
-
-# The strong default per dataset: measured with bench/time_to_accuracy.py (see the README).
-DEFAULT_RUNS: dict[str, DefaultRun] = {
-    "mnist": DefaultRun("fast_digits", 3, 128, 0.008),
-    "fashion_mnist": DefaultRun("fast_digits", 18, 128, 0.003),
-    "cifar10": DefaultRun("fast_cifar", 24, 128, 0.003, precision="mixed_bfloat16"),  # about 22 s an epoch here
-    "digits": DefaultRun("fast_digits", 30, 64, 0.003),
-}
-# The trained models that ship in models/defaults/, built from these settings by
-# scripts/build_default_models.py. Fixed ids in the store's format, so a link to one never changes.
-SHIPPED_RUN_IDS = {"mnist": "20260101-000000-000001", "fashion_mnist": "20260101-000000-000002",
-                   "cifar10": "20260101-000000-000003", "digits": "20260101-000000-000004"}
-LESSON_SETTINGS = {"epochs": 5, "batch_size": 64, "learning_rate": 1e-3, "optimizer": "adam", "schedule": "constant",
-                   "precision": "float32"}
-
-
-def default_run(dataset: str) -> DefaultRun:
-    """The dataset's strong default; MNIST's for an uploaded folder (its recipe suits small images)."""
-    return DEFAULT_RUNS.get(dataset, DEFAULT_RUNS["mnist"])
-
-
-def default_config(dataset: str, model: str = "default") -> TrainConfig:
-    """The settings to start from: the dataset's strong default, or a preset with the lessons' settings.
-
-    Raises:
-        ValueError: For an unknown preset.
-    """
-    if model == "default":
-        run = default_run(dataset)
-        settings = {"epochs": run.epochs, "batch_size": run.batch_size, "learning_rate": run.learning_rate,
-                    "optimizer": run.optimizer, "schedule": run.schedule, "precision": run.precision}
-        model = run.preset
-    elif model in PRESETS:
-        settings = dict(LESSON_SETTINGS)
-    else:
-        raise ValueError(f"Unknown model {model!r}; `python -m core.train --list-models` lists them.")
-    return TrainConfig(dataset=dataset, spec=spec_to_dicts(PRESETS[model].spec()), model_key=model, **settings)
 
 
 def presets_for(input_shape: tuple[int, int, int], num_classes: int) -> dict[str, int]:

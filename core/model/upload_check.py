@@ -319,7 +319,8 @@ def import_model(path: Path, dataset_name: str, name: str, root: Path | None = N
 
     from core.data.datasets import load_dataset
     from core.model.layers import spec_to_dicts
-    from core.store.runs import STORE_ROOT, RunRecord, new_run_id, save_run
+    from core.store.ids import new_id
+    from core.store.runs import STORE_ROOT, RunRecord, save_run
 
     dataset = load_dataset(dataset_name)
     try:
@@ -334,7 +335,7 @@ def import_model(path: Path, dataset_name: str, name: str, root: Path | None = N
                                         "trained on 0–1 inputs, its predictions here will be poor."]
     warnings = [warning] if (warning := chance_warning(test.get("accuracy", 0.0), dataset.num_classes,
                                                        dataset.display_name)) else []
-    record = RunRecord(run_id=new_run_id(), name=name, dataset=dataset.name, spec=spec_to_dicts(report.spec),
+    record = RunRecord(run_id=new_id(), name=name, dataset=dataset.name, spec=spec_to_dicts(report.spec),
                        hyperparameters={"uploaded": True, "keras_version": report.keras_version}, history={},
                        metrics={"test": test}, training_seconds=0.0, status="uploaded",
                        input_shape=list(dataset.image_shape), class_names=list(dataset.class_names),

@@ -15,7 +15,6 @@ from scipy import ndimage
 from core.data.numbers import percent
 
 SPATIAL_KINDS = ("Conv2D", "MaxPooling2D", "AveragePooling2D")
-RANDOM_KINDS = ("RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation")
 
 
 def _batch(image: np.ndarray) -> np.ndarray:

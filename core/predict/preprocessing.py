@@ -117,22 +117,42 @@ def prepare_grey(grey: np.ndarray, side: int = SIDE, box: int = BOX) -> DrawingS
     return DrawingStages(grey, bounds, cropped, fitted, pasted, shift, centred.astype(np.float32))
 
 
-def prepare_drawing(rgba: np.ndarray) -> np.ndarray | None:
-    """A canvas drawing (white ink on black) as MNIST-style (28, 28) float32 on the 0–255 scale.
+@dataclass(frozen=True)
+class PreparedDrawing:
+    """A canvas drawing made ready for a model, with what the Predict page shows about it.
 
-    That is what a stored digit model takes: `model.predict(x[None, ..., None])`.
+    Attributes:
+        image: (side, side, 1) float32 on the 0–255 scale: the model's input, `model.predict(image[None])`.
+        stages: Every stage of the MNIST-style preparation, for the X-ray strip.
+        naive: (side, side, 1) float32: the whole canvas shrunk, as most drawing demos do, to compare.
+    """
+
+    image: np.ndarray
+    stages: DrawingStages
+    naive: np.ndarray
+
+
+def prepare_drawing(rgba: np.ndarray, side: int = SIDE) -> PreparedDrawing | None:
+    """A canvas drawing (white ink on black) prepared as MNIST's digits were, for a model of this side.
+
+    The one path from canvas to model: the Predict page, `bench/predict_latency.py` and the tests all
+    call it.
 
     Args:
         rgba: (H, W, 4) uint8, as streamlit-drawable-canvas returns it.
+        side: The model's input side: 28 for MNIST-like models, 8 for scikit-learn's digits.
 
     Returns:
-        The (28, 28) image, or None for an empty or near-empty canvas.
+        The prepared drawing, or None for an empty or near-empty canvas.
 
     Raises:
         ValueError: If the array does not have an image's shape.
     """
-    stages = prepare_grey(canvas_grey(rgba))
-    return None if stages is None else stages.centred
+    grey = canvas_grey(rgba)
+    stages = prepare_grey(grey, side=side, box=digit_box(side))
+    if stages is None:
+        return None
+    return PreparedDrawing(stages.centred[:, :, None], stages, naive_resize(grey, side)[:, :, None])
 
 
 def naive_resize(grey: np.ndarray, side: int = SIDE) -> np.ndarray:

@@ -24,7 +24,7 @@ class RunRecord:
         run_id: The folder name: date, time and a random suffix.
         name: A human name, which the user can change.
         dataset: The dataset key it was trained on.
-        spec: The model spec as dicts (`core.model.architectures.spec_to_dicts`).
+        spec: The model spec as dicts (`core.model.layers.spec_to_dicts`).
         hyperparameters: Epochs, batch size, optimizer, learning rate and so on.
         history: Per-epoch metrics, e.g. {"loss": [...], "val_accuracy": [...]}.
         metrics: Final metrics by split, e.g. {"test": {"accuracy": 0.99}}.

@@ -50,12 +50,6 @@ class StoreError(ValueError):
     """A store action that cannot be done: an unknown run, a bad name, a run that is read-only."""
 
 
-def new_run_id(now: datetime | None = None) -> str:
-    """A sortable, unique folder name: "20261121-140512-a1b2c3"."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-{uuid.uuid4().hex[:6]}"
-
-
 def _check_name(name: str) -> str:
     cleaned = " ".join(str(name).split())
     if not cleaned or len(cleaned) > MAX_NAME_LENGTH:

@@ -14,9 +14,10 @@ import time
 from pathlib import Path
 
 from core.data.datasets import BUILTIN_DATASETS, load_dataset
-from core.model.presets import DEFAULT_RUNS, PRESETS, default_config, presets_for
+from core.model.presets import PRESETS, presets_for
 from core.store.runs import STORE_ROOT
 from core.train.config import ENGINES, LOSSES, OPTIMIZERS, SCHEDULES, TrainConfig
+from core.train.recipes import DEFAULT_RUNS, default_config
 
 
 def list_models() -> str:

@@ -29,7 +29,8 @@ from keras import ops
 from core.data.datasets import Dataset
 from core.model.architectures import build_model
 from core.model.layers import spec_from_dicts
-from core.store.runs import STORE_ROOT, RunRecord, new_run_id, save_run
+from core.store.ids import new_id
+from core.store.runs import STORE_ROOT, RunRecord, save_run
 from core.train.config import TrainConfig, check_config, split_indices
 
 Sink = Callable[[dict], None]
@@ -427,7 +428,7 @@ def train_and_store(config: TrainConfig, dataset: Dataset, sink: Sink,
     metrics = evaluate_splits(outcome.model, config, dataset)
     sink({"type": "phase", "phase": "saving"})
     record = RunRecord(
-        run_id=run_id or new_run_id(), name=config.name or f"{config.model_key} on {dataset.name}",
+        run_id=run_id or new_id(), name=config.name or f"{config.model_key} on {dataset.name}",
         dataset=dataset.name, spec=config.spec, hyperparameters=config.hyperparameters(),
         history=outcome.history, metrics=metrics, training_seconds=round(outcome.training_seconds, 2),
         status="stopped" if outcome.stopped_by_user else "finished",

@@ -11,9 +11,9 @@ import pytest
 
 from core.data.datasets import load_dataset
 from core.evaluate.metrics import cell_indices
-from core.model.presets import default_config
 from core.store.runs import RUNS, STORE_ROOT, load_record, run_folder, save_run
 from core.train.engine import train_and_store
+from core.train.recipes import default_config
 from tests.app.harness import open_app, rendered, rerun
 from tests.unit.test_store import fake_model, record
 from ui.evaluate import state as evaluate_state
@@ -190,3 +190,14 @@ def test_no_runs_at_all():  # last: it empties the store the other tests share
     shutil.rmtree(STORE_ROOT / RUNS, ignore_errors=True)
     app = open_app(EVALUATE)
     assert "No trained runs yet" in app.info[0].value
+
+
+def test_a_run_whose_images_do_not_fit_its_dataset_says_why(runs):
+    # `ui.loaders.dataset_for_run` ("this run's dataset, or why not") serves Evaluate and Predict alike.
+    odd = record(name="odd shape")
+    odd.dataset, odd.input_shape = "digits", [28, 28, 1]  # scikit-learn's digits are 8×8
+    run_id = save_run(odd, fake_model).name
+    app = open_run(run_id)
+    reason = "The model takes (28, 28, 1) images but Digits (scikit-learn, 8×8) has (8, 8, 1)"
+    assert reason in rendered(app.warning[0].value) and not app.metric
+    assert app.segmented_control(key=evaluate_state.VIEW).options == ["Compare runs", "Learned filters", "Export code"]

@@ -87,7 +87,7 @@ def test_a_bad_new_name_is_explained_and_changes_nothing(two_runs):
 @pytest.mark.shipped_defaults
 def test_a_store_set_by_the_environment_still_offers_the_shipped_defaults():
     # The tests' store is CNNLAB_STORE_DIR, a folder with no defaults/ of its own, as on a deployer's volume.
-    from core.model.presets import SHIPPED_RUN_IDS
+    from core.train.recipes import SHIPPED_RUN_IDS
 
     shutil.rmtree(STORE_ROOT / DEFAULTS, ignore_errors=True)
     models = open_app(MODELS)

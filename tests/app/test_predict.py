@@ -10,8 +10,8 @@ import shutil
 import numpy as np
 import pytest
 
-from core.model.presets import SHIPPED_RUN_IDS
 from core.store.runs import DEFAULTS, STORE_ROOT
+from core.train.recipes import SHIPPED_RUN_IDS
 from tests.app.harness import open_app, rerun
 from tests.conftest import REPO_ROOT
 from tests.unit.test_preprocessing import CASES, canvas

@@ -9,8 +9,8 @@ from dataclasses import replace
 import pytest
 
 from core.jobs.jobs import job_status
-from core.model.presets import DEFAULT_RUNS, default_config
 from core.store.runs import list_runs
+from core.train.recipes import DEFAULT_RUNS, default_config
 from tests.app.harness import open_app, rerun
 from ui import dataset_picker, state
 from ui.train import state as train_state

@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from core.data.datasets import load_dataset
-from core.model.presets import default_config
 from core.store.runs import RUNS, STORE_ROOT
 from core.train.engine import train_and_store
+from core.train.recipes import default_config
 from tests.browser.conftest import assert_no_exception, wait_until_idle
 
 pytestmark = pytest.mark.browser

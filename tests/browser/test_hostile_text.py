@@ -14,8 +14,8 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
-from core.model.presets import SHIPPED_RUN_IDS
 from core.store.runs import DEFAULTS, META_FILE, RUNS, STORE_ROOT
+from core.train.recipes import SHIPPED_RUN_IDS
 from tests.browser.conftest import assert_no_exception, wait_until_idle
 from tests.conftest import REPO_ROOT
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.model.presets import SHIPPED_RUN_IDS
 from core.store.runs import DEFAULTS, STORE_ROOT
+from core.train.recipes import SHIPPED_RUN_IDS
 from tests.app.harness import rendered
 from tests.conftest import REPO_ROOT
 

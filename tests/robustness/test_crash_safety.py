@@ -26,6 +26,7 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     import keras
     import core.store.runs as store
+    from core.store.ids import new_id
 
     root, hook, existing = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 
@@ -54,7 +55,7 @@ CHILD = textwrap.dedent("""
         store.os = type("os", (), {**{k: getattr(os, k) for k in dir(os) if not k.startswith("__")},
                                    "replace": staticmethod(lambda a, b: (pause(), real_replace(a, b)))})
         store.rename_run(existing, "a new name", root)
-    record = store.RunRecord(store.new_run_id(), "killed", "digits", [], {}, {}, {}, 1.0)
+    record = store.RunRecord(new_id(), "killed", "digits", [], {}, {}, {}, 1.0)
     store.save_run(record, write_model, root)
 """)
 HOOKS = ("during the model write", "after the model, before the metadata", "after the metadata, before the rename",
@@ -62,9 +63,10 @@ HOOKS = ("during the model write", "after the model, before the metadata", "afte
 
 
 def complete_run(root: Path, name: str) -> str:
-    from core.store.runs import RunRecord, new_run_id, save_run
+    from core.store.ids import new_id
+    from core.store.runs import RunRecord, save_run
 
-    record = RunRecord(new_run_id(), name, "digits", [], {}, {}, {}, 1.0)
+    record = RunRecord(new_id(), name, "digits", [], {}, {}, {}, 1.0)
     save_run(record, lambda path: path.write_bytes(b"a whole model"), root)
     return record.run_id
 

@@ -7,8 +7,9 @@ import shutil
 
 import pytest
 
-from core.model.presets import SHIPPED_RUN_IDS
-from core.store.runs import DEFAULTS, META_FILE, MODEL_FILE, RUNS, STORE_ROOT, list_damaged, list_runs, new_run_id
+from core.store.ids import new_id
+from core.store.runs import DEFAULTS, META_FILE, MODEL_FILE, RUNS, STORE_ROOT, list_damaged, list_runs
+from core.train.recipes import SHIPPED_RUN_IDS
 from tests.app.harness import open_app, rerun
 from tests.conftest import REPO_ROOT
 from tests.robustness.conftest import assert_clean
@@ -105,7 +106,7 @@ def test_evaluate_compares_the_good_run_while_others_are_damaged(store):
 
 
 def test_a_truncated_model_file_is_named_as_damaged_not_missing(store):
-    run_id = new_run_id()
+    run_id = new_id()
     _copy_digits_default(run_id)
     model = STORE_ROOT / RUNS / run_id / MODEL_FILE
     model.write_bytes(model.read_bytes()[:2000])

@@ -11,8 +11,9 @@ import pytest
 from core.evaluate.code_export import export_notebook, export_script, file_stem, layer_code
 from core.model.architectures import trainable_parameters
 from core.model.layers import Conv, Pool, spec_from_dicts, spec_to_dicts
-from core.model.presets import PRESETS, default_config
+from core.model.presets import PRESETS
 from core.store.runs import RunRecord
+from core.train.recipes import default_config
 from ui import state
 
 

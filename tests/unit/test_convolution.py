@@ -17,7 +17,8 @@ from core.conv.convolution import (
     pool2d,
     pool_step,
 )
-from core.conv.shapes import ConvLayer, PoolLayer, shape_chain
+from core.model.architectures import shape_chain
+from core.model.layers import Conv, Pool, SpecError
 
 STRIDES = (1, 2, 3)
 PADDINGS = ("valid", "same")
@@ -89,10 +90,16 @@ def test_the_lessons_max_pool_example():
 
 
 def test_the_lessons_shape_chain_and_flatten_size():
-    steps = shape_chain((28, 28, 1), [ConvLayer(32, 3), PoolLayer(2), ConvLayer(64, 3), PoolLayer(2)])
+    steps = shape_chain((28, 28, 1), [Conv(filters=32), Pool(), Conv(filters=64), Pool()])
     assert [step.shape[0] for step in steps] == [28, 26, 13, 11, 5]
     assert steps[-1].shape == (5, 5, 64)
     assert steps[-1].values == 1600
+    assert steps[1].layer == "Conv2D 32@3×3 valid relu" and steps[2].layer == "MaxPooling2D 2×2"
+
+
+def test_a_chain_that_no_longer_fits_names_the_layer():
+    with pytest.raises(SpecError, match=r"Conv2D 64@5×5 valid relu after 3×3"):
+        shape_chain((8, 8, 1), [Conv(filters=32), Pool(), Conv(filters=64, kernel=5)])
 
 
 def test_the_lessons_vertical_line_with_the_sharpen_kernel():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from core.data.datasets import load_dataset
-from core.model.presets import SHIPPED_RUN_IDS
+from core.train.recipes import SHIPPED_RUN_IDS
 from tests.conftest import REPO_ROOT
 from ui import state
 

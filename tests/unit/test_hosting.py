@@ -11,6 +11,7 @@ import pytest
 
 from core.jobs.jobs import JobLimitError, start_job
 from core.store.hosting import Limits, QuotaError, check_store_quota, current_limits
+from core.store.ids import new_id
 from core.store.runs import (
     DEFAULTS,
     META_FILE,
@@ -22,7 +23,6 @@ from core.store.runs import (
     expire_runs,
     list_runs,
     load_record,
-    new_run_id,
     rename_run,
     run_folder,
     save_run,
@@ -31,7 +31,7 @@ from core.train.config import ConfigError, TrainConfig, check_config
 
 
 def store_run(root: Path, owner: str, name: str = "run", created: str = "") -> str:
-    record = RunRecord(new_run_id(), name, "digits", [], {}, {}, {}, 1.0, owner=owner, created=created)
+    record = RunRecord(new_id(), name, "digits", [], {}, {}, {}, 1.0, owner=owner, created=created)
     save_run(record, lambda path: path.write_bytes(b"model"), root)
     return record.run_id
 

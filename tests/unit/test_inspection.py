@@ -8,8 +8,8 @@ import pytest
 from core.data.datasets import load_dataset
 from core.model.architectures import build_model
 from core.model.layers import Flatten, Rescale
-from core.model.presets import SHIPPED_RUN_IDS
 from core.predict.inspection import activations, probabilities, saliency, verdict
+from core.train.recipes import SHIPPED_RUN_IDS
 from tests.conftest import REPO_ROOT
 
 DIGITS_DEFAULT = REPO_ROOT / "models" / "defaults" / SHIPPED_RUN_IDS["digits"] / "model.keras"

@@ -128,7 +128,7 @@ def test_import_checks_the_dataset_shape_then_stores_with_test_accuracy(good, tm
 
 def test_a_model_at_chance_on_its_assigned_dataset_is_warned_about(tmp_path, data_dir):
     # The shipped MNIST model, told it was trained on Fashion-MNIST: the shapes fit, the scores do not.
-    from core.model.presets import SHIPPED_RUN_IDS
+    from core.train.recipes import SHIPPED_RUN_IDS
     from tests.conftest import REPO_ROOT
 
     mnist_model = REPO_ROOT / "models" / "defaults" / SHIPPED_RUN_IDS["mnist"] / "model.keras"

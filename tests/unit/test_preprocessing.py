@@ -39,6 +39,11 @@ CASES = {
 }
 
 
+def image_of(rgba: np.ndarray) -> np.ndarray:
+    """The (28, 28) model input prepared from a drawing."""
+    return prepare_drawing(rgba).image[:, :, 0]
+
+
 def ink_bounds(image: np.ndarray) -> tuple[int, int]:
     rows, columns = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
     return rows[-1] - rows[0] + 1, columns[-1] - columns[0] + 1
@@ -46,7 +51,7 @@ def ink_bounds(image: np.ndarray) -> tuple[int, int]:
 
 @pytest.mark.parametrize("name", CASES)
 def test_ink_fits_20_by_20_and_its_centre_of_mass_is_at_the_centre(name):
-    x = prepare_drawing(CASES[name])
+    x = image_of(CASES[name])
     assert x is not None and x.shape == (28, 28) and x.dtype == np.float32
     assert x.min() >= 0 and x.max() <= 255 and x.max() > 200  # the dataset's scale, with full-strength ink
     height, width = ink_bounds(x > 0)
@@ -56,7 +61,7 @@ def test_ink_fits_20_by_20_and_its_centre_of_mass_is_at_the_centre(name):
 
 
 def test_aspect_ratio_is_kept():
-    x = prepare_drawing(CASES["thin one"])  # 2 px wide, 220 tall: scaled to about 1 × 20
+    x = image_of(CASES["thin one"])  # 2 px wide, 220 tall: scaled to about 1 × 20
     height, width = ink_bounds(x > 0)
     assert height == 20 and width <= 2
 
@@ -64,7 +69,7 @@ def test_aspect_ratio_is_kept():
 def test_the_same_digit_anywhere_and_at_any_size_gives_nearly_the_same_image():
     big = canvas([[(40, 40), (240, 40), (120, 250)]], width=24)
     small = canvas([[(200, 190), (260, 190), (224, 253)]], width=7)
-    a, b = prepare_drawing(big), prepare_drawing(small)
+    a, b = image_of(big), image_of(small)
     assert np.abs(a - b).mean() < 25  # out of 255: the naive resize below differs far more
     naive_a, naive_b = naive_resize(canvas_grey(big)), naive_resize(canvas_grey(small))
     assert np.abs(naive_a - naive_b).mean() > 2 * np.abs(a - b).mean()
@@ -79,7 +84,16 @@ def test_transparent_canvas_counts_as_black():
     rgba = CASES["a zero"].copy()
     rgba[:, :, 3] = np.where(rgba[:, :, 0] > 0, 255, 0)  # a transparent background, white ink
     rgba[rgba[:, :, 3] == 0, :3] = 255  # whatever colour transparent pixels carry must not count
-    np.testing.assert_array_equal(prepare_drawing(rgba), prepare_drawing(CASES["a zero"]))
+    np.testing.assert_array_equal(image_of(rgba), image_of(CASES["a zero"]))
+
+
+def test_the_prepared_drawing_carries_its_stages_and_the_naive_resize_for_any_side():
+    for side in (28, 8):
+        prepared = prepare_drawing(CASES["a zero"], side=side)
+        assert prepared.image.shape == prepared.naive.shape == (side, side, 1)
+        np.testing.assert_array_equal(prepared.image[:, :, 0], prepared.stages.centred)
+        np.testing.assert_array_equal(prepared.naive[:, :, 0], naive_resize(canvas_grey(CASES["a zero"]), side))
+    assert max(prepare_drawing(CASES["a zero"], side=8).stages.fitted.shape) == 8  # the digits fill their field
 
 
 def test_stages_are_consistent():
@@ -101,7 +115,7 @@ def test_dark_ink_on_paper_is_inverted_and_read_like_a_drawing():
     prepared = prepare_upload(np.repeat(paper[:, :, None], 3, axis=2), (28, 28, 1), digit_style=True)
     assert prepared.inverted and prepared.image.shape == (28, 28, 1)
     assert "inverted" in prepared.note
-    assert np.abs(prepared.image[:, :, 0] - prepare_drawing(CASES["centred seven"])).mean() < 10
+    assert np.abs(prepared.image[:, :, 0] - image_of(CASES["centred seven"])).mean() < 10
     same_way = prepare_upload(drawing[:, :, None], (28, 28, 1), digit_style=True)
     assert not same_way.inverted
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from core.store.ids import new_id
 from core.store.runs import (
     DEFAULTS,
     META_FILE,
@@ -23,7 +24,6 @@ from core.store.runs import (
     delete_run,
     list_runs,
     load_record,
-    new_run_id,
     remove_partials,
     rename_run,
     run_folder,
@@ -33,7 +33,7 @@ from tests.conftest import REPO_ROOT
 
 
 def record(run_id: str | None = None, name: str = "my run") -> RunRecord:
-    return RunRecord(run_id=run_id or new_run_id(), name=name, dataset="mnist",
+    return RunRecord(run_id=run_id or new_id(), name=name, dataset="mnist",
                      spec=[{"kind": "Rescaling", "scale": 1 / 255, "offset": 0.0}, {"kind": "Flatten"}],
                      hyperparameters={"epochs": 1, "batch_size": 32}, history={"loss": [0.5]},
                      metrics={"test": {"accuracy": 0.9}}, training_seconds=1.5, input_shape=[28, 28, 1],
@@ -45,8 +45,8 @@ def fake_model(path: Path) -> None:
 
 
 def test_save_list_load_rename_delete(tmp_path):
-    first = save_run(record(new_run_id(datetime(2026, 1, 1, tzinfo=UTC))), fake_model, tmp_path)
-    second = save_run(record(new_run_id(datetime(2026, 2, 1, tzinfo=UTC)), "second"), fake_model, tmp_path)
+    first = save_run(record(new_id(datetime(2026, 1, 1, tzinfo=UTC))), fake_model, tmp_path)
+    second = save_run(record(new_id(datetime(2026, 2, 1, tzinfo=UTC)), "second"), fake_model, tmp_path)
     assert (first / MODEL_FILE).read_bytes() == b"PK model bytes" and (first / META_FILE).is_file()
     runs = list_runs(tmp_path)
     assert [run.run_id for run in runs] == [second.name, first.name]  # newest first
@@ -144,7 +144,7 @@ def test_broken_folders_and_bad_ids_are_ignored_or_refused(tmp_path):
 @pytest.mark.shipped_defaults
 def test_a_store_elsewhere_still_lists_and_opens_the_shipped_defaults(tmp_path):
     # A deployer points CNNLAB_STORE_DIR at a persistent volume: the defaults are part of the app.
-    from core.model.presets import SHIPPED_RUN_IDS
+    from core.train.recipes import SHIPPED_RUN_IDS
 
     mine = save_run(record(), fake_model, tmp_path)
     runs = list_runs(tmp_path, viewer="someone")

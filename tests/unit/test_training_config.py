@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.model.presets import DEFAULT_RUNS, PRESETS, default_config
+from core.model.presets import PRESETS
 from core.train.config import ConfigError, TrainConfig, check_config, config_notes, split_indices
 from core.train.progress import ProgressView, fold, format_duration, status_line
+from core.train.recipes import DEFAULT_RUNS, default_config
 
 
 def config(**changes) -> TrainConfig:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +19,8 @@ from core.conv.convolution import (
 )
 from core.conv.kernels import PRESETS, format_weight
 from core.conv.links import POOL_CHOICES, POOL_SIZE_RANGE, STRIDE_RANGE
-from core.conv.shapes import ConvLayer, PoolLayer, shape_chain
+from core.model.architectures import shape_chain
+from core.model.layers import Conv, Pool
 from ui.playground import figures as conv_figures
 from ui.playground import state as pg
 
@@ -201,11 +201,11 @@ def chain_view(image: np.ndarray, kernel: np.ndarray, layer: LayerSettings) -> N
               zip(["input", "conv + ReLU", f"{mode} pool", f"{second} + ReLU", f"{mode} pool"], maps, strict=True)]
     st.plotly_chart(conv_figures.maps_row(maps, titles, [False, True, True, True, True], height=260),
                     key=pg.CHAIN_FIGURE)
-    layers: Sequence[ConvLayer | PoolLayer] = [
-        ConvLayer(32, kernel.shape[0], layer.stride, layer.padding), PoolLayer(pool_size, pool_stride),
-        ConvLayer(64, 3, layer.stride, layer.padding), PoolLayer(pool_size, pool_stride)]
+    pool = Pool(mode=mode, size=pool_size, stride=pool_stride)
+    layers = [Conv(filters=32, kernel=kernel.shape[0], stride=layer.stride, padding=layer.padding), pool,
+              Conv(filters=64, kernel=3, stride=layer.stride, padding=layer.padding), pool]
     try:
-        steps = shape_chain((image.shape[0], image.shape[1], image.shape[2]), list(layers))
+        steps = shape_chain((image.shape[0], image.shape[1], image.shape[2]), layers)
     except ValueError as error:
         st.caption(f"In a real network this chain would not fit: {error}")
         return

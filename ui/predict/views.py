@@ -7,14 +7,13 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.data.datasets import DatasetNotFoundError, dataset_name
 from core.data.images import UPLOAD_TYPES, ImageDecodeError, decode_image
 from core.data.numbers import percent
 from core.predict import inspection, preprocessing
 from core.store.runs import RunRecord
 from ui import hosting
 from ui.figures import pixel_heatmap, probability_bars, tile_mosaic
-from ui.loaders import get_dataset
+from ui.loaders import dataset_for_run
 from ui.predict import canvas
 from ui.predict.state import CLEAR, FILTER, INDEX, LAYER, RANDOM, SALIENCY_CLASS, STROKE, UPLOAD
 from ui.text import plain, plot_text
@@ -40,12 +39,10 @@ def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.Dra
         rgba = canvas.drawing(width)
     if rgba is None:
         return None, None, None
-    side = record.input_shape[0]
-    grey = preprocessing.canvas_grey(rgba)
-    stages = preprocessing.prepare_grey(grey, side=side, box=preprocessing.digit_box(side))
-    if stages is None:
+    prepared = preprocessing.prepare_drawing(rgba, side=record.input_shape[0])
+    if prepared is None:
         return None, None, None
-    return stages.centred[:, :, None], stages, preprocessing.naive_resize(grey, side)[:, :, None]
+    return prepared.image, prepared.stages, prepared.naive
 
 
 def upload_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.DrawingStages | None]:
@@ -81,18 +78,9 @@ def test_image_source(record: RunRecord) -> tuple[np.ndarray | None, int | None]
     The dataset loads only here, when a test image is asked for; (None, None) with a message when
     it is not available or its images do not fit the model.
     """
-    try:
-        dataset = get_dataset(record.dataset)
-    except KeyError:
-        st.warning(f"This model was trained on an uploaded folder, “{plain(dataset_name(record.dataset))}”, that "
-                   "this session no longer holds: upload it again on the Dataset Explorer page.",
-                   icon=":material/warning:")
-        return None, None
-    except DatasetNotFoundError as error:
-        st.warning(str(error), icon=":material/warning:")
-        return None, None
-    if dataset.image_shape != tuple(record.input_shape) or not len(dataset.x_test):
-        st.warning(f"{dataset.display_name} has no test images this model can take.", icon=":material/warning:")
+    dataset, problem = dataset_for_run(record)
+    if dataset is None:
+        st.warning(problem, icon=":material/warning:")
         return None, None
     count = len(dataset.x_test)
     _forget_beyond(INDEX, count - 1)  # another dataset may have fewer test images

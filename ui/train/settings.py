@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from core.data.labels import one_hot
-from core.model.presets import DEFAULT_RUNS, default_config
 from core.train.config import MONITORS, PRECISIONS, TrainConfig
+from core.train.recipes import DEFAULT_RUNS, default_config
 from ui.train import model_builder, state
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)

@@ -1,0 +1,197 @@
+"""A job's folder: the one module that reads and writes its files.
+
+The server and the worker talk only through these files, so their names and formats live here,
+once, and both sides call the same functions.
+
+    config.json     {"config": TrainConfig as a dict, "root": the store root, "caps": the server's caps}
+    data.npz        an uploaded dataset: x_train, y_train, x_test, y_test, class_names
+    status.json     a `JobStatus`, rewritten atomically
+    progress.jsonl  the progress events of `core.train.engine`, one JSON object per line
+    stop            appears when someone presses Stop; the worker checks after every batch
+    heartbeat       touched by the worker while it loads or evaluates (no progress lines then)
+    lock            held (flock) by the worker for as long as it lives
+    worker.log      the worker's own output, for debugging
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from core.data.datasets import Dataset
+from core.store.runs import write_text_atomically
+from core.train.config import TrainConfig
+
+CONFIG = "config.json"
+DATA = "data.npz"
+STATUS = "status.json"
+PROGRESS = "progress.jsonl"
+STOP = "stop"
+HEARTBEAT = "heartbeat"
+LOCK = "lock"
+LOG = "worker.log"
+ACTIVE_STATES = ("starting", "running")
+
+
+@dataclass
+class JobStatus:
+    """What a job is doing.
+
+    Args:
+        job_id: The folder name.
+        owner: The session (or user) that started it.
+        state: "starting", "running", "finished", "stopped" or "failed".
+        name: The run's name.
+        dataset: The dataset key.
+        created: Seconds since the epoch when it was started.
+        run_id: The stored run, once saved.
+        message: Why it failed, or why it stopped early.
+        pid: The worker's process id.
+    """
+
+    job_id: str
+    owner: str
+    state: str
+    name: str = ""
+    dataset: str = ""
+    created: float = 0.0
+    run_id: str = ""
+    message: str = ""
+    pid: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+
+@dataclass(frozen=True)
+class JobOrder:
+    """What the server asks a worker to do, as written in config.json.
+
+    Args:
+        config: The checked settings.
+        root: The store the run is saved into.
+        caps: The server's epoch and image caps (`max_epochs`, `max_train_images`), checked again
+            by the worker against the dataset it loads.
+    """
+
+    config: TrainConfig
+    root: Path
+    caps: dict[str, int | None]
+
+
+def is_job(folder: Path) -> bool:
+    """Whether `folder` holds a job (its status file exists)."""
+    return (folder / STATUS).is_file()
+
+
+def write_status(folder: Path, status: JobStatus) -> None:
+    write_text_atomically(folder / STATUS, json.dumps(asdict(status)))
+
+
+def read_status(folder: Path, job_id: str) -> JobStatus:
+    """The job's status file, or a failed status saying it is unreadable (never an exception)."""
+    try:
+        status = JobStatus(**json.loads((folder / STATUS).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, RecursionError):
+        return JobStatus(job_id, "", "failed", message="The job's status file is unreadable.")
+    if not all(isinstance(getattr(status, name), str) for name in ("job_id", "owner", "state", "name", "message")) \
+            or isinstance(status.pid, bool) or not isinstance(status.pid, int):
+        return JobStatus(job_id, "", "failed", message="The job's status file is damaged.")
+    return status
+
+
+def status_age(folder: Path) -> float:
+    """Seconds since the status file last changed."""
+    return time.time() - (folder / STATUS).stat().st_mtime
+
+
+def write_order(folder: Path, order: JobOrder) -> None:
+    write_text_atomically(folder / CONFIG, json.dumps(
+        {"config": asdict(order.config), "root": str(order.root), "caps": order.caps}))
+
+
+def read_order(folder: Path) -> JobOrder:
+    """The job's order.
+
+    Raises:
+        ValueError: If config.json is not a job order (`ConfigError` for bad settings).
+    """
+    data = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
+    return JobOrder(TrainConfig.from_dict(data["config"]), Path(data["root"]), dict(data.get("caps", {})))
+
+
+def write_dataset(folder: Path, dataset: Dataset) -> None:
+    """Writes an uploaded dataset for the worker, which cannot load it by name."""
+    np.savez(folder / DATA, x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
+             y_test=dataset.y_test, class_names=np.array(dataset.class_names))
+
+
+def read_dataset(folder: Path, name: str) -> Dataset | None:
+    """The dataset the server wrote for this job, or None if the worker should load `name` itself."""
+    if not (folder / DATA).is_file():
+        return None
+    with np.load(folder / DATA) as data:
+        return Dataset(name, name, "uploaded images", tuple(str(c) for c in data["class_names"]),
+                       data["x_train"], data["y_train"], data["x_test"], data["y_test"], "upload")
+
+
+def open_progress(folder: Path) -> TextIO:
+    """The progress log, opened for appending (one JSON event per line; flush after each)."""
+    return open(folder / PROGRESS, "a", encoding="utf-8")
+
+
+def append_event(handle: TextIO, event: dict) -> None:
+    handle.write(json.dumps(event) + "\n")
+    handle.flush()
+
+
+def read_events(folder: Path, offset: int = 0) -> tuple[list[dict], int]:
+    """Progress events written since `offset` (a byte position); returns them and the new offset.
+
+    Only whole lines are read, so a line the worker is still writing waits for the next call.
+    """
+    path = folder / PROGRESS
+    if not path.is_file():
+        return [], offset
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        chunk = handle.read()
+    end = chunk.rfind(b"\n") + 1
+    events = []
+    for line in chunk[:end].splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue
+    return events, offset + end
+
+
+def request_stop(folder: Path) -> None:
+    (folder / STOP).touch()
+
+
+def stop_requested(folder: Path) -> bool:
+    return (folder / STOP).exists()
+
+
+def touch_heartbeat(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        (folder / HEARTBEAT).touch()
+
+
+def silent_for(folder: Path) -> float:
+    """Seconds since the job last showed progress: a progress line, its heartbeat, or a status change."""
+    latest = 0.0
+    for name in (PROGRESS, HEARTBEAT, STATUS):
+        try:
+            latest = max(latest, (folder / name).stat().st_mtime)
+        except FileNotFoundError:
+            continue
+    return time.time() - latest if latest else 0.0
