@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.hosting import visible_runs
+from ui.hosting import visible_store
 from ui.models import state
 from ui.models import views as store_views
 from ui.navigation import require_router
@@ -15,7 +15,8 @@ st.caption("Every run you train is saved here with its model file (`.keras`) and
            "hyperparameters, per-epoch history and train / validation / test metrics. Shipped default models "
            "come first and are read-only.")
 store_views.action_message()
-records = visible_runs()
+listing = visible_store()
+records = listing.runs
 if not records:
     st.info("No stored runs yet. Train one on the **Train** page, or upload a `.keras` file below.")
 else:
@@ -37,7 +38,7 @@ else:
     else:
         st.caption("Click a row (its left edge) to see the run's details and actions. Click a column header to sort.")
 
-store_views.damaged_runs()
+store_views.damaged_runs(listing.damaged)
 store_views.upload_result()
 with st.expander("Upload a .keras model", icon=":material/upload:"):
     store_views.upload_form()

@@ -15,7 +15,7 @@ import streamlit as st
 
 from core.jobs.jobs import prune_jobs
 from core.store.hosting import Limits, current_limits
-from core.store.runs import STORE_ROOT, RunRecord, expire_runs, list_runs, remove_partials
+from core.store.runs import STORE_ROOT, RunRecord, StoreListing, expire_runs, list_runs, remove_partials, scan_store
 from ui.state import OWNER
 
 _log = logging.getLogger(__name__)
@@ -61,6 +61,12 @@ def visible_runs() -> list[RunRecord]:
     """The runs this session may see: shipped defaults first, then its own (hosted) or all (local)."""
     upkeep()
     return list_runs(viewer=viewer())
+
+
+def visible_store() -> StoreListing:
+    """What the Models page lists: the runs this session may see and its damaged ones, in one look at the store."""
+    upkeep()
+    return scan_store(viewer=viewer())
 
 
 def upload_limit() -> int:

@@ -21,6 +21,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -157,42 +158,51 @@ def _visible(record: RunRecord, viewer: str | None) -> bool:
     return viewer is None or record.source == DEFAULTS or (bool(viewer) and record.owner == viewer)
 
 
-def list_runs(root: Path = STORE_ROOT, viewer: str | None = None) -> list[RunRecord]:
-    """Every whole run, shipped defaults first, then the user's runs newest first.
+@dataclass(frozen=True)
+class StoreListing:
+    """What one look at the store finds: the whole runs and the damaged ones.
+
+    Args:
+        runs: Whole runs, shipped defaults first, then the user's runs newest first.
+        damaged: Run folders that cannot be used, with the reason.
+    """
+
+    runs: list[RunRecord]
+    damaged: list[DamagedRun]
+
+
+def scan_store(root: Path = STORE_ROOT, viewer: str | None = None) -> StoreListing:
+    """Reads every run folder once and sorts it into whole runs and damaged ones.
 
     Args:
         root: The store root.
         viewer: In hosted mode, the session asking: only its own runs (and the defaults) are
-            listed. None lists every run (one's own machine).
+            listed, and only damaged runs that still name it as owner (and damaged defaults, which
+            are the operator's to fix). None lists every run (one's own machine).
     """
-    records = []
+    runs, damaged = [], []
     for source in (DEFAULTS, RUNS):
         found: dict[str, RunRecord] = {}
-        for folder in _folders(root, source):
-            for path in folder.iterdir():
-                record = _read(path, source) if path.is_dir() and path.name not in found else None
-                if record is not None and _visible(record, viewer):
-                    found[path.name] = record
-        records.extend(sorted(found.values(), key=lambda record: record.run_id, reverse=source == RUNS))
-    return records
+        for folder in _folders(root, source):  # the store's own defaults first: they win on the same id
+            for path in sorted(folder.iterdir()):
+                examined = _examine(path, source)
+                if isinstance(examined, DamagedRun):
+                    if viewer is None or source == DEFAULTS or (bool(viewer) and examined.owner == viewer):
+                        damaged.append(examined)
+                elif examined is not None and path.name not in found and _visible(examined, viewer):
+                    found[path.name] = examined
+        runs.extend(sorted(found.values(), key=lambda record: record.run_id, reverse=source == RUNS))
+    return StoreListing(runs, damaged)
+
+
+def list_runs(root: Path = STORE_ROOT, viewer: str | None = None) -> list[RunRecord]:
+    """Every whole run this viewer may see (see `scan_store`)."""
+    return scan_store(root, viewer).runs
 
 
 def list_damaged(root: Path = STORE_ROOT, viewer: str | None = None) -> list[DamagedRun]:
-    """Run folders that cannot be used, with the reason: listed on Models so they can be deleted.
-
-    Args:
-        viewer: As for `list_runs`; in hosted mode a visitor sees only damaged runs that still name them
-            as owner (and damaged defaults, which are the operator's to fix).
-    """
-    damaged = []
-    for source in (DEFAULTS, RUNS):
-        for folder in _folders(root, source):
-            for path in sorted(folder.iterdir()):
-                found = _examine(path, source)
-                if isinstance(found, DamagedRun) and (viewer is None or source == DEFAULTS
-                                                      or (bool(viewer) and found.owner == viewer)):
-                    damaged.append(found)
-    return damaged
+    """Run folders that cannot be used, with the reason: listed on Models so they can be deleted (see `scan_store`)."""
+    return scan_store(root, viewer).damaged
 
 
 def delete_damaged(run_id: str, root: Path = STORE_ROOT, viewer: str | None = None) -> None:

@@ -109,3 +109,16 @@ def test_a_run_without_validation_shows_an_empty_cell_not_none(two_runs):
     for name in ("test accuracy", "validation accuracy"):
         assert columns[name]["type_config"]["type"] == "progress", columns[name]
     assert "None" not in table.value.astype(str).to_string().replace("NaN", "")
+
+
+def test_the_page_reads_each_run_folder_once_per_run(two_runs, monkeypatch):
+    # Listing the runs and the damaged ones is one look at the store, not two.
+    import core.store.runs as store
+
+    seen: list[str] = []
+    examine = store._examine
+    monkeypatch.setattr(store, "_examine", lambda folder, source: (seen.append(folder.name), examine(folder, source))[1])
+    app = open_app(MODELS)
+    seen.clear()
+    rerun(app)
+    assert sorted(seen) == sorted(two_runs)

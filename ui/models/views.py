@@ -20,11 +20,11 @@ from core.store.runs import (
     MODEL_FILE,
     RUNS,
     STORE_ROOT,
+    DamagedRun,
     RunRecord,
     StoreError,
     delete_damaged,
     delete_run,
-    list_damaged,
     rename_run,
     run_folder,
 )
@@ -94,9 +94,8 @@ def _delete_damaged(run_id: str) -> None:
         st.session_state[ACTION_MESSAGE] = ("error", plain(error))
 
 
-def damaged_runs() -> None:
+def damaged_runs(damaged: list[DamagedRun]) -> None:
     """Runs whose files cannot be used, with the reason and a Delete button; every other page skips them."""
-    damaged = list_damaged(viewer=hosting.viewer())
     if not damaged:
         return
     with st.container(border=True):
