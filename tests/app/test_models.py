@@ -117,7 +117,12 @@ def test_the_page_reads_each_run_folder_once_per_run(two_runs, monkeypatch):
 
     seen: list[str] = []
     examine = store._examine
-    monkeypatch.setattr(store, "_examine", lambda folder, source: (seen.append(folder.name), examine(folder, source))[1])
+
+    def counted(folder, source):
+        seen.append(folder.name)
+        return examine(folder, source)
+
+    monkeypatch.setattr(store, "_examine", counted)
     app = open_app(MODELS)
     seen.clear()
     rerun(app)

@@ -9,7 +9,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.harness import open_app, rerun
-from ui import state
 from ui.playground import state as pg
 
 PLAYGROUND = "pages/convolution_playground.py"
@@ -37,7 +36,7 @@ def test_grid_source_shows_the_lessons_vertical_line_worked_example():
 
 
 def test_preset_cell_edit_and_padding_change_the_shapes_shown(data_dir):
-    app = open_playground({"source": "dataset", state.DATASET: "mnist", "index": "0"})
+    app = open_playground({"source": "dataset", "dataset": "mnist", "index": "0"})
     assert formulas(app)[0] == "- Feature-map height and width: (28 + 2×0 − 3) / 1 + 1 = 25 + 1 = 26"
     assert formulas(app)[1] == "- Pooled height and width: (26 + 2×0 − 2) / 2 + 1 = 12 + 1 = 13"
 
@@ -175,7 +174,7 @@ def test_a_new_input_starts_the_step_view_at_its_strongest_response():
 
 
 def test_bad_grid_cells_a_pool_too_big_and_bad_link_names_get_messages():
-    app = open_playground({"source": "grid", state.DATASET: "../../etc/passwd", "photo": "nope"})
+    app = open_playground({"source": "grid", "dataset": "../../etc/passwd", "photo": "nope"})
     assert len(app.warning) == 2
     assert "`dataset`" in app.warning[0].value and "`photo`" in app.warning[1].value
     grid = app.session_state[pg.GRID]
@@ -191,7 +190,7 @@ def test_bad_grid_cells_a_pool_too_big_and_bad_link_names_get_messages():
 
 
 def test_a_link_to_an_image_past_the_end_of_the_split_says_so(data_dir):
-    app = open_playground({"source": "dataset", state.DATASET: "mnist", "index": "9999999"})
+    app = open_playground({"source": "dataset", "dataset": "mnist", "index": "9999999"})
     assert "asks for image 9,999,999, but this split has 10,000" in app.warning[0].value
     assert app.get("plotly_chart")
 

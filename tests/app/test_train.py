@@ -176,7 +176,7 @@ def _upload_zip(app) -> str:
     return app.session_state[state.DATASET]
 
 
-@pytest.mark.parametrize(state.DATASET, ["digits", "mnist", "fashion_mnist", "cifar10", "upload"])
+@pytest.mark.parametrize("dataset", ["digits", "mnist", "fashion_mnist", "cifar10", "upload"])
 def test_the_page_starts_from_and_recommended_restores_default_config(dataset, data_dir):
     app = open_app(TRAIN)
     if dataset == "upload":

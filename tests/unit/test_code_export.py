@@ -14,7 +14,6 @@ from core.model.layers import Conv, Pool, spec_from_dicts, spec_to_dicts
 from core.model.presets import PRESETS
 from core.store.runs import RunRecord
 from core.train.recipes import default_config
-from ui import state
 
 
 def make_record(dataset: str, preset: str, input_shape: list[int], **settings) -> RunRecord:
@@ -50,7 +49,7 @@ def test_layer_code_is_the_builders_call():
     assert layer_code(Pool("average", 3, stride=1).keras_call()) == "keras.layers.AveragePooling2D(3, strides=1)"
 
 
-@pytest.mark.parametrize((state.DATASET, "preset", "shape", "settings"), [
+@pytest.mark.parametrize(("dataset", "preset", "shape", "settings"), [
     ("mnist", "fast_digits", [28, 28, 1], {"early_stopping": True, "early_monitor": "val_loss"}),
     ("cifar10", "regularised_cnn", [32, 32, 3],
      {"loss": "categorical", "optimizer": "sgd", "schedule": "constant", "target_accuracy": 0.99,
@@ -136,7 +135,7 @@ def test_stroke_thickness_runs_export_the_augmentation_and_train(tmp_path, capsy
     assert "STROKE_THICKNESS" not in export_script(make_record("mnist", "fast_digits", [28, 28, 1]))
 
 
-@pytest.mark.parametrize((state.DATASET, "shape"), [("mnist", [28, 28, 1]), ("fashion_mnist", [28, 28, 1]),
+@pytest.mark.parametrize(("dataset", "shape"), [("mnist", [28, 28, 1]), ("fashion_mnist", [28, 28, 1]),
                                                 ("cifar10", [32, 32, 3])])
 def test_data_dir_reads_the_apps_data_folder_with_numpy_and_pillow(dataset, shape, data_dir, tmp_path):
     from core.data.datasets import load_dataset

@@ -18,7 +18,7 @@ from core.conv.kernels import (
 from core.conv.links import PlaygroundSettings, decode, encode, vertical_line_grid
 from core.data.images import fit_within, to_grey
 from core.data.photos import PHOTOS, load_photo
-from ui import figures, state
+from ui import figures
 from ui.playground import figures as conv_figures
 
 # ---- kernels -----------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ def test_bad_parameters_are_reported_and_the_rest_still_apply():
     assert problems["stride"] == "9 is outside 1–4"
     default = PlaygroundSettings()
     np.testing.assert_array_equal(settings.kernel, default.kernel)
-    assert (settings.stride, settings.padding, settings.relu, settings.source) == (1, "valid", False, state.DATASET)
+    assert (settings.stride, settings.padding, settings.relu, settings.source) == (1, "valid", False, "dataset")
     assert (settings.pool, settings.pool_size) == ("max", 3)  # the good ones apply
 
 
