@@ -34,6 +34,7 @@ except (DatasetNotFoundError, IdxFormatError) as error:
     st.stop()
 owner = hosting.owner()
 caps = hosting.limits()
+hosting.warm_workers()
 default_run = default_run_for(key)
 fitting = presets_for(dataset.image_shape, dataset.num_classes)
 train_settings.init_settings(key, caps.max_epochs, caps.max_train_images)
@@ -101,15 +102,15 @@ with switched:
 if problem:
     st.error(problem, icon=":material/error:")
 active = active_jobs()
-running = [job for job in active if job.owner == owner]
-busy = caps.max_jobs is not None and len(active) >= caps.max_jobs
-if len(running) >= caps.jobs_per_session:
+mine = [job for job in active if job.owner == owner]
+training = [job for job in mine if job.training]
+if len(mine) >= caps.jobs_per_session and len(training) == len(mine):
     st.info("Your run is training (above). Stop it or wait for it to finish before starting another.")
-elif busy:
-    st.warning(f"Busy: all {caps.max_jobs} training slot(s) on this server are in use by other sessions. Try "
-               "again when a run finishes.", icon=":material/hourglass:")
+elif len(mine) >= caps.jobs_per_session:
+    st.caption("Your run is waiting in line (above). Start again to replace it with these settings: it keeps its "
+               "place.")
 st.button("Start training", type="primary", icon=":material/play_arrow:",
-          disabled=bool(problem or len(running) >= caps.jobs_per_session),
+          disabled=bool(problem or (len(mine) >= caps.jobs_per_session and len(training) == len(mine))),
           key=state.START, on_click=train_live.start, args=(config, owner, dataset))
 if st.session_state.get(state.START_ERROR):
     st.warning(plain(st.session_state.pop(state.START_ERROR)), icon=":material/hourglass:")

@@ -37,11 +37,21 @@ def isolated_defaults(request, monkeypatch, tmp_path_factory) -> None:
         monkeypatch.setattr(core.store.runs, "SHIPPED_DEFAULTS", tmp_path_factory.getbasetemp() / "no-shipped-defaults")
 
 
+@pytest.fixture(autouse=True)
+def no_pools_left() -> Iterator[None]:
+    """Stops the worker pools a test started (each worker holds TensorFlow: about 900 MB)."""
+    yield
+    import sys
+
+    if "core.jobs.pool" in sys.modules:
+        sys.modules["core.jobs.pool"].stop_pools()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_orphan_workers() -> Iterator[None]:
     """Ends training workers still running when the session ends (a test failed before its Stop).
 
-    Workers start in their own session so that they outlive a server restart; without this, a
+    Workers start in their own session so that a run outlives a server restart; without this, a
     failing test would leave one training in the background.
     """
     yield

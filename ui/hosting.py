@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.jobs.jobs import prune_jobs
+from core.jobs.pool import ensure_pool, pool_settings
 from core.store.hosting import Limits, current_limits
 from core.store.runs import STORE_ROOT, RunRecord, StoreListing, expire_runs, list_runs, remove_partials, scan_store
 from ui.state import OWNER
@@ -67,6 +68,15 @@ def visible_store() -> StoreListing:
     """What the Models page lists: the runs this session may see and its damaged ones, in one look at the store."""
     upkeep()
     return scan_store(viewer=viewer())
+
+
+def warm_workers() -> None:
+    """Starts the store's worker pool if no process runs it yet, so that a Start trains at once.
+
+    Called when the Train page opens: a visitor spends longer choosing settings than a worker
+    takes to import TensorFlow (about 4 s), so the first run starts warm too.
+    """
+    ensure_pool(STORE_ROOT, pool_settings(limits().workers))
 
 
 def upload_limit() -> int:

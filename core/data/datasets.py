@@ -54,6 +54,7 @@ class DatasetInfo:
         class_names: Class names in label order.
         folder: The sub-folder of the data directory that holds its files.
         download_size: A human-readable size of Keras' download, for the status message.
+        train_images: Images in its training split, known before loading (for the queue's estimates).
     """
 
     name: str
@@ -63,6 +64,7 @@ class DatasetInfo:
     class_names: tuple[str, ...]
     folder: str
     download_size: str
+    train_images: int
 
 
 BUILTIN_DATASETS: dict[str, DatasetInfo] = {
@@ -72,25 +74,25 @@ BUILTIN_DATASETS: dict[str, DatasetInfo] = {
             "digits", "Digits (scikit-learn, 8×8)",
             "1,797 handwritten digits scanned at 8×8 pixels with 17 grey levels, shipped inside scikit-learn. "
             "Tiny and always available, so it is the default; shown here rescaled from 0–16 to 0–255.",
-            (8, 8, 1), _DIGIT_CLASSES, "", "none (bundled)",
+            (8, 8, 1), _DIGIT_CLASSES, "", "none (bundled)", 1437,
         ),
         DatasetInfo(
             "mnist", "MNIST handwritten digits",
             "70,000 handwritten digits, 28×28 grey, white ink on black, each digit centred by its centre of mass "
             "in a 20×20 box. The 'hello world' of image classification.",
-            (28, 28, 1), _DIGIT_CLASSES, "mnist", "11 MB",
+            (28, 28, 1), _DIGIT_CLASSES, "mnist", "11 MB", 60_000,
         ),
         DatasetInfo(
             "fashion_mnist", "Fashion-MNIST clothing",
             "70,000 greyscale 28×28 photos of clothes and shoes from Zalando in 10 classes. Same format as MNIST "
             "but clearly harder: shirts, T-shirts and pullovers look alike.",
-            (28, 28, 1), FASHION_MNIST_CLASSES, "fashion-mnist", "30 MB",
+            (28, 28, 1), FASHION_MNIST_CLASSES, "fashion-mnist", "30 MB", 60_000,
         ),
         DatasetInfo(
             "cifar10", "CIFAR-10 small photos",
             "60,000 colour photos, 32×32 RGB, of 10 everyday classes (planes, cars, animals, ships, trucks). "
             "Objects vary in pose, background and colour, so dense networks struggle and convolutions shine.",
-            (32, 32, 3), CIFAR10_CLASSES, "cifar10", "170 MB",
+            (32, 32, 3), CIFAR10_CLASSES, "cifar10", "170 MB", 50_000,
         ),
     )
 }

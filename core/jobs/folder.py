@@ -36,7 +36,10 @@ STOP = "stop"
 HEARTBEAT = "heartbeat"
 LOCK = "lock"
 LOG = "worker.log"
-ACTIVE_STATES = ("starting", "running")
+SPEEDS = "speeds.json"  # in the jobs folder: measured images/s per kind of run, for the queue's ETAs
+QUEUED_STATES = ("queued",)
+ACTIVE_STATES = ("queued", "starting", "running")
+TRAINING_STATES = ("starting", "running")
 
 
 @dataclass
@@ -46,13 +49,15 @@ class JobStatus:
     Args:
         job_id: The folder name.
         owner: The session (or user) that started it.
-        state: "starting", "running", "finished", "stopped" or "failed".
+        state: "queued", "starting", "running", "finished", "stopped", "cancelled" or "failed".
         name: The run's name.
         dataset: The dataset key.
-        created: Seconds since the epoch when it was started.
+        created: Seconds since the epoch when it joined the queue: its place in line.
         run_id: The stored run, once saved.
         message: Why it failed, or why it stopped early.
         pid: The worker's process id.
+        started: Seconds since the epoch when a worker took it (0 while it waits).
+        estimate: Expected seconds of work, for the queue's ETAs (`core.jobs.eta.run_seconds`).
     """
 
     job_id: str
@@ -64,10 +69,21 @@ class JobStatus:
     run_id: str = ""
     message: str = ""
     pid: int = 0
+    started: float = 0.0
+    estimate: float = 0.0
 
     @property
     def active(self) -> bool:
+        """Queued or training: it holds its owner's one place in the queue."""
         return self.state in ACTIVE_STATES
+
+    @property
+    def queued(self) -> bool:
+        return self.state in QUEUED_STATES
+
+    @property
+    def training(self) -> bool:
+        return self.state in TRAINING_STATES
 
 
 @dataclass(frozen=True)
@@ -102,7 +118,9 @@ def read_status(folder: Path, job_id: str) -> JobStatus:
     except (OSError, ValueError, TypeError, RecursionError):
         return JobStatus(job_id, "", "failed", message="The job's status file is unreadable.")
     if not all(isinstance(getattr(status, name), str) for name in ("job_id", "owner", "state", "name", "message")) \
-            or isinstance(status.pid, bool) or not isinstance(status.pid, int):
+            or isinstance(status.pid, bool) or not isinstance(status.pid, int) \
+            or not all(isinstance(getattr(status, name), int | float) and not isinstance(getattr(status, name), bool)
+                       for name in ("created", "started", "estimate")):
         return JobStatus(job_id, "", "failed", message="The job's status file is damaged.")
     return status
 
@@ -195,3 +213,33 @@ def silent_for(folder: Path) -> float:
         except FileNotFoundError:
             continue
     return time.time() - latest if latest else 0.0
+
+
+def speed_key(config: TrainConfig) -> str:
+    """What makes runs train at the same speed: the data, the model, the precision and the batch size."""
+    return f"{config.dataset}|{config.model_key}|{config.precision}|{config.batch_size}"
+
+
+def read_speeds(root: Path) -> dict[str, float]:
+    """Measured training images per second by `speed_key`; empty when none are recorded or the file is damaged."""
+    try:
+        data = json.loads((root / "jobs" / SPEEDS).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(key): float(value) for key, value in data.items()
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0}
+
+
+def record_speed(root: Path, config: TrainConfig, images_per_second: float) -> None:
+    """Remembers how fast this kind of run trained (a running mean that favours the latest run)."""
+    if not images_per_second > 0:
+        return
+    speeds = read_speeds(root)
+    key = speed_key(config)
+    old = speeds.get(key)
+    speeds[key] = images_per_second if old is None else 0.5 * old + 0.5 * images_per_second
+    with contextlib.suppress(OSError):  # an ETA is a courtesy: a full disk must not fail the run
+        (root / "jobs").mkdir(parents=True, exist_ok=True)
+        write_text_atomically(root / "jobs" / SPEEDS, json.dumps(speeds))

@@ -1,19 +1,23 @@
-"""Background training jobs: each run trains in its own worker process, reporting through files.
+"""Background training jobs: a first-in, first-out queue that warm worker processes take runs from.
 
-Why a process and not a thread: after every script and fragment run, Streamlit calls
+Why processes and not threads: after every script and fragment run, Streamlit calls
 `keras.backend.clear_session()` and a full `gc.collect()`; with TensorFlow loaded each holds the
 GIL for about 0.2 s, and a `model.fit` thread polled twice a second ran about 100 times slower.
 A worker process shares no GIL with the server, can be stopped for real, keeps a crash away from
 the app, and lets the page never import TensorFlow at all.
 
+Every Start is accepted: the run joins the queue (`submit_job`), and one of the pool's warm workers
+(`core.jobs.pool`, `core.jobs.worker`) takes it when it is free (`claim_next`). Each owner has at
+most one run queued or training: a second Start replaces a waiting run in its place in line, and is
+refused while one trains. The queue lives in the job folders, so it survives a restart.
+
 A job is a folder under `<store root>/jobs/<job id>/`, whose files `core.jobs.folder` reads and
 writes: the order (config.json), an uploaded dataset (data.npz), the status, the progress events,
 the stop request, a heartbeat, the worker's lock and its log.
 
-The lock is taken by the server *before* the worker starts and handed over as an inherited file
-descriptor, so there is no moment when a starting job looks dead, and a worker that dies in any
-way (even SIGKILL) releases it at once. A job whose status says running but whose lock is free
-is reported as failed.
+A worker takes a job's lock (flock) *before* it marks the job as starting, and holds it until the
+run has ended, so a worker that dies in any way (even SIGKILL) releases it at once: a job whose
+status says it trains but whose lock is free is reported as failed.
 """
 
 from __future__ import annotations
@@ -23,8 +27,6 @@ import fcntl
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +34,9 @@ from pathlib import Path
 
 from core.data.datasets import BUILTIN_DATASETS, Dataset
 from core.jobs import folder as files
+from core.jobs.eta import Wait, run_seconds, waits
 from core.jobs.folder import JobOrder, JobStatus
+from core.jobs.pool import ensure_pool, pool_settings
 from core.store.hosting import Limits, QuotaError, check_store_quota, current_limits
 from core.store.ids import new_id
 from core.store.runs import STORE_ROOT
@@ -41,12 +45,12 @@ from core.train.config import TrainConfig
 JOBS = "jobs"
 STALL_ENV = "CNNLAB_STALL_SECONDS"
 DEFAULT_STALL_SECONDS = 120.0
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-_children: dict[str, subprocess.Popen] = {}  # reaped in `job_status`, so finished workers leave no zombies
+QUEUE_ENV = "CNNLAB_MAX_QUEUE"
+DEFAULT_MAX_QUEUE = 200  # runs waiting at once: one per visitor, so a class of 30 is far inside it
 
 
 class JobLimitError(RuntimeError):
-    """A job cannot start now: this session already has one, or every slot is busy."""
+    """A run cannot join the queue: its owner has one training, the queue is full, or a quota is used up."""
 
 
 class JobError(ValueError):
@@ -80,7 +84,7 @@ def _global_lock(root: Path) -> Iterator[None]:
 
 
 def _worker_alive(folder: Path) -> bool:
-    """Whether a process holds the job's lock (the worker, or the server handing it over)."""
+    """Whether a process holds the job's lock: the worker that claimed it."""
     try:
         descriptor = os.open(folder / files.LOCK, os.O_RDWR)
     except FileNotFoundError:
@@ -101,17 +105,14 @@ def job_status(job_id: str, root: Path = STORE_ROOT) -> JobStatus:
         JobError: If there is no such job.
     """
     folder = job_folder(job_id, root)
-    child = _children.get(job_id)
-    if child is not None and child.poll() is not None:
-        del _children[job_id]
     status = files.read_status(folder, job_id)
-    if status.active and not _worker_alive(folder):
+    if status.training and not _worker_alive(folder):
         # Read again: the worker may have written its last status between the two reads.
         status = files.read_status(folder, job_id)
-        if status.active:
+        if status.training:
             status.state = "failed"
             status.message = status.message or "The training process ended unexpectedly (out of memory, or killed)."
-    elif status.active and (silent := files.silent_for(folder)) > stall_seconds():
+    elif status.training and (silent := files.silent_for(folder)) > stall_seconds():
         _end_stalled(folder, status, silent)
     return status
 
@@ -163,26 +164,46 @@ def active_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
     return [job for job in list_jobs(root) if job.active]
 
 
-def _check_quotas(owner: str, active: list[JobStatus], limits: Limits, root: Path) -> None:
-    """Raises JobLimitError if `owner` may not start a run now (called under the global lock)."""
-    mine = [job for job in active if job.owner == owner]
+def max_queue() -> int:
+    """Runs that may wait at once (`CNNLAB_MAX_QUEUE`); a bad value falls back to the default."""
+    try:
+        value = int(os.environ.get(QUEUE_ENV, "") or DEFAULT_MAX_QUEUE)
+    except ValueError:
+        return DEFAULT_MAX_QUEUE
+    return value if value > 0 else DEFAULT_MAX_QUEUE
+
+
+def _admit(owner: str, active: list[JobStatus], limits: Limits, root: Path) -> JobStatus | None:
+    """Checks that `owner` may queue a run now (under the global lock); returns their waiting run, which the
+    new one replaces, if any.
+
+    Raises:
+        JobLimitError: If their run is training, the queue is full, or a stored-run quota is used up.
+    """
+    mine = sorted((job for job in active if job.owner == owner), key=lambda job: job.created)
+    waiting = None
     if len(mine) >= limits.jobs_per_session:
-        raise JobLimitError(f"You already have a run training ({mine[0].name}). Stop it or wait for it to "
-                            f"finish: {limits.jobs_per_session} run{'s' if limits.jobs_per_session > 1 else ''} "
-                            "per session at a time.")
-    if limits.max_jobs is not None and len(active) >= limits.max_jobs:
-        raise JobLimitError(f"Busy: {len(active)} of {limits.max_jobs} training slot"
-                            f"{'s' if limits.max_jobs > 1 else ''} in use on this server. Try again when a run "
-                            "finishes; nothing was started.")
-    try:  # runs still training count too: each will be stored when it ends
-        check_store_quota(owner, limits, root, pending_mine=len(mine), pending_all=len(active))
+        mine_queued = [job for job in mine if job.queued]
+        if not mine_queued:
+            share = "one run" if limits.jobs_per_session == 1 else f"{limits.jobs_per_session} runs"
+            raise JobLimitError(f"Your run “{mine[0].name}” is training. Stop it, or wait for it to end, before "
+                                f"you start another: {share} per person at a time keeps the queue fair.")
+        waiting = mine_queued[-1]  # the newest waiting run makes way, and the new one takes its place
+    queued = [job for job in active if job.queued]
+    if waiting is None and len(queued) >= max_queue():
+        raise JobLimitError(f"The queue is full: {len(queued)} runs are waiting. Try again when some have "
+                            "started; nothing was queued.")
+    others = [job for job in active if job is not waiting]
+    try:  # runs waiting or training count too: each will be stored when it ends
+        check_store_quota(owner, limits, root, pending_mine=0, pending_all=len(others))
     except QuotaError as error:
         raise JobLimitError(str(error)) from None
+    return waiting
 
 
-def start_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, root: Path = STORE_ROOT,
-              limits: Limits | None = None) -> str:
-    """Starts a worker process that trains `config` and stores the run; returns the job id.
+def submit_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, root: Path = STORE_ROOT,
+               limits: Limits | None = None, start_workers: bool = True) -> str:
+    """Puts a run in the queue; returns its job id. A worker takes it when it reaches the front.
 
     Args:
         config: Checked settings.
@@ -191,48 +212,120 @@ def start_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, r
         root: The store root.
         limits: The caps to enforce; `core.store.hosting.current_limits()` by default. The worker
             checks the epoch and image caps again against the loaded dataset.
+        start_workers: Start this store's worker pool if no process runs it yet (tests of the
+            queue alone turn it off).
 
     Raises:
-        JobLimitError: If this owner already has as many jobs training as allowed, every slot
-            is busy, or a stored-run quota is used up.
+        JobLimitError: If this owner has a run training, the queue is full, or a stored-run quota
+            is used up. A run of theirs that is still waiting is replaced, keeping its place.
         JobError: If the job's files cannot be written (a full disk); nothing is left behind.
     """
     limits = limits or current_limits()
     if config.dataset not in BUILTIN_DATASETS and dataset is None:
         raise JobError(f"The dataset {config.dataset!r} must be handed to the job.")
+    available = len(dataset.x_train) if dataset is not None else BUILTIN_DATASETS[config.dataset].train_images
+    images = int(min(config.subset or available, available) * (1 - config.validation_split))
     with _global_lock(root):
-        _check_quotas(owner, active_jobs(root), limits, root)
+        waiting = _admit(owner, active_jobs(root), limits, root)
         job_id = new_id()
         folder = jobs_root(root) / job_id
+        estimate = run_seconds(images, config.epochs,
+                               files.read_speeds(root).get(files.speed_key(config)))
+        status = JobStatus(job_id, owner, "queued", config.name, config.dataset,
+                           created=waiting.created if waiting else time.time(), estimate=estimate)
         try:
-            _write_job(folder, job_id, config, owner, dataset, root, limits)
+            _write_job(folder, status, config, dataset, root, limits)
         except OSError as error:  # a full disk, say: no traceback, and no half-made job left behind
             shutil.rmtree(folder, ignore_errors=True)
             raise JobError(f"The run could not start: the server cannot write its files ({error.strerror or error}). "
                            "Nothing was started; try again later.") from None
+        if waiting is not None:
+            _cancel(jobs_root(root) / waiting.job_id, waiting, "Replaced by a newer Start, which took its place.")
+    if start_workers:
+        ensure_pool(root, pool_settings(limits.workers))
     return job_id
 
 
-def _write_job(folder: Path, job_id: str, config: TrainConfig, owner: str, dataset: Dataset | None, root: Path,
+def _write_job(folder: Path, status: JobStatus, config: TrainConfig, dataset: Dataset | None, root: Path,
                limits: Limits) -> None:
-    """Writes the job's folder and starts its worker, which inherits the job's lock."""
+    """Writes the job's folder; the status, which puts it in the queue, comes last."""
     folder.mkdir()
     if config.dataset not in BUILTIN_DATASETS:
         files.write_dataset(folder, dataset)
     caps = {"max_epochs": limits.max_epochs, "max_train_images": limits.max_train_images}
     files.write_order(folder, JobOrder(config, root, caps))
-    files.write_status(folder, JobStatus(job_id, owner, "starting", config.name, config.dataset, time.time()))
-    descriptor = os.open(folder / files.LOCK, os.O_CREAT | os.O_RDWR, 0o600)
-    fcntl.flock(descriptor, fcntl.LOCK_EX)
-    try:
-        with open(folder / files.LOG, "ab") as log:
-            environment = {**os.environ, "PYTHONPATH": str(_REPO_ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
-            _children[job_id] = subprocess.Popen(
-                [sys.executable, "-m", "core.jobs.worker", str(folder), str(descriptor)], cwd=_REPO_ROOT,
-                pass_fds=(descriptor,), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=environment, start_new_session=True)
-    finally:
-        os.close(descriptor)  # the worker holds the lock now
+    (folder / files.LOCK).touch()
+    files.write_status(folder, status)
+
+
+def _cancel(folder: Path, status: JobStatus, message: str) -> None:
+    status.state, status.message = "cancelled", message
+    files.write_status(folder, status)
+    with contextlib.suppress(OSError), files.open_progress(folder) as handle:
+        files.append_event(handle, {"type": "end", "status": "cancelled", "message": message})
+
+
+def claim_next(root: Path, worker_pid: int) -> tuple[Path, JobStatus, int] | None:
+    """Gives the oldest waiting run to a worker: returns its folder, status and the job's locked descriptor.
+
+    The worker keeps the descriptor open until the run has ended; None when nothing waits.
+    """
+    if not jobs_root(root).is_dir():
+        return None
+    with _global_lock(root):
+        waiting = sorted((job for job in list_jobs(root) if job.queued), key=lambda job: (job.created, job.job_id))
+        for status in waiting:
+            folder = jobs_root(root) / status.job_id
+            descriptor = os.open(folder / files.LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(descriptor)
+                continue
+            status.state, status.pid = "starting", worker_pid
+            files.write_status(folder, status)
+            return folder, status, descriptor
+    return None
+
+
+def cancel_job(job_id: str, owner: str | None = None, root: Path = STORE_ROOT) -> str:
+    """Takes a waiting run out of the queue, or asks a training one to stop.
+
+    Returns:
+        "cancelled", "stopping", or "ended" if it had ended already.
+
+    Raises:
+        JobError: For an unknown job, or another owner's.
+    """
+    with _global_lock(root):  # a worker cannot claim it between our read and our write
+        status = job_status(job_id, root)
+        if owner is not None and status.owner != owner:
+            raise JobError("That run belongs to another session.")
+        if status.queued:
+            _cancel(job_folder(job_id, root), status, "Cancelled before it started.")
+            return "cancelled"
+    if status.training:
+        files.request_stop(job_folder(job_id, root))
+        return "stopping"
+    return "ended"
+
+
+def queue_wait(job_id: str, root: Path = STORE_ROOT, workers: int | None = None) -> Wait | None:
+    """A waiting run's position and expected start and end; None once it is no longer waiting.
+
+    Args:
+        workers: Runs that train at once; the pool's setting by default.
+    """
+    active = active_jobs(root)
+    queued = sorted((job for job in active if job.queued), key=lambda job: (job.created, job.job_id))
+    ids = [job.job_id for job in queued]
+    if job_id not in ids:
+        return None
+    now = time.time()
+    training = [job for job in active if job.training]
+    running_left = [max(1.0, job.estimate - (now - job.started)) if job.started else job.estimate for job in training]
+    count = max(workers or current_limits().workers, len(running_left))
+    return waits(running_left, [job.estimate for job in queued], count)[ids.index(job_id)]
 
 
 def request_stop(job_id: str, owner: str | None = None, root: Path = STORE_ROOT) -> bool:
@@ -247,7 +340,7 @@ def request_stop(job_id: str, owner: str | None = None, root: Path = STORE_ROOT)
     status = job_status(job_id, root)
     if owner is not None and status.owner != owner:
         raise JobError("That run belongs to another session.")
-    if not status.active:
+    if not status.training:
         return False
     files.request_stop(job_folder(job_id, root))
     return True

@@ -39,17 +39,18 @@ class Cap:
 CAPS: dict[str, Cap] = {
     "max_epochs": Cap("CNNLAB_MAX_EPOCHS", 20, "epochs per run"),
     "max_train_images": Cap("CNNLAB_MAX_TRAIN_IMAGES", 20_000, "training images per run (the subset)"),
-    "max_jobs": Cap("CNNLAB_MAX_JOBS", 1, "runs training at once on the server"),
-    "jobs_per_session": Cap("CNNLAB_JOBS_PER_SESSION", 1, "runs training at once per session"),
+    "workers": Cap("CNNLAB_WORKERS", 1, "runs training at once on the server (the rest wait in line)"),
+    "jobs_per_session": Cap("CNNLAB_JOBS_PER_SESSION", 1, "runs waiting or training at once per session"),
     "upload_mb": Cap("CNNLAB_MAX_UPLOAD_MB", 10, "MB per uploaded file"),
     "runs_per_session": Cap("CNNLAB_RUNS_PER_SESSION", 5, "stored runs per session"),
     "max_runs": Cap("CNNLAB_MAX_RUNS", 200, "stored visitor runs on the server"),
     "run_hours": Cap("CNNLAB_RUN_HOURS", 6, "hours a visitor's run is kept"),
 }
 LOCAL_UPLOAD_MB = 200  # `server.maxUploadSize` in .streamlit/config.toml
-# Outside hosted mode: these two have a default, the rest are uncapped unless set, and the
-# per-visitor store caps never apply (one's own machine keeps everything).
-_LOCAL_DEFAULTS = {"jobs_per_session": 1, "upload_mb": LOCAL_UPLOAD_MB}
+# Outside hosted mode: these have a default, the rest are uncapped unless set, and the per-visitor
+# store caps never apply (one's own machine keeps everything). One worker per two cores: a
+# TensorFlow run already uses two threads well, and each worker holds about 930 MB.
+_LOCAL_DEFAULTS = {"jobs_per_session": 1, "upload_mb": LOCAL_UPLOAD_MB, "workers": max(1, (os.cpu_count() or 2) // 2)}
 _HOSTED_ONLY = ("runs_per_session", "max_runs", "run_hours")
 
 
@@ -61,8 +62,8 @@ class Limits:
         hosted: Whether hosted mode is on: runs belong to their session and expire.
         max_epochs: Epochs per run.
         max_train_images: Training images per run, after the subset (the validation share included).
-        max_jobs: Runs training at once on the server.
-        jobs_per_session: Runs training at once per session.
+        workers: Runs training at once on the server: the warm worker processes (`core.jobs.pool`).
+        jobs_per_session: Runs waiting or training at once per session.
         upload_mb: Megabytes per uploaded file.
         runs_per_session: Stored runs per session (hosted only).
         max_runs: Stored visitor runs on the server (hosted only).
@@ -73,7 +74,7 @@ class Limits:
     hosted: bool = False
     max_epochs: int | None = None
     max_train_images: int | None = None
-    max_jobs: int | None = None
+    workers: int = 1
     jobs_per_session: int = 1
     upload_mb: int = LOCAL_UPLOAD_MB
     runs_per_session: int | None = None

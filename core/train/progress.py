@@ -138,7 +138,7 @@ def format_duration(seconds: float | None) -> str:
 def status_line(view: ProgressView) -> str:
     """"Epoch 2/5 · batch 130/469 · 3,412 images/s · ETA 0:35"."""
     if view.phase in ("waiting", "loading"):
-        return "Starting: loading TensorFlow and the data…"
+        return "Starting: loading the data and building the model…"
     if view.phase == "evaluating":
         return f"Training done in {format_duration(view.elapsed)}; evaluating on the test set…"
     if view.phase == "saving":

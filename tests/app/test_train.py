@@ -117,7 +117,7 @@ def test_stop_on_a_longer_job_keeps_and_stores_the_model():
         time.sleep(0.5)
         rerun(app)
     assert app.button(key=train_state.START).disabled  # one run per session
-    app.button(key=f"stop_{job_id}").click()
+    app.button(key=train_state.stop_key(job_id)).click()
     rerun(app)
     assert wait_until_ended(job_id, 60) == "stopped"
     rerun(app)

@@ -22,7 +22,7 @@ from ui.train.state import JOB_ID
 @pytest.fixture
 def hosted(monkeypatch):
     monkeypatch.setenv("CNNLAB_HOSTED", "1")
-    monkeypatch.setenv("CNNLAB_MAX_JOBS", "2")
+    monkeypatch.setenv("CNNLAB_WORKERS", "2")
 
 
 def train_one(app) -> str:

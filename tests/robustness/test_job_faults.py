@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.jobs.jobs import JOBS, active_jobs, job_status, read_events, request_stop, start_job
+from core.jobs.jobs import JOBS, active_jobs, cancel_job, job_status, read_events, submit_job
 from core.store.hosting import Limits
 from core.store.runs import STORE_ROOT, remove_partials
 from tests.app.harness import open_app, rerun
@@ -37,8 +37,8 @@ def _gone(pid: int) -> bool:
 
 def test_a_paused_worker_is_reported_stalled_its_slot_freed_and_it_is_ended(tmp_path, monkeypatch):
     monkeypatch.setenv("CNNLAB_STALL_SECONDS", "15")
-    only_slot = Limits(max_jobs=1)
-    job_id = start_job(config(epochs=500), "alice", root=tmp_path, limits=only_slot)
+    only_slot = Limits(workers=1)
+    job_id = submit_job(config(epochs=500), "alice", root=tmp_path, limits=only_slot)
     wait_for(lambda: any(e["type"] == "batch" for e in read_events(job_id, 0, tmp_path)[0]))
     pid = job_status(job_id, tmp_path).pid
     os.kill(pid, signal.SIGSTOP)  # running, holding its lock, and making no progress
@@ -50,7 +50,7 @@ def test_a_paused_worker_is_reported_stalled_its_slot_freed_and_it_is_ended(tmp_
     wait_for(lambda: (job_status(job_id, tmp_path), _gone(pid))[1], 15)  # and the worker was ended
     events = read_events(job_id, 0, tmp_path)[0]
     assert events[-1]["type"] == "end" and events[-1]["status"] == "failed"
-    second = start_job(config(), "bob", root=tmp_path, limits=only_slot)  # the one slot takes a new run
+    second = submit_job(config(), "bob", root=tmp_path, limits=only_slot)  # the replaced worker takes a new run
     assert wait_for(lambda: (s := job_status(second, tmp_path)).state == "finished" and s).run_id
 
 
@@ -58,7 +58,7 @@ def test_a_slow_phase_with_a_heartbeat_is_not_a_stall(tmp_path, monkeypatch):
     # Loading TensorFlow and the data, tracing and evaluating send no progress lines for seconds; the
     # heartbeat (every 2 s) covers them, so a bound far shorter than the default still holds.
     monkeypatch.setenv("CNNLAB_STALL_SECONDS", "15")
-    job_id = start_job(config(epochs=2), "alice", root=tmp_path)
+    job_id = submit_job(config(epochs=2), "alice", root=tmp_path)
     status = wait_for(lambda: (s := job_status(job_id, tmp_path)).state in ("finished", "failed") and s, 120)
     assert status.state == "finished", status.message
 
@@ -121,7 +121,7 @@ def test_partial_files_in_job_folders_are_cleaned_up(tmp_path):
 def test_a_new_tab_says_where_an_earlier_run_went(hosted, monkeypatch):
     if hosted:
         monkeypatch.setenv("CNNLAB_HOSTED", "1")
-    job_id = start_job(config(epochs=500), "a session before the restart")
+    job_id = submit_job(config(epochs=500), "a session before the restart")
     try:
         app = open_app(TRAIN)  # a new session: after a reload, or a restart of the server
         assert_clean(app)
@@ -131,6 +131,6 @@ def test_a_new_tab_says_where_an_earlier_run_went(hosted, monkeypatch):
         else:
             assert "started elsewhere" in text and "job test" in text and "Models" in text
     finally:
-        request_stop(job_id)
+        cancel_job(job_id)  # out of the queue, or stopped if a worker took it
         wait_for(lambda: not job_status(job_id).active, 60)
     time.sleep(0.1)

@@ -94,8 +94,9 @@ def test_a_validation_callback_with_split_zero_is_explained_before_start():
 
 
 def wait_for_running(app: AppTest, job_id: str) -> None:
+    # Waiting in line shows Cancel; a worker's run shows Stop, enabled once it is running.
     deadline = time.monotonic() + 60
-    while not app.button(key=f"stop_{job_id}") or app.button(key=f"stop_{job_id}").disabled:
+    while not [button for button in app.button if button.key == train_state.stop_key(job_id) and not button.disabled]:
         assert time.monotonic() < deadline
         time.sleep(0.2)
         rerun(app)
@@ -108,11 +109,11 @@ def test_stop_before_training_starts_and_stop_pressed_twice():
     job_id = app.session_state[JOB_ID]
     wait_for_running(app, job_id)  # running, but still importing TensorFlow: no batch yet
     assert not any(event for event in app.get("plotly_chart") if '"train, per batch"' in event.proto.spec)
-    app.button(key=f"stop_{job_id}").click()
+    app.button(key=train_state.stop_key(job_id)).click()
     rerun(app)
     assert_clean(app)
     if job_status(job_id).active:  # the second press, while the first is being honoured
-        app.button(key=f"stop_{job_id}").click()
+        app.button(key=train_state.stop_key(job_id)).click()
         rerun(app)
         assert_clean(app)
     assert wait_until_ended(job_id) == "stopped"

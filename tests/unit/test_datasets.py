@@ -127,3 +127,8 @@ def test_data_dir_comes_from_the_environment(data_dir, monkeypatch):
 def test_unknown_name_is_a_value_error():
     with pytest.raises(ValueError, match="Unknown dataset 'imagenet'"):
         load_dataset("imagenet")
+
+
+@pytest.mark.parametrize("name", BUILTIN_DATASETS)
+def test_each_builtin_dataset_knows_its_training_size_before_loading(name, data_dir):
+    assert len(load_dataset(name).x_train) == BUILTIN_DATASETS[name].train_images

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from core.jobs.jobs import JobLimitError, start_job
+from core.jobs.jobs import JobLimitError, submit_job
 from core.store.hosting import Limits, QuotaError, check_store_quota, current_limits
 from core.store.ids import new_id
 from core.store.runs import (
@@ -48,25 +49,26 @@ def add_default(root: Path) -> str:
 def test_local_mode_is_uncapped_and_hosted_mode_has_every_default():
     local = current_limits({})
     assert not local.hosted
-    assert (local.max_epochs, local.max_train_images, local.max_jobs, local.runs_per_session, local.max_runs,
-            local.run_hours) == (None,) * 6
+    assert (local.max_epochs, local.max_train_images, local.runs_per_session, local.max_runs,
+            local.run_hours) == (None,) * 5
+    assert local.workers == max(1, (os.cpu_count() or 2) // 2)  # one warm worker per two cores
     hosted = current_limits({"CNNLAB_HOSTED": "1"})
     assert hosted.hosted and hosted.max_epochs == 20 and hosted.max_train_images == 20_000
-    assert hosted.max_jobs == 1 and hosted.jobs_per_session == 1 and hosted.upload_mb == 10
+    assert hosted.workers == 1 and hosted.jobs_per_session == 1 and hosted.upload_mb == 10
     assert hosted.runs_per_session == 5 and hosted.max_runs == 200 and hosted.run_hours == 6
     assert any("epochs per run: 20" in phrase for phrase in hosted.summary())
 
 
 def test_each_cap_can_be_overridden_and_bad_values_fall_back_with_a_note():
-    limits = current_limits({"CNNLAB_HOSTED": "true", "CNNLAB_MAX_EPOCHS": "3", "CNNLAB_MAX_JOBS": "4",
+    limits = current_limits({"CNNLAB_HOSTED": "true", "CNNLAB_MAX_EPOCHS": "3", "CNNLAB_WORKERS": "4",
                              "CNNLAB_RUN_HOURS": "0.5", "CNNLAB_RUNS_PER_SESSION": "nope",
                              "CNNLAB_MAX_UPLOAD_MB": "-2"})
-    assert limits.max_epochs == 3 and limits.max_jobs == 4 and limits.run_hours == 0.5
+    assert limits.max_epochs == 3 and limits.workers == 4 and limits.run_hours == 0.5
     assert limits.runs_per_session == 5 and limits.upload_mb == 10
     assert len(limits.problems) == 2 and any("CNNLAB_RUNS_PER_SESSION" in p for p in limits.problems)
     # Outside hosted mode the per-visitor quotas never apply, even if set.
     assert current_limits({"CNNLAB_RUNS_PER_SESSION": "2"}).runs_per_session is None
-    assert current_limits({"CNNLAB_MAX_JOBS": "2"}).max_jobs == 2
+    assert current_limits({"CNNLAB_WORKERS": "2"}).workers == 2
 
 
 def test_a_visitor_sees_loads_renames_and_deletes_only_their_own_runs(tmp_path):
@@ -121,11 +123,11 @@ def test_store_quotas_per_visitor_and_in_total(tmp_path):
     check_store_quota("carol", Limits(), tmp_path)  # local: no quota
 
 
-def test_start_job_refuses_when_the_visitors_quota_is_used_up(tmp_path):
+def test_a_start_is_refused_when_the_visitors_quota_is_used_up(tmp_path):
     store_run(tmp_path, "alice")
     config = TrainConfig(dataset="digits", spec=[], epochs=1)
     with pytest.raises(JobLimitError, match="1 stored runs"):
-        start_job(config, "alice", root=tmp_path, limits=Limits(hosted=True, runs_per_session=1))
+        submit_job(config, "alice", root=tmp_path, limits=Limits(hosted=True, runs_per_session=1))
     assert not any(path.is_dir() for path in (tmp_path / "jobs").iterdir())  # no job was made
 
 
@@ -147,7 +149,7 @@ def test_the_worker_enforces_the_caps_written_into_the_job(tmp_path):
     from core.jobs.jobs import job_status
 
     config = TrainConfig(dataset="digits", spec=[{"kind": "flatten"}], epochs=9, name="too long")
-    job_id = start_job(config, "alice", root=tmp_path, limits=Limits(hosted=True, max_epochs=2))
+    job_id = submit_job(config, "alice", root=tmp_path, limits=Limits(hosted=True, max_epochs=2))
     assert json.loads((tmp_path / "jobs" / job_id / "config.json").read_text())["caps"]["max_epochs"] == 2
     deadline = time.monotonic() + 120
     while job_status(job_id, tmp_path).active and time.monotonic() < deadline:

@@ -1,28 +1,39 @@
-"""Background jobs: a real worker process trains and stores; the caps hold; Stop and a killed worker behave."""
+"""Background jobs: the queue's order, fairness, position and ETA, cancel and restart (no workers), then real
+warm workers that train and store, stop, die, and make way for fresh ones."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
+from core.jobs import folder as files
+from core.jobs.eta import JOB_OVERHEAD_SECONDS, run_seconds, waits
 from core.jobs.jobs import (
     JobError,
     JobLimitError,
     active_jobs,
+    cancel_job,
+    claim_next,
     job_status,
     list_jobs,
+    queue_wait,
     read_events,
     request_stop,
-    start_job,
+    submit_job,
 )
+from core.jobs.pool import ensure_pool
 from core.model.layers import spec_to_dicts
 from core.model.presets import PRESETS
 from core.store.hosting import Limits
 from core.store.runs import list_runs, load_record
 from core.train.config import TrainConfig
+from tests.conftest import REPO_ROOT
 
 
 def config(epochs: int = 1, **changes) -> TrainConfig:
@@ -40,11 +51,109 @@ def wait_for(predicate, timeout: float = 120.0):
     raise AssertionError("timed out")
 
 
-def test_a_job_trains_in_a_worker_process_and_lands_in_the_store(tmp_path):
-    job_id = start_job(config(), "alice", root=tmp_path)
+def queue(tmp_path, owner: str, **changes) -> str:
+    """Queues a run without starting any worker: the queue's own rules, tested alone."""
+    return submit_job(config(**changes), owner, root=tmp_path, limits=Limits(workers=1), start_workers=False)
+
+
+# The queue alone: no worker takes anything unless the test claims it.
+
+def test_every_start_is_accepted_and_waits_in_first_in_first_out_order(tmp_path):
+    ids = [queue(tmp_path, owner) for owner in ("ann", "ben", "cat")]
+    assert [job_status(job_id, tmp_path).state for job_id in ids] == ["queued"] * 3
+    assert [queue_wait(job_id, tmp_path, workers=1).position for job_id in ids] == [1, 2, 3]
+    _, status, lock = claim_next(tmp_path, worker_pid=os.getpid())
+    try:
+        assert status.job_id == ids[0] and job_status(ids[0], tmp_path).state == "starting"
+        assert queue_wait(ids[0], tmp_path) is None  # no longer waiting
+        assert [queue_wait(job_id, tmp_path, workers=1).position for job_id in ids[1:]] == [1, 2]
+    finally:
+        os.close(lock)
+    assert job_status(ids[0], tmp_path).state == "failed"  # its lock is free and nobody trains it
+
+
+def test_one_run_per_person_a_second_start_replaces_the_waiting_one_in_its_place(tmp_path):
+    first = queue(tmp_path, "ann")
+    ben = queue(tmp_path, "ben")
+    again = queue(tmp_path, "ann", epochs=3)  # changed her mind while waiting
+    assert job_status(first, tmp_path).state == "cancelled"
+    assert "Replaced by a newer Start" in job_status(first, tmp_path).message
+    assert queue_wait(again, tmp_path, workers=1).position == 1 and queue_wait(ben, tmp_path, workers=1).position == 2
+    assert [job.job_id for job in active_jobs(tmp_path)].count(again) == 1 and len(active_jobs(tmp_path)) == 2
+    _, status, lock = claim_next(tmp_path, worker_pid=os.getpid())
+    try:
+        assert status.job_id == again
+        with pytest.raises(JobLimitError, match="is training"):
+            queue(tmp_path, "ann")
+    finally:
+        os.close(lock)
+
+
+def test_cancel_takes_a_waiting_run_out_and_only_its_owner_may(tmp_path):
+    ann, ben = queue(tmp_path, "ann"), queue(tmp_path, "ben")
+    with pytest.raises(JobError, match="another session"):
+        cancel_job(ann, "ben", tmp_path)
+    assert cancel_job(ann, "ann", tmp_path) == "cancelled"
+    assert job_status(ann, tmp_path).state == "cancelled" and not job_status(ann, tmp_path).active
+    assert cancel_job(ann, "ann", tmp_path) == "ended"
+    assert queue_wait(ben, tmp_path, workers=1).position == 1
+    assert claim_next(tmp_path, worker_pid=os.getpid())[1].job_id == ben  # a cancelled run is never claimed
+    events, _ = read_events(ann, 0, tmp_path)
+    assert events[-1] == {"type": "end", "status": "cancelled", "message": "Cancelled before it started."}
+
+
+def test_thirty_waiting_runs_are_thirty_small_folders_and_no_process(tmp_path):
+    before = len(os.listdir("/proc"))
+    ids = [queue(tmp_path, f"student {number}") for number in range(30)]
+    assert [queue_wait(job_id, tmp_path, workers=1).position for job_id in ids] == list(range(1, 31))
+    size = sum(path.stat().st_size for path in (tmp_path / "jobs").rglob("*") if path.is_file())
+    assert size < 30 * 4096 and len(os.listdir("/proc")) <= before + 2  # no worker, no pool
+
+
+def test_the_queue_survives_a_restart(tmp_path):
+    ids = [queue(tmp_path, owner) for owner in ("ann", "ben")]
+    # Another process, as a restarted server would be, reads the same queue from disk.
+    script = (f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r}); from pathlib import Path; "
+              "from core.jobs.jobs import queue_wait, job_status; "
+              f"root = Path({str(tmp_path)!r}); "
+              f"print([(job_status(i, root).state, queue_wait(i, root, 1).position) for i in {ids!r}])")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[('queued', 1), ('queued', 2)]"
+
+
+def test_the_queue_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_MAX_QUEUE", "2")
+    queue(tmp_path, "ann"), queue(tmp_path, "ben")
+    with pytest.raises(JobLimitError, match="queue is full"):
+        queue(tmp_path, "cat")
+    assert queue(tmp_path, "ann")  # replacing one's own waiting run is always allowed
+
+
+def test_eta_follows_the_runs_ahead_and_the_workers():
+    # One worker busy for 10 more seconds, then runs of 5 and 7 seconds.
+    assert [(w.position, w.starts_in, w.ends_in) for w in waits([10], [5, 7], 1)] == [(1, 10, 15), (2, 15, 22)]
+    # Two workers: the second is free now.
+    assert [(w.starts_in, w.ends_in) for w in waits([10], [5, 7, 1], 2)] == [(0, 5), (5, 12), (10, 11)]
+    assert run_seconds(6000, 2, 1000) == pytest.approx(12 + JOB_OVERHEAD_SECONDS)
+    with pytest.raises(ValueError, match="at least 1 worker"):
+        waits([], [1], 0)
+
+
+def test_the_eta_uses_the_measured_speed_of_that_kind_of_run(tmp_path):
+    files.record_speed(tmp_path, config(), 500.0)
+    job_id = queue(tmp_path, "ann", epochs=4)
+    train_images = int(1437 * 0.9)  # digits' training split, less the validation share
+    assert job_status(job_id, tmp_path).estimate == pytest.approx(run_seconds(train_images, 4, 500.0), rel=0.05)
+    assert queue_wait(job_id, tmp_path, workers=1).starts_in == 0
+
+
+# Real warm workers.
+
+def test_a_job_trains_in_a_warm_worker_and_lands_in_the_store(tmp_path):
+    job_id = submit_job(config(), "alice", root=tmp_path, limits=Limits(workers=1))
     assert job_status(job_id, tmp_path).active
     status = wait_for(lambda: (s := job_status(job_id, tmp_path)).state == "finished" and s)
-    assert status.pid and status.pid != os.getpid()
+    assert status.pid and status.pid != os.getpid() and status.started >= status.created
     events, offset = read_events(job_id, 0, tmp_path)
     assert [e["type"] for e in events if e["type"] in ("start", "end")] == ["start", "end"]
     assert any(e["type"] == "batch" for e in events) and offset > 0
@@ -52,43 +161,60 @@ def test_a_job_trains_in_a_worker_process_and_lands_in_the_store(tmp_path):
     runs = list_runs(tmp_path)
     assert [run.run_id for run in runs] == [status.run_id]
     assert runs[0].name == "job test" and runs[0].metrics["test"]["accuracy"] > 0.5
+    assert files.read_speeds(tmp_path)  # its speed is measured for the next ETA
+    # The same worker takes the next run, already warm: no new process.
+    second = submit_job(config(), "bob", root=tmp_path, limits=Limits(workers=1))
+    assert wait_for(lambda: (s := job_status(second, tmp_path)).state == "finished" and s).pid == status.pid
 
 
-def test_one_job_per_owner_and_a_global_cap(tmp_path):
-    first = start_job(config(epochs=200), "alice", root=tmp_path, limits=Limits(max_jobs=2))
-    try:
-        with pytest.raises(JobLimitError, match="1 run per session"):
-            start_job(config(), "alice", root=tmp_path, limits=Limits(max_jobs=2))
-        with pytest.raises(JobLimitError, match="Busy: 1 of 1 training slot"):
-            start_job(config(), "bob", root=tmp_path, limits=Limits(max_jobs=1))
-        assert [job.job_id for job in active_jobs(tmp_path)] == [first]
-        with pytest.raises(JobError, match="another session"):
-            request_stop(first, "bob", tmp_path)
-    finally:
-        request_stop(first, "alice", tmp_path)
-    wait_for(lambda: not job_status(first, tmp_path).active)
-
-
-def test_stop_ends_the_run_soon_and_keeps_the_model(tmp_path):
-    job_id = start_job(config(epochs=500), "alice", root=tmp_path)
-    wait_for(lambda: any(e["type"] == "batch" for e in read_events(job_id, 0, tmp_path)[0]))
-    assert request_stop(job_id, "alice", tmp_path)
-    status = wait_for(lambda: (s := job_status(job_id, tmp_path)).state in ("stopped", "failed") and s, 60)
+def test_runs_wait_for_the_one_worker_and_stop_and_cancel_work(tmp_path):
+    limits = Limits(workers=1)
+    first = submit_job(config(epochs=500), "alice", root=tmp_path, limits=limits)
+    wait_for(lambda: any(e["type"] == "batch" for e in read_events(first, 0, tmp_path)[0]))
+    second = submit_job(config(), "bob", root=tmp_path, limits=limits)
+    third = submit_job(config(), "carol", root=tmp_path, limits=limits)
+    assert job_status(second, tmp_path).queued and queue_wait(second, tmp_path).position == 1
+    with pytest.raises(JobError, match="another session"):
+        request_stop(first, "bob", tmp_path)
+    assert cancel_job(third, "carol", tmp_path) == "cancelled"
+    assert cancel_job(first, "alice", tmp_path) == "stopping"  # Stop, while it trains
+    status = wait_for(lambda: (s := job_status(first, tmp_path)).state in ("stopped", "failed") and s, 60)
     assert status.state == "stopped", status.message
     record = load_record(status.run_id, tmp_path)
     assert record.status == "stopped" and len(record.history.get("loss", [])) < 500
-    assert not request_stop(job_id, "alice", tmp_path)  # stopping twice is harmless
+    assert not request_stop(first, "alice", tmp_path)  # stopping twice is harmless
+    assert wait_for(lambda: job_status(second, tmp_path).state == "finished")
+    assert job_status(third, tmp_path).state == "cancelled" and len(list_runs(tmp_path)) == 2
 
 
-def test_a_killed_worker_is_reported_failed_and_leaves_no_run(tmp_path):
-    job_id = start_job(config(epochs=500), "alice", root=tmp_path)
+def test_a_killed_worker_fails_its_run_saves_nothing_and_is_replaced(tmp_path):
+    job_id = submit_job(config(epochs=500), "alice", root=tmp_path, limits=Limits(workers=1))
     wait_for(lambda: any(e["type"] == "batch" for e in read_events(job_id, 0, tmp_path)[0]))
-    os.kill(job_status(job_id, tmp_path).pid, signal.SIGKILL)
+    killed = job_status(job_id, tmp_path).pid
+    os.kill(killed, signal.SIGKILL)
     status = wait_for(lambda: (s := job_status(job_id, tmp_path)).state == "failed" and s, 30)
     assert "ended unexpectedly" in status.message
     assert list_runs(tmp_path) == [] and not active_jobs(tmp_path)
-    assert start_job(config(), "alice", root=tmp_path)  # the slot is free again
-    wait_for(lambda: not active_jobs(tmp_path))
+    again = submit_job(config(), "alice", root=tmp_path, limits=Limits(workers=1))  # her place is free again
+    finished = wait_for(lambda: (s := job_status(again, tmp_path)).state == "finished" and s)
+    assert finished.pid != killed and ensure_pool(tmp_path, None).replaced >= 1
+
+
+def test_a_worker_makes_way_for_a_fresh_one_after_its_quota_of_jobs(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_WORKER_JOBS", "1")
+    first = submit_job(config(), "alice", root=tmp_path, limits=Limits(workers=1))
+    second = submit_job(config(), "bob", root=tmp_path, limits=Limits(workers=1))
+    pids = [wait_for(lambda job_id=job_id: (s := job_status(job_id, tmp_path)).state == "finished" and s).pid
+            for job_id in (first, second)]
+    assert pids[0] != pids[1] and len(list_runs(tmp_path)) == 2
+
+
+def test_speeds_file_damage_is_survived(tmp_path):
+    (tmp_path / "jobs").mkdir()
+    for content in ("[", "[1, 2]", json.dumps({"a": "fast", "b": -1, "c": True})):
+        (tmp_path / "jobs" / files.SPEEDS).write_text(content)
+        assert files.read_speeds(tmp_path) == {}
+    assert queue(tmp_path, "ann")
 
 
 def test_unknown_and_malicious_job_ids(tmp_path):

@@ -12,12 +12,22 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.data.datasets import Dataset, dataset_name
-from core.jobs.jobs import JobError, JobLimitError, JobStatus, job_status, read_events, request_stop, start_job
+from core.jobs.eta import wait_line
+from core.jobs.jobs import (
+    JobError,
+    JobLimitError,
+    JobStatus,
+    cancel_job,
+    job_status,
+    queue_wait,
+    read_events,
+    submit_job,
+)
 from core.train.config import TrainConfig
 from core.train.progress import ProgressView, fold, format_duration, status_line
 from ui import palette
 from ui.text import plain
-from ui.train.state import EVENTS, JOB_ID, START_ERROR
+from ui.train.state import EVENTS, JOB_ID, START_ERROR, cancel_key, stop_key
 
 POLL_SECONDS = 0.5
 
@@ -71,9 +81,9 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> pd.DataFrame:
 
 
 def start(config: TrainConfig, owner: str, dataset: Dataset) -> None:
-    """The Start button's callback: launches the job, or records why it cannot start."""
+    """The Start button's callback: puts the run in the queue, or records why it cannot join it."""
     try:
-        st.session_state[JOB_ID] = start_job(config, owner, dataset=dataset)
+        st.session_state[JOB_ID] = submit_job(config, owner, dataset=dataset)
     except (JobLimitError, JobError, ValueError) as error:
         st.session_state[START_ERROR] = str(error)
 
@@ -102,11 +112,16 @@ def elsewhere_note(active: list[JobStatus], owner: str, hosted: bool) -> None:
 
 
 def _stop(job_id: str, owner: str) -> None:
+    """Stop (while it trains) and Cancel (while it waits) in one callback: the queue knows which applies."""
     try:
-        if request_stop(job_id, owner):
-            st.toast("Stopping after the current batch; the model so far is kept and saved.")
+        outcome = cancel_job(job_id, owner)
     except JobError as error:
         st.toast(str(error))
+        return
+    if outcome == "stopping":
+        st.toast("Stopping after the current batch; the model so far is kept and saved.")
+    elif outcome == "cancelled":
+        st.toast("Cancelled: your run left the queue.")
 
 
 def _render(job_id: str, owner: str, was_active: bool) -> None:
@@ -121,10 +136,20 @@ def _render(job_id: str, owner: str, was_active: bool) -> None:
     head, stop = st.columns([5, 1], vertical_alignment="center")
     head.markdown(f"**{plain(status.name or 'Training run')}** · {plain(dataset_name(status.dataset))} · "
                   f"_{status.state}_")
+    if status.queued:
+        stop.button("Cancel", key=cancel_key(job_id), icon=":material/cancel:", on_click=_stop, args=(job_id, owner),
+                    width="stretch")
+        wait = queue_wait(job_id)
+        st.info(f"Waiting: {wait_line(wait)}. Every Start is taken in turn; you can leave this page meanwhile."
+                if wait else "Waiting for a worker…", icon=":material/hourglass_top:")
+        return
     if status.active:
-        stop.button("Stop", key=f"stop_{job_id}", icon=":material/stop_circle:", type="primary",
+        stop.button("Stop", key=stop_key(job_id), icon=":material/stop_circle:", type="primary",
                     on_click=_stop, args=(job_id, owner), width="stretch",
                     disabled=status.state != "running")
+    if status.state == "cancelled":
+        st.info(plain(status.message or "Cancelled before it started."), icon=":material/cancel:")
+        return
     st.progress(view.fraction if status.active else 1.0, text=status_line(view))
     left, right = st.columns(2)
     left.plotly_chart(curves_figure(view, "loss"), key=f"loss_{job_id}", width="stretch")

@@ -27,6 +27,16 @@ EVENTS = "train_job_events"  # job id → (byte offset, ProgressView)
 KEPT = KeptKeys("ui.train.state", keys=(PRESET, ADD_KIND, RUN_NAME), prefixes=(SETTING, LAYER))
 
 
+def stop_key(job_id: str) -> str:
+    """The Stop button of a training run."""
+    return f"stop_{job_id}"
+
+
+def cancel_key(job_id: str) -> str:
+    """The Cancel button of a waiting run."""
+    return f"cancel_{job_id}"
+
+
 def layer_key(uid: str, name: str) -> str:
     """The key of one layer's widget for one of its settings."""
     return f"{LAYER}{uid}_{name}"
