@@ -21,7 +21,7 @@ class Wait:
     """A queued run's place and prospects.
 
     Args:
-        position: 1 for the next run to start.
+        position: Its place in line, counting the runs training now: 2 means one run is ahead of it.
         starts_in: Seconds until a worker is expected to take it.
         ends_in: Seconds until it is expected to end.
     """
@@ -67,7 +67,7 @@ def waits(running_left: Sequence[float], queued: Sequence[float], workers: int) 
         start = heapq.heappop(free)
         end = start + max(0.0, float(seconds))
         heapq.heappush(free, end)
-        found.append(Wait(position, start, end))
+        found.append(Wait(len(running_left) + position, start, end))
     return found
 
 

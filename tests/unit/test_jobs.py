@@ -66,7 +66,8 @@ def test_every_start_is_accepted_and_waits_in_first_in_first_out_order(tmp_path)
     try:
         assert status.job_id == ids[0] and job_status(ids[0], tmp_path).state == "starting"
         assert queue_wait(ids[0], tmp_path) is None  # no longer waiting
-        assert [queue_wait(job_id, tmp_path, workers=1).position for job_id in ids[1:]] == [1, 2]
+        # The run in the worker is first in line now; the others are one place further back.
+        assert [queue_wait(job_id, tmp_path, workers=1).position for job_id in ids[1:]] == [2, 3]
     finally:
         os.close(lock)
     assert job_status(ids[0], tmp_path).state == "failed"  # its lock is free and nobody trains it
@@ -131,7 +132,7 @@ def test_the_queue_is_bounded(tmp_path, monkeypatch):
 
 def test_eta_follows_the_runs_ahead_and_the_workers():
     # One worker busy for 10 more seconds, then runs of 5 and 7 seconds.
-    assert [(w.position, w.starts_in, w.ends_in) for w in waits([10], [5, 7], 1)] == [(1, 10, 15), (2, 15, 22)]
+    assert [(w.position, w.starts_in, w.ends_in) for w in waits([10], [5, 7], 1)] == [(2, 10, 15), (3, 15, 22)]
     # Two workers: the second is free now.
     assert [(w.starts_in, w.ends_in) for w in waits([10], [5, 7, 1], 2)] == [(0, 5), (5, 12), (10, 11)]
     assert run_seconds(6000, 2, 1000) == pytest.approx(12 + JOB_OVERHEAD_SECONDS)
@@ -173,7 +174,7 @@ def test_runs_wait_for_the_one_worker_and_stop_and_cancel_work(tmp_path):
     wait_for(lambda: any(e["type"] == "batch" for e in read_events(first, 0, tmp_path)[0]))
     second = submit_job(config(), "bob", root=tmp_path, limits=limits)
     third = submit_job(config(), "carol", root=tmp_path, limits=limits)
-    assert job_status(second, tmp_path).queued and queue_wait(second, tmp_path).position == 1
+    assert job_status(second, tmp_path).queued and queue_wait(second, tmp_path).position == 2  # behind the first
     with pytest.raises(JobError, match="another session"):
         request_stop(first, "bob", tmp_path)
     assert cancel_job(third, "carol", tmp_path) == "cancelled"
@@ -265,3 +266,12 @@ def test_damaged_progress_lines_and_status_files_are_survived(tmp_path):
         (folder / "status.json").write_text(content)
         status = job_status(folder.name, tmp_path)
         assert status.state == "failed" and "status file" in status.message
+
+
+def test_the_wait_reads_as_a_place_in_line():
+    from core.jobs.eta import Wait, ordinal, wait_line
+
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
+    assert wait_line(Wait(2, 40, 70)) == "2nd in line · starts in about 0:40 · done in about 1:10"
+    assert wait_line(Wait(1, 0, 12)).startswith("1st in line · starts as soon as a worker is free")
