@@ -4,7 +4,8 @@ import streamlit as st
 
 from core.data.datasets import DatasetNotFoundError
 from core.data.idx import IdxFormatError
-from core.jobs.jobs import JobError, active_jobs, job_status
+from core.jobs.jobs import JobError
+from core.jobs.queue import training_queue
 from core.model.architectures import trainable_parameters
 from core.model.layers import spec_to_dicts
 from core.model.presets import PRESETS, presets_for
@@ -101,7 +102,11 @@ with switched:
     train_settings.offer_recommended(key, loaders.dataset_label(key), config, caps.max_epochs, caps.max_train_images)
 if problem:
     st.error(problem, icon=":material/error:")
-active = active_jobs()
+try:
+    active, unavailable = training_queue().active(), ""
+except JobError as error:  # the scale-out queue (Redis) is unreachable: say so, and keep the rest of the page
+    active, unavailable = [], str(error)
+    st.error(plain(unavailable), icon=":material/cloud_off:")
 mine = [job for job in active if job.owner == owner]
 training = [job for job in mine if job.training]
 if len(mine) >= caps.jobs_per_session and len(training) == len(mine):
@@ -110,12 +115,12 @@ elif len(mine) >= caps.jobs_per_session:
     st.caption("Your run is waiting in line (above). Start again to replace it with these settings: it keeps its "
                "place.")
 st.button("Start training", type="primary", icon=":material/play_arrow:",
-          disabled=bool(problem or (len(mine) >= caps.jobs_per_session and len(training) == len(mine))),
+          disabled=bool(problem or unavailable or (len(mine) >= caps.jobs_per_session and len(training) == len(mine))),
           key=state.START, on_click=train_live.start, args=(config, owner, dataset))
 if st.session_state.get(state.START_ERROR):
     st.warning(plain(st.session_state.pop(state.START_ERROR)), icon=":material/hourglass:")
 try:
-    if job_id and not job_status(job_id).active:
+    if job_id and not training_queue().status(job_id).active:
         st.caption("Your last run is shown above; **Models** lists every stored run.")
 except JobError:
     st.session_state.pop(JOB_ID, None)

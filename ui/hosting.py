@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.jobs.jobs import prune_jobs
-from core.jobs.pool import ensure_pool, pool_settings
+from core.jobs.queue import training_queue
 from core.store.hosting import Limits, current_limits
 from core.store.runs import STORE_ROOT, RunRecord, StoreListing, expire_runs, list_runs, remove_partials, scan_store
 from ui.state import OWNER
@@ -71,12 +71,12 @@ def visible_store() -> StoreListing:
 
 
 def warm_workers() -> None:
-    """Starts the store's worker pool if no process runs it yet, so that a Start trains at once.
+    """Gets the training queue ready: locally, starts the store's warm workers if no process runs them yet.
 
     Called when the Train page opens: a visitor spends longer choosing settings than a worker
     takes to import TensorFlow (about 4 s), so the first run starts warm too.
     """
-    ensure_pool(STORE_ROOT, pool_settings(limits().workers))
+    training_queue().warm()
 
 
 def upload_limit() -> int:

@@ -57,6 +57,10 @@ class JobError(ValueError):
     """An unknown job, or an action on a job that is not yours."""
 
 
+class QueueUnavailable(JobError):
+    """The queue cannot be reached (the scale-out backend's Redis is down); the message says so in one sentence."""
+
+
 def jobs_root(root: Path = STORE_ROOT) -> Path:
     return root / JOBS
 
@@ -173,7 +177,7 @@ def max_queue() -> int:
     return value if value > 0 else DEFAULT_MAX_QUEUE
 
 
-def _admit(owner: str, active: list[JobStatus], limits: Limits, root: Path) -> JobStatus | None:
+def admit(owner: str, active: list[JobStatus], limits: Limits, root: Path) -> JobStatus | None:
     """Checks that `owner` may queue a run now (under the global lock); returns their waiting run, which the
     new one replaces, if any.
 
@@ -226,7 +230,7 @@ def submit_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, 
     available = len(dataset.x_train) if dataset is not None else BUILTIN_DATASETS[config.dataset].train_images
     images = int(min(config.subset or available, available) * (1 - config.validation_split))
     with _global_lock(root):
-        waiting = _admit(owner, active_jobs(root), limits, root)
+        waiting = admit(owner, active_jobs(root), limits, root)
         job_id = new_id()
         folder = jobs_root(root) / job_id
         estimate = run_seconds(images, config.epochs,

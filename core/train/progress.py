@@ -96,6 +96,10 @@ def _apply(view: ProgressView, event: dict) -> None:
     elif kind == "end":
         view.phase = "ended"
         view.end = event
+    elif kind == "reset":  # the run started again (a scale-out worker was lost and another took it over)
+        fresh = ProgressView()
+        for name in fresh.__dataclass_fields__:
+            setattr(view, name, getattr(fresh, name))
 
 
 def _window_means(view: ProgressView, event: dict) -> tuple[float | None, float | None]:

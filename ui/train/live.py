@@ -17,12 +17,9 @@ from core.jobs.jobs import (
     JobError,
     JobLimitError,
     JobStatus,
-    cancel_job,
-    job_status,
-    queue_wait,
-    read_events,
-    submit_job,
+    QueueUnavailable,
 )
+from core.jobs.queue import training_queue
 from core.train.config import TrainConfig
 from core.train.progress import ProgressView, fold, format_duration, status_line
 from ui import palette
@@ -36,7 +33,7 @@ def poll(job_id: str) -> ProgressView:
     """Folds the job's new progress lines into its cached view."""
     cache = st.session_state.setdefault(EVENTS, {})
     offset, view = cache.get(job_id, (0, ProgressView()))
-    events, offset = read_events(job_id, offset)
+    events, offset = training_queue().events(job_id, offset)
     cache[job_id] = (offset, fold(view, events))
     return view
 
@@ -83,7 +80,7 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> pd.DataFrame:
 def start(config: TrainConfig, owner: str, dataset: Dataset) -> None:
     """The Start button's callback: puts the run in the queue, or records why it cannot join it."""
     try:
-        st.session_state[JOB_ID] = submit_job(config, owner, dataset=dataset)
+        st.session_state[JOB_ID] = training_queue().submit(config, owner, dataset=dataset)
     except (JobLimitError, JobError, ValueError) as error:
         st.session_state[START_ERROR] = str(error)
 
@@ -114,7 +111,7 @@ def elsewhere_note(active: list[JobStatus], owner: str, hosted: bool) -> None:
 def _stop(job_id: str, owner: str) -> None:
     """Stop (while it trains) and Cancel (while it waits) in one callback: the queue knows which applies."""
     try:
-        outcome = cancel_job(job_id, owner)
+        outcome = training_queue().cancel(job_id, owner)
     except JobError as error:
         st.toast(str(error))
         return
@@ -126,11 +123,14 @@ def _stop(job_id: str, owner: str) -> None:
 
 def _render(job_id: str, owner: str, was_active: bool) -> None:
     try:
-        status = job_status(job_id)
+        status = training_queue().status(job_id)
+        view = poll(job_id)
+    except QueueUnavailable as error:
+        st.error(plain(error), icon=":material/cloud_off:")
+        return
     except JobError:
         st.warning("This run's job folder is gone (cleaned up). Its model, if saved, is in the store.")
         return
-    view = poll(job_id)
     if was_active and not status.active:
         st.rerun(scope="app")  # redraw without the timer, now that nothing changes any more
     head, stop = st.columns([5, 1], vertical_alignment="center")
@@ -139,7 +139,7 @@ def _render(job_id: str, owner: str, was_active: bool) -> None:
     if status.queued:
         stop.button("Cancel", key=cancel_key(job_id), icon=":material/cancel:", on_click=_stop, args=(job_id, owner),
                     width="stretch")
-        wait = queue_wait(job_id)
+        wait = training_queue().wait(job_id)
         st.info(f"Waiting: {wait_line(wait)}. Every Start is taken in turn; you can leave this page meanwhile."
                 if wait else "Waiting for a worker…", icon=":material/hourglass_top:")
         return
@@ -184,7 +184,7 @@ def _outcome(status: JobStatus, view: ProgressView) -> None:
 def live_panel(job_id: str, owner: str) -> None:
     """The job's live view; it refreshes itself every POLL_SECONDS while the job is active."""
     try:
-        active = job_status(job_id).active
+        active = training_queue().status(job_id).active
     except JobError:
         active = False
     st.fragment(run_every=POLL_SECONDS if active else None)(_render)(job_id, owner, active)
