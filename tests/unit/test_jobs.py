@@ -112,14 +112,19 @@ def test_thirty_waiting_runs_are_thirty_small_folders_and_no_process(tmp_path):
 
 
 def test_the_queue_survives_a_restart(tmp_path):
+    training = queue(tmp_path, "zoe")
+    _, _, lock = claim_next(tmp_path, worker_pid=os.getpid())
     ids = [queue(tmp_path, owner) for owner in ("ann", "ben")]
+    os.close(lock)  # the server and its worker went down with the run half-way
     # Another process, as a restarted server would be, reads the same queue from disk.
     script = (f"import sys; sys.path.insert(0, {str(REPO_ROOT)!r}); from pathlib import Path; "
               "from core.jobs.jobs import queue_wait, job_status; "
               f"root = Path({str(tmp_path)!r}); "
               f"print([(job_status(i, root).state, queue_wait(i, root, 1).position) for i in {ids!r}])")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[('queued', 1), ('queued', 2)]"
+    assert out.strip() == "[('queued', 1), ('queued', 2)]"  # still waiting, in the same order
+    status = job_status(training, tmp_path)  # and the run that was training is reported truthfully
+    assert status.state == "failed" and "ended unexpectedly" in status.message
 
 
 def test_the_queue_is_bounded(tmp_path, monkeypatch):

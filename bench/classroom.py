@@ -1,0 +1,166 @@
+"""A class presses Start at once: N AppTest sessions on a hosted server, each pressing Start within one second.
+
+    python bench/classroom.py [--sessions 30] [--backend local|celery]
+
+Each session opens the Train page as a student would (scikit-learn's digits, the recommended run)
+and presses Start, one right after another. The script then keeps rerunning the sessions' pages, as
+their live panels do, until every run has ended.
+
+AppTest runs one script at a time per process (its runtime is process-wide: two runs in threads
+at once crash inside Streamlit), so the presses follow each other as fast as the server serves
+them, and the script prints how long the 30 presses took in all.
+
+- local: the embedded queue with one warm worker (`CNNLAB_WORKERS=1`).
+- celery: a redis-server on loopback and two Celery workers on this machine (`CNNLAB_BROKER_URL`).
+
+Baseline, measured in the same run first: the same run, alone, three times through the same
+backend; `serial` is N times its median. The script prints what was accepted, finished, lost and
+stored twice; the last finish as a ratio to `serial`; the 95th-percentile page response while the
+queue ran; and the peak resident memory of everything (this process, which serves the pages as
+the server would, plus the workers and Redis). Its last line is
+`classroom: N=… backend=… accepted=… finished=… lost=… duplicated=… last_finish_ratio=… p95_response_s=… peak_rss_mb=…`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+
+def tree_rss_mb(root_pid: int) -> float:
+    """Resident memory of a process and all its descendants, from /proc."""
+    children: dict[int, list[int]] = collections.defaultdict(list)
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            statm = Path(f"/proc/{entry}/statm").read_text().split()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children[parent].append(int(entry))
+        rss[int(entry)] = int(statm[1]) * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total / 2**20
+
+
+class PeakMemory(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak, self.done = 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.peak = max(self.peak, tree_rss_mb(os.getpid()))
+            self.done.wait(0.5)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--backend", choices=("local", "celery"), default="local")
+    args = parser.parse_args()
+    store = Path(tempfile.mkdtemp(prefix="cnnlab-classroom-"))
+    os.environ.update({"CNNLAB_HOSTED": "1", "CNNLAB_STORE_DIR": str(store), "CNNLAB_WORKERS": "1",
+                       "CNNLAB_RUNS_PER_SESSION": "5", "CNNLAB_MAX_RUNS": str(10 * args.sessions)})
+    memory = PeakMemory()
+    memory.start()
+    cluster = []
+    if args.backend == "celery":
+        from tests.robustness.test_scale_out import Redis, start_worker
+
+        redis = Redis()
+        os.environ["CNNLAB_BROKER_URL"] = redis.url
+        cluster = [redis, *(start_worker(redis.url, f"bench{n}", store / f"worker{n}.log") for n in (1, 2))]
+
+    from core.jobs.queue import training_queue
+    from core.store.runs import list_runs
+    from tests.app.harness import open_app
+    from ui.train import state as train_state
+
+    queue = training_queue()
+    queue.warm()
+
+    def start(app) -> str | None:
+        app.button(key=train_state.START).click()
+        app.run()
+        return app.session_state[train_state.JOB_ID] if train_state.JOB_ID in app.session_state else None  # noqa: SIM401 - no .get on AppTest state
+
+    def until_ended(job_ids: list[str]) -> None:
+        while any(queue.status(job_id).active for job_id in job_ids):
+            time.sleep(0.2)
+
+    # Baseline: one run alone, three times, through the same backend (its workers warm).
+    alone = []
+    for number in range(3):
+        app = open_app("pages/train.py")
+        began = time.perf_counter()
+        job_id = start(app)
+        until_ended([job_id])
+        alone.append(time.perf_counter() - began)
+        print(f"alone {number + 1}: {alone[-1]:.1f} s", flush=True)
+    serial = args.sessions * statistics.median(alone)
+
+    apps = [open_app("pages/train.py") for _ in range(args.sessions)]
+    for number, app in enumerate(apps):
+        app.text_input(key=train_state.RUN_NAME).set_value(f"class {number}")
+        app.run()
+    began = time.perf_counter()
+    job_ids = [start(app) for app in apps]
+    presses = time.perf_counter() - began
+    accepted = [job_id for job_id in job_ids if job_id]
+    responses = []
+    turn = 0
+    while any(queue.status(job_id).active for job_id in accepted):
+        app = apps[turn % len(apps)]
+        turn += 1
+        started = time.perf_counter()
+        app.run()  # what the page costs the server while the queue runs
+        responses.append(time.perf_counter() - started)
+        time.sleep(0.1)
+    last_finish = time.perf_counter() - began
+    statuses = [queue.status(job_id) for job_id in accepted]
+    deadline = time.monotonic() + 30
+    while args.backend == "celery" and time.monotonic() < deadline and \
+            len([r for r in list_runs() if r.name.startswith("class ")]) < sum(s.state == "finished" for s in statuses):
+        time.sleep(0.5)  # the collector writes the last runs into the store
+    stored = collections.Counter(run.name for run in list_runs() if run.name.startswith("class "))
+    finished = sum(1 for status in statuses if status.state == "finished" and stored[status.name] >= 1)
+    lost = len(accepted) - finished
+    duplicated = sum(count - 1 for count in stored.values() if count > 1)
+    p95 = statistics.quantiles(responses, n=20)[-1] if len(responses) >= 2 else (responses or [0])[0]
+    memory.done.set()
+    memory.join()
+    for status in statuses:
+        if status.state != "finished":
+            print(f"not finished: {status.name}: {status.state} {status.message}")
+    print(f"{args.sessions} presses took {presses:.1f} s; alone: median {statistics.median(alone):.1f} s; "
+          f"serial for {args.sessions}: {serial:.0f} s; "
+          f"last finish {last_finish:.0f} s; {len(responses)} page reruns while the queue ran")
+    for process in cluster[1:]:
+        process.kill()
+    if cluster:
+        cluster[0].stop()
+    print(f"classroom: N={args.sessions} backend={args.backend} accepted={len(accepted)} finished={finished} "
+          f"lost={lost} duplicated={duplicated} last_finish_ratio={last_finish / serial:.2f} "
+          f"p95_response_s={p95:.2f} peak_rss_mb={memory.peak:.0f}")
+
+
+if __name__ == "__main__":
+    main()
