@@ -160,6 +160,12 @@ def _zip_run(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
+@signals.worker_process_init.connect
+def _warm(**_) -> None:
+    """Each worker process imports TensorFlow when it starts, not at its first run: Starts begin warm."""
+    import keras  # noqa: F401
+
+
 @signals.worker_ready.connect
 def _announce(sender=None, **_) -> None:
     """A started worker counts for the ETAs at once, before its first run."""

@@ -164,8 +164,36 @@ def list_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
     return found
 
 
+ACTIVE_INDEX = ".active"  # in the jobs folder: an empty file per job waiting or training
+
+
+def _mark_active(root: Path, job_id: str) -> None:
+    index = jobs_root(root) / ACTIVE_INDEX
+    index.mkdir(parents=True, exist_ok=True)
+    (index / job_id).touch()
+
+
 def active_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
-    return [job for job in list_jobs(root) if job.active]
+    """Every job waiting or training, oldest in line first.
+
+    Read from an index of the active jobs, not from every job folder: the live panels ask twice a
+    second each, and the finished jobs of a day would otherwise be read every time. The status
+    files stay the truth: an index entry whose job has ended is dropped here.
+    """
+    index = jobs_root(root) / ACTIVE_INDEX
+    if not index.is_dir():
+        return []
+    found = []
+    for entry in index.iterdir():
+        try:
+            status = job_status(entry.name, root)
+        except JobError:
+            status = None
+        if status is not None and status.active:
+            found.append(status)
+        elif status is not None or time.time() - entry.stat().st_mtime > 60:  # a job still being written is young
+            entry.unlink(missing_ok=True)
+    return sorted(found, key=lambda job: (job.created, job.job_id))
 
 
 def max_queue() -> int:
@@ -241,6 +269,7 @@ def submit_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, 
             _write_job(folder, status, config, dataset, root, limits)
         except OSError as error:  # a full disk, say: no traceback, and no half-made job left behind
             shutil.rmtree(folder, ignore_errors=True)
+            (jobs_root(root) / ACTIVE_INDEX / job_id).unlink(missing_ok=True)
             raise JobError(f"The run could not start: the server cannot write its files ({error.strerror or error}). "
                            "Nothing was started; try again later.") from None
         if waiting is not None:
@@ -259,6 +288,7 @@ def _write_job(folder: Path, status: JobStatus, config: TrainConfig, dataset: Da
     caps = {"max_epochs": limits.max_epochs, "max_train_images": limits.max_train_images}
     files.write_order(folder, JobOrder(config, root, caps))
     (folder / files.LOCK).touch()
+    _mark_active(root, status.job_id)
     files.write_status(folder, status)
 
 
@@ -277,7 +307,7 @@ def claim_next(root: Path, worker_pid: int) -> tuple[Path, JobStatus, int] | Non
     if not jobs_root(root).is_dir():
         return None
     with _global_lock(root):
-        waiting = sorted((job for job in list_jobs(root) if job.queued), key=lambda job: (job.created, job.job_id))
+        waiting = [job for job in active_jobs(root) if job.queued]
         for status in waiting:
             folder = jobs_root(root) / status.job_id
             descriptor = os.open(folder / files.LOCK, os.O_CREAT | os.O_RDWR, 0o600)
@@ -321,7 +351,7 @@ def queue_wait(job_id: str, root: Path = STORE_ROOT, workers: int | None = None)
         workers: Runs that train at once; the pool's setting by default.
     """
     active = active_jobs(root)
-    queued = sorted((job for job in active if job.queued), key=lambda job: (job.created, job.job_id))
+    queued = [job for job in active if job.queued]
     ids = [job.job_id for job in queued]
     if job_id not in ids:
         return None

@@ -280,3 +280,20 @@ def test_the_wait_reads_as_a_place_in_line():
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
     assert wait_line(Wait(2, 40, 70)) == "2nd in line · starts in about 0:40 · done in about 1:10"
     assert wait_line(Wait(1, 0, 12)).startswith("1st in line · starts as soon as a worker is free")
+
+
+def test_the_queue_reads_only_the_active_jobs_not_a_days_worth_of_ended_ones(tmp_path, monkeypatch):
+    # The live panels ask for the queue twice a second each, and idle workers ten times a second.
+    for number in range(50):
+        folder = tmp_path / "jobs" / f"20260101-000000-{number:06x}"
+        folder.mkdir(parents=True)
+        files.write_status(folder, files.JobStatus(folder.name, "old", "finished"))
+    waiting = queue(tmp_path, "ann")
+    reads = []
+    real = files.read_status
+    monkeypatch.setattr(files, "read_status", lambda folder, job_id: (reads.append(job_id), real(folder, job_id))[1])
+    assert [job.job_id for job in active_jobs(tmp_path)] == [waiting]
+    assert reads == [waiting]
+    assert cancel_job(waiting, "ann", tmp_path) == "cancelled"
+    reads.clear()
+    assert active_jobs(tmp_path) == [] and active_jobs(tmp_path) == [] and len(reads) == 1  # its entry is dropped
