@@ -76,8 +76,8 @@ def _train_next(task) -> str:
 
 def _train(redis, job_id: str, worker: str) -> str:
     status = status_from(redis.get(key("job", job_id)), job_id)
-    if status.state == "cancelled":
-        return "cancelled"
+    if status.state in ("cancelled", "failed", "finished", "stopped"):
+        return status.state  # cancelled while it waited, or already reported failed: never trained again
     attempt = redis.incr(key("attempts", job_id))
     if attempt > MAX_ATTEMPTS:
         return _end(redis, status, "failed", f"The worker training this run was lost {attempt - 1} times (killed, "

@@ -191,8 +191,10 @@ def active_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
             status = None
         if status is not None and status.active:
             found.append(status)
-        elif status is not None or time.time() - entry.stat().st_mtime > 60:  # a job still being written is young
-            entry.unlink(missing_ok=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):  # another process may drop it at the same moment
+                if status is not None or time.time() - entry.stat().st_mtime > 60:  # a job being written is young
+                    entry.unlink()
     return sorted(found, key=lambda job: (job.created, job.job_id))
 
 
