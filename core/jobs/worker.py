@@ -141,6 +141,11 @@ def serve(root: Path, parent: int, max_jobs: int, max_mb: float) -> int:
 
     from core.jobs.jobs import claim_next
 
+    # TensorFlow's import leaves ~350,000 objects; moved out of the collector's reach, every later
+    # collection (Python's own during training, and ours between jobs) skips them, as in the server.
+    gc.collect()
+    gc.freeze()
+
     datasets = DatasetCache()
     served = 0
     while True:
