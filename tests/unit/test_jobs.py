@@ -206,8 +206,10 @@ def test_a_killed_worker_fails_its_run_saves_nothing_and_is_replaced(tmp_path):
     assert finished.pid != killed and ensure_pool(tmp_path, None).replaced >= 1
 
 
-def test_a_worker_makes_way_for_a_fresh_one_after_its_quota_of_jobs(tmp_path, monkeypatch):
-    monkeypatch.setenv("CNNLAB_WORKER_JOBS", "1")
+@pytest.mark.parametrize("bound", ["CNNLAB_WORKER_JOBS", "CNNLAB_WORKER_MAX_MB"])
+def test_a_worker_makes_way_for_a_fresh_one_after_its_quota_of_jobs_or_past_its_memory_bound(bound, tmp_path,
+                                                                                            monkeypatch):
+    monkeypatch.setenv(bound, "1")  # one job, or 1 MB: every worker is past it after its first run
     first = submit_job(config(), "alice", root=tmp_path, limits=Limits(workers=1))
     second = submit_job(config(), "bob", root=tmp_path, limits=Limits(workers=1))
     pids = [wait_for(lambda job_id=job_id: (s := job_status(job_id, tmp_path)).state == "finished" and s).pid
