@@ -27,32 +27,22 @@ import time
 import traceback
 import zipfile
 from dataclasses import asdict
-from functools import cache
 from pathlib import Path
 
-from celery import Celery, signals
+from celery import signals
 
 from core.jobs.folder import JobStatus, speed_key
-from core.jobs.remote import BEAT_EXPIRES, BEAT_SECONDS, connect, decode_dataset, key, status_from
+from core.jobs.wire import BEAT_EXPIRES, BEAT_SECONDS, TASK, connect, decode_dataset, key, make_celery, status_from
 from core.store.runs import RUNS
 
 MAX_ATTEMPTS = 2  # a run whose worker was lost is tried once more, then reported failed
 
 
-@cache
-def celery_app(url: str) -> Celery:
-    """The Celery app for a broker: the server sends with it, and workers run its task."""
-    app = Celery("cnnlab", broker=url)
-    app.conf.update(
-        task_acks_late=True, task_reject_on_worker_lost=True,  # a lost worker's run goes back, never vanishes
-        worker_prefetch_multiplier=1,  # a worker holds one message at a time: the rest wait for any worker
-        task_default_queue="cnnlab", broker_connection_retry_on_startup=True,
-        worker_hijack_root_logger=False, task_ignore_result=True,
-        # Long runs: Redis re-sends an unacknowledged message only after this long (a lost worker's
-        # run is re-sent at once through reject_on_worker_lost; this covers a lost machine).
-        broker_transport_options={"visibility_timeout": 6 * 3600},
-    )
-    app.task(name="cnnlab.train_next", bind=True)(_train_next)
+def celery_app(url: str):
+    """The workers' Celery app for a broker, with the task registered (`wire.make_celery` configures it)."""
+    app = make_celery(url)
+    if TASK not in app.tasks:
+        app.task(name=TASK, bind=True)(_train_next)
     return app
 
 
@@ -75,7 +65,10 @@ def _train_next(task) -> str:
 
 
 def _train(redis, job_id: str, worker: str) -> str:
-    status = status_from(redis.get(key("job", job_id)), job_id)
+    try:
+        status = status_from(redis.get(key("job", job_id)), job_id)
+    except KeyError:
+        return "unknown"  # its keys were flushed: nothing to train
     if status.state in ("cancelled", "failed", "finished", "stopped"):
         return status.state  # cancelled while it waited, or already reported failed: never trained again
     attempt = redis.incr(key("attempts", job_id))

@@ -31,66 +31,28 @@ import time
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
-from urllib.parse import urlsplit
-
-import numpy as np
 
 from core.data.datasets import BUILTIN_DATASETS, Dataset
 from core.jobs.eta import Wait, run_seconds, waits
 from core.jobs.folder import JobStatus, speed_key
 from core.jobs.jobs import JobError, JobLimitError, QueueUnavailable, admit
+from core.jobs.wire import BEAT_EXPIRES, TASK, connect, encode_dataset, key, make_celery, redacted, status_from
 from core.store.hosting import Limits, current_limits
 from core.store.ids import new_id
 from core.store.runs import RUNS, STORE_ROOT
 from core.train.config import TrainConfig
 
-PREFIX = "cnnlab:"
 MAX_DATA_ENV = "CNNLAB_MAX_REMOTE_DATA_MB"
 DEFAULT_MAX_DATA_MB = 64  # an uploaded dataset travels through Redis: this much, compressed, at most
-BEAT_SECONDS = 2.0  # how often a training worker says it lives…
-BEAT_EXPIRES = 30  # …and after how long without a word it counts as lost
 WORKER_SEEN_SECONDS = 60.0  # a worker seen this recently counts for the ETA
 _log = logging.getLogger(__name__)
 
 
-def key(*parts: str) -> str:
-    return PREFIX + ":".join(parts)
-
-
-def redacted(url: str) -> str:
-    """The broker's address without its password, for messages and logs."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
-
-
-def connect(url: str):
-    """A Redis client that fails fast (2 s) when Redis is down, instead of hanging a page."""
-    import redis
-
-    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-
-
-def encode_dataset(dataset: Dataset) -> bytes:
-    """An uploaded dataset as compressed npz bytes."""
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
-                        y_test=dataset.y_test, class_names=np.array(dataset.class_names))
-    return buffer.getvalue()
-
-
-def decode_dataset(data: bytes, name: str) -> Dataset:
-    with np.load(io.BytesIO(data)) as arrays:
-        return Dataset(name, name, "uploaded images", tuple(str(c) for c in arrays["class_names"]),
-                       arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], "upload")
-
-
-def status_from(raw: bytes | None, job_id: str) -> JobStatus:
-    if raw is None:
-        raise JobError(f"There is no job {job_id[:40]!r}.")
+def status_of(raw: bytes | None, job_id: str) -> JobStatus:
     try:
-        return JobStatus(**json.loads(raw))
-    except (ValueError, TypeError):
-        return JobStatus(job_id, "", "failed", message="The job's status in Redis is damaged.")
+        return status_from(raw, job_id)
+    except KeyError:
+        raise JobError(f"There is no job {job_id[:40]!r}.") from None
 
 
 def max_data_bytes() -> int:
@@ -130,7 +92,7 @@ class RemoteQueue:
                            "reached. Everything else works; try again in a while.") from None
 
     def _status(self, job_id: str) -> JobStatus:
-        return status_from(self.redis.get(key("job", job_id)), job_id)
+        return status_of(self.redis.get(key("job", job_id)), job_id)
 
     def _write_status(self, status: JobStatus, pipe=None) -> None:
         (pipe or self.redis).set(key("job", status.job_id), json.dumps(asdict(status)))
@@ -138,7 +100,7 @@ class RemoteQueue:
     def _statuses(self, ids) -> list[JobStatus]:
         ids = [i.decode() if isinstance(i, bytes) else i for i in ids]
         raws = self.redis.mget([key("job", i) for i in ids]) if ids else []
-        return [status_from(raw, i) for i, raw in zip(ids, raws, strict=True) if raw is not None]
+        return [status_of(raw, i) for i, raw in zip(ids, raws, strict=True) if raw is not None]
 
     def active(self) -> list[JobStatus]:
         with self._reach():
@@ -162,8 +124,6 @@ class RemoteQueue:
 
     def submit(self, config: TrainConfig, owner: str, dataset: Dataset | None = None,
                limits: Limits | None = None) -> str:
-        from core.jobs.celery_app import celery_app
-
         limits = limits or current_limits()
         if config.dataset not in BUILTIN_DATASETS and dataset is None:
             raise JobError(f"The dataset {config.dataset!r} must be handed to the job.")
@@ -191,7 +151,7 @@ class RemoteQueue:
             if waiting is not None:
                 self._cancel_waiting(waiting, "Replaced by a newer Start, which took its place.", pipe)
             pipe.execute()
-        celery_app(self.url).send_task("cnnlab.train_next", task_id=job_id)  # one message per run
+        make_celery(self.url).send_task(TASK, task_id=job_id)  # one message per run
         return job_id
 
     def _cancel_waiting(self, status: JobStatus, message: str, pipe) -> None:

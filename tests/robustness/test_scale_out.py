@@ -22,7 +22,8 @@ import pytest
 
 from core.jobs.jobs import JobError
 from core.jobs.queue import training_queue
-from core.jobs.remote import RemoteQueue, key
+from core.jobs.remote import RemoteQueue
+from core.jobs.wire import key
 from core.model.layers import spec_to_dicts
 from core.model.presets import PRESETS
 from core.store.hosting import Limits

@@ -1,0 +1,82 @@
+"""What the app server and the Celery workers say to each other through Redis: the keys and the formats.
+
+Both sides import this module, and only this one, so neither imports the other (`core.jobs.remote` is
+the server's side, `core.jobs.celery_app` the workers'). The keys are listed in `core.jobs.remote`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from functools import cache
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from core.data.datasets import Dataset
+from core.jobs.folder import JobStatus
+
+PREFIX = "cnnlab:"
+TASK = "cnnlab.train_next"  # the one task: "train the oldest waiting run"
+QUEUE = "cnnlab"
+BEAT_SECONDS = 2.0  # how often a training worker says it lives…
+BEAT_EXPIRES = 30  # …and after how long without a word it counts as lost
+
+
+def key(*parts: str) -> str:
+    return PREFIX + ":".join(parts)
+
+
+def redacted(url: str) -> str:
+    """The broker's address without its password, for messages and logs."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
+
+
+def connect(url: str):
+    """A Redis client that fails fast (2 s) when Redis is down, instead of hanging a page."""
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+@cache
+def make_celery(url: str):
+    """The Celery app for a broker, configured the same on both sides: the server sends, workers run."""
+    from celery import Celery
+
+    app = Celery("cnnlab", broker=url)
+    app.conf.update(
+        task_acks_late=True, task_reject_on_worker_lost=True,  # a lost worker's run goes back, never vanishes
+        worker_prefetch_multiplier=1,  # a worker holds one message at a time: the rest wait for any worker
+        task_default_queue=QUEUE, broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False, task_ignore_result=True,
+        # Long runs: Redis re-sends an unacknowledged message only after this long (a lost worker's
+        # run is re-sent at once through reject_on_worker_lost; this covers a lost machine).
+        broker_transport_options={"visibility_timeout": 6 * 3600},
+    )
+    return app
+
+
+def encode_dataset(dataset: Dataset) -> bytes:
+    """An uploaded dataset as compressed npz bytes."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
+                        y_test=dataset.y_test, class_names=np.array(dataset.class_names))
+    return buffer.getvalue()
+
+
+def decode_dataset(data: bytes, name: str) -> Dataset:
+    with np.load(io.BytesIO(data)) as arrays:
+        return Dataset(name, name, "uploaded images", tuple(str(c) for c in arrays["class_names"]),
+                       arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], "upload")
+
+
+def status_from(raw: bytes | None, job_id: str) -> JobStatus:
+    """A status read from Redis; a missing one is an unknown job (KeyError), a damaged one a failed run."""
+    if raw is None:
+        raise KeyError(job_id)
+    try:
+        return JobStatus(**json.loads(raw))
+    except (ValueError, TypeError):
+        return JobStatus(job_id, "", "failed", message="The job's status in Redis is damaged.")
