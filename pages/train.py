@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.data.datasets import DatasetNotFoundError
 from core.data.idx import IdxFormatError
-from core.jobs.jobs import JobError
+from core.jobs.jobs import JobError, QueueUnavailable
 from core.jobs.queue import training_queue
 from core.model.architectures import trainable_parameters
 from core.model.layers import spec_to_dicts
@@ -122,6 +122,8 @@ if st.session_state.get(state.START_ERROR):
 try:
     if job_id and not training_queue().status(job_id).active:
         st.caption("Your last run is shown above; **Models** lists every stored run.")
+except QueueUnavailable:
+    pass  # said above; the run is still the user's when the queue is back
 except JobError:
     st.session_state.pop(JOB_ID, None)
 if not job_id:

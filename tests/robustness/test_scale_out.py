@@ -187,6 +187,10 @@ def test_with_redis_down_training_says_so_and_every_other_page_works(cluster, mo
     assert_clean(train)
     assert_says(train, "Training is unavailable", "cannot be reached")
     assert train.button(key=train_state.START).disabled
+    train.session_state[train_state.JOB_ID] = "20260101-000000-abcdef"  # a run started before Redis went away
+    rerun(train)
+    assert_clean(train)
+    assert train.session_state[train_state.JOB_ID] == "20260101-000000-abcdef"  # not forgotten meanwhile
     for page in ("pages/home.py", "pages/models.py", "pages/dataset_explorer.py", "pages/convolution_playground.py",
                  "pages/evaluate.py", "pages/predict.py"):
         assert_clean(open_app(page))
