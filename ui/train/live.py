@@ -1,8 +1,8 @@
-"""The live view of a background training job: a fragment that polls the job's files twice a second.
+"""The live view of a training run: a fragment that asks the training queue about it twice a second.
 
-The page never imports TensorFlow; the worker process trains. Each poll reads only the progress
-lines written since the last one (kept per job in session state), so a long run costs no more
-to watch at the end than at the start.
+The page never imports TensorFlow; a worker trains. Each poll reads only the progress events sent
+since the last one (kept per job in session state), so a long run costs no more to watch at the
+end than at the start. A waiting run shows its place in line and its ETA instead.
 """
 
 from __future__ import annotations
