@@ -3,12 +3,14 @@
     python bench/classroom.py [--sessions 30] [--backend local|celery]
 
 Each session opens the Train page as a student would (scikit-learn's digits, the recommended run)
-and presses Start, one right after another. The script then keeps rerunning the sessions' pages, as
-their live panels do, until every run has ended.
+and presses Start. The script then keeps rerunning the sessions' pages, as their live panels do,
+until every run has ended.
 
 AppTest runs one script at a time per process (its runtime is process-wide: two runs in threads
-at once crash inside Streamlit), so the presses follow each other as fast as the server serves
-them, and the script prints how long the 30 presses took in all.
+at once crash inside Streamlit), so the sessions are spread over `--processes` processes (3) that
+press at the same moment: 10 presses each take well under a second. Like a server with three
+processes, they share the queue (the store, or Redis); this process runs the worker pool. The
+script prints how long the presses took in all.
 
 - local: the embedded queue with one warm worker (`CNNLAB_WORKERS=1`).
 - celery: a redis-server on loopback and two Celery workers on this machine (`CNNLAB_BROKER_URL`).
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import multiprocessing
 import os
 import statistics
 import sys
@@ -35,6 +38,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+
+import classroom_students  # noqa: E402 - beside this script: the class's processes import it, not this one
 
 
 def tree_rss_mb(root_pid: int) -> float:
@@ -75,6 +80,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--backend", choices=("local", "celery"), default="local")
+    parser.add_argument("--processes", type=int, default=3,
+                        help="processes serving the sessions (AppTest runs one script at a time per process)")
     args = parser.parse_args()
     store = Path(tempfile.mkdtemp(prefix="cnnlab-classroom-"))
     os.environ.update({"CNNLAB_HOSTED": "1", "CNNLAB_STORE_DIR": str(store), "CNNLAB_WORKERS": "1",
@@ -117,24 +124,25 @@ def main() -> None:
         print(f"alone {number + 1}: {alone[-1]:.1f} s", flush=True)
     serial = args.sessions * statistics.median(alone)
 
-    apps = [open_app("pages/train.py") for _ in range(args.sessions)]
-    for number, app in enumerate(apps):
-        app.text_input(key=train_state.RUN_NAME).set_value(f"class {number}")
-        app.run()
-    began = time.perf_counter()
-    job_ids = [start(app) for app in apps]
-    presses = time.perf_counter() - began
-    accepted = [job_id for job_id in job_ids if job_id]
-    responses = []
-    turn = 0
-    while any(queue.status(job_id).active for job_id in accepted):
-        app = apps[turn % len(apps)]
-        turn += 1
-        started = time.perf_counter()
-        app.run()  # what the page costs the server while the queue runs
-        responses.append(time.perf_counter() - started)
-        time.sleep(0.1)
-    last_finish = time.perf_counter() - began
+    # The class: the sessions are spread over `--processes` processes, so that their presses can overlap.
+    context = multiprocessing.get_context("spawn")
+    ready, results, go = context.Queue(), context.Queue(), context.Event()
+    groups = [list(range(args.sessions))[index::args.processes] for index in range(args.processes)]
+    processes = [context.Process(target=classroom_students.students, args=(group, ready, go, results))
+                 for group in groups]
+    for process in processes:
+        process.start()
+    for _ in processes:
+        ready.get(timeout=900)
+    began = time.time()
+    go.set()
+    outcomes = [results.get(timeout=7200) for _ in processes]
+    last_finish = max(outcome[3] for outcome in outcomes) - began
+    presses = max(outcome[2] for outcome in outcomes) - began
+    for process in processes:
+        process.join(60)
+    accepted = [job_id for outcome in outcomes for job_id in outcome[0] if job_id]
+    responses = [seconds for outcome in outcomes for seconds in outcome[1]]
     statuses = [queue.status(job_id) for job_id in accepted]
     deadline = time.monotonic() + 30
     while args.backend == "celery" and time.monotonic() < deadline and \
@@ -150,7 +158,8 @@ def main() -> None:
     for status in statuses:
         if status.state != "finished":
             print(f"not finished: {status.name}: {status.state} {status.message}")
-    print(f"{args.sessions} presses took {presses:.1f} s; alone: median {statistics.median(alone):.1f} s; "
+    print(f"{args.sessions} presses from {args.processes} processes took {presses:.2f} s; "
+          f"alone: median {statistics.median(alone):.1f} s; "
           f"serial for {args.sessions}: {serial:.0f} s; "
           f"last finish {last_finish:.0f} s; {len(responses)} page reruns while the queue ran")
     for process in cluster[1:]:
