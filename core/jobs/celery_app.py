@@ -31,7 +31,7 @@ from pathlib import Path
 
 from celery import signals
 
-from core.jobs.folder import JobStatus, speed_key
+from core.jobs.folder import JobStatus, failure_message, measured_speed, speed_key
 from core.jobs.wire import BEAT_EXPIRES, BEAT_SECONDS, TASK, connect, decode_dataset, key, make_celery, status_from
 from core.store.runs import RUNS
 
@@ -101,9 +101,8 @@ def _train(redis, job_id: str, worker: str) -> str:
             record = train_and_store(config, dataset, sink, lambda: bool(redis.exists(key("stop", job_id))),
                                      root=Path(folder), owner=status.owner)
             archive = _zip_run(Path(folder) / RUNS / record.run_id)
-        if record.training_seconds > 0 and record.epochs_trained:
-            redis.hset(key("speeds"), speed_key(config),
-                       sizes.train * record.epochs_trained / record.training_seconds)
+        if speed := measured_speed(sizes.train, record.epochs_trained, record.training_seconds):
+            redis.hset(key("speeds"), speed_key(config), speed)
         pipe = redis.pipeline()
         pipe.set(key("result", job_id), archive)
         pipe.sadd(key("finished"), job_id)
@@ -112,10 +111,7 @@ def _train(redis, job_id: str, worker: str) -> str:
         return _end(redis, status, record.status, record.stop_reason)
     except Exception as error:
         traceback.print_exc()
-        if isinstance(error, (ValueError, FileNotFoundError, MemoryError)):
-            message = str(error) or type(error).__name__
-        else:
-            message = f"Training failed: {type(error).__name__}: {error}"
+        message = failure_message(error)
         sink({"type": "end", "status": "failed", "message": message})
         return _end(redis, status, "failed", message)
     finally:

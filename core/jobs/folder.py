@@ -102,6 +102,14 @@ class JobOrder:
     caps: dict[str, int | None]
 
 
+def failure_message(error: Exception) -> str:
+    """What a failed run's status says: the reason itself for bad settings, missing data or too little memory
+    (their messages are written for the user), the exception's kind for anything else."""
+    if isinstance(error, (ValueError, FileNotFoundError, MemoryError)):
+        return str(error) or type(error).__name__
+    return f"Training failed: {type(error).__name__}: {error}"
+
+
 def is_job(folder: Path) -> bool:
     """Whether `folder` holds a job (its status file exists)."""
     return (folder / STATUS).is_file()
@@ -220,6 +228,11 @@ def speed_key(config: TrainConfig) -> str:
     return f"{config.dataset}|{config.model_key}|{config.precision}|{config.batch_size}"
 
 
+def measured_speed(train_images: int, epochs_trained: int, training_seconds: float) -> float | None:
+    """A finished run's training images per second, or None if it trained too little to tell."""
+    return train_images * epochs_trained / training_seconds if training_seconds > 0 and epochs_trained else None
+
+
 def read_speeds(root: Path) -> dict[str, float]:
     """Measured training images per second by `speed_key`; empty when none are recorded or the file is damaged."""
     try:
@@ -232,9 +245,9 @@ def read_speeds(root: Path) -> dict[str, float]:
             if isinstance(value, int | float) and not isinstance(value, bool) and value > 0}
 
 
-def record_speed(root: Path, config: TrainConfig, images_per_second: float) -> None:
+def record_speed(root: Path, config: TrainConfig, images_per_second: float | None) -> None:
     """Remembers how fast this kind of run trained (a running mean that favours the latest run)."""
-    if not images_per_second > 0:
+    if not images_per_second or images_per_second <= 0:
         return
     speeds = read_speeds(root)
     key = speed_key(config)

@@ -235,6 +235,27 @@ def admit(owner: str, active: list[JobStatus], limits: Limits, root: Path) -> Jo
     return waiting
 
 
+def planned_images(config: TrainConfig, dataset: Dataset | None) -> int:
+    """Training images per epoch the run will use (for its estimate), known before any data is loaded."""
+    available = len(dataset.x_train) if dataset is not None else BUILTIN_DATASETS[config.dataset].train_images
+    return int(min(config.subset or available, available) * (1 - config.validation_split))
+
+
+def wait_in_line(job_id: str, active: list[JobStatus], workers: int) -> Wait | None:
+    """A waiting run's place and ETA among the active runs (oldest first); None if it is not waiting.
+
+    Both backends call it: only how they list the active runs and count the workers differs.
+    """
+    queued = [job for job in active if job.queued]
+    ids = [job.job_id for job in queued]
+    if job_id not in ids:
+        return None
+    now = time.time()
+    training = [job for job in active if job.training]
+    running_left = [max(1.0, job.estimate - (now - job.started)) if job.started else job.estimate for job in training]
+    return waits(running_left, [job.estimate for job in queued], max(workers, len(running_left)))[ids.index(job_id)]
+
+
 def submit_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, root: Path = STORE_ROOT,
                limits: Limits | None = None, start_workers: bool = True) -> str:
     """Puts a run in the queue; returns its job id. A worker takes it when it reaches the front.
@@ -257,8 +278,7 @@ def submit_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, 
     limits = limits or current_limits()
     if config.dataset not in BUILTIN_DATASETS and dataset is None:
         raise JobError(f"The dataset {config.dataset!r} must be handed to the job.")
-    available = len(dataset.x_train) if dataset is not None else BUILTIN_DATASETS[config.dataset].train_images
-    images = int(min(config.subset or available, available) * (1 - config.validation_split))
+    images = planned_images(config, dataset)
     with _global_lock(root):
         waiting = admit(owner, active_jobs(root), limits, root)
         job_id = new_id()
@@ -352,16 +372,7 @@ def queue_wait(job_id: str, root: Path = STORE_ROOT, workers: int | None = None)
     Args:
         workers: Runs that train at once; the pool's setting by default.
     """
-    active = active_jobs(root)
-    queued = [job for job in active if job.queued]
-    ids = [job.job_id for job in queued]
-    if job_id not in ids:
-        return None
-    now = time.time()
-    training = [job for job in active if job.training]
-    running_left = [max(1.0, job.estimate - (now - job.started)) if job.started else job.estimate for job in training]
-    count = max(workers or current_limits().workers, len(running_left))
-    return waits(running_left, [job.estimate for job in queued], count)[ids.index(job_id)]
+    return wait_in_line(job_id, active_jobs(root), workers or current_limits().workers)
 
 
 def request_stop(job_id: str, owner: str | None = None, root: Path = STORE_ROOT) -> bool:

@@ -33,9 +33,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from core.data.datasets import BUILTIN_DATASETS, Dataset
-from core.jobs.eta import Wait, run_seconds, waits
+from core.jobs.eta import Wait, run_seconds
 from core.jobs.folder import JobStatus, speed_key
-from core.jobs.jobs import JobError, JobLimitError, QueueUnavailable, admit
+from core.jobs.jobs import JobError, JobLimitError, QueueUnavailable, admit, planned_images, wait_in_line
 from core.jobs.wire import BEAT_EXPIRES, TASK, connect, encode_dataset, key, make_celery, redacted, status_from
 from core.store.hosting import Limits, current_limits
 from core.store.ids import new_id
@@ -131,8 +131,7 @@ class RemoteQueue:
         if data is not None and len(data) > max_data_bytes():
             raise JobLimitError(f"Your images take {len(data) / 2**20:.0f} MB compressed; runs on other machines "
                                 f"take datasets up to {max_data_bytes() // 2**20} MB. Use fewer or smaller images.")
-        available = len(dataset.x_train) if dataset is not None else BUILTIN_DATASETS[config.dataset].train_images
-        images = int(min(config.subset or available, available) * (1 - config.validation_split))
+        images = planned_images(config, dataset)
         with self._reach(), self.redis.lock(key("lock"), timeout=30, blocking_timeout=30):
             waiting = admit(owner, self.active(), limits, self.root)
             job_id = new_id()
@@ -195,16 +194,7 @@ class RemoteQueue:
             return max(1, self.redis.zcount(key("workers"), time.time() - WORKER_SEEN_SECONDS, "+inf"))
 
     def wait(self, job_id: str) -> Wait | None:
-        active = self.active()
-        queued = [job for job in active if job.queued]
-        ids = [job.job_id for job in queued]
-        if job_id not in ids:
-            return None
-        now = time.time()
-        training = [job for job in active if job.training]
-        left = [max(1.0, job.estimate - (now - job.started)) if job.started else job.estimate for job in training]
-        count = max(self.workers(), len(left))
-        return waits(left, [job.estimate for job in queued], count)[ids.index(job_id)]
+        return wait_in_line(job_id, self.active(), self.workers())
 
     def warm(self) -> None:
         """Celery workers are started by hand on their machines; nothing to do here."""

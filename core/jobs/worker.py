@@ -112,15 +112,12 @@ def run_job(folder: Path, status: JobStatus, datasets: DatasetCache) -> None:
                                  owner=status.owner)
     except Exception as error:
         traceback.print_exc()
-        if isinstance(error, (ValueError, FileNotFoundError, MemoryError)):  # bad settings, missing data, too big
-            message = str(error) or type(error).__name__
-        else:
-            message = f"Training failed: {type(error).__name__}: {error}"
+        message = files.failure_message(error)
         _update(folder, status, state="failed", message=message)
         sink({"type": "end", "status": "failed", "message": message})
     else:
-        if record.training_seconds > 0 and record.epochs_trained:
-            files.record_speed(order.root, config, sizes.train * record.epochs_trained / record.training_seconds)
+        files.record_speed(order.root, config,
+                           files.measured_speed(sizes.train, record.epochs_trained, record.training_seconds))
         _update(folder, status, state=record.status, run_id=record.run_id, message=record.stop_reason)
     finally:
         sink.close()

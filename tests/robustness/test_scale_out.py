@@ -32,6 +32,7 @@ from core.train.config import TrainConfig
 from tests.app.harness import open_app, rerun
 from tests.conftest import REPO_ROOT
 from tests.robustness.conftest import assert_clean, assert_says
+from tests.unit.test_jobs import wait_for
 from ui.train import state as train_state
 from ui.train.settings import setting_key
 
@@ -103,16 +104,6 @@ def config(name: str, epochs: int = 1) -> TrainConfig:
                        name=name, epochs=epochs, batch_size=16)
 
 
-def wait_for(predicate, timeout: float = 300.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError("timed out")
-
-
 def ended(queue: RemoteQueue, job_id: str) -> bool:
     return not queue.status(job_id).active
 
@@ -124,7 +115,7 @@ def test_ten_sessions_submit_at_once_and_every_run_is_stored_exactly_once(queue,
     assert len(set(job_ids)) == 10  # every Start accepted
     positions = sorted(wait.position for job_id in job_ids if (wait := queue.wait(job_id)))
     assert positions == list(range(11 - len(positions), 11))  # behind whichever runs already train
-    wait_for(lambda: all(ended(queue, job_id) for job_id in job_ids))
+    wait_for(lambda: all(ended(queue, job_id) for job_id in job_ids), 300)
     statuses = [queue.status(job_id) for job_id in job_ids]
     assert [status.state for status in statuses] == ["finished"] * 10, [s.message for s in statuses]
     wait_for(lambda: len(list_runs(tmp_path)) == 10, 30)  # the collector has written each into the store
@@ -155,7 +146,7 @@ def test_a_waiting_run_can_be_cancelled_and_is_never_trained(queue, tmp_path):
     assert queue.cancel(waiting, "ben") == "cancelled"
     for job_id in busy:
         queue.cancel(job_id)
-    wait_for(lambda: all(ended(queue, job_id) for job_id in busy))
+    wait_for(lambda: all(ended(queue, job_id) for job_id in busy), 300)
     time.sleep(2)
     assert queue.status(waiting).state == "cancelled"
     assert "never" not in [run.name for run in list_runs(tmp_path)]
@@ -209,7 +200,7 @@ def test_the_train_page_trains_through_celery_as_it_does_locally(cluster, monkey
     job_id = app.session_state[train_state.JOB_ID]
     queue = training_queue()
     assert queue.name == "celery"
-    wait_for(lambda: not queue.status(job_id).active)
+    wait_for(lambda: not queue.status(job_id).active, 300)
     status = queue.status(job_id)
     assert status.state == "finished", status.message
     wait_for(lambda: any(run.run_id == status.run_id for run in list_runs()), 30)
