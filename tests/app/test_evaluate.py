@@ -201,3 +201,12 @@ def test_a_run_whose_images_do_not_fit_its_dataset_says_why(runs):
     reason = "The model takes (28, 28, 1) images but Digits (scikit-learn, 8×8) has (8, 8, 1)"
     assert reason in rendered(app.warning[0].value) and not app.metric
     assert app.segmented_control(key=evaluate_state.VIEW).options == ["Compare runs", "Learned filters", "Export code"]
+
+
+def test_a_run_name_sent_to_the_playground_stays_text():
+    # The note above the Playground's editor is Markdown: the run name in it must show as typed.
+    hostile = "**bold** [link](javascript:alert(1)) <b>x</b>"
+    note = ev.filter_note(3, "conv2d", 0, hostile)
+    assert hostile not in note  # escaped…
+    assert rendered(note) == (f"Filter 3 of conv2d (channel 0) from run “{hostile}”. The model applies it to pixels "
+                              "scaled to 0–1, so its outputs here are 255 times larger; the pattern is the same.")

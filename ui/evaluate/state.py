@@ -15,5 +15,6 @@ MISTAKE_CLASS, ORDER, ONLY_MISTAKES = "eval_mistake_class", "eval_order", "eval_
 INDEX = "eval_index"
 COMPARE = "eval_compare"
 FILTER, CHANNEL = "eval_filter", "eval_channel"
+OPEN_FILTER = "eval_open_filter"  # the button that sends the chosen filter to the Playground
 
 KEPT = KeptKeys("ui.evaluate.state", keys=(RUN, VIEW))

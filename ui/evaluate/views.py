@@ -31,6 +31,7 @@ from ui.evaluate.state import (
     NEWEST_SEEN,
     NORMALISE,
     ONLY_MISTAKES,
+    OPEN_FILTER,
     ORDER,
     PREDICTED,
     RUN,
@@ -248,13 +249,16 @@ def filters_view(record: RunRecord) -> None:
         st.caption(f"The Convolution Playground edits {', '.join(map(str, KERNEL_SIZES))}-wide kernels, not {side}.")
         return
     number = st.columns([1, 3])[0].number_input("Filter", 0, count - 1, key=FILTER)
-    if st.button(f"Open filter {number} in the Convolution Playground", icon=":material/blur_on:"):
+    if st.button(f"Open filter {number} in the Convolution Playground", icon=":material/blur_on:", key=OPEN_FILTER):
         stride = layer.strides[0]
-        open_in_playground(
-            kernels[:, :, channel, number],
-            f"Filter {number} of {layer.name} (channel {channel}) from run “{record.name}”. The model applies it "
-            "to pixels scaled to 0–1, so its outputs here are 255 times larger; the pattern is the same.",
-            dataset=record.dataset, stride=stride, padding=layer.padding)
+        open_in_playground(kernels[:, :, channel, number], filter_note(number, layer.name, channel, record.name),
+                           dataset=record.dataset, stride=stride, padding=layer.padding)
+
+
+def filter_note(number: int, layer_name: str, channel: int, run_name: str) -> str:
+    """The Markdown note the Playground shows above a learned filter; the names in it show as typed."""
+    return (f"Filter {number} of {plain(layer_name)} (channel {channel}) from run “{plain(run_name)}”. The model "
+            "applies it to pixels scaled to 0–1, so its outputs here are 255 times larger; the pattern is the same.")
 
 
 def export_view(record: RunRecord) -> None:
