@@ -1,7 +1,7 @@
 """The Evaluate page's panels: cached test predictions, then one renderer per view.
 
 Only the view on show is computed (the page's segmented control), so a big test set costs its
-predictions once per run and server process (`st.cache_data`) and nothing more until asked.
+predictions once per run and server process (`st.cache_resource`, read-only) and nothing more until asked.
 """
 
 from __future__ import annotations
@@ -53,10 +53,13 @@ def _fingerprint(dataset: Dataset) -> str:
     return hashlib.sha1(np.ascontiguousarray(dataset.x_test).data).hexdigest()
 
 
-@st.cache_data(max_entries=8, show_spinner="Running the model on every test image (once per run)…")
+@st.cache_resource(max_entries=8, show_spinner="Running the model on every test image (once per run)…")
 def _probabilities(path: str, mtime: float, data_key: str, _dataset: Dataset) -> np.ndarray:
+    # One read-only array shared by every session that opens this run, not a copy per rerun.
     model = load_model_at(path, mtime)
-    return np.asarray(model.predict(_dataset.x_test, batch_size=512, verbose=0), dtype=np.float32)  # (N, classes)
+    probabilities = np.asarray(model.predict(_dataset.x_test, batch_size=512, verbose=0), dtype=np.float32)
+    probabilities.flags.writeable = False
+    return probabilities  # (N, classes)
 
 
 def test_probabilities(record: RunRecord, dataset: Dataset) -> np.ndarray:
