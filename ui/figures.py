@@ -1,4 +1,5 @@
-"""Plotly figures more than one page draws: pixel heatmaps, tile mosaics, probability bars, signed colour limits.
+"""Plotly figures more than one page draws: pixel heatmaps, tile mosaics, probability bars, signed colour limits,
+and runs' curves overlaid (Evaluate and Class).
 
 Pure plotly and NumPy (no Streamlit), so tests can build them directly.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 from core.data.numbers import percent
@@ -128,3 +130,24 @@ def symmetric_limit(values: np.ndarray) -> float:
     magnitudes = np.abs(values)
     limit = float(np.percentile(magnitudes, 99.5) if values.size > ROBUST_LIMIT_CELLS else magnitudes.max())
     return limit if limit > 0 else float(magnitudes.max()) or 1.0
+
+
+def comparison_curves(rows: pd.DataFrame, metric: str) -> go.Figure:
+    """Every run's train (solid) and validation (dashed) curve of one metric, a colour per run."""
+    figure = go.Figure()
+    chosen = rows[rows["metric"] == metric]
+    for number, (run_id, run_rows) in enumerate(chosen.groupby("id", sort=False)):
+        colour = palette.SERIES[number % len(palette.SERIES)]
+        name = run_rows["run"].iloc[0]
+        for split, dash in (("train", "solid"), ("validation", "dash")):
+            part = run_rows[run_rows["split"] == split]
+            if len(part):
+                figure.add_scatter(x=part["epoch"], y=part["value"], mode="lines+markers",
+                                   name=plot_text(f"{name} · {split}"), legendgroup=run_id,
+                                   line={"color": colour, "dash": dash, "width": 2})
+    figure.update_layout(title=metric.capitalize(), height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                         legend={"orientation": "h", "y": -0.3})
+    figure.update_xaxes(title="epoch", dtick=1 if chosen["epoch"].max() <= 20 else None)
+    if metric == "accuracy":
+        figure.update_yaxes(tickformat=".0%")
+    return figure

@@ -76,3 +76,14 @@ def test_plain_text_is_one_line_and_plotly_text_has_no_tags():
 
     assert plain("first\nsecond\r\nthird\u2028fourth") == "first second third fourth"
     assert plot_text("<b>x</b> & <a href='y'>") == "&lt;b&gt;x&lt;/b&gt; &amp; &lt;a href='y'&gt;"
+
+
+def test_run_names_in_a_curve_legend_are_text_not_plotly_html():
+    from core.evaluate.comparison import curve_rows
+    from tests.unit.test_store import record
+    from ui.figures import comparison_curves
+
+    hostile = record(name='<a href="http://evil.example">click</a><br>')
+    hostile.history = {"loss": [0.5, 0.4], "accuracy": [0.8, 0.9]}
+    names = [trace.name for trace in comparison_curves(curve_rows([hostile]), "loss").data]
+    assert names and all("<" not in name and "&lt;a href" in name for name in names)

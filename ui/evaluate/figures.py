@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
 from core.data.numbers import percent
@@ -54,27 +53,6 @@ def confusion_figure(matrix: np.ndarray, counts: np.ndarray, class_names: Sequen
     side = min(640, 140 + 42 * size)
     figure.update_layout(height=side, width=side + 80, margin=_MARGIN, clickmode="event+select",
                          dragmode=False, plot_bgcolor="white")
-    return figure
-
-
-def comparison_curves(rows: pd.DataFrame, metric: str) -> go.Figure:
-    """Every run's train (solid) and validation (dashed) curve of one metric, a colour per run."""
-    figure = go.Figure()
-    chosen = rows[rows["metric"] == metric]
-    for number, (run_id, run_rows) in enumerate(chosen.groupby("id", sort=False)):
-        colour = palette.SERIES[number % len(palette.SERIES)]
-        name = run_rows["run"].iloc[0]
-        for split, dash in (("train", "solid"), ("validation", "dash")):
-            part = run_rows[run_rows["split"] == split]
-            if len(part):
-                figure.add_scatter(x=part["epoch"], y=part["value"], mode="lines+markers",
-                                   name=f"{name} · {split}", legendgroup=run_id,
-                                   line={"color": colour, "dash": dash, "width": 2})
-    figure.update_layout(title=metric.capitalize(), height=340, margin=_MARGIN,
-                         legend={"orientation": "h", "y": -0.3})
-    figure.update_xaxes(title="epoch", dtick=1 if chosen["epoch"].max() <= 20 else None)
-    if metric == "accuracy":
-        figure.update_yaxes(tickformat=".0%")
     return figure
 
 

@@ -211,8 +211,8 @@ def compare_view(records: list[RunRecord], current: RunRecord) -> None:
     rows = comparison.curve_rows(picked)
     if len(rows):
         left, right = st.columns(2)
-        left.plotly_chart(eval_figures.comparison_curves(rows, "loss"))
-        right.plotly_chart(eval_figures.comparison_curves(rows, "accuracy"))
+        left.plotly_chart(figures.comparison_curves(rows, "loss"))
+        right.plotly_chart(figures.comparison_curves(rows, "accuracy"))
     st.caption("Solid: training, measured while the weights changed (with augmentation and dropout on). Dashed: "
                "validation, held-out images checked after each epoch. A gap that keeps growing is overfitting.")
     for note in filter(None, map(comparison.overfitting_note, picked)):
