@@ -86,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     store = Path(tempfile.mkdtemp(prefix="cnnlab-classroom-"))
     os.environ.update({"CNNLAB_HOSTED": "1", "CNNLAB_STORE_DIR": str(store), "CNNLAB_WORKERS": "1",
-                       "CNNLAB_RUNS_PER_SESSION": "5", "CNNLAB_MAX_RUNS": str(10 * args.sessions)})
+                       "CNNLAB_RUNS_PER_WORKSPACE": "5", "CNNLAB_MAX_RUNS": str(10 * args.sessions)})
     memory = PeakMemory()
     memory.start()
     cluster = []

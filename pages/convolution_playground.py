@@ -20,7 +20,7 @@ MAP_PIXELS = 300  # screen pixels across the input; the other maps use the same 
 
 st.title("Convolution Playground")
 st.caption("Type a kernel, slide it over an image, and check every multiply-and-add against a Keras Conv2D "
-           "and pooling layer. Copy the address to share exactly this setup.")
+           "and pooling layer. **Share this setup**, at the bottom, gives a link to exactly this setup.")
 for name, problem in (st.session_state.pop(pg.URL_PROBLEMS, None) or {}).items():
     st.warning(f"Part of the shared link could not be used and was left at its default: `{name}`: "
                f"{problem.rstrip('.')}.",
@@ -125,4 +125,9 @@ else:
     st.markdown(playground_views.explanations(
         image.shape, kernel.shape[0], layer, feature.shape, None if pooled is None else pooled.shape))
 
-pg.write_link(pg.current_settings(typed_kernel, source.image_index, source.grid))
+setup = pg.current_settings(typed_kernel, source.image_index, source.grid)
+pg.write_link(setup)
+with st.expander("Share this setup", icon=":material/share:"):
+    st.code(pg.share_link(setup), language=None, wrap_lines=True)
+    st.caption("This link opens exactly this setup. It leaves out your private workspace key, which your address "
+               "bar holds, so copy this one rather than the address.")

@@ -11,6 +11,7 @@ from ui.model_cache import load_problem
 from ui.navigation import require_router
 from ui.runs import run_labels
 from ui.text import plain
+from ui.workspace import link_params
 
 require_router()
 
@@ -20,7 +21,7 @@ if not records:
     if st.query_params.get("run"):
         st.error(plain(ev.missing_run_message(st.query_params["run"])), icon=":material/search_off:")
     st.info("No trained runs yet. Train one first; it appears here when it finishes.", icon=":material/info:")
-    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:", query_params=link_params())
     st.stop()
 
 by_id = {record.run_id: record for record in records}

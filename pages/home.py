@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui.navigation import HOME, PAGES, require_router
+from ui.workspace import link_params
 
 require_router()
 
@@ -17,5 +18,5 @@ st.markdown("Follow the pages in order the first time; each one builds on the on
 
 for step, spec in enumerate((page for page in PAGES if page is not HOME), start=1):
     with st.container(border=True):
-        st.page_link(spec.path, label=f"{step}. {spec.title}", icon=spec.icon)
+        st.page_link(spec.path, label=f"{step}. {spec.title}", icon=spec.icon, query_params=link_params())
         st.caption(spec.summary)

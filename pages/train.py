@@ -41,6 +41,12 @@ fitting = presets_for(dataset.image_shape, dataset.num_classes)
 train_settings.init_settings(key, caps.max_epochs, caps.max_train_images)
 model_builder.init_builder(default_run.preset if default_run.preset in fitting else next(iter(fitting)))
 
+try:
+    active, unavailable = training_queue().active(), ""
+except JobError as error:  # the scale-out queue (Redis) is unreachable: say so, and keep the rest of the page
+    active, unavailable = [], str(error)
+if not st.session_state.get(JOB_ID) and (found := train_live.workspace_job(active, owner)):
+    st.session_state[JOB_ID] = found  # a reload, a second tab, another device: the workspace's run, live
 job_id = st.session_state.get(JOB_ID)
 if job_id:
     with st.container(border=True):
@@ -102,20 +108,17 @@ with switched:
     train_settings.offer_recommended(key, loaders.dataset_label(key), config, caps.max_epochs, caps.max_train_images)
 if problem:
     st.error(problem, icon=":material/error:")
-try:
-    active, unavailable = training_queue().active(), ""
-except JobError as error:  # the scale-out queue (Redis) is unreachable: say so, and keep the rest of the page
-    active, unavailable = [], str(error)
+if unavailable:
     st.error(plain(unavailable), icon=":material/cloud_off:")
 mine = [job for job in active if job.owner == owner]
 training = [job for job in mine if job.training]
-if len(mine) >= caps.jobs_per_session and len(training) == len(mine):
+if len(mine) >= caps.jobs_per_workspace and len(training) == len(mine):
     st.info("Your run is training (above). Stop it or wait for it to finish before starting another.")
-elif len(mine) >= caps.jobs_per_session:
+elif len(mine) >= caps.jobs_per_workspace:
     st.caption("Your run is waiting in line (above). Start again to replace it with these settings: it keeps its "
                "place.")
 st.button("Start training", type="primary", icon=":material/play_arrow:",
-          disabled=bool(problem or unavailable or (len(mine) >= caps.jobs_per_session and len(training) == len(mine))),
+          disabled=bool(problem or unavailable or (len(mine) >= caps.jobs_per_workspace and len(training) == len(mine))),
           key=state.START, on_click=train_live.start, args=(config, owner, dataset))
 if st.session_state.get(state.START_ERROR):
     st.warning(plain(st.session_state.pop(state.START_ERROR)), icon=":material/hourglass:")

@@ -1,7 +1,8 @@
-"""Hosted mode in the pages: which runs this session sees, upload caps, and the store's upkeep.
+"""Hosted mode in the pages: which runs this workspace sees, upload caps, and the store's upkeep.
 
 Every page that lists or opens runs goes through `visible_runs` and `viewer`, so in hosted mode a
-visitor never sees, loads, renames or deletes another visitor's run.
+visitor sees only their own runs, their students' (as a teacher) and their class's shared runs,
+and renames or deletes only their own (`core.store.access`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.classroom.classes import remove_class_files
 from core.jobs.jobs import prune_jobs
 from core.jobs.queue import training_queue
+from core.store.access import Access
 from core.store.hosting import Limits, current_limits
 from core.store.runs import STORE_ROOT, RunRecord, StoreListing, expire_runs, list_runs, remove_partials, scan_store
+from core.store.workspaces import expire_workspaces
 from ui.state import OWNER
+from ui.workspace import current_access, workspace_sidebar
 
 _log = logging.getLogger(__name__)
 _UPKEEP_EVERY = 300.0  # seconds between clean-ups, per server process
@@ -30,17 +35,18 @@ def limits() -> Limits:
 
 
 def owner() -> str:
-    """This session's id: the owner of the jobs and runs it starts."""
+    """This workspace's id: the owner of the jobs and runs it starts."""
     return st.session_state[OWNER]
 
 
-def viewer() -> str | None:
-    """Who is asking, for the store's visibility rule: this session in hosted mode, else None (all runs)."""
-    return owner() if limits().hosted else None
+def viewer() -> Access | None:
+    """Who is asking, for the store's access rule: this workspace in hosted mode, else None (all runs)."""
+    return current_access() if limits().hosted else None
 
 
 def upkeep(root: Path = STORE_ROOT, force: bool = False) -> None:
-    """Removes expired visitor runs and old job folders (hosted), and leftovers of crashed saves.
+    """Removes expired visitor runs, workspaces, closed classes and old job folders (hosted), and leftovers
+    of crashed saves.
 
     Runs at most every few minutes per server process, so a page view stays cheap.
     """
@@ -56,6 +62,8 @@ def upkeep(root: Path = STORE_ROOT, force: bool = False) -> None:
     if caps.hosted and caps.run_hours is not None:
         expire_runs(caps.run_hours, root, now)
         prune_jobs(root, older_than=caps.run_hours * 3600.0)
+        expire_workspaces(caps.run_hours, root, now)
+        remove_class_files(caps.run_hours, root, now)
 
 
 def visible_runs() -> list[RunRecord]:
@@ -93,11 +101,12 @@ def upload_too_big(data: bytes) -> str | None:
 
 
 def sidebar_note() -> None:
-    """In hosted mode, says in the sidebar what a visitor's runs are and which caps apply."""
+    """The private link; in hosted mode also what a visitor's runs are and which caps apply."""
+    workspace_sidebar()
     caps = limits()
     if not caps.hosted:
         return
     with st.sidebar:
-        st.caption(f"**Shared server.** Your runs are private to this browser tab and kept for "
-                   f"{caps.run_hours:g} hours; download any you want to keep. A reload starts a new session. "
+        st.caption(f"**Shared server.** Your runs belong to your private workspace and are kept for "
+                   f"{caps.run_hours:g} hours; download any you want to keep. "
                    "Limits: " + "; ".join(caps.summary()) + ".")

@@ -14,6 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui import state as shared_state
+from ui.classroom import state as classroom_state
 from ui.evaluate import state as evaluate_state
 from ui.explorer import state as explorer_state
 from ui.models import state as models_state
@@ -21,6 +22,7 @@ from ui.persist import KeptKeys, keep_all
 from ui.playground import state as playground_state
 from ui.predict import state as predict_state
 from ui.train import state as train_state
+from ui.workspace import ensure_workspace
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ PAGES: tuple[PageSpec, ...] = (
              "Find where a trained model goes wrong: confusion matrix, mistakes, run comparison and learned filters."),
     PageSpec("pages/predict.py", "Predict", ":material/draw:",
              "Draw a digit or upload an image and see what the network reads, and why."),
+    PageSpec("pages/classroom.py", "Class", ":material/school:",
+             "Teach or join a class: every student's runs live for the teacher, a leaderboard and shared runs."),
 )
 
 
@@ -68,7 +72,8 @@ def streamlit_pages() -> list[st.Page]:
 
 # Every owner of session-state keys, and what each keeps across page changes.
 KEPT: tuple[KeptKeys, ...] = (shared_state.KEPT, explorer_state.KEPT, playground_state.KEPT, train_state.KEPT,
-                              models_state.KEPT, evaluate_state.KEPT, predict_state.KEPT)
+                              models_state.KEPT, evaluate_state.KEPT, predict_state.KEPT,
+                              classroom_state.KEPT)
 
 
 def init_state() -> None:
@@ -79,6 +84,7 @@ def init_state() -> None:
     """
     keep_all(KEPT)
     shared_state.init_shared_state()
+    ensure_workspace()
     explorer_state.init_explorer_state()
     playground_state.init_playground_state()
 

@@ -7,8 +7,6 @@ them all on every run.
 
 from __future__ import annotations
 
-import uuid
-
 import streamlit as st
 
 from core.data.datasets import DEFAULT_DATASET
@@ -16,7 +14,10 @@ from ui.persist import KeptKeys
 
 DATASET = "dataset"  # the chosen dataset's key: a built-in name or an uploaded folder's key (Explorer and Train)
 UPLOADED_DATASETS = "uploaded_datasets"  # dict: key → core.data.datasets.Dataset, this session's uploads only
-OWNER = "session_owner"  # a random id naming this session as the owner of its training jobs and runs
+OWNER = "session_owner"  # the workspace id (`core.store.workspaces.workspace_id`): the owner of its jobs and runs
+WORKSPACE_KEY = "workspace_key"  # the workspace's secret key, as in the address's `?ws=`
+WORKSPACE_PROBLEM = "workspace_problem"  # why the address's key was not used, shown once
+WORKSPACE_NOTICE = "workspace_notice"  # True until the new workspace's notice has been shown once
 
 KEPT = KeptKeys("ui.state", keys=(DATASET,))
 
@@ -27,5 +28,3 @@ def init_shared_state() -> None:
         st.session_state[DATASET] = DEFAULT_DATASET
     if UPLOADED_DATASETS not in st.session_state:
         st.session_state[UPLOADED_DATASETS] = {}
-    if OWNER not in st.session_state:
-        st.session_state[OWNER] = uuid.uuid4().hex

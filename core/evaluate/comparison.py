@@ -20,7 +20,8 @@ SPLITS = ("train", "validation", "test")
 METRICS = ("loss", "accuracy", "precision", "recall")
 
 
-def _parameters(record: RunRecord) -> int | None:
+def parameters(record: RunRecord) -> int | None:
+    """A run's trainable parameters, or None when its spec cannot say (an uploaded model)."""
     if len(record.input_shape) != 3 or not record.class_names:
         return None
     try:
@@ -53,7 +54,7 @@ def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
         settings = record.hyperparameters
         row: dict[str, object] = {
             "run": labels[record.run_id], "dataset": dataset_name(record.dataset), "model": spec_summary(record),
-            "trainable params": _parameters(record), "optimizer": settings.get("optimizer"),
+            "trainable params": parameters(record), "optimizer": settings.get("optimizer"),
             "learning rate": settings.get("learning_rate"), "batch size": settings.get("batch_size"),
             "epochs": record.epochs_trained, "training s": record.training_seconds, "status": record.status}
         for split in SPLITS:

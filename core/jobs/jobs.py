@@ -216,10 +216,10 @@ def admit(owner: str, active: list[JobStatus], limits: Limits, root: Path) -> Jo
     """
     mine = sorted((job for job in active if job.owner == owner), key=lambda job: job.created)
     waiting = None
-    if len(mine) >= limits.jobs_per_session:
+    if len(mine) >= limits.jobs_per_workspace:
         mine_queued = [job for job in mine if job.queued]
         if not mine_queued:
-            share = "one run" if limits.jobs_per_session == 1 else f"{limits.jobs_per_session} runs"
+            share = "one run" if limits.jobs_per_workspace == 1 else f"{limits.jobs_per_workspace} runs"
             raise JobLimitError(f"Your run “{mine[0].name}” is training. Stop it, or wait for it to end, before "
                                 f"you start another: {share} per person at a time keeps the queue fair.")
         waiting = mine_queued[-1]  # the newest waiting run makes way, and the new one takes its place
@@ -262,7 +262,7 @@ def submit_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, 
 
     Args:
         config: Checked settings.
-        owner: Who started it (a session id): the run is stored as theirs.
+        owner: Who started it (a workspace id): the run is stored as theirs.
         dataset: Needed only for datasets the worker cannot load by name (a session's upload).
         root: The store root.
         limits: The caps to enforce; `core.store.hosting.current_limits()` by default. The worker
@@ -356,7 +356,7 @@ def cancel_job(job_id: str, owner: str | None = None, root: Path = STORE_ROOT) -
     with _global_lock(root):  # a worker cannot claim it between our read and our write
         status = job_status(job_id, root)
         if owner is not None and status.owner != owner:
-            raise JobError("That run belongs to another session.")
+            raise JobError("That run belongs to another workspace.")
         if status.queued:
             _cancel(job_folder(job_id, root), status, "Cancelled before it started.")
             return "cancelled"
@@ -386,7 +386,7 @@ def request_stop(job_id: str, owner: str | None = None, root: Path = STORE_ROOT)
     """
     status = job_status(job_id, root)
     if owner is not None and status.owner != owner:
-        raise JobError("That run belongs to another session.")
+        raise JobError("That run belongs to another workspace.")
     if not status.training:
         return False
     files.request_stop(job_folder(job_id, root))

@@ -166,7 +166,7 @@ class RemoteQueue:
         with self._reach(), self.redis.lock(key("lock"), timeout=30, blocking_timeout=30):
             status = self._status(job_id)
             if owner is not None and status.owner != owner:
-                raise JobError("That run belongs to another session.")
+                raise JobError("That run belongs to another workspace.")
             if self.redis.zscore(key("waiting"), job_id) is not None and status.queued:
                 pipe = self.redis.pipeline()
                 self._cancel_waiting(status, "Cancelled before it started.", pipe)

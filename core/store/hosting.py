@@ -40,9 +40,9 @@ CAPS: dict[str, Cap] = {
     "max_epochs": Cap("CNNLAB_MAX_EPOCHS", 20, "epochs per run"),
     "max_train_images": Cap("CNNLAB_MAX_TRAIN_IMAGES", 20_000, "training images per run (the subset)"),
     "workers": Cap("CNNLAB_WORKERS", 1, "runs training at once on the server (the rest wait in line)"),
-    "jobs_per_session": Cap("CNNLAB_JOBS_PER_SESSION", 1, "runs waiting or training at once per session"),
+    "jobs_per_workspace": Cap("CNNLAB_JOBS_PER_WORKSPACE", 1, "runs waiting or training at once per workspace"),
     "upload_mb": Cap("CNNLAB_MAX_UPLOAD_MB", 10, "MB per uploaded file"),
-    "runs_per_session": Cap("CNNLAB_RUNS_PER_SESSION", 5, "stored runs per session"),
+    "runs_per_workspace": Cap("CNNLAB_RUNS_PER_WORKSPACE", 5, "stored runs per workspace"),
     "max_runs": Cap("CNNLAB_MAX_RUNS", 200, "stored visitor runs on the server"),
     "run_hours": Cap("CNNLAB_RUN_HOURS", 6, "hours a visitor's run is kept"),
 }
@@ -50,8 +50,8 @@ LOCAL_UPLOAD_MB = 200  # `server.maxUploadSize` in .streamlit/config.toml
 # Outside hosted mode: these have a default, the rest are uncapped unless set, and the per-visitor
 # store caps never apply (one's own machine keeps everything). One worker per two cores: a
 # TensorFlow run already uses two threads well, and each worker holds about 930 MB.
-_LOCAL_DEFAULTS = {"jobs_per_session": 1, "upload_mb": LOCAL_UPLOAD_MB, "workers": max(1, (os.cpu_count() or 2) // 2)}
-_HOSTED_ONLY = ("runs_per_session", "max_runs", "run_hours")
+_LOCAL_DEFAULTS = {"jobs_per_workspace": 1, "upload_mb": LOCAL_UPLOAD_MB, "workers": max(1, (os.cpu_count() or 2) // 2)}
+_HOSTED_ONLY = ("runs_per_workspace", "max_runs", "run_hours")
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,13 @@ class Limits:
     """The caps in force; None means uncapped.
 
     Args:
-        hosted: Whether hosted mode is on: runs belong to their session and expire.
+        hosted: Whether hosted mode is on: runs are private to their workspace and expire.
         max_epochs: Epochs per run.
         max_train_images: Training images per run, after the subset (the validation share included).
         workers: Runs training at once on the server: the warm worker processes (`core.jobs.pool`).
-        jobs_per_session: Runs waiting or training at once per session.
+        jobs_per_workspace: Runs waiting or training at once per workspace.
         upload_mb: Megabytes per uploaded file.
-        runs_per_session: Stored runs per session (hosted only).
+        runs_per_workspace: Stored runs per workspace (hosted only).
         max_runs: Stored visitor runs on the server (hosted only).
         run_hours: Hours a visitor's run is kept before it is removed (hosted only).
         problems: Environment values that could not be read, each replaced by its default.
@@ -75,9 +75,9 @@ class Limits:
     max_epochs: int | None = None
     max_train_images: int | None = None
     workers: int = 1
-    jobs_per_session: int = 1
+    jobs_per_workspace: int = 1
     upload_mb: int = LOCAL_UPLOAD_MB
-    runs_per_session: int | None = None
+    runs_per_workspace: int | None = None
     max_runs: int | None = None
     run_hours: float | None = None
     problems: tuple[str, ...] = field(default=())
@@ -140,14 +140,15 @@ def check_store_quota(owner: str, limits: Limits, root: Path = STORE_ROOT, pendi
     """Raises QuotaError if `owner` may not add a run to the store (hosted mode's run quotas).
 
     Args:
-        owner: The session asking.
+        owner: The workspace asking.
         limits: The caps in force.
         root: The store root.
         pending_mine: The owner's runs still training (each will be stored when it ends).
-        pending_all: Every session's runs still training.
+        pending_all: Every workspace's runs still training.
     """
-    if limits.runs_per_session is not None and count_user_runs(root, owner) + pending_mine >= limits.runs_per_session:
-        raise QuotaError(f"You have {limits.runs_per_session} stored runs, this server's limit per visitor. "
+    cap = limits.runs_per_workspace
+    if cap is not None and count_user_runs(root, owner) + pending_mine >= cap:
+        raise QuotaError(f"You have {cap} stored runs, this server's limit per visitor. "
                          "Delete one on the Models page (download it first if you want to keep it), then try again.")
     if limits.max_runs is not None and count_user_runs(root) + pending_all >= limits.max_runs:
         raise QuotaError(f"The server's model store is full ({limits.max_runs} runs). Visitors' runs expire "

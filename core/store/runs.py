@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.store.access import Viewer, may_change, may_read
 from core.store.records import (
     DEFAULTS,
     RUNS,
@@ -152,10 +153,10 @@ def _folders(root: Path, source: str) -> list[Path]:
     return [folder for folder in folders if folder.is_dir()]
 
 
-def _visible(record: RunRecord, viewer: str | None) -> bool:
+def _visible(record: RunRecord, viewer: Viewer) -> bool:
     """Whether `viewer` may see the run: everyone sees the defaults; in hosted mode (a viewer is
-    given) a user run is seen only by the session that made it."""
-    return viewer is None or record.source == DEFAULTS or (bool(viewer) and record.owner == viewer)
+    given) a user run is seen by its workspace, that workspace's teacher, and its class once shared."""
+    return record.source == DEFAULTS or may_read(viewer, record.owner, record.run_id)
 
 
 @dataclass(frozen=True)
@@ -171,14 +172,14 @@ class StoreListing:
     damaged: list[DamagedRun]
 
 
-def scan_store(root: Path = STORE_ROOT, viewer: str | None = None) -> StoreListing:
+def scan_store(root: Path = STORE_ROOT, viewer: Viewer = None) -> StoreListing:
     """Reads every run folder once and sorts it into whole runs and damaged ones.
 
     Args:
         root: The store root.
-        viewer: In hosted mode, the session asking: only its own runs (and the defaults) are
-            listed, and only damaged runs that still name it as owner (and damaged defaults, which
-            are the operator's to fix). None lists every run (one's own machine).
+        viewer: In hosted mode, the workspace asking (`core.store.access`): the runs it may read
+            (and the defaults) are listed, and only damaged runs that still name it as owner (and
+            damaged defaults, which are the operator's to fix). None lists every run (one's own machine).
     """
     runs, damaged = [], []
     for source in (DEFAULTS, RUNS):
@@ -187,7 +188,7 @@ def scan_store(root: Path = STORE_ROOT, viewer: str | None = None) -> StoreListi
             for path in sorted(folder.iterdir()):
                 examined = _examine(path, source)
                 if isinstance(examined, DamagedRun):
-                    if viewer is None or source == DEFAULTS or (bool(viewer) and examined.owner == viewer):
+                    if source == DEFAULTS or may_change(viewer, examined.owner):
                         damaged.append(examined)
                 elif examined is not None and path.name not in found and _visible(examined, viewer):
                     found[path.name] = examined
@@ -195,17 +196,17 @@ def scan_store(root: Path = STORE_ROOT, viewer: str | None = None) -> StoreListi
     return StoreListing(runs, damaged)
 
 
-def list_runs(root: Path = STORE_ROOT, viewer: str | None = None) -> list[RunRecord]:
+def list_runs(root: Path = STORE_ROOT, viewer: Viewer = None) -> list[RunRecord]:
     """Every whole run this viewer may see (see `scan_store`)."""
     return scan_store(root, viewer).runs
 
 
-def list_damaged(root: Path = STORE_ROOT, viewer: str | None = None) -> list[DamagedRun]:
+def list_damaged(root: Path = STORE_ROOT, viewer: Viewer = None) -> list[DamagedRun]:
     """Run folders that cannot be used, with the reason: listed on Models so they can be deleted (see `scan_store`)."""
     return scan_store(root, viewer).damaged
 
 
-def delete_damaged(run_id: str, root: Path = STORE_ROOT, viewer: str | None = None) -> None:
+def delete_damaged(run_id: str, root: Path = STORE_ROOT, viewer: Viewer = None) -> None:
     """Deletes a damaged user run, as `delete_run` deletes a whole one.
 
     Raises:
@@ -222,7 +223,7 @@ def delete_damaged(run_id: str, root: Path = STORE_ROOT, viewer: str | None = No
     raise StoreError(f"There is no damaged run {run_id[:40]!r} in the store.")
 
 
-def _find(run_id: str, root: Path, viewer: str | None = None) -> tuple[Path, RunRecord]:
+def _find(run_id: str, root: Path, viewer: Viewer = None) -> tuple[Path, RunRecord]:
     # Another session's run is "not there" with the same words as a missing one, so ids cannot be probed.
     # Letters, digits, "-" and "_" only: an id can never climb out of the store with "/" or "..".
     # A store id is 22 characters; a longer one (a 100,000-character link) never reaches the file system.
@@ -236,7 +237,7 @@ def _find(run_id: str, root: Path, viewer: str | None = None) -> tuple[Path, Run
     raise StoreError(f"There is no run {run_id[:40]!r} in the store.")
 
 
-def run_folder(run_id: str, root: Path = STORE_ROOT, viewer: str | None = None) -> Path:
+def run_folder(run_id: str, root: Path = STORE_ROOT, viewer: Viewer = None) -> Path:
     """The folder of a whole run, user run or default.
 
     Raises:
@@ -245,7 +246,7 @@ def run_folder(run_id: str, root: Path = STORE_ROOT, viewer: str | None = None) 
     return _find(run_id, root, viewer)[0]
 
 
-def load_record(run_id: str, root: Path = STORE_ROOT, viewer: str | None = None) -> RunRecord:
+def load_record(run_id: str, root: Path = STORE_ROOT, viewer: Viewer = None) -> RunRecord:
     """A run's metadata.
 
     Raises:
@@ -254,30 +255,34 @@ def load_record(run_id: str, root: Path = STORE_ROOT, viewer: str | None = None)
     return _find(run_id, root, viewer)[1]
 
 
-def rename_run(run_id: str, name: str, root: Path = STORE_ROOT, viewer: str | None = None) -> RunRecord:
+def rename_run(run_id: str, name: str, root: Path = STORE_ROOT, viewer: Viewer = None) -> RunRecord:
     """Gives a user run a new name (its metadata is rewritten atomically).
 
     Raises:
-        StoreError: For an unknown run (or another session's, given a viewer), a shipped default, or an
+        StoreError: For an unknown run (or one the viewer may not change), a shipped default, or an
             empty or overlong name.
     """
     record = load_record(run_id, root, viewer)
     if record.source != RUNS:
         raise StoreError("The shipped default models cannot be renamed.")
+    if not may_change(viewer, record.owner):
+        raise StoreError("Only the workspace that trained this run can rename it.")
     record.name = _check_name(name)
     write_text_atomically(root / RUNS / run_id / META_FILE, record.to_json())
     return record
 
 
-def delete_run(run_id: str, root: Path = STORE_ROOT, viewer: str | None = None) -> None:
+def delete_run(run_id: str, root: Path = STORE_ROOT, viewer: Viewer = None) -> None:
     """Deletes a user run: renamed out of the listing first, then removed.
 
     Raises:
-        StoreError: For an unknown run (or another session's, given a viewer) or a shipped default.
+        StoreError: For an unknown run (or one the viewer may not change) or a shipped default.
     """
-    folder = run_folder(run_id, root, viewer)
+    folder, record = _find(run_id, root, viewer)
     if folder.parent.name != RUNS:
         raise StoreError("The shipped default models cannot be deleted.")
+    if not may_change(viewer, record.owner):
+        raise StoreError("Only the workspace that trained this run can delete it.")
     trash = folder.with_name(f"{TRASH_PREFIX}{run_id}-{uuid.uuid4().hex[:6]}.{os.getpid()}")
     os.rename(folder, trash)
     shutil.rmtree(trash, ignore_errors=True)

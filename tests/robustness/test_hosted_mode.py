@@ -51,18 +51,14 @@ def test_caps_show_in_the_widgets_and_the_sidebar(hosted, data_dir):
 
 
 def test_a_visitors_runs_are_private_and_the_quota_holds(hosted, monkeypatch):
-    monkeypatch.setenv("CNNLAB_RUNS_PER_SESSION", "1")
+    monkeypatch.setenv("CNNLAB_RUNS_PER_WORKSPACE", "1")
     alice, bob = open_app("pages/train.py"), open_app("pages/train.py")
     run_id = train_one(alice)
     assert next(run for run in list_runs() if run.run_id == run_id).owner == alice.session_state[state.OWNER]
     # Alice sees and can download her run; Bob sees no trace of it anywhere.
-    alice_models = open_app("pages/models.py")
-    alice_models.session_state[state.OWNER] = alice.session_state[state.OWNER]
-    rerun(alice_models)
+    alice_models = open_app("pages/models.py", query={"ws": alice.session_state[state.WORKSPACE_KEY]})
     assert run_id in list(alice_models.dataframe[0].value["id"])
-    bob_models = open_app("pages/models.py")
-    bob_models.session_state[state.OWNER] = bob.session_state[state.OWNER]
-    rerun(bob_models)
+    bob_models = open_app("pages/models.py", query={"ws": bob.session_state[state.WORKSPACE_KEY]})
     assert not bob_models.dataframe or run_id not in list(bob_models.dataframe[0].value["id"])
     bob_evaluate = open_app("pages/evaluate.py", query={"run": run_id})  # a link to Alice's run
     assert_clean(bob_evaluate)

@@ -49,25 +49,25 @@ def add_default(root: Path) -> str:
 def test_local_mode_is_uncapped_and_hosted_mode_has_every_default():
     local = current_limits({})
     assert not local.hosted
-    assert (local.max_epochs, local.max_train_images, local.runs_per_session, local.max_runs,
+    assert (local.max_epochs, local.max_train_images, local.runs_per_workspace, local.max_runs,
             local.run_hours) == (None,) * 5
     assert local.workers == max(1, (os.cpu_count() or 2) // 2)  # one warm worker per two cores
     hosted = current_limits({"CNNLAB_HOSTED": "1"})
     assert hosted.hosted and hosted.max_epochs == 20 and hosted.max_train_images == 20_000
-    assert hosted.workers == 1 and hosted.jobs_per_session == 1 and hosted.upload_mb == 10
-    assert hosted.runs_per_session == 5 and hosted.max_runs == 200 and hosted.run_hours == 6
+    assert hosted.workers == 1 and hosted.jobs_per_workspace == 1 and hosted.upload_mb == 10
+    assert hosted.runs_per_workspace == 5 and hosted.max_runs == 200 and hosted.run_hours == 6
     assert any("epochs per run: 20" in phrase for phrase in hosted.summary())
 
 
 def test_each_cap_can_be_overridden_and_bad_values_fall_back_with_a_note():
     limits = current_limits({"CNNLAB_HOSTED": "true", "CNNLAB_MAX_EPOCHS": "3", "CNNLAB_WORKERS": "4",
-                             "CNNLAB_RUN_HOURS": "0.5", "CNNLAB_RUNS_PER_SESSION": "nope",
+                             "CNNLAB_RUN_HOURS": "0.5", "CNNLAB_RUNS_PER_WORKSPACE": "nope",
                              "CNNLAB_MAX_UPLOAD_MB": "-2"})
     assert limits.max_epochs == 3 and limits.workers == 4 and limits.run_hours == 0.5
-    assert limits.runs_per_session == 5 and limits.upload_mb == 10
-    assert len(limits.problems) == 2 and any("CNNLAB_RUNS_PER_SESSION" in p for p in limits.problems)
+    assert limits.runs_per_workspace == 5 and limits.upload_mb == 10
+    assert len(limits.problems) == 2 and any("CNNLAB_RUNS_PER_WORKSPACE" in p for p in limits.problems)
     # Outside hosted mode the per-visitor quotas never apply, even if set.
-    assert current_limits({"CNNLAB_RUNS_PER_SESSION": "2"}).runs_per_session is None
+    assert current_limits({"CNNLAB_RUNS_PER_WORKSPACE": "2"}).runs_per_workspace is None
     assert current_limits({"CNNLAB_WORKERS": "2"}).workers == 2
 
 
@@ -109,7 +109,7 @@ def test_visitors_runs_expire_but_defaults_and_ownerless_runs_stay(tmp_path):
 
 
 def test_store_quotas_per_visitor_and_in_total(tmp_path):
-    limits = Limits(hosted=True, runs_per_session=2, max_runs=3)
+    limits = Limits(hosted=True, runs_per_workspace=2, max_runs=3)
     store_run(tmp_path, "alice")
     check_store_quota("alice", limits, tmp_path)
     with pytest.raises(QuotaError, match="2 stored runs"):
@@ -127,7 +127,7 @@ def test_a_start_is_refused_when_the_visitors_quota_is_used_up(tmp_path):
     store_run(tmp_path, "alice")
     config = TrainConfig(dataset="digits", spec=[], epochs=1)
     with pytest.raises(JobLimitError, match="1 stored runs"):
-        submit_job(config, "alice", root=tmp_path, limits=Limits(hosted=True, runs_per_session=1))
+        submit_job(config, "alice", root=tmp_path, limits=Limits(hosted=True, runs_per_workspace=1))
     assert not any(path.is_dir() for path in (tmp_path / "jobs").iterdir())  # no job was made
 
 

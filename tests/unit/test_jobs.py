@@ -92,7 +92,7 @@ def test_one_run_per_person_a_second_start_replaces_the_waiting_one_in_its_place
 
 def test_cancel_takes_a_waiting_run_out_and_only_its_owner_may(tmp_path):
     ann, ben = queue(tmp_path, "ann"), queue(tmp_path, "ben")
-    with pytest.raises(JobError, match="another session"):
+    with pytest.raises(JobError, match="another workspace"):
         cancel_job(ann, "ben", tmp_path)
     assert cancel_job(ann, "ann", tmp_path) == "cancelled"
     assert job_status(ann, tmp_path).state == "cancelled" and not job_status(ann, tmp_path).active
@@ -180,7 +180,7 @@ def test_runs_wait_for_the_one_worker_and_stop_and_cancel_work(tmp_path):
     second = submit_job(config(), "bob", root=tmp_path, limits=limits)
     third = submit_job(config(), "carol", root=tmp_path, limits=limits)
     assert job_status(second, tmp_path).queued and queue_wait(second, tmp_path).position == 2  # behind the first
-    with pytest.raises(JobError, match="another session"):
+    with pytest.raises(JobError, match="another workspace"):
         request_stop(first, "bob", tmp_path)
     assert cancel_job(third, "carol", tmp_path) == "cancelled"
     assert cancel_job(first, "alice", tmp_path) == "stopping"  # Stop, while it trains

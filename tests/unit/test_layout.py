@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-PAGE_PACKAGES = ("explorer", "playground", "train", "models", "evaluate", "predict")
+PAGE_PACKAGES = ("explorer", "playground", "train", "models", "evaluate", "predict", "classroom")
 # The declared exceptions, each with its reason.
 DOORWAYS = {
     # Evaluate's "Open in the Playground" sends a learned filter there: the one way from one page to another.
@@ -23,7 +23,7 @@ DOORWAYS = {
 # Each page script and the one ui package that is its own.
 PAGE_OWN = {"pages.dataset_explorer": "ui.explorer", "pages.convolution_playground": "ui.playground",
             "pages.train": "ui.train", "pages.models": "ui.models", "pages.evaluate": "ui.evaluate",
-            "pages.predict": "ui.predict", "pages.home": None, "streamlit_app": None}
+            "pages.predict": "ui.predict", "pages.classroom": "ui.classroom", "pages.home": None, "streamlit_app": None}
 # The shell keeps every page's session state alive on every run, so it reads each page's `state` module.
 SHELL = "ui.navigation"
 
@@ -128,7 +128,7 @@ def test_there_are_no_import_cycles(graph):
 
 def test_core_is_one_package_per_capability_and_ui_one_per_page():
     core = {path.name for path in (REPO_ROOT / "core").iterdir() if path.is_dir() and path.name != "__pycache__"}
-    assert core == {"data", "conv", "model", "train", "jobs", "evaluate", "predict", "store"}
+    assert core == {"data", "conv", "model", "train", "jobs", "evaluate", "predict", "store", "classroom"}
     assert not [path.name for path in (REPO_ROOT / "core").glob("*.py") if path.name != "__init__.py"]
     ui = {path.name for path in (REPO_ROOT / "ui").iterdir() if path.is_dir() and path.name != "__pycache__"}
     assert ui == set(PAGE_PACKAGES)

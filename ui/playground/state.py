@@ -19,6 +19,7 @@ from core.conv.links import PlaygroundSettings
 from core.data.datasets import BUILTIN_DATASETS, DEFAULT_DATASET, needs_download
 from core.data.photos import PHOTOS
 from ui.persist import KeptKeys
+from ui.workspace import WS_PARAM, address, link_params
 
 PAGE_PATH = "pages/convolution_playground.py"
 CUSTOM = "(your own)"  # the preset picker's entry for a kernel that is no preset
@@ -202,7 +203,7 @@ def restore_from_link() -> None:
     if st.session_state.get(URL_CHECKED):
         return
     st.session_state[URL_CHECKED] = True
-    params = st.query_params.to_dict()
+    params = {name: value for name, value in st.query_params.to_dict().items() if name != WS_PARAM}
     if not params:
         return
     settings, problems = links.decode(params)
@@ -246,10 +247,15 @@ def current_settings(kernel: np.ndarray, image_index: int, grid: np.ndarray | No
 
 
 def write_link(settings: PlaygroundSettings) -> None:
-    """Puts the setup in the address bar, so copying the address shares it."""
-    params = links.encode(settings)
+    """Puts the setup in the address bar (beside the workspace key), so a reload keeps it."""
+    params = link_params(**links.encode(settings))
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
+
+
+def share_link(settings: PlaygroundSettings) -> str:
+    """The setup as a link for someone else: without the workspace key, which must stay private."""
+    return address(links.encode(settings))
 
 
 def open_in_playground(kernel: np.ndarray, note: str, dataset: str | None = None, stride: int | None = None,
@@ -291,4 +297,4 @@ def open_in_playground(kernel: np.ndarray, note: str, dataset: str | None = None
     grid = np.array(st.session_state[GRID], dtype=np.int64) if st.session_state[SOURCE] == "grid" else None
     source_index = index if st.session_state[SOURCE] == "dataset" else 0
     typed = parse_kernel(st.session_state[KERNEL])  # the weights as the editor shows them, as the page links them
-    st.switch_page(PAGE_PATH, query_params=links.encode(current_settings(typed, source_index, grid)))
+    st.switch_page(PAGE_PATH, query_params=link_params(**links.encode(current_settings(typed, source_index, grid))))

@@ -20,6 +20,7 @@ from core.jobs.jobs import (
     QueueUnavailable,
 )
 from core.jobs.queue import training_queue
+from core.store.workspaces import record_job
 from core.train.config import TrainConfig
 from core.train.progress import ProgressView, fold, format_duration, status_line
 from ui import palette
@@ -83,29 +84,31 @@ def start(config: TrainConfig, owner: str, dataset: Dataset) -> None:
         st.session_state[JOB_ID] = training_queue().submit(config, owner, dataset=dataset)
     except (JobLimitError, JobError, ValueError) as error:
         st.session_state[START_ERROR] = str(error)
+        return
+    record_job(owner, st.session_state[JOB_ID])  # what the workspace's teacher sees live on the Class page
+
+
+def workspace_job(active: list[JobStatus], owner: str) -> str | None:
+    """The workspace's run waiting or training, if any: what a reload, a second tab or another device shows live."""
+    return next((job.job_id for job in sorted(active, key=lambda job: job.created) if job.owner == owner), None)
 
 
 def elsewhere_note(active: list[JobStatus], owner: str, hosted: bool) -> None:
-    """Where runs went that this tab does not show: started in another tab, or before a reload or restart.
+    """Says that a run outlives the page; on one's own machine, also which other workspaces' runs are training.
 
-    A tab knows only the run it started itself; after a reload or a server restart it is a new
-    session. The run carries on all the same and is saved in the store when it ends.
+    A run belongs to the workspace, not the tab: any tab with the private link shows it live.
     """
-    if hosted:  # other visitors' runs stay private; a visitor's own earlier session is a new one now
-        st.caption("A run you started before reloading this page keeps training and is saved when it ends, "
-                   "but a reload starts a new session, so it is no longer listed for you here.")
-        return
-    others = [job for job in active if job.owner != owner]
+    others = [] if hosted else [job for job in active if job.owner != owner]  # hosted: others' runs stay private
     if others:
         names = ", ".join(f"“{job.name or job.job_id}”" for job in others[:3])
         more = f" and {len(others) - 3} more" if len(others) > 3 else ""
-        st.info(f"{len(others)} run{'s' if len(others) > 1 else ''} started elsewhere (another tab, or before "
-                f"this page was reloaded or the server restarted) {'are' if len(others) > 1 else 'is'} training: "
+        st.info(f"{len(others)} run{'s' if len(others) > 1 else ''} from another workspace (another browser, or "
+                f"a link without your key) {'are' if len(others) > 1 else 'is'} training: "
                 f"{plain(names)}{more}. It appears in **Models** and **Evaluate** when it ends.",
                 icon=":material/directions_run:")
     else:
-        st.caption("A run keeps training if you leave this page, reload it, or the server restarts; it is saved "
-                   "in **Models** when it ends.")
+        st.caption("A run keeps training if you leave this page, reload it, or close the tab: open your private "
+                   "link again to watch it. It is saved in **Models** when it ends.")
 
 
 def _stop(job_id: str, owner: str) -> None:

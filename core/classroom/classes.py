@@ -1,0 +1,327 @@
+"""A class: a teacher's workspace, its students' workspaces with their nicknames, and the runs it shares.
+
+Each class is a file, `<store root>/classes/<class id>.json`, rewritten atomically under one lock
+(flock), so two students who pick the same nickname at the same instant cannot both get it. The
+teacher is whoever holds the workspace that created it: the teacher link is that workspace's
+private link. Students join with a short code; the code only lets one join, never read.
+
+A class's runs are its students' runs. Closing a class removes them (the teacher can download them
+all as one zip first), and a student who opens the app afterwards is told the class was closed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import json
+import secrets
+import time
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from core.classroom.nicknames import check_nickname, same_nickname
+from core.store.access import Access
+from core.store.runs import (
+    RUNS,
+    STORE_ROOT,
+    RunRecord,
+    StoreError,
+    delete_run,
+    list_runs,
+    run_folder,
+    write_text_atomically,
+)
+from core.store.workspaces import Workspace, read_workspace, save_workspace
+
+CLASSES = "classes"
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0 or 1: read aloud and typed without doubt
+CODE_LENGTH = 8  # 40 bits: a code lets one join, and a closed class's code opens nothing
+MAX_CLASS_NAME = 60
+MAX_MEMBERS = 200
+
+
+class ClassError(ValueError):
+    """A class action that cannot be done; the message says why, in words for the visitor."""
+
+
+@dataclass
+class ClassRoom:
+    """What the store keeps about one class.
+
+    Args:
+        class_id: 32 random hex digits, its file's name.
+        name: The teacher's title for it.
+        join_code: What students type to join (CODE_LENGTH characters of CODE_ALPHABET).
+        teacher: The teacher's workspace id.
+        created: Seconds since the epoch.
+        closed: Seconds since the epoch when it was closed; 0 while open.
+        members: Student workspace id → nickname, in joining order.
+        shared: Run ids the teacher shared with the class, in sharing order.
+    """
+
+    class_id: str
+    name: str
+    join_code: str
+    teacher: str
+    created: float
+    closed: float = 0.0
+    members: dict[str, str] = field(default_factory=dict)
+    shared: list[str] = field(default_factory=list)
+
+    @property
+    def is_open(self) -> bool:
+        return not self.closed
+
+
+def _folder(root: Path) -> Path:
+    return root / CLASSES
+
+
+@contextmanager
+def _lock(root: Path) -> Iterator[None]:
+    folder = _folder(root)
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _save(room: ClassRoom, root: Path) -> None:
+    write_text_atomically(_folder(root) / f"{room.class_id}.json", json.dumps(asdict(room)))
+
+
+def load_class(class_id: str, root: Path = STORE_ROOT) -> ClassRoom | None:
+    """A class by id, or None if there is none (or its file cannot be read)."""
+    if not (isinstance(class_id, str) and len(class_id) == 32 and class_id.isalnum()):
+        return None
+    try:
+        room = ClassRoom(**json.loads((_folder(root) / f"{class_id}.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+    return room if isinstance(room.members, dict) and isinstance(room.shared, list) else None
+
+
+def all_classes(root: Path = STORE_ROOT) -> list[ClassRoom]:
+    """Every class in the store, oldest first."""
+    folder = _folder(root)
+    found = [load_class(path.stem, root) for path in folder.glob("*.json")] if folder.is_dir() else []
+    return sorted((room for room in found if room is not None), key=lambda room: room.created)
+
+
+def normalise_code(text: object) -> str:
+    """A join code as typed ("abcd-efgh ", say) in its stored form ("ABCDEFGH")."""
+    return "".join(character for character in str(text)[:64].upper() if character.isalnum())
+
+
+def _new_code(taken: set[str]) -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if code not in taken:
+            return code
+
+
+def create_class(name: str, teacher: Workspace, root: Path = STORE_ROOT, now: float | None = None) -> ClassRoom:
+    """Creates an open class taught by `teacher` (whose workspace records it).
+
+    Raises:
+        ClassError: If the name is empty or too long.
+    """
+    cleaned = " ".join(str(name).split())
+    if not cleaned or len(cleaned) > MAX_CLASS_NAME:
+        raise ClassError(f"A class name needs 1 to {MAX_CLASS_NAME} characters.")
+    with _lock(root):
+        codes = {room.join_code for room in all_classes(root) if room.is_open}
+        room = ClassRoom(secrets.token_hex(16), cleaned, _new_code(codes), teacher.workspace_id,
+                         created=time.time() if now is None else now)
+        _save(room, root)
+        teacher.teaches.append(room.class_id)
+        save_workspace(teacher, root)
+    return room
+
+
+def find_by_code(code: object, root: Path = STORE_ROOT) -> ClassRoom:
+    """The open class a join code names.
+
+    Raises:
+        ClassError: If no class has this code, or its class has been closed.
+    """
+    wanted = normalise_code(code)
+    if len(wanted) != CODE_LENGTH:
+        raise ClassError(f"A join code has {CODE_LENGTH} letters and digits, like ABCD-EFGH.")
+    matches = [room for room in all_classes(root) if room.join_code == wanted]
+    if not matches:
+        raise ClassError("There is no class with this join code. Check it with your teacher.")
+    newest = matches[-1]
+    if not newest.is_open:
+        raise ClassError(f"The class “{newest.name}” has been closed by its teacher.")
+    return newest
+
+
+def join_class(code: object, nickname: object, workspace: Workspace, root: Path = STORE_ROOT) -> ClassRoom:
+    """Puts `workspace` into the class with this code under `nickname` (leaving any class it was in).
+
+    Raises:
+        ClassError: For an unknown or closed class, the class's own teacher, or a full class.
+        core.classroom.nicknames.NicknameError: For a nickname that is malformed or taken in the class.
+    """
+    from core.classroom.nicknames import NicknameError
+
+    cleaned = check_nickname(nickname)
+    with _lock(root):
+        room = find_by_code(code, root)
+        if room.teacher == workspace.workspace_id:
+            raise ClassError("This is your own class: you see it as its teacher. Students join from their own "
+                             "browsers with the code.")
+        others = {member: name for member, name in room.members.items() if member != workspace.workspace_id}
+        if any(same_nickname(cleaned, taken) for taken in others.values()):
+            raise NicknameError(f"Somebody in this class is already called “{cleaned}”. Pick another nickname.")
+        if workspace.workspace_id not in room.members and len(room.members) >= MAX_MEMBERS:
+            raise ClassError(f"This class is full ({MAX_MEMBERS} students).")
+        if workspace.class_id and workspace.class_id != room.class_id:
+            _remove_member(workspace.class_id, workspace.workspace_id, root)
+        room.members[workspace.workspace_id] = cleaned
+        _save(room, root)
+        workspace.class_id, workspace.nickname = room.class_id, cleaned
+        save_workspace(workspace, root)
+    return room
+
+
+def _remove_member(class_id: str, member: str, root: Path) -> None:
+    room = load_class(class_id, root)
+    if room is not None and member in room.members:
+        del room.members[member]
+        _save(room, root)
+
+
+def leave_class(workspace: Workspace, root: Path = STORE_ROOT) -> None:
+    """Takes `workspace` out of its class (its runs stay its own)."""
+    with _lock(root):
+        if workspace.class_id:
+            _remove_member(workspace.class_id, workspace.workspace_id, root)
+        workspace.class_id, workspace.nickname = "", ""
+        save_workspace(workspace, root)
+
+
+def taught_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) -> ClassRoom:
+    """A class `teacher` created.
+
+    Raises:
+        ClassError: If there is no such class, or `teacher` did not create it.
+    """
+    room = load_class(class_id, root)
+    if room is None or room.teacher != teacher.workspace_id:
+        raise ClassError("There is no such class in your workspace.")
+    return room
+
+
+def class_runs(room: ClassRoom, root: Path = STORE_ROOT) -> list[RunRecord]:
+    """Its students' runs, newest first."""
+    return [record for record in list_runs(root) if record.source == RUNS and record.owner in room.members]
+
+
+def share_run(class_id: str, run_id: str, teacher: Workspace, shared: bool = True,
+              root: Path = STORE_ROOT) -> ClassRoom:
+    """Shares a run with the class (or takes it back): a student's run, or one of the teacher's own.
+
+    Raises:
+        ClassError: If the class is not the teacher's or is closed, or the run is neither a
+            student's nor the teacher's.
+    """
+    with _lock(root):
+        room = taught_class(class_id, teacher, root)
+        if not room.is_open:
+            raise ClassError("This class is closed.")
+        access = Access(teacher.workspace_id, frozenset(room.members))
+        try:
+            run_folder(run_id, root, access)
+        except StoreError as error:
+            raise ClassError(str(error)) from None
+        if shared and run_id not in room.shared:
+            room.shared.append(run_id)
+        elif not shared and run_id in room.shared:
+            room.shared.remove(run_id)
+        _save(room, root)
+    return room
+
+
+def close_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT, now: float | None = None) -> list[str]:
+    """Closes a class: no one can join it any more, and its students' runs are deleted.
+
+    Download them first with `class_archive`. Returns the ids of the runs removed.
+
+    Raises:
+        ClassError: If the class is not the teacher's.
+    """
+    with _lock(root):
+        room = taught_class(class_id, teacher, root)
+        room.closed = room.closed or (time.time() if now is None else now)
+        _save(room, root)  # closed first: a crash below leaves runs to remove, never a class still open
+    removed = []
+    for record in class_runs(room, root):
+        with contextlib.suppress(StoreError, OSError):  # deleted meanwhile by its student
+            delete_run(record.run_id, root)
+            removed.append(record.run_id)
+    return removed
+
+
+def class_archive(room: ClassRoom, root: Path = STORE_ROOT) -> bytes:
+    """Every student run of the class as one zip: `<nickname>/<run id>/model.keras, meta.json`,
+    and `class.json` naming the class, its students and its shared runs."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("class.json", json.dumps({"name": room.name, "students": sorted(room.members.values()),
+                                                   "shared": room.shared}, indent=1))
+        for record in class_runs(room, root):
+            folder = root / RUNS / record.run_id
+            nickname = _safe_folder(room.members.get(record.owner, "student"))
+            for path in sorted(folder.iterdir()):
+                if path.is_file():
+                    archive.write(path, f"{nickname}/{record.run_id}/{path.name}")
+    return buffer.getvalue()
+
+
+def _safe_folder(nickname: str) -> str:
+    # Nicknames hold letters, digits, spaces and . - _ ' only; ".." alone must not climb out on unzip.
+    name = nickname.replace("/", "_").replace("\\", "_").strip(". ")
+    return name or "student"
+
+
+def access_for(workspace: Workspace | None, root: Path = STORE_ROOT) -> Access | None:
+    """What a workspace may read: its own runs, its students' runs in the classes it teaches, and the
+    runs shared with its class and with the classes it teaches. None for no workspace."""
+    if workspace is None:
+        return None
+    readable, shared = set(), set()
+    for class_id in workspace.teaches:
+        room = load_class(class_id, root)
+        if room is not None and room.is_open:
+            readable.update(room.members)
+            shared.update(room.shared)
+    room = load_class(workspace.class_id, root) if workspace.class_id else None
+    if room is not None and room.is_open and workspace.workspace_id in room.members:
+        shared.update(room.shared)
+    return Access(workspace.workspace_id, frozenset(readable), frozenset(shared))
+
+
+def reload_workspace(workspace: Workspace, root: Path = STORE_ROOT) -> Workspace:
+    """The workspace's record as stored now (another tab may have joined a class meanwhile)."""
+    return read_workspace(workspace.workspace_id, root) or workspace
+
+
+def remove_class_files(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None) -> list[str]:
+    """Removes closed classes' files once `older_than_hours` have passed since closing (upkeep)."""
+    cutoff = (time.time() if now is None else now) - older_than_hours * 3600.0
+    removed = []
+    for room in all_classes(root):
+        if room.closed and room.closed < cutoff:
+            (_folder(root) / f"{room.class_id}.json").unlink(missing_ok=True)
+            removed.append(room.class_id)
+    return removed
+

@@ -1,0 +1,64 @@
+"""What each student of a class is doing now, for the teacher's live view: their latest run's state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.classroom.classes import ClassRoom
+from core.jobs.eta import wait_line
+from core.jobs.jobs import JobError
+from core.jobs.queue import TrainingQueue
+from core.store.runs import STORE_ROOT
+from core.store.workspaces import read_workspace
+from core.train.progress import ProgressView, fold
+
+STATE_WORDS = {"queued": "queued", "starting": "training", "running": "training", "finished": "finished",
+               "stopped": "finished (stopped early)", "cancelled": "cancelled", "failed": "failed"}
+
+
+@dataclass(frozen=True)
+class StudentState:
+    """One student's latest run, as the teacher sees it.
+
+    Args:
+        nickname: The student's nickname.
+        state: "no run yet", "queued", "training", "finished", "finished (stopped early)", "cancelled" or "failed".
+        detail: The place in line, the epoch, or why it failed.
+        run_name: The run's name ("" before any run).
+    """
+
+    nickname: str
+    state: str
+    detail: str
+    run_name: str
+
+
+def student_states(room: ClassRoom, queue: TrainingQueue, root: Path = STORE_ROOT) -> list[StudentState]:
+    """Every student's latest run, in joining order.
+
+    Raises:
+        core.jobs.jobs.QueueUnavailable: If the scale-out queue cannot be reached.
+    """
+    found = []
+    for member, nickname in room.members.items():
+        workspace = read_workspace(member, root)
+        job_id = workspace.last_job if workspace is not None else ""
+        try:
+            status = queue.status(job_id) if job_id else None
+        except JobError as error:
+            if type(error) is not JobError:  # the queue is unreachable: the caller says so once
+                raise
+            status = None  # pruned after the store's run hours
+        if status is None:
+            found.append(StudentState(nickname, "no run yet", "", ""))
+            continue
+        detail = status.message if status.state in ("failed", "stopped") else ""
+        if status.queued:
+            wait = queue.wait(job_id)
+            detail = wait_line(wait) if wait is not None else ""
+        elif status.training:
+            view = fold(ProgressView(), queue.events(job_id)[0])
+            detail = f"epoch {max(1, view.epoch)} of {view.epochs}" if view.epochs else "starting"
+        found.append(StudentState(nickname, STATE_WORDS.get(status.state, status.state), detail, status.name))
+    return found

@@ -1,0 +1,240 @@
+"""Workspaces, the store's access rule, and classes: keys, nicknames, joining, sharing, the leaderboard, closing."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import zipfile
+
+import pytest
+
+from core.classroom.board import best_rank, leaderboard
+from core.classroom.classes import (
+    CODE_LENGTH,
+    ClassError,
+    access_for,
+    class_archive,
+    close_class,
+    create_class,
+    find_by_code,
+    join_class,
+    leave_class,
+    load_class,
+    share_run,
+)
+from core.classroom.nicknames import MAX_NICKNAME, NicknameError, check_nickname
+from core.store.access import Access
+from core.store.runs import StoreError, delete_run, list_runs, load_record, rename_run, save_run
+from core.store.workspaces import (
+    WORKSPACES,
+    WorkspaceError,
+    create_workspace,
+    expire_workspaces,
+    key_hint,
+    open_workspace,
+    workspace_id,
+)
+from tests.unit.test_store import fake_model, record
+
+
+def store_run(root, owner: str, accuracy: float, seconds: float = 1.0, name: str = "run") -> str:
+    run = record(name=name)
+    run.owner, run.metrics, run.training_seconds = owner, {"test": {"accuracy": accuracy}}, seconds
+    save_run(run, fake_model, root)
+    return run.run_id
+
+
+# Workspaces -------------------------------------------------------------------------------------------------
+
+
+def test_a_workspace_key_is_random_long_and_never_stored(tmp_path):
+    keys = [create_workspace(tmp_path)[0] for _ in range(50)]
+    assert len(set(keys)) == 50 and all(len(key) == 32 for key in keys)
+    stored = "".join(path.read_text() for path in (tmp_path / WORKSPACES).iterdir())
+    assert not any(key in stored for key in keys)  # only the hash names a workspace on disk
+    assert all(workspace_id(key) in stored for key in keys)
+    assert key_hint(keys[0]) == keys[0][:4] + "…"
+
+
+def test_a_key_opens_its_workspace_and_a_made_up_or_malformed_one_is_refused(tmp_path):
+    key, workspace = create_workspace(tmp_path)
+    assert open_workspace(key, tmp_path).workspace_id == workspace.workspace_id
+    forged = "A" * 32
+    with pytest.raises(WorkspaceError, match="not known"):
+        open_workspace(forged, tmp_path)
+    for bad in ("", "../../etc/passwd", "<script>", "x" * 10_000, None, 42, key + "x"):
+        with pytest.raises(WorkspaceError, match="not valid"):
+            open_workspace(bad, tmp_path)
+
+
+def test_unused_workspaces_expire_unless_they_still_own_a_run(tmp_path):
+    _, idle = create_workspace(tmp_path, now=time.time() - 10 * 3600)
+    _, busy = create_workspace(tmp_path, now=time.time() - 10 * 3600)
+    _, fresh = create_workspace(tmp_path)
+    store_run(tmp_path, busy.workspace_id, 0.5)
+    assert expire_workspaces(6, tmp_path) == [idle.workspace_id]
+    assert {path.stem for path in (tmp_path / WORKSPACES).glob("*.json")} == {busy.workspace_id, fresh.workspace_id}
+
+
+# The access rule --------------------------------------------------------------------------------------------
+
+
+def test_a_workspace_reads_its_own_its_students_and_shared_runs_and_changes_only_its_own(tmp_path):
+    mine, student, stranger = store_run(tmp_path, "me", 0.5), store_run(tmp_path, "pupil", 0.6), \
+        store_run(tmp_path, "other", 0.7)
+    teacher = Access("me", readable_owners=frozenset({"pupil"}))
+    assert {run.run_id for run in list_runs(tmp_path, teacher) if run.source == "runs"} == {mine, student}
+    with pytest.raises(StoreError, match="There is no run"):  # the same words as for a missing run
+        load_record(stranger, tmp_path, teacher)
+    with pytest.raises(StoreError, match="Only the workspace"):
+        rename_run(student, "mine now", tmp_path, teacher)
+    with pytest.raises(StoreError, match="Only the workspace"):
+        delete_run(student, tmp_path, teacher)
+    classmate = Access("pupil", shared_runs=frozenset({stranger}))
+    assert load_record(stranger, tmp_path, classmate).run_id == stranger
+    with pytest.raises(StoreError, match="Only the workspace"):
+        delete_run(stranger, tmp_path, classmate)
+    delete_run(student, tmp_path, "pupil")  # its maker may
+
+
+# Nicknames --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["<b>Ada</b>", "<script>alert(1)</script>", "a" * 10_000, "Ada\x00", "Ada\u202e",
+                                  "Ada\u200b", "   ", "", "Ada 🙂", "x" * (MAX_NICKNAME + 1), None, "a\nb"])
+def test_hostile_nicknames_are_refused_with_a_reason(text):
+    with pytest.raises(NicknameError) as error:
+        check_nickname(text)
+    assert len(str(error.value)) < 200  # a 10,000-character nickname is not echoed back
+
+
+def test_nicknames_are_normalised():
+    assert check_nickname("  Ada   Lovelace ") == "Ada Lovelace"
+    assert check_nickname("Zoë O'Neil-2") == "Zoë O'Neil-2"
+    assert check_nickname("Ｂｏｂ") == "Bob"  # full-width letters read as the same name
+
+
+# Classes ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def lesson(tmp_path):
+    _, teacher = create_workspace(tmp_path)
+    room = create_class("Year 10 — CNNs", teacher, tmp_path)
+    students = [create_workspace(tmp_path)[1] for _ in range(3)]
+    for nickname, student in zip(("Ada", "Bob", "Cy"), students, strict=True):
+        join_class(room.join_code.lower()[:4] + "-" + room.join_code[4:], nickname, student, tmp_path)
+    return tmp_path, teacher, load_class(room.class_id, tmp_path), students
+
+
+def test_a_class_gets_a_short_code_and_its_students_their_nicknames(lesson):
+    _root, teacher, room, students = lesson
+    assert len(room.join_code) == CODE_LENGTH and room.teacher == teacher.workspace_id
+    assert list(room.members.values()) == ["Ada", "Bob", "Cy"]
+    assert teacher.teaches == [room.class_id]
+    assert all(student.class_id == room.class_id for student in students)
+
+
+def test_joining_refuses_a_taken_nickname_a_bad_code_and_ones_own_class(lesson):
+    root, teacher, room, _ = lesson
+    _, late = create_workspace(root)
+    with pytest.raises(NicknameError, match="already called"):
+        join_class(room.join_code, "ada", late, root)
+    with pytest.raises(ClassError, match="no class"):
+        join_class("ZZZZZZZZ", "Dee", late, root)
+    with pytest.raises(ClassError, match="8 letters"):
+        join_class("<script>", "Dee", late, root)
+    with pytest.raises(ClassError, match="your own class"):
+        join_class(room.join_code, "Teach", teacher, root)
+
+
+def test_two_students_racing_for_one_nickname_get_it_once(tmp_path):
+    _, teacher = create_workspace(tmp_path)
+    room = create_class("race", teacher, tmp_path)
+    racers = [create_workspace(tmp_path)[1] for _ in range(8)]
+    outcomes: list[str] = []
+
+    def join(workspace):
+        try:
+            join_class(room.join_code, "Sam", workspace, tmp_path)
+            outcomes.append("joined")
+        except NicknameError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=join, args=(workspace,)) for workspace in racers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["joined"] + ["refused"] * 7
+    assert list(load_class(room.class_id, tmp_path).members.values()) == ["Sam"]
+
+
+def test_the_teacher_sees_every_student_run_and_students_see_their_own_plus_shared(lesson):
+    root, teacher, room, (ada, bob, cy) = lesson
+    runs = {name: store_run(root, student.workspace_id, accuracy, name=name)
+            for name, student, accuracy in (("a", ada, 0.7), ("b", bob, 0.9), ("c", cy, 0.8))}
+    outsider = store_run(root, "stranger", 0.99)
+
+    def visible(workspace) -> set[str]:
+        return {run.run_id for run in list_runs(root, access_for(workspace, root)) if run.source == "runs"}
+
+    assert visible(teacher) == set(runs.values())
+    assert visible(ada) == {runs["a"]}
+    share_run(room.class_id, runs["b"], teacher, root=root)
+    assert visible(ada) == {runs["a"], runs["b"]} and visible(cy) == {runs["c"], runs["b"]}
+    with pytest.raises(StoreError, match="There is no run"):
+        load_record(runs["c"], root, access_for(ada, root))
+    with pytest.raises(ClassError, match="There is no run"):  # the teacher cannot share a stranger's run
+        share_run(room.class_id, outsider, teacher, root=root)
+    with pytest.raises(ClassError, match="no such class"):  # nor can a student share
+        share_run(room.class_id, runs["a"], ada, root=root)
+    share_run(room.class_id, runs["b"], teacher, shared=False, root=root)
+    assert visible(ada) == {runs["a"]}
+
+
+def test_the_leaderboard_orders_by_test_accuracy_and_tells_each_student_their_rank(lesson):
+    root, _, room, (ada, bob, cy) = lesson
+    store_run(root, ada.workspace_id, 0.7, seconds=3)
+    store_run(root, bob.workspace_id, 0.9, seconds=5)
+    store_run(root, cy.workspace_id, 0.9, seconds=2)
+    store_run(root, "stranger", 0.99)
+    rows = leaderboard(room, list_runs(root))
+    assert [(row.rank, row.nickname) for row in rows] == [(1, "Cy"), (1, "Bob"), (3, "Ada")]
+    assert best_rank(rows, ada.workspace_id).rank == 3
+    assert rows[0].parameters is not None and rows[0].model
+
+
+def test_leaving_a_class_takes_the_student_out(lesson):
+    root, _teacher, room, (ada, _, _) = lesson
+    leave_class(ada, root)
+    assert "Ada" not in load_class(room.class_id, root).members.values() and not ada.class_id
+    assert access_for(ada, root).shared_runs == frozenset()
+
+
+def test_closing_a_class_removes_its_runs_after_the_zip_and_its_code_opens_nothing(lesson):
+    root, teacher, room, (ada, bob, _) = lesson
+    ada_run, bob_run = store_run(root, ada.workspace_id, 0.7), store_run(root, bob.workspace_id, 0.8)
+    teachers_own = store_run(root, teacher.workspace_id, 0.5)
+    archive = zipfile.ZipFile(io.BytesIO(class_archive(room, root)))
+    names = set(archive.namelist())
+    assert {f"Ada/{ada_run}/model.keras", f"Ada/{ada_run}/meta.json", f"Bob/{bob_run}/meta.json"} <= names
+    assert json.loads(archive.read("class.json"))["students"] == ["Ada", "Bob", "Cy"]
+    assert sorted(close_class(room.class_id, teacher, root)) == sorted([ada_run, bob_run])
+    assert {run.run_id for run in list_runs(root) if run.source == "runs"} == {teachers_own}
+    with pytest.raises(ClassError, match="closed"):
+        find_by_code(room.join_code, root)
+    _, late = create_workspace(root)
+    with pytest.raises(ClassError, match="closed"):
+        join_class(room.join_code, "Dee", late, root)
+    assert access_for(teacher, root).readable_owners == frozenset()
+
+
+def test_only_its_teacher_can_close_a_class(lesson):
+    root, _, room, (ada, _, _) = lesson
+    with pytest.raises(ClassError):
+        close_class(room.class_id, ada, root)
+    assert load_class(room.class_id, root).is_open
+

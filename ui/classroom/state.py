@@ -1,0 +1,25 @@
+"""The Class page's session-state keys, and the ones it keeps across page changes."""
+
+from __future__ import annotations
+
+from ui.persist import KeptKeys
+
+CLASS_NAME = "class_new_name"  # the name typed for a new class
+JOIN_CODE = "class_join_code"  # the join code typed (or taken from ?join=)
+NICKNAME = "class_nickname"  # the nickname typed
+TAUGHT = "class_taught"  # which of the teacher's open classes is on screen
+PICKED_RUN = "class_picked_run"  # the leaderboard run the teacher acts on
+CURVE_RUNS = "class_curve_runs"  # the runs whose curves are overlaid
+CLOSE_CONFIRM = "class_close_confirm"  # the tick that arms "Close the class"
+MESSAGE = "class_message"  # the outcome of the last action, shown once: (kind, text)
+
+# Buttons
+CREATE, JOIN, LEAVE, CLOSE = "class_create", "class_join", "class_leave", "class_close"
+SHARE, OPEN_EVALUATE = "class_share", "class_open_evaluate"  # act on the leaderboard's picked run
+
+KEPT = KeptKeys("ui.classroom.state", keys=(TAUGHT, NICKNAME))
+
+
+def open_shared_key(run_id: str) -> str:
+    """A student's "Open in Evaluate" button of one shared run."""
+    return f"class_shared_{run_id}"

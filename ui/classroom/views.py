@@ -1,0 +1,281 @@
+"""The Class page's panels: join or create a class, the teacher's view, and a student's view.
+
+Nicknames, class names and run names are user text: they reach the page through `plain` (Markdown)
+or a dataframe cell, never as HTML.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.classroom import classes
+from core.classroom.board import BoardRow, best_rank, leaderboard
+from core.classroom.classes import ClassError, ClassRoom
+from core.classroom.live import student_states
+from core.classroom.nicknames import MAX_NICKNAME, NicknameError
+from core.data.numbers import percent
+from core.evaluate.comparison import curve_rows
+from core.jobs.jobs import JobError
+from core.jobs.queue import training_queue
+from core.store.runs import STORE_ROOT, RunRecord, list_runs
+from core.store.workspaces import Workspace
+from ui import figures
+from ui.classroom import state
+from ui.text import plain
+from ui.workspace import address, current_workspace, link_params, private_link
+
+LIVE_SECONDS = 3.0  # how often the teacher's table of students refreshes itself
+JOIN_PARAM = "join"
+
+
+def flash(kind: str, text: str) -> None:
+    """Keeps an action's outcome to show once, after the rerun the action causes."""
+    st.session_state[state.MESSAGE] = (kind, text)
+
+
+def show_flash() -> None:
+    kind, text = st.session_state.pop(state.MESSAGE, (None, ""))
+    if kind == "success":
+        st.success(text, icon=":material/check_circle:")
+    elif kind == "error":
+        st.error(text, icon=":material/error:")
+
+
+def open_in_evaluate(run_id: str) -> None:
+    """Opens a run on the Evaluate page, the workspace key kept in the address."""
+    st.switch_page("pages/evaluate.py", query_params=link_params(run=run_id))
+
+
+# Joining and creating ---------------------------------------------------------------------------------------
+
+
+def _join() -> None:
+    try:
+        room = classes.join_class(st.session_state.get(state.JOIN_CODE, ""), st.session_state.get(state.NICKNAME, ""),
+                                  current_workspace(), STORE_ROOT)
+    except (ClassError, NicknameError) as error:
+        flash("error", plain(error))
+        return
+    st.query_params.pop(JOIN_PARAM, None)
+    flash("success", f"You joined “{plain(room.name)}” as {plain(room.members[current_workspace().workspace_id])}.")
+
+
+def _create() -> None:
+    try:
+        room = classes.create_class(st.session_state.get(state.CLASS_NAME, ""), current_workspace(), STORE_ROOT)
+    except ClassError as error:
+        flash("error", plain(error))
+        return
+    st.session_state[state.TAUGHT] = room.class_id
+    flash("success", f"Class “{plain(room.name)}” created. Give your students its join code.")
+
+
+def join_panel() -> None:
+    """A student's way in: the join code (from a join link, or typed) and a nickname."""
+    linked = st.query_params.get(JOIN_PARAM)
+    if linked and not st.session_state.get(state.JOIN_CODE):
+        st.session_state[state.JOIN_CODE] = classes.normalise_code(linked)[: classes.CODE_LENGTH]
+    with st.container(border=True):
+        st.subheader("Join a class")
+        st.text_input("Join code", key=state.JOIN_CODE, max_chars=16, placeholder="ABCD-EFGH",
+                      help="Your teacher's code: 8 letters and digits.")
+        st.text_input("Nickname", key=state.NICKNAME, max_chars=MAX_NICKNAME,
+                      help="What your teacher and the leaderboard show. Letters, digits, spaces and . - _ ' only.")
+        st.button("Join", type="primary", icon=":material/login:", on_click=_join, key=state.JOIN)
+        st.caption("Your teacher will see your runs and their results. Your classmates never see your runs, "
+                   "unless your teacher shares one with the class.")
+
+
+def create_panel() -> None:
+    """A teacher's way in: a class name."""
+    with st.container(border=True):
+        st.subheader("Teach a class")
+        st.text_input("Class name", key=state.CLASS_NAME, max_chars=classes.MAX_CLASS_NAME,
+                      placeholder="e.g. Year 11 · CNNs, lesson 2")
+        st.button("Create the class", icon=":material/school:", on_click=_create, key=state.CREATE)
+        st.caption("You get a join code for your students and a teacher link for you. Your students' runs, live "
+                   "training and a leaderboard then appear here.")
+
+
+# The teacher's view -----------------------------------------------------------------------------------------
+
+
+def taught_classes(workspace: Workspace) -> list[ClassRoom]:
+    """The open classes this workspace teaches, newest first."""
+    found = [classes.load_class(class_id, STORE_ROOT) for class_id in workspace.teaches]
+    return [room for room in reversed(found) if room is not None and room.is_open]
+
+
+def links_panel(room: ClassRoom) -> None:
+    st.markdown(f"### {plain(room.name)}")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Join code** for your students")
+        st.code(f"{room.join_code[:4]}-{room.join_code[4:]}", language=None)
+        st.markdown("**Join link** (or share this)")
+        st.code(address({JOIN_PARAM: room.join_code}), language=None, wrap_lines=True)
+    with right:
+        st.markdown("**Your teacher link**: keep it secret")
+        st.code(private_link(), language=None, wrap_lines=True)
+        st.caption("Whoever opens it is this class's teacher: they see every student's runs, and can share or "
+                   "close. It is your private workspace link; losing it means losing this view.")
+
+
+@st.fragment(run_every=LIVE_SECONDS)
+def live_students(class_id: str) -> None:
+    """Every student's latest run, refreshed every few seconds."""
+    room = classes.load_class(class_id, STORE_ROOT)
+    if room is None:
+        return
+    st.markdown(f"**Students** ({len(room.members)}): their latest run, live")
+    if not room.members:
+        st.caption("Nobody has joined yet.")
+        return
+    try:
+        rows = student_states(room, training_queue())
+    except JobError as error:
+        st.error(plain(error), icon=":material/cloud_off:")
+        return
+    st.dataframe(pd.DataFrame([{"student": row.nickname, "state": row.state, "detail": row.detail,
+                                "run": row.run_name} for row in rows]), hide_index=True, width="stretch")
+
+
+def board_frame(rows: list[BoardRow]) -> pd.DataFrame:
+    """The leaderboard as a table (cells are text to the browser, never HTML)."""
+    return pd.DataFrame([{"rank": row.rank, "student": row.nickname, "run": row.run_name,
+                          "test accuracy": percent(row.test_accuracy, 1), "model": row.model,
+                          "parameters": row.parameters, "training s": round(row.training_seconds, 1),
+                          "shared": "yes" if row.shared else ""} for row in rows])
+
+
+def _share(class_id: str, run_id: str, shared: bool) -> None:
+    try:
+        classes.share_run(class_id, run_id, current_workspace(), shared, STORE_ROOT)
+    except ClassError as error:
+        flash("error", plain(error))
+        return
+    flash("success", "Shared with the class." if shared else "No longer shared.")
+
+
+def leaderboard_panel(room: ClassRoom, runs: list[RunRecord]) -> None:
+    rows = leaderboard(room, runs)
+    st.markdown("**Leaderboard** by test accuracy")
+    if not rows:
+        st.caption("No finished run yet: rows appear as your students' runs finish.")
+        return
+    st.dataframe(board_frame(rows), hide_index=True, width="stretch")
+    by_id = {row.run_id: row for row in rows}
+    if st.session_state.get(state.PICKED_RUN) not in by_id:  # a run deleted meanwhile, or the first visit
+        st.session_state[state.PICKED_RUN] = rows[0].run_id
+    kept = [run_id for run_id in st.session_state.get(state.CURVE_RUNS, list(by_id)[:3]) if run_id in by_id]
+    st.session_state[state.CURVE_RUNS] = kept
+    picked = st.selectbox("Run", list(by_id), key=state.PICKED_RUN,
+                          format_func=lambda run_id: f"#{by_id[run_id].rank} · {by_id[run_id].nickname} · "
+                                                     f"{by_id[run_id].run_name}")
+    if picked is None or picked not in by_id:
+        return
+    left, right = st.columns(2)
+    if left.button("Open in Evaluate", icon=":material/analytics:", key=state.OPEN_EVALUATE):
+        open_in_evaluate(picked)  # st.switch_page works in the script, not in a callback
+    shared = by_id[picked].shared
+    right.button("Stop sharing" if shared else "Share with the class", icon=":material/share:",
+                 on_click=_share, args=(room.class_id, picked, not shared), key=state.SHARE)
+    records = {record.run_id: record for record in runs}
+    chosen = st.multiselect("Overlay the curves of", list(by_id), key=state.CURVE_RUNS,
+                            format_func=lambda run_id: f"{by_id[run_id].nickname} · {by_id[run_id].run_name}",
+                            max_selections=8)
+    if chosen:
+        curves = curve_rows([records[run_id] for run_id in chosen])
+        left, right = st.columns(2)
+        left.plotly_chart(figures.comparison_curves(curves, "loss"))
+        right.plotly_chart(figures.comparison_curves(curves, "accuracy"))
+
+
+def _close(class_id: str) -> None:
+    teacher = current_workspace()
+    room = classes.load_class(class_id, STORE_ROOT)
+    queue = training_queue()
+    try:  # runs still waiting or training would be stored after the class is gone: end them first
+        for job in queue.active():
+            if room is not None and job.owner in room.members:
+                queue.cancel(job.job_id)
+    except JobError:
+        pass
+    try:
+        removed = classes.close_class(class_id, teacher, STORE_ROOT)
+    except ClassError as error:
+        flash("error", plain(error))
+        return
+    st.session_state.pop(state.TAUGHT, None)
+    flash("success", f"Class closed: {len(removed)} student run{'s' if len(removed) != 1 else ''} removed.")
+
+
+def close_panel(room: ClassRoom) -> None:
+    with st.expander("End of the lesson: close the class", icon=":material/lock:"):
+        st.download_button("Download every student run (.zip)", data=lambda: classes.class_archive(room, STORE_ROOT),
+                           file_name="class-runs.zip", mime="application/zip", icon=":material/download:",
+                           on_click="ignore")
+        st.caption("Each run's model.keras and meta.json, in a folder per student, and class.json.")
+        confirmed = st.checkbox("I understand: closing deletes every student run of this class, and its code "
+                                "stops working.", key=state.CLOSE_CONFIRM)
+        st.button("Close the class", type="primary", disabled=not confirmed, on_click=_close, args=(room.class_id,),
+                  icon=":material/lock:", key=state.CLOSE)
+
+
+def teacher_view(rooms: list[ClassRoom]) -> None:
+    """The class on screen (the newest by default): links, live students, leaderboard, curves, closing."""
+    ids = [room.class_id for room in rooms]
+    if st.session_state.get(state.TAUGHT) not in ids:
+        st.session_state[state.TAUGHT] = ids[0]
+    if len(rooms) > 1:
+        names = {room.class_id: room.name for room in rooms}
+        st.selectbox("Class", ids, key=state.TAUGHT, format_func=names.__getitem__)
+    room = next(room for room in rooms if room.class_id == st.session_state[state.TAUGHT])
+    links_panel(room)
+    live_students(room.class_id)
+    leaderboard_panel(room, classes.class_runs(room, STORE_ROOT))
+    close_panel(room)
+
+
+# A student's view -------------------------------------------------------------------------------------------
+
+
+def _leave() -> None:
+    classes.leave_class(current_workspace(), STORE_ROOT)
+    flash("success", "You left the class. Your runs stay yours.")
+
+
+def student_view(workspace: Workspace, room: ClassRoom | None) -> None:
+    """The student's class: their rank, and the runs the teacher shared."""
+    if room is None or not room.is_open or workspace.workspace_id not in room.members:
+        name = f"“{plain(room.name)}”" if room is not None else "Your class"
+        st.info(f"{name} was closed by its teacher, so its runs are gone. You can join another class.",
+                icon=":material/lock:")
+        classes.leave_class(workspace, STORE_ROOT)
+        return
+    st.markdown(f"### {plain(room.name)}")
+    st.markdown(f"You are in this class as **{plain(workspace.nickname)}**. Your teacher sees your runs.")
+    runs = list_runs(STORE_ROOT)
+    rows = leaderboard(room, runs)
+    mine = best_rank(rows, workspace.workspace_id)
+    if mine is None:
+        st.metric("Your rank", "—", help="Train a run on the Train page: it joins the leaderboard when it finishes.")
+        st.caption(f"{len(rows)} run{'s' if len(rows) != 1 else ''} on the leaderboard so far.")
+    else:
+        st.metric("Your rank", f"#{mine.rank} of {len(rows)}",
+                  help="Your best run's place among the class's runs, by test accuracy.")
+        st.caption(f"Your best run, “{plain(mine.run_name)}”, reached {percent(mine.test_accuracy, 1)} test accuracy.")
+    shared = [record for record in runs if record.run_id in room.shared]
+    st.markdown("**Shared by your teacher**")
+    if not shared:
+        st.caption("Nothing shared yet.")
+    for record in shared:
+        with st.container(border=True):
+            left, right = st.columns([4, 1])
+            accuracy = record.metrics.get("test", {}).get("accuracy")
+            left.markdown(f"**{plain(record.name)}** by {plain(room.members.get(record.owner, 'your teacher'))}"
+                          + (f" · {percent(accuracy, 1)} test accuracy" if isinstance(accuracy, float) else ""))
+            if right.button("Open in Evaluate", key=state.open_shared_key(record.run_id)):
+                open_in_evaluate(record.run_id)
+    st.button("Leave the class", icon=":material/logout:", on_click=_leave, key=state.LEAVE)
