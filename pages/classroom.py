@@ -6,6 +6,7 @@ from core.classroom.classes import load_class
 from ui.classroom import views
 from ui.hosting import limits
 from ui.navigation import require_router
+from ui.privacy import your_data
 from ui.workspace import current_workspace
 
 require_router()
@@ -32,3 +33,4 @@ elif teaching:
 if not limits().hosted:
     st.caption("On your own machine every workspace sees every run; on a shared server (`CNNLAB_HOSTED=1`) a "
                "student sees only their own runs and the shared ones.")
+your_data()

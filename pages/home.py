@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui.navigation import HOME, PAGES, require_router
+from ui.privacy import your_data
 from ui.workspace import link_params
 
 require_router()
@@ -20,3 +21,5 @@ for step, spec in enumerate((page for page in PAGES if page is not HOME), start=
     with st.container(border=True):
         st.page_link(spec.path, label=f"{step}. {spec.title}", icon=spec.icon, query_params=link_params())
         st.caption(spec.summary)
+
+your_data()

@@ -118,7 +118,8 @@ elif len(mine) >= caps.jobs_per_workspace:
     st.caption("Your run is waiting in line (above). Start again to replace it with these settings: it keeps its "
                "place.")
 st.button("Start training", type="primary", icon=":material/play_arrow:",
-          disabled=bool(problem or unavailable or (len(mine) >= caps.jobs_per_workspace and len(training) == len(mine))),
+          disabled=bool(problem or unavailable or (len(mine) >= caps.jobs_per_workspace
+                                                   and len(training) == len(mine))),
           key=state.START, on_click=train_live.start, args=(config, owner, dataset))
 if st.session_state.get(state.START_ERROR):
     st.warning(plain(st.session_state.pop(state.START_ERROR)), icon=":material/hourglass:")
