@@ -27,6 +27,7 @@ that share them and is the fairer total. Both are printed. The budget is 1.5 GB 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import sys
@@ -37,6 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer
@@ -99,8 +101,15 @@ def open_session(context, url: str):
     page = context.new_page()
     page.goto(f"{url}/dataset_explorer")
     expect(page.locator("h1").first).to_have_text("Dataset Explorer", timeout=120_000)
-    page.get_by_role("combobox", name="Dataset", exact=True).click()
-    page.get_by_role("option", name="CIFAR-10 small photos").click()
+    for attempt in range(3):  # on a busy 2-core machine the menu can open late; open it again
+        page.get_by_role("combobox", name="Dataset", exact=True).click()
+        try:
+            page.get_by_role("option", name="CIFAR-10 small photos").click(timeout=20_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
     expect(page.get_by_text("50,000").first).to_be_visible(timeout=300_000)
     page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Predict").click()
     expect(page.locator("h1").first).to_have_text("Predict", timeout=120_000)
@@ -128,9 +137,11 @@ def sessions_memory(count: int) -> None:
                 pages = [open_session(context, server.url)]
                 time.sleep(3)
                 after_one = memory_mb([pid])[0]
+                series = [after_one]
                 for number in range(2, count + 1):
                     pages.append(open_session(context, server.url))
-                    print(f"  session {number}: server {memory_mb([pid])[0]:.0f} MB", flush=True)
+                    series.append(memory_mb([pid])[0])
+                    print(f"  session {number}: server {series[-1]:.0f} MB", flush=True)
                 time.sleep(5)
                 after_all = memory_mb([pid])[0]
                 server_only.phase = whole.phase = "training"
@@ -149,7 +160,11 @@ def sessions_memory(count: int) -> None:
     server_peak = max(rss for rss, _, _ in server_only.peaks.values())
     marginal = (after_all - after_one) / max(1, count - 1)
     with_training = whole.peaks["training"][0]
+    steps = sorted(later - earlier for earlier, later in itertools.pairwise(series))
     print(f"server RSS with 1 session open: {after_one:.0f} MB; with {count}: {after_all:.0f} MB")
+    if steps:  # the allocator sometimes hands memory back mid-way, so the typical step is worth seeing too
+        print(f"RSS change per extra session: median {steps[len(steps) // 2]:+.1f} MB, "
+              f"smallest {steps[0]:+.1f} MB, largest {steps[-1]:+.1f} MB")
     print(f"whole app while one run trains (server and warm workers): {with_training:.0f} MB RSS, "
           f"{whole.peaks['training'][1]:.0f} MB PSS")
     print(f"memory: sessions={count} server_peak_mb={server_peak:.0f} marginal_mb={marginal:.1f} "

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.classroom.board import test_accuracy
 from core.classroom.classes import ClassRoom
+from core.data.numbers import percent
 from core.jobs.eta import wait_line
 from core.jobs.jobs import JobError
 from core.jobs.queue import TrainingQueue
-from core.store.runs import STORE_ROOT
+from core.store.runs import STORE_ROOT, StoreError, load_record
 from core.store.workspaces import read_workspace
 from core.train.progress import ProgressView, fold
 
@@ -24,7 +26,7 @@ class StudentState:
     Args:
         nickname: The student's nickname.
         state: "no run yet", "queued", "training", "finished", "finished (stopped early)", "cancelled" or "failed".
-        detail: The place in line, the epoch, or why it failed.
+        detail: The place in line, the epoch, the test accuracy, or why it failed (or stopped early).
         run_name: The run's name ("" before any run).
     """
 
@@ -32,6 +34,15 @@ class StudentState:
     state: str
     detail: str
     run_name: str
+
+
+def _score(run_id: str, root: Path) -> str:
+    """"97.5% test accuracy" for a stored run, or "" (deleted since, or scored on nothing)."""
+    try:
+        accuracy = test_accuracy(load_record(run_id, root))
+    except StoreError:
+        return ""
+    return f"{percent(accuracy, 1)} test accuracy" if accuracy is not None else ""
 
 
 def student_states(room: ClassRoom, queue: TrainingQueue, root: Path = STORE_ROOT) -> list[StudentState]:
@@ -60,5 +71,7 @@ def student_states(room: ClassRoom, queue: TrainingQueue, root: Path = STORE_ROO
         elif status.training:
             view = fold(ProgressView(), queue.events(job_id)[0])
             detail = f"epoch {max(1, view.epoch)} of {view.epochs}" if view.epochs else "starting"
+        elif status.run_id:
+            detail = _score(status.run_id, root) or detail
         found.append(StudentState(nickname, STATE_WORDS.get(status.state, status.state), detail, status.name))
     return found

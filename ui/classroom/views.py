@@ -6,6 +6,8 @@ or a dataframe cell, never as HTML.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -185,8 +187,9 @@ def leaderboard_panel(room: ClassRoom, runs: list[RunRecord]) -> None:
     chosen = st.multiselect("Overlay the curves of", list(by_id), key=state.CURVE_RUNS,
                             format_func=lambda run_id: f"{by_id[run_id].nickname} · {by_id[run_id].run_name}",
                             max_selections=8)
-    if chosen:
-        curves = curve_rows([records[run_id] for run_id in chosen])
+    if chosen:  # each curve named by its student, since a class's runs often share a preset's name
+        curves = curve_rows([replace(records[run_id], name=f"{by_id[run_id].nickname} · {records[run_id].name}")
+                             for run_id in chosen])
         left, right = st.columns(2)
         left.plotly_chart(figures.comparison_curves(curves, "loss"))
         right.plotly_chart(figures.comparison_curves(curves, "accuracy"))

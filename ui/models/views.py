@@ -15,6 +15,7 @@ import streamlit as st
 from core.data.datasets import BUILTIN_DATASETS, dataset_name
 from core.data.numbers import percent
 from core.model.upload_check import MAX_FILE_BYTES, ModelFileError, check_fits, inspect_keras_file
+from core.store.access import may_change
 from core.store.hosting import QuotaError, check_store_quota
 from core.store.runs import (
     MODEL_FILE,
@@ -137,6 +138,10 @@ def actions(record: RunRecord) -> None:
                          mime="application/zip", icon=":material/download:", key=f"download_{record.run_id}")
     if record.source == "defaults":
         middle.caption("A shipped default model: it cannot be renamed or deleted.")
+        return
+    if not may_change(hosting.viewer(), record.owner):
+        middle.caption("A run from your class (a student's, or one your teacher shared): only the workspace that "
+                       "trained it can rename or delete it.")
         return
     key = f"rename_{record.run_id}"
     st.session_state.setdefault(key, record.name)
