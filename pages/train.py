@@ -93,7 +93,8 @@ else:
     params = trainable_parameters(layers, dataset.image_shape, dataset.num_classes)
     config = TrainConfig(
         dataset=key, spec=spec_to_dicts(layers), model_key=model_key,
-        name=name.strip() or f"{model_key} on {loaders.dataset_label(key)}, {settings['epochs']} epochs", **settings)
+        name=name.strip() or f"{model_key} on {loaders.dataset_label(key)}, "
+                             f"{settings['epochs']} epoch{'s' if settings['epochs'] != 1 else ''}", **settings)
     try:
         sizes = check_config(config, len(dataset.x_train), caps.max_epochs, caps.max_train_images)
         for note in config_notes(config, sizes):
