@@ -20,6 +20,7 @@ from ui.train import model_builder, state
 from ui.train import settings as train_settings
 from ui.train.live import live_panel
 from ui.train.state import JOB_ID
+from ui.workspace import current_workspace
 
 require_router()
 
@@ -45,7 +46,8 @@ try:
     active, unavailable = training_queue().active(), ""
 except JobError as error:  # the scale-out queue (Redis) is unreachable: say so, and keep the rest of the page
     active, unavailable = [], str(error)
-if not st.session_state.get(JOB_ID) and (found := train_live.workspace_job(active, owner)):
+if not st.session_state.get(JOB_ID) and (found := train_live.workspace_job(active, owner,
+                                                                          current_workspace().last_job)):
     st.session_state[JOB_ID] = found  # a reload, a second tab, another device: the workspace's run, live
 job_id = st.session_state.get(JOB_ID)
 if job_id:

@@ -93,6 +93,10 @@ def test_a_class_trains_ranks_shares_and_keeps_its_work_across_reloads(hosted):
     assert set(live["state"]) <= {"queued", "training", "finished"}
 
     ada_run, bob_run, cy_run = wait_for_runs(jobs)
+    after = open_app("pages/train.py", query={"ws": key_of(ada)})  # a reload after the end: her last run, ended
+    assert after.session_state[train_state.JOB_ID] == jobs[0]
+    assert any("finished after" in element.value for element in after.get("markdown") + after.get("success")), \
+        [element.value for element in after.get("markdown")][:5]
     rerun(teacher)
     board = teacher.dataframe[1].value
     accuracy = {run.run_id: run.metrics["test"]["accuracy"] for run in list_runs()}

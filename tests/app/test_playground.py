@@ -115,6 +115,7 @@ def test_the_way_in_from_another_page(monkeypatch):
 
     fake = FakeStreamlit()
     monkeypatch.setattr(pg, "st", fake)
+    monkeypatch.setattr(pg, "link_params", lambda **extra: {"ws": "K" * 32, **extra})  # this visitor's key
     learned = np.random.default_rng(0).normal(size=(5, 5, 1))
     pg.open_in_playground(learned, "Filter 3 of the first Conv2D layer", dataset="mnist", stride=2, padding="same")
     assert fake.switched_to == PLAYGROUND
@@ -127,6 +128,7 @@ def test_the_way_in_from_another_page(monkeypatch):
     # It arrives with the address the page writes (one history entry): the kernel as typed, image 0.
     assert fake.query_params["kernel"] == ";".join(",".join(row) for row in fake.session_state[pg.KERNEL])
     assert fake.query_params["dataset"] == "mnist" and fake.query_params["index"] == "0"
+    assert fake.query_params["ws"] == "K" * 32  # the workspace key goes along: the app's own link
     for bad in (np.ones((4, 4)), np.ones((3, 3, 3)), np.full((3, 3), np.nan)):
         with pytest.raises(ValueError):
             pg.open_in_playground(bad, "")

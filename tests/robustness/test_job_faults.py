@@ -122,15 +122,15 @@ def test_partial_files_in_job_folders_are_cleaned_up(tmp_path):
 def test_a_new_tab_says_where_an_earlier_run_went(hosted, monkeypatch):
     if hosted:
         monkeypatch.setenv("CNNLAB_HOSTED", "1")
-    job_id = submit_job(config(epochs=500), "a session before the restart")
+    job_id = submit_job(config(epochs=500), "another workspace")
     try:
-        app = open_app(TRAIN)  # a new session: after a reload, or a restart of the server
+        app = open_app(TRAIN)  # a new tab without that workspace's key
         assert_clean(app)
         text = " ".join([*(info.value for info in app.info), *(caption.value for caption in app.caption)])
-        if hosted:  # another visitor's run is never named; the visitor is told what a reload does
-            assert "job test" not in text and "reload starts a new session" in text
+        if hosted:  # another visitor's run is never named; the visitor is told how to find their own again
+            assert "job test" not in text and "open your private link again" in text
         else:
-            assert "started elsewhere" in text and "job test" in text and "Models" in text
+            assert "from another workspace" in text and "job test" in text and "Models" in text
     finally:
         cancel_job(job_id)  # out of the queue, or stopped if a worker took it
         wait_for(lambda: not job_status(job_id).active, 60)

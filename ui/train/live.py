@@ -88,9 +88,16 @@ def start(config: TrainConfig, owner: str, dataset: Dataset) -> None:
     record_job(owner, st.session_state[JOB_ID])  # what the workspace's teacher sees live on the Class page
 
 
-def workspace_job(active: list[JobStatus], owner: str) -> str | None:
-    """The workspace's run waiting or training, if any: what a reload, a second tab or another device shows live."""
-    return next((job.job_id for job in sorted(active, key=lambda job: job.created) if job.owner == owner), None)
+def workspace_job(active: list[JobStatus], owner: str, last_job: str = "") -> str | None:
+    """What a reload, a second tab or another device shows: the workspace's run waiting or training, else its
+    latest run (`last_job`, finished or failed meanwhile) while the queue still knows it."""
+    live = next((job.job_id for job in sorted(active, key=lambda job: job.created) if job.owner == owner), None)
+    if live or not last_job:
+        return live
+    try:
+        return last_job if training_queue().status(last_job).owner == owner else None
+    except JobError:  # pruned, or the queue is unreachable
+        return None
 
 
 def elsewhere_note(active: list[JobStatus], owner: str, hosted: bool) -> None:
