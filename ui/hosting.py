@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.classroom.classes import remove_class_files
+from core.classroom.classes import open_class_teachers, remove_class_files
 from core.jobs.jobs import prune_jobs
 from core.jobs.queue import training_queue
 from core.store.access import Access
@@ -62,7 +62,7 @@ def upkeep(root: Path = STORE_ROOT, force: bool = False) -> None:
     if caps.hosted and caps.run_hours is not None:
         expire_runs(caps.run_hours, root, now)
         prune_jobs(root, older_than=caps.run_hours * 3600.0)
-        expire_workspaces(caps.run_hours, root, now)
+        expire_workspaces(caps.run_hours, root, now, keep=open_class_teachers(root))
         remove_class_files(caps.run_hours, root, now)
 
 

@@ -115,6 +115,11 @@ def all_classes(root: Path = STORE_ROOT) -> list[ClassRoom]:
     return sorted((room for room in found if room is not None), key=lambda room: room.created)
 
 
+def open_class_teachers(root: Path = STORE_ROOT) -> frozenset[str]:
+    """The workspaces teaching an open class: kept by the store's upkeep however long they go unused."""
+    return frozenset(room.teacher for room in all_classes(root) if room.is_open)
+
+
 def normalise_code(text: object) -> str:
     """A join code as typed ("abcd-efgh ", say) in its stored form ("ABCDEFGH")."""
     return "".join(character for character in str(text)[:64].upper() if character.isalnum())

@@ -141,11 +141,14 @@ def record_job(identifier: str, job_id: str, root: Path = STORE_ROOT) -> None:
         save_workspace(workspace, root)
 
 
-def expire_workspaces(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None) -> list[str]:
+def expire_workspaces(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None,
+                      keep: frozenset[str] = frozenset()) -> list[str]:
     """Removes workspaces unused for `older_than_hours` that own no run any more; returns their ids.
 
     A workspace with a run left keeps its record, so its link still opens that run until the
-    run itself expires (`core.store.runs.expire_runs`).
+    run itself expires (`core.store.runs.expire_runs`). So does every workspace in `keep`: the
+    teachers of open classes (`core.classroom.classes.open_class_teachers`), whose teacher link must
+    work until they close the class.
     """
     folder = root / WORKSPACES
     if not folder.is_dir():
@@ -155,7 +158,7 @@ def expire_workspaces(older_than_hours: float, root: Path = STORE_ROOT, now: flo
     removed = []
     for path in folder.glob("*.json"):
         workspace = read_workspace(path.stem, root)
-        if workspace is not None and workspace.last_seen < cutoff and workspace.workspace_id not in owners:
+        if workspace is not None and workspace.last_seen < cutoff and workspace.workspace_id not in owners | keep:
             path.unlink(missing_ok=True)
             removed.append(workspace.workspace_id)
     return removed

@@ -22,6 +22,7 @@ from core.classroom.classes import (
     join_class,
     leave_class,
     load_class,
+    open_class_teachers,
     share_run,
 )
 from core.classroom.nicknames import MAX_NICKNAME, NicknameError, check_nickname
@@ -69,13 +70,19 @@ def test_a_key_opens_its_workspace_and_a_made_up_or_malformed_one_is_refused(tmp
             open_workspace(bad, tmp_path)
 
 
-def test_unused_workspaces_expire_unless_they_still_own_a_run(tmp_path):
-    _, idle = create_workspace(tmp_path, now=time.time() - 10 * 3600)
-    _, busy = create_workspace(tmp_path, now=time.time() - 10 * 3600)
+def test_unused_workspaces_expire_unless_they_own_a_run_or_teach_an_open_class(tmp_path):
+    long_ago = time.time() - 10 * 3600
+    _, idle = create_workspace(tmp_path, now=long_ago)
+    _, busy = create_workspace(tmp_path, now=long_ago)
+    _, teacher = create_workspace(tmp_path, now=long_ago)
     _, fresh = create_workspace(tmp_path)
     store_run(tmp_path, busy.workspace_id, 0.5)
-    assert expire_workspaces(6, tmp_path) == [idle.workspace_id]
-    assert {path.stem for path in (tmp_path / WORKSPACES).glob("*.json")} == {busy.workspace_id, fresh.workspace_id}
+    room = create_class("still teaching", teacher, tmp_path, now=long_ago)
+    assert expire_workspaces(6, tmp_path, keep=open_class_teachers(tmp_path)) == [idle.workspace_id]
+    kept = {busy.workspace_id, teacher.workspace_id, fresh.workspace_id}
+    assert {path.stem for path in (tmp_path / WORKSPACES).glob("*.json")} == kept
+    close_class(room.class_id, teacher, tmp_path)
+    assert expire_workspaces(6, tmp_path, keep=open_class_teachers(tmp_path)) == [teacher.workspace_id]
 
 
 # The access rule --------------------------------------------------------------------------------------------
