@@ -245,3 +245,43 @@ def test_only_its_teacher_can_close_a_class(lesson):
         close_class(room.class_id, ada, root)
     assert load_class(room.class_id, root).is_open
 
+
+
+def test_the_teachers_live_view_says_each_students_state_in_words(lesson):
+    from core.classroom.live import student_states
+    from core.jobs.eta import Wait
+    from core.jobs.folder import JobStatus
+    from core.jobs.jobs import JobError
+    from core.store.workspaces import record_job
+
+    root, _, room, (ada, bob, cy) = lesson
+    finished = store_run(root, cy.workspace_id, 0.875)
+    statuses = {"j-ada": JobStatus("j-ada", ada.workspace_id, "queued", name="first try"),
+                "j-bob": JobStatus("j-bob", bob.workspace_id, "running", name="deeper"),
+                "j-cy": JobStatus("j-cy", cy.workspace_id, "finished", name="done", run_id=finished)}
+
+    class FakeQueue:  # the real queues are tested in test_jobs.py and test_scale_out.py
+        def status(self, job_id):
+            if job_id not in statuses:
+                raise JobError("There is no job.")
+            return statuses[job_id]
+
+        def wait(self, job_id):
+            return Wait(position=2, starts_in=30.0, ends_in=90.0)
+
+        def events(self, job_id, offset=0):
+            return [{"type": "start", "epochs": 5, "steps_per_epoch": 10, "train_size": 100},
+                    {"type": "batch", "epoch": 2, "step": 4, "seen": 240, "elapsed": 3.0, "loss": 0.5,
+                     "accuracy": 0.8}], 2
+
+    for student, job_id in ((ada, "j-ada"), (bob, "j-bob"), (cy, "j-cy")):
+        record_job(student.workspace_id, job_id, root)
+    rows = {row.nickname: row for row in student_states(room, FakeQueue(), root)}
+    assert rows["Ada"].state == "queued"
+    assert rows["Ada"].detail == "2nd in line · starts in about 0:30 · done in about 1:30"
+    assert (rows["Bob"].state, rows["Bob"].detail) == ("training", "epoch 3 of 5")
+    assert (rows["Cy"].state, rows["Cy"].detail) == ("finished", "87.5% test accuracy")
+    statuses["j-bob"] = JobStatus("j-bob", bob.workspace_id, "failed", name="deeper", message="Out of memory.")
+    assert student_states(room, FakeQueue(), root)[1].detail == "Out of memory."
+    record_job(ada.workspace_id, "pruned-long-ago", root)
+    assert student_states(room, FakeQueue(), root)[0].state == "no run yet"
