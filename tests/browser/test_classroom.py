@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+import zipfile
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -23,8 +24,13 @@ def workspace_key(tab) -> str:
     return parse_qs(urlsplit(tab.url).query)["ws"][0]
 
 
+PATHS = {"Train": "/train", "Class": "/classroom"}
+
+
 def nav(tab, title: str) -> None:
+    """Opens a page from the sidebar and waits until the address is that page's."""
     tab.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
+    tab.wait_for_url(re.compile(re.escape(PATHS[title]) + r"(\?|$)"), timeout=30_000)
     wait_until_idle(tab)
 
 
@@ -123,6 +129,29 @@ def test_a_class_in_the_browser(browser_context, data_dir, tmp_path, monkeypatch
         ada.goto(f"{server.url}/evaluate?ws={ada_key}&run={cy.run_id}")
         wait_until_idle(ada)
         expect(ada.get_by_text("There is no run").first).to_be_visible()
+
+        # A second tab with Ada's private link, on Train: her latest run, ended, with its result.
+        second = browser_context.new_page()
+        students.append(second)
+        second.goto(f"{server.url}/train?ws={ada_key}")
+        wait_until_idle(second)
+        expect(second.get_by_text(re.compile("finished after")).first).to_be_visible()
+
+        # The end of the lesson: the teacher downloads every run as one zip, then closes the class.
+        teacher.get_by_text("End of the lesson: close the class").click()
+        with teacher.expect_download() as download:
+            teacher.get_by_role("button", name="Download every student run (.zip)").click()
+        with zipfile.ZipFile(download.value.path()) as archive:
+            assert sum(name.endswith("/model.keras") for name in archive.namelist()) == 3
+        teacher.get_by_role("checkbox", name=re.compile("I understand: closing deletes")).check(force=True)
+        wait_until_idle(teacher)
+        expect(teacher.get_by_role("button", name="Close the class")).to_be_enabled()
+        teacher.get_by_role("button", name="Close the class").click()
+        wait_until_idle(teacher)
+        expect(teacher.get_by_text("Class closed: 3 student runs removed.")).to_be_visible()
+        students[1].goto(f"{server.url}/classroom?ws={workspace_key(students[1])}")
+        wait_until_idle(students[1])
+        expect(students[1].get_by_text("was closed by its teacher").first).to_be_visible()
         for tab in (teacher, *students):
             assert_no_exception(tab)
     finally:

@@ -37,11 +37,14 @@ def flash(kind: str, text: str) -> None:
 
 
 def show_flash() -> None:
+    """The last action's outcome, in a container that is always there: elements below keep their place in the
+    page, so an open expander stays open on the next run."""
     kind, text = st.session_state.pop(state.MESSAGE, (None, ""))
-    if kind == "success":
-        st.success(text, icon=":material/check_circle:")
-    elif kind == "error":
-        st.error(text, icon=":material/error:")
+    with st.container():
+        if kind == "success":
+            st.success(text, icon=":material/check_circle:")
+        elif kind == "error":
+            st.error(text, icon=":material/error:")
 
 
 def open_in_evaluate(run_id: str) -> None:
@@ -215,7 +218,8 @@ def _close(class_id: str) -> None:
 
 
 def close_panel(room: ClassRoom) -> None:
-    with st.expander("End of the lesson: close the class", icon=":material/lock:"):
+    with st.expander("End of the lesson: close the class", icon=":material/lock:",
+                     expanded=bool(st.session_state.get(state.CLOSE_CONFIRM))):
         st.download_button("Download every student run (.zip)", data=lambda: classes.class_archive(room, STORE_ROOT),
                            file_name="class-runs.zip", mime="application/zip", icon=":material/download:",
                            on_click="ignore")
