@@ -34,15 +34,17 @@ class Cap:
     variable: str
     hosted_default: float
     description: str
+    old_variable: str = ""  # the name it had before runs belonged to workspaces, still read
 
 
 CAPS: dict[str, Cap] = {
     "max_epochs": Cap("CNNLAB_MAX_EPOCHS", 20, "epochs per run"),
     "max_train_images": Cap("CNNLAB_MAX_TRAIN_IMAGES", 20_000, "training images per run (the subset)"),
     "workers": Cap("CNNLAB_WORKERS", 1, "runs training at once on the server (the rest wait in line)"),
-    "jobs_per_workspace": Cap("CNNLAB_JOBS_PER_WORKSPACE", 1, "runs waiting or training at once per workspace"),
+    "jobs_per_workspace": Cap("CNNLAB_JOBS_PER_WORKSPACE", 1, "runs waiting or training at once per workspace",
+                              "CNNLAB_JOBS_PER_SESSION"),
     "upload_mb": Cap("CNNLAB_MAX_UPLOAD_MB", 10, "MB per uploaded file"),
-    "runs_per_workspace": Cap("CNNLAB_RUNS_PER_WORKSPACE", 5, "stored runs per workspace"),
+    "runs_per_workspace": Cap("CNNLAB_RUNS_PER_WORKSPACE", 5, "stored runs per workspace", "CNNLAB_RUNS_PER_SESSION"),
     "max_runs": Cap("CNNLAB_MAX_RUNS", 200, "stored visitor runs on the server"),
     "run_hours": Cap("CNNLAB_RUN_HOURS", 6, "hours a visitor's run is kept"),
 }
@@ -100,7 +102,8 @@ class Limits:
 def _read(environ: Mapping[str, str], name: str, fallback: float | None,
           problems: list[str]) -> float | None:
     cap = CAPS[name]
-    text = environ.get(cap.variable, "").strip()
+    text = environ.get(cap.variable, "").strip() or (environ.get(cap.old_variable, "").strip() if cap.old_variable
+                                                     else "")
     if not text:
         return fallback
     try:

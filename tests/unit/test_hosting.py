@@ -71,6 +71,13 @@ def test_each_cap_can_be_overridden_and_bad_values_fall_back_with_a_note():
     assert current_limits({"CNNLAB_WORKERS": "2"}).workers == 2
 
 
+def test_the_caps_old_per_session_names_still_work_and_the_new_names_win():
+    old = current_limits({"CNNLAB_HOSTED": "1", "CNNLAB_RUNS_PER_SESSION": "3", "CNNLAB_JOBS_PER_SESSION": "2"})
+    assert (old.runs_per_workspace, old.jobs_per_workspace) == (3, 2)
+    both = current_limits({"CNNLAB_HOSTED": "1", "CNNLAB_RUNS_PER_SESSION": "3", "CNNLAB_RUNS_PER_WORKSPACE": "7"})
+    assert both.runs_per_workspace == 7
+
+
 def test_a_visitor_sees_loads_renames_and_deletes_only_their_own_runs(tmp_path):
     default = add_default(tmp_path)
     alices = store_run(tmp_path, "alice", "alice's")
