@@ -38,6 +38,17 @@ def page_text(app) -> str:
     return rendered(" ".join(str(part) for part in parts))
 
 
+def test_a_new_workspace_says_once_that_its_link_is_the_only_key():
+    app = open_app()  # the first run: Home, through the router
+    notice = [info.value for info in app.sidebar.info if "private workspace" in info.value]
+    assert notice and "losing it means losing access" in notice[0]
+    assert len(key_of(app)) == 32 and [code.value for code in app.sidebar.code if key_of(app) in code.value]
+    rerun(app)
+    assert not [info for info in app.sidebar.info if "private workspace" in info.value]  # once
+    again = open_app("pages/home.py", query={"ws": key_of(app)})  # its link, reopened: no notice either
+    assert not [info for info in again.sidebar.info if "private workspace" in info.value]
+
+
 def join(code: str, nickname: str):
     app = open_app(CLASS, query={"join": code})
     assert app.text_input(key=class_state.JOIN_CODE).value == code.replace("-", "")  # the join link fills it in

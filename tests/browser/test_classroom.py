@@ -154,6 +154,9 @@ def test_a_class_in_the_browser(browser_context, data_dir, tmp_path, monkeypatch
         expect(students[1].get_by_text("was closed by its teacher").first).to_be_visible()
         for tab in (teacher, *students):
             assert_no_exception(tab)
+        keys = {workspace_key(tab) for tab in (teacher, *students[:3])}
+        log = server.log_path.read_text()
+        assert not [key for key in keys if key in log]  # the server never logs a workspace key
     finally:
         for tab in (teacher, *students):
             tab.close()
