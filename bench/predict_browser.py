@@ -1,0 +1,123 @@
+"""Predict in a real browser: the time from lifting the mouse to new probabilities on screen.
+
+    CNNLAB_DATA_DIR=../shared/datasets python bench/predict_browser.py [--drawings 20]
+
+Starts `streamlit run` on a temporary store (the shipped MNIST default is listed first), opens Predict in
+Debian's Chromium and draws single-stroke digits with Playwright's mouse, as a person would. For each
+drawing: Clear, draw, and time from mouse-up until the probability bars (`.st-key-predict_bars`) hold
+values that were not on screen before. Feature maps and saliency may still be arriving then.
+
+The baseline, in the same run: the time from clicking Clear until the page says the canvas is empty, a
+rerun of the same panel with nothing to compute. It prints every drawing, the median and the worst of
+both, and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from playwright.sync_api import sync_playwright
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer, wait_until_idle
+
+
+def _ellipse(cx: float, cy: float, rx: float, ry: float, points: int = 28) -> list[tuple[float, float]]:
+    return [(cx + rx * math.sin(2 * math.pi * i / points), cy - ry * math.cos(2 * math.pi * i / points))
+            for i in range(points + 1)]
+
+
+# One stroke per digit, in canvas pixels (the canvas is 280 × 280), drawn the way people draw them fast.
+DIGITS: dict[str, list[tuple[float, float]]] = {
+    "0": _ellipse(140, 140, 55, 85),
+    "1": [(140, 50), (140, 230)],
+    "2": [(90, 90), (120, 55), (170, 55), (195, 95), (170, 140), (90, 225), (200, 225)],
+    "3": [(90, 70), (150, 50), (190, 90), (140, 135), (195, 175), (150, 225), (90, 210)],
+    "4": [(170, 230), (170, 50), (80, 170), (210, 170)],
+    "5": [(190, 55), (100, 55), (95, 130), (160, 120), (195, 170), (160, 225), (90, 215)],
+    "6": [(180, 60), (120, 90), (95, 170), (130, 225), (180, 200), (175, 150), (110, 160)],
+    "7": [(80, 60), (200, 60), (120, 230)],
+    "8": [(170, 70), (140, 50), (100, 75), (170, 170), (140, 225), (100, 195), (170, 90), (140, 50)],
+    "9": [(190, 100), (140, 60), (95, 100), (140, 140), (190, 100), (185, 230)],
+}
+BARS = ".st-key-predict_bars .js-plotly-plot"
+_BARS_VALUES = f"() => {{ const p = document.querySelector('{BARS}'); return p && p.data ? " \
+               "JSON.stringify(p.data[0].y) : null; }"
+
+
+def draw(page, canvas, points: list[tuple[float, float]]) -> float:
+    """Draws one stroke; returns the perf_counter time of the mouse-up."""
+    box = canvas.bounding_box()
+    scale = box["width"] / 280
+    start = points[0]
+    page.mouse.move(box["x"] + start[0] * scale, box["y"] + start[1] * scale)
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(box["x"] + x * scale, box["y"] + y * scale, steps=6)
+    lifted = time.perf_counter()
+    page.mouse.up()
+    return lifted
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--drawings", type=int, default=20)
+    arguments = parser.parse_args()
+    os.environ["CNNLAB_STORE_DIR"] = tempfile.mkdtemp(prefix="cnnlab-predict-store-")
+    answers, clears = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        server = StreamlitServer(Path(folder) / "streamlit.log")
+        try:
+            with sync_playwright() as playwright:
+                context = playwright.chromium.launch_persistent_context(
+                    Path(folder) / "profile", executable_path=CHROMIUM, args=CHROMIUM_FLAGS,
+                    viewport={"width": 1400, "height": 1100})
+                page = context.new_page()
+                page.set_default_timeout(120_000)
+                page.goto(f"{server.url}/predict")
+                wait_until_idle(page)
+                names = list(DIGITS)
+                for number in range(arguments.drawings + 1):  # the first drawing warms the model up, untimed
+                    clear = page.get_by_role("button", name="Clear")
+                    clear.wait_for()
+                    started = time.perf_counter()
+                    clear.click()
+                    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stAlert\"]')]"
+                                           ".some(e => e.innerText.includes('The canvas is empty'))", polling="raf")
+                    cleared = time.perf_counter() - started
+                    wait_until_idle(page)
+                    canvas = page.locator("canvas").last  # fabric.js's upper canvas takes the mouse
+                    before = page.evaluate(_BARS_VALUES)
+                    digit = names[number % len(names)]
+                    lifted = draw(page, canvas, DIGITS[digit])
+                    page.wait_for_function(f"(before) => {{ const now = ({_BARS_VALUES})(); "
+                                           "return now !== null && now !== before; }", arg=before, polling="raf")
+                    answered = time.perf_counter() - lifted
+                    wait_until_idle(page)
+                    reading = page.get_by_text("It reads").first.inner_text() if \
+                        page.get_by_text("It reads").count() else "(not sure)"
+                    if number:
+                        answers.append(answered)
+                        clears.append(cleared)
+                        print(f"  drawing {number:2d} ({digit}): answer {answered * 1000:4.0f} ms, "
+                              f"clear {cleared * 1000:4.0f} ms · {reading[:40]}", flush=True)
+                context.close()
+        finally:
+            server.stop()
+    answer, clear = statistics.median(answers), statistics.median(clears)
+    print(f"mouse-up → new probabilities: median {answer * 1000:.0f} ms, worst {max(answers) * 1000:.0f} ms "
+          f"({len(answers)} drawings)")
+    print(f"baseline, Clear → empty-canvas note: median {clear * 1000:.0f} ms, worst {max(clears) * 1000:.0f} ms")
+    print(f"ratio (answer ÷ baseline, medians): {answer / clear:.2f}")
+
+
+if __name__ == "__main__":
+    main()
