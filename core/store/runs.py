@@ -224,7 +224,7 @@ def delete_damaged(run_id: str, root: Path = STORE_ROOT, viewer: Viewer = None) 
 
 
 def _find(run_id: str, root: Path, viewer: Viewer = None) -> tuple[Path, RunRecord]:
-    # Another session's run is "not there" with the same words as a missing one, so ids cannot be probed.
+    # Another workspace's run is "not there" with the same words as a missing one, so ids cannot be probed.
     # Letters, digits, "-" and "_" only: an id can never climb out of the store with "/" or "..".
     # A store id is 22 characters; a longer one (a 100,000-character link) never reaches the file system.
     if len(run_id) <= MAX_ID_LENGTH and run_id.replace("_", "").replace("-", "").isalnum():
