@@ -128,11 +128,14 @@ def links_panel(room: ClassRoom) -> None:
 
 
 @st.fragment(run_every=LIVE_SECONDS)
-def live_students(class_id: str) -> None:
-    """Every student's latest run, refreshed every few seconds."""
+def live_students(class_id: str, runs_on_board: int) -> None:
+    """Every student's latest run, refreshed every few seconds; when a run has been stored or removed since
+    the page was drawn, the whole page runs again, so the leaderboard and curves follow."""
     room = classes.load_class(class_id, STORE_ROOT)
     if room is None:
         return
+    if len(classes.class_runs(room, STORE_ROOT)) != runs_on_board:
+        st.rerun(scope="app")
     st.markdown(f"**Students** ({len(room.members)}): their latest run, live")
     if not room.members:
         st.caption("Nobody has joined yet.")
@@ -240,8 +243,9 @@ def teacher_view(rooms: list[ClassRoom]) -> None:
         st.selectbox("Class", ids, key=state.TAUGHT, format_func=names.__getitem__)
     room = next(room for room in rooms if room.class_id == st.session_state[state.TAUGHT])
     links_panel(room)
-    live_students(room.class_id)
-    leaderboard_panel(room, classes.class_runs(room, STORE_ROOT))
+    runs = classes.class_runs(room, STORE_ROOT)
+    live_students(room.class_id, len(runs))
+    leaderboard_panel(room, runs)
     close_panel(room)
 
 
