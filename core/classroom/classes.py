@@ -12,7 +12,6 @@ all as one zip first), and a student who opens the app afterwards is told the cl
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
 import json
 import secrets
@@ -31,6 +30,7 @@ from core.store.runs import (
     RunRecord,
     StoreError,
     delete_run,
+    file_lock,
     list_runs,
     run_folder,
     write_text_atomically,
@@ -83,14 +83,8 @@ def _folder(root: Path) -> Path:
 
 @contextmanager
 def _lock(root: Path) -> Iterator[None]:
-    folder = _folder(root)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(_folder(root) / ".lock"):
+        yield
 
 
 def _save(room: ClassRoom, root: Path) -> None:

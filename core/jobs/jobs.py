@@ -39,7 +39,7 @@ from core.jobs.folder import JobOrder, JobStatus
 from core.jobs.pool import ensure_pool, pool_settings
 from core.store.hosting import Limits, QuotaError, check_store_quota, current_limits
 from core.store.ids import new_id
-from core.store.runs import STORE_ROOT
+from core.store.runs import STORE_ROOT, file_lock
 from core.train.config import TrainConfig
 
 JOBS = "jobs"
@@ -77,14 +77,8 @@ def job_folder(job_id: str, root: Path = STORE_ROOT) -> Path:
 @contextmanager
 def _global_lock(root: Path) -> Iterator[None]:
     """Serialises job starts across sessions and server processes, so the cap holds under a rush."""
-    folder = jobs_root(root)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".start.lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(jobs_root(root) / ".start.lock"):
+        yield
 
 
 def _worker_alive(folder: Path) -> bool:

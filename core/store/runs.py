@@ -14,13 +14,15 @@ saving the model file is the caller's callback.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +76,19 @@ def write_text_atomically(path: Path, text: str) -> None:
     except BaseException:  # a full disk, say: leave the old file and no half-written one
         temporary.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Holds an exclusive flock on `path` (created with its folder if missing): across threads, sessions and
+    server processes, one holder at a time; the kernel releases it if the holder dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def save_run(record: RunRecord, write_model: Callable[[Path], None], root: Path = STORE_ROOT) -> Path:
