@@ -233,3 +233,13 @@ def test_the_target_accuracy_control_moves_in_steps_a_keyboard_can_cross():
     options = list(target.options)  # as shown: percentages
     assert len(options) <= 20 and "90.0%" in options and "99.8%" in options  # 99.8% → 90% is a few presses, not 98
     assert app.session_state[LAST_CONFIG].target_accuracy == target.value
+
+
+def test_an_unnamed_run_is_named_with_its_epochs_in_the_right_number():
+    app = open_app(TRAIN)
+    app.slider(key=setting_key("epochs")).set_value(1)
+    rerun(app)
+    assert app.session_state[LAST_CONFIG].name.endswith(", 1 epoch")
+    app.slider(key=setting_key("epochs")).set_value(3)
+    rerun(app)
+    assert app.session_state[LAST_CONFIG].name.endswith(", 3 epochs")
