@@ -15,7 +15,6 @@ both, and their ratio.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import statistics
 import sys
@@ -27,27 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from playwright.sync_api import sync_playwright
 
+from core.predict import sketches
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer, wait_until_idle
 
-
-def _ellipse(cx: float, cy: float, rx: float, ry: float, points: int = 28) -> list[tuple[float, float]]:
-    return [(cx + rx * math.sin(2 * math.pi * i / points), cy - ry * math.cos(2 * math.pi * i / points))
-            for i in range(points + 1)]
-
-
-# One stroke per digit, in canvas pixels (the canvas is 280 × 280), drawn the way people draw them fast.
-DIGITS: dict[str, list[tuple[float, float]]] = {
-    "0": _ellipse(140, 140, 55, 85),
-    "1": [(140, 50), (140, 230)],
-    "2": [(90, 90), (120, 55), (170, 55), (195, 95), (170, 140), (90, 225), (200, 225)],
-    "3": [(90, 70), (150, 50), (190, 90), (140, 135), (195, 175), (150, 225), (90, 210)],
-    "4": [(170, 230), (170, 50), (80, 170), (210, 170)],
-    "5": [(190, 55), (100, 55), (95, 130), (160, 120), (195, 170), (160, 225), (90, 215)],
-    "6": [(180, 60), (120, 90), (95, 170), (130, 225), (180, 200), (175, 150), (110, 160)],
-    "7": [(80, 60), (200, 60), (120, 230)],
-    "8": [(170, 70), (140, 50), (100, 75), (170, 170), (140, 225), (100, 195), (170, 90), (140, 50)],
-    "9": [(190, 100), (140, 60), (95, 100), (140, 140), (190, 100), (185, 230)],
-}
+# One stroke per digit, in canvas pixels (the canvas is 280 × 280), drawn the way people draw them fast: the
+# first way of each digit in core.predict.sketches.
+DIGITS: dict[str, list[tuple[float, float]]] = {str(digit): ways[0][0] for digit, ways in sketches.DIGITS.items()}
 BARS = ".st-key-predict_bars .js-plotly-plot"
 _BARS_VALUES = f"() => {{ const p = document.querySelector('{BARS}'); return p && p.data ? " \
                "JSON.stringify(p.data[0].y) : null; }"
@@ -94,7 +78,7 @@ def main() -> None:
                                            ".some(e => e.innerText.includes('The canvas is empty'))", polling="raf")
                     cleared = time.perf_counter() - started
                     wait_until_idle(page)
-                    canvas = page.locator("canvas").last  # fabric.js's upper canvas takes the mouse
+                    canvas = page.locator("canvas.cnnlab-drawing")
                     before = page.evaluate(_BARS_VALUES)
                     digit = names[number % len(names)]
                     lifted = draw(page, canvas, DIGITS[digit])
@@ -102,8 +86,8 @@ def main() -> None:
                                            "return now !== null && now !== before; }", arg=before, polling="raf")
                     answered = time.perf_counter() - lifted
                     wait_until_idle(page)
-                    reading = page.get_by_text("It reads").first.inner_text() if \
-                        page.get_by_text("It reads").count() else "(not sure)"
+                    reading = next((page.get_by_text(words).first.inner_text() for words in
+                                    ("It reads", "Not sure", "Not a digit") if page.get_by_text(words).count()), "?")
                     if number:
                         answers.append(answered)
                         clears.append(cleared)

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
+from core.predict import rejection
 from ui.hosting import visible_runs
-from ui.model_cache import load_problem, load_run_model
+from ui.model_cache import load_digit_check, load_problem, load_run_model
 from ui.navigation import require_router
 from ui.predict import state
 from ui.predict import views as pv
@@ -55,9 +56,12 @@ def panel() -> None:
     use_naive = naive is not None and st.toggle("Use the naive resize instead", key=state.NAIVE,
                                                 help="Shrink the whole canvas to 28×28, as most drawing demos do.")
     model_input = naive if use_naive else image
+    judgement = None
+    if source != "Test image" and rejection.applies_to(record.dataset, tuple(record.input_shape)):
+        judgement = pv.digit_check(load_digit_check(), image)  # the drawing as MNIST's digits were prepared
     left, right = st.columns([3, 2])
     with left:
-        probabilities = pv.prediction(model, model_input, class_names, true_class)
+        probabilities = pv.prediction(model, model_input, class_names, true_class, judgement)
     with right:
         pv.input_pixels(model_input)
     if stages is not None:

@@ -5,7 +5,10 @@ runs), seeded, on all the training images (no validation split: these are final 
 saved without optimizer state. A model's test accuracy, training seconds and settings are in its
 meta.json. The MNIST default is trained for drawings: turns, zooms, shifts and stroke thickness.
 
-Usage: CNNLAB_DATA_DIR=../shared/datasets python scripts/build_default_models.py [mnist fashion_mnist ...]
+It also trains the digit check, the Predict page's "not a digit" judge (`core.predict.rejection`), into
+models/digit_check/, with its calibrated threshold and measured flag rates in that folder's meta.json.
+
+Usage: CNNLAB_DATA_DIR=../shared/datasets python scripts/build_default_models.py [mnist fashion_mnist ... digit_check]
 """
 
 from __future__ import annotations
@@ -67,13 +70,31 @@ def build(dataset: str) -> Path:
     return target
 
 
+def build_digit_check() -> Path:
+    """Trains and calibrates the digit check into models/digit_check/ (replacing the old one whole)."""
+    from core.predict.rejection import CHECK_FOLDER
+    from core.predict.rejection_training import train_check
+
+    mnist = load_dataset("mnist")
+    staged = CHECK_FOLDER.with_name(".partial-digit_check")
+    shutil.rmtree(staged, ignore_errors=True)
+    train_check(mnist.x_train, mnist.y_train, mnist.x_test, staged, epochs=10, non_digits=60_000)
+    if CHECK_FOLDER.exists():
+        shutil.rmtree(CHECK_FOLDER)
+    os.rename(staged, CHECK_FOLDER)
+    return CHECK_FOLDER
+
+
+TARGETS = (*NAMES, "digit_check")
+
+
 def main() -> None:
-    datasets = sys.argv[1:] or list(NAMES)
-    unknown = sorted(set(datasets) - set(NAMES))
+    targets = sys.argv[1:] or list(TARGETS)
+    unknown = sorted(set(targets) - set(TARGETS))
     if unknown:
-        raise SystemExit(f"Unknown dataset {', '.join(unknown)}; choose from {', '.join(NAMES)}.")
-    for dataset in datasets:
-        build(dataset)
+        raise SystemExit(f"Unknown target {', '.join(unknown)}; choose from {', '.join(TARGETS)}.")
+    for target in targets:
+        build_digit_check() if target == "digit_check" else build(target)
 
 
 if __name__ == "__main__":

@@ -49,3 +49,18 @@ def load_problem(run_id: str, error: Exception) -> str:
 def load_run_model(run_id: str):
     """The run's Keras model, shared and read-only."""
     return load_model_at(*model_key(run_id))
+
+
+@st.cache_resource(show_spinner=False)
+def load_digit_check():
+    """The digit check's model and threshold, shared by every session; None when its files are missing or damaged.
+
+    Predict then works as before, without the check, and says so.
+    """
+    import_keras()
+    from core.predict import rejection
+
+    try:
+        return rejection.load_check(), rejection.read_threshold()
+    except Exception:  # a missing or damaged check must not take the Predict page down
+        return None

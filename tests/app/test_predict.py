@@ -40,7 +40,7 @@ def test_an_injected_drawing_is_read_and_charted(shipped):
     assert "empty" in app.info[0].value  # nothing drawn: no answer
     app.session_state[predict_state.INJECTED] = CASES["centred seven"]
     rerun(app)
-    assert "It reads **7**" in markdown(app)
+    assert "It reads **7**" in markdown(app) and "Not a digit" not in markdown(app)
     charts = [chart.proto.spec for chart in app.get("plotly_chart")]
     assert len(charts) >= 4  # probabilities, pixels, X-ray, feature maps
     assert '"5. centred' in "".join(charts)
@@ -106,3 +106,49 @@ def test_clear_empties_the_canvas(shipped):
     assert predict_state.INJECTED not in app.session_state
     assert "empty" in app.info[0].value
     assert np.all(np.asarray(CASES["a zero"]).shape == (280, 280, 4))
+
+
+def test_a_dash_is_called_not_a_digit_and_the_switch_shows_the_raw_guess(shipped):
+    app = open_app(PREDICT)
+    app.session_state[predict_state.INJECTED] = canvas([[(70, 140), (210, 140)]])
+    rerun(app)
+    assert "Not a digit?" in markdown(app) and "does not look like any digit" in markdown(app)
+    assert "It reads" not in markdown(app)
+    captions = " ".join(caption.value for caption in app.caption)
+    assert "of being something else" in captions and "raw guess" in captions
+    assert any('"type":"bar"' in chart.proto.spec.replace(" ", "")
+               for chart in app.get("plotly_chart"))  # the probabilities are still shown
+    app.toggle(key=predict_state.CHECK).set_value(False)
+    rerun(app)
+    assert "It reads" in markdown(app) and "Not a digit" not in markdown(app)
+
+
+def test_an_uploaded_photo_of_a_letter_is_checked_too(shipped):
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.fromarray(canvas([[(80, 230), (140, 50), (200, 230)], [(105, 160), (175, 160)]])).save(buffer, "PNG")
+    app = open_app(PREDICT)
+    app.segmented_control(key=predict_state.SOURCE).set_value("Upload")
+    rerun(app)
+    app.file_uploader(key=predict_state.UPLOAD).set_value(("letter-a.png", buffer.getvalue(), "image/png"))
+    rerun(app)
+    assert "Not a digit?" in markdown(app)
+
+
+def test_a_model_of_clothes_gets_no_digit_check(shipped):
+    fashion = SHIPPED_RUN_IDS["fashion_mnist"]
+    target = STORE_ROOT / DEFAULTS / fashion
+    shutil.copytree(REPO_ROOT / "models" / DEFAULTS / fashion, target, dirs_exist_ok=True)
+    try:
+        app = open_app(PREDICT)
+        app.selectbox(key=predict_state.RUN).set_value(fashion)
+        rerun(app)
+        app.session_state[predict_state.INJECTED] = canvas([[(70, 140), (210, 140)]])
+        rerun(app)
+        assert not [toggle for toggle in app.toggle if toggle.key == predict_state.CHECK]
+        assert ("Not a digit" not in markdown(app) and "It reads" in markdown(app)) or "Not sure" in markdown(app)
+    finally:
+        shutil.rmtree(target, ignore_errors=True)

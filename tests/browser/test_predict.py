@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import shutil
 
 import pytest
@@ -38,7 +39,7 @@ def shipped():
 
 
 def draw(tab, digit: str, left: int, top: int, size: int) -> None:
-    box = tab.locator("canvas.upper-canvas").first.bounding_box()
+    box = tab.locator("canvas.cnnlab-drawing").first.bounding_box()
     for stroke in STROKES[digit]:
         points = [(box["x"] + left + u * size * 0.7, box["y"] + top + v * size) for u, v in stroke]
         tab.mouse.move(*points[0])
@@ -58,9 +59,28 @@ def test_drawn_digits_are_read(page, app_server, shipped, tmp_path):
         page.get_by_role("button", name="Clear").click()
         wait_until_idle(page)  # the rerun mounts a new canvas: strokes on the old one would be lost
         expect(page.get_by_text("The canvas is empty")).to_be_visible(timeout=30_000)
-        page.locator("canvas.upper-canvas").first.wait_for()
+        page.locator("canvas.cnnlab-drawing").first.wait_for()
         draw(page, digit, left, top, size)
         expect(verdict).to_contain_text(f"It reads {digit},", timeout=60_000)
         wait_until_idle(page)
         assert_no_exception(page)
     page.screenshot(path=str(tmp_path / "predict.png"), full_page=True)
+
+
+def test_a_drawn_x_is_not_a_digit_and_the_switch_shows_the_raw_guess(page, app_server, shipped, tmp_path):
+    STROKES["X"] = [[(0.0, 0.0), (1.0, 1.0)], [(1.0, 0.0), (0.0, 1.0)]]
+    page.goto(f"{app_server.url}/predict")
+    wait_until_idle(page)
+    expect(page.get_by_text("The canvas is empty")).to_be_visible(timeout=90_000)
+    page.locator("canvas.cnnlab-drawing").first.wait_for()
+    draw(page, "X", 60, 40, 200)
+    flagged = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text="Not a digit?")
+    expect(flagged).to_contain_text("does not look like any digit", timeout=60_000)
+    expect(page.get_by_text("The bars are the raw guess")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "predict-x.png"), full_page=True)
+    wait_until_idle(page)
+    page.get_by_text("Say when it is not a digit").click()  # the switch's label, as a person clicks it
+    raw_guess = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text=re.compile("It reads|Not sure"))
+    expect(raw_guess).to_be_visible(timeout=30_000)
+    expect(flagged).to_have_count(0)
+    assert_no_exception(page)

@@ -9,6 +9,7 @@ SOURCE = "predict_source"  # "Draw", "Upload" or "Test image"
 NAIVE = "predict_naive"  # use the naive resize instead of MNIST's preparation
 INDEX = "predict_index"  # the test image shown
 VIEW = "predict_view"  # "Feature maps" or "Saliency"
+CHECK = "predict_digit_check"  # the digit check on: say when a drawing is not a digit
 
 # The inputs
 STROKE = "predict_stroke"
@@ -24,4 +25,4 @@ LAYER = "predict_layer"
 FILTER = "predict_filter"
 SALIENCY_CLASS = "predict_saliency_class"
 
-KEPT = KeptKeys("ui.predict.state", keys=(RUN, SOURCE))
+KEPT = KeptKeys("ui.predict.state", keys=(RUN, SOURCE, CHECK))

@@ -9,13 +9,13 @@ from plotly.subplots import make_subplots
 
 from core.data.images import UPLOAD_TYPES, ImageDecodeError, decode_image
 from core.data.numbers import percent
-from core.predict import inspection, preprocessing
+from core.predict import inspection, preprocessing, rejection
 from core.store.runs import RunRecord
 from ui import hosting
 from ui.figures import pixel_heatmap, probability_bars, tile_mosaic
 from ui.loaders import dataset_for_run
 from ui.predict import canvas
-from ui.predict.state import CLEAR, FILTER, INDEX, LAYER, RANDOM, SALIENCY_CLASS, STROKE, UPLOAD
+from ui.predict.state import CHECK, CLEAR, FILTER, INDEX, LAYER, RANDOM, SALIENCY_CLASS, STROKE, UPLOAD
 from ui.text import plain, plot_text
 
 MAX_MAPS = 32  # feature maps drawn per layer in the overview grid
@@ -116,11 +116,37 @@ def xray(stages: preprocessing.DrawingStages, naive: np.ndarray | None) -> None:
                "then the digit is moved whole pixels so its centre of mass sits in the middle: MNIST's own recipe.")
 
 
-def prediction(model, image: np.ndarray, class_names: list[str], true_class: int | None = None) -> np.ndarray:
-    """The verdict, the probability bars and, for a test image, expected vs guess; returns the probabilities."""
+def digit_check(check, image: np.ndarray) -> rejection.Judgement | None:
+    """The digit check's switch and its judgement of the drawing; None when it is off or unavailable.
+
+    Args:
+        check: `ui.model_cache.load_digit_check()`: (model, threshold), or None when its files are missing.
+        image: The drawing prepared MNIST's way, (28, 28, 1).
+    """
+    if check is None:
+        st.caption("The digit check is not available on this server, so every drawing gets a digit.")
+        return None
+    if not st.toggle("Say when it is not a digit", value=True, key=CHECK,
+                     help="A second, small network judges whether the drawing looks like a digit at all. Turn it "
+                          "off to see only the raw guess of a network that knows nothing but digits."):
+        return None
+    return rejection.judge(check[0], check[1], image)
+
+
+def prediction(model, image: np.ndarray, class_names: list[str], true_class: int | None = None,
+               judgement: rejection.Judgement | None = None) -> np.ndarray:
+    """The verdict, the probability bars and, for a test image, expected vs guess; returns the probabilities.
+
+    A drawing the digit check flags gets "not a digit" instead of the verdict; its bars still show the raw guess.
+    """
     probabilities = inspection.probabilities(model, image)
     guess = int(np.argmax(probabilities))
-    st.markdown(inspection.verdict(probabilities, [plain(name) for name in class_names]))
+    if judgement is not None and judgement.flagged:
+        st.markdown(":orange[**Not a digit?**] " + rejection.EXPLANATION)
+        st.caption(f"The check gives it {percent(judgement.not_digit, 1)} of being something else. The bars are "
+                   f"the raw guess: **{plain(class_names[guess])}** at {percent(probabilities[guess], 1)}.")
+    else:
+        st.markdown(inspection.verdict(probabilities, [plain(name) for name in class_names]))
     if true_class is not None:
         mark = ":green[**right**]" if guess == true_class else ":red[**wrong**]"
         st.markdown(f"Expected **{plain(class_names[true_class])}**, guessed **{plain(class_names[guess])}**: {mark}.")
