@@ -8,6 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from core.train.recipes import DEFAULT_RUNS
 from tests.browser.conftest import assert_no_exception, start_server, wait_until_idle
 
 pytestmark = pytest.mark.browser
@@ -30,10 +31,10 @@ def test_two_starts_with_one_worker_one_trains_the_other_waits_then_trains(brows
     try:
         for tab in (first, second):
             tab.set_default_timeout(60_000)
-            ready_to_train_mnist(tab, server.url)  # the recommended MNIST run: 3 epochs, about 20 s here
+            ready_to_train_mnist(tab, server.url)  # the recommended MNIST run: 2 epochs, about 10 s here
         first.get_by_role("button", name="Start training").click()
         second.get_by_role("button", name="Start training").click()
-        training = re.compile(r"Epoch \d+/3 · batch")
+        training = re.compile(rf"Epoch \d+/{DEFAULT_RUNS['mnist'].epochs} · batch")
         waiting = re.compile(r"2nd in line · (starts in about \d+:\d\d|starts as soon as a worker is free)"
                              r" · done in about \d+:\d\d")
         # Whichever Start the queue took first trains; the other is second in line, with an ETA.

@@ -8,7 +8,7 @@ import pytest
 from core.model.presets import PRESETS
 from core.train.config import ConfigError, TrainConfig, check_config, config_notes, split_indices
 from core.train.progress import ProgressView, fold, format_duration, status_line
-from core.train.recipes import DEFAULT_RUNS, default_config
+from core.train.recipes import BEST_RUNS, DEFAULT_RUNS, default_config
 
 
 def config(**changes) -> TrainConfig:
@@ -73,6 +73,21 @@ def test_default_configs_use_existing_presets_and_lesson_settings():
     assert (lesson.epochs, lesson.batch_size, lesson.learning_rate, lesson.schedule) == (5, 64, 1e-3, "constant")
     with pytest.raises(ValueError, match="Unknown model"):
         default_config("mnist", "resnet152")
+
+
+def test_the_best_plan_is_its_own_run_where_a_dataset_has_one_and_the_fast_one_elsewhere():
+    best = default_config("mnist", plan="best")
+    assert (best.epochs, best.batch_size, best.learning_rate, best.precision) == (
+        BEST_RUNS["mnist"].epochs, BEST_RUNS["mnist"].batch_size, BEST_RUNS["mnist"].learning_rate,
+        BEST_RUNS["mnist"].precision)
+    assert best.epochs > default_config("mnist").epochs
+    assert default_config("cifar10", plan="best") == default_config("cifar10")
+    with pytest.raises(ValueError, match="Unknown plan 'slow'; choose from fast, best"):
+        default_config("mnist", plan="slow")
+    from core.train.cli import _parser, config_from_arguments
+
+    assert config_from_arguments(_parser().parse_args(["--plan", "best"])) == best
+    assert config_from_arguments(_parser().parse_args([])) == default_config("mnist")
 
 
 def test_progress_fold_position_speed_and_eta():
