@@ -37,6 +37,8 @@ def config_for(dataset: str) -> TrainConfig:
     """The dataset's tuned default; MNIST's is the sturdier `drawn_digits` model, trained longer."""
     if dataset == "mnist":
         config = default_config("mnist", "drawn_digits")
+        # Not the best plan's bfloat16 settings: trained that way (50 epochs, batch 256, 0.01) it read 96.90% of
+        # bench/drawn_digits.py's drawings and 99.33% of MNIST's test set, against this recipe's 97.87% and 99.41%.
         config.epochs, config.batch_size, config.learning_rate, config.schedule = 30, 128, 0.003, "cosine"
         config.stroke_thickness = 0.3
     else:
