@@ -51,24 +51,24 @@ def applies_to(dataset: str, input_shape: tuple[int, ...]) -> bool:
     return dataset == "mnist" and tuple(input_shape) == CHECKED_SHAPE
 
 
-def read_threshold(folder: Path = CHECK_FOLDER) -> float:
+def read_threshold(folder: Path | None = None) -> float:
     """The calibrated threshold from the check's meta.json.
 
     Raises:
         ValueError: If the file holds no threshold between 0 and 1.
     """
-    meta = json.loads((folder / META_FILE).read_text())
+    meta = json.loads(((folder or CHECK_FOLDER) / META_FILE).read_text())
     threshold = meta.get("threshold")
     if not isinstance(threshold, int | float) or not 0 < threshold < 1:
         raise ValueError(f"The digit check's threshold must be between 0 and 1, got {threshold!r}.")
     return float(threshold)
 
 
-def load_check(folder: Path = CHECK_FOLDER):
+def load_check(folder: Path | None = None):
     """The check's Keras model (shared and read-only: only ever called)."""
     import keras
 
-    return keras.saving.load_model(folder / MODEL_FILE, safe_mode=True, compile=False)
+    return keras.saving.load_model((folder or CHECK_FOLDER) / MODEL_FILE, safe_mode=True, compile=False)
 
 
 def judge(check, threshold: float, image: np.ndarray) -> Judgement:

@@ -152,3 +152,19 @@ def test_a_model_of_clothes_gets_no_digit_check(shipped):
         assert ("Not a digit" not in markdown(app) and "It reads" in markdown(app)) or "Not sure" in markdown(app)
     finally:
         shutil.rmtree(target, ignore_errors=True)
+
+
+def test_without_the_digit_checks_files_predict_still_answers_and_says_so(shipped, tmp_path, monkeypatch):
+    from core.predict import rejection
+    from ui.model_cache import load_digit_check
+
+    monkeypatch.setattr(rejection, "CHECK_FOLDER", tmp_path / "nowhere")
+    load_digit_check.clear()
+    try:
+        app = open_app(PREDICT)
+        app.session_state[predict_state.INJECTED] = canvas([[(70, 140), (210, 140)]])
+        rerun(app)
+        assert any("digit check is not available" in caption.value for caption in app.caption)
+        assert "It reads" in markdown(app) or "Not sure" in markdown(app)
+    finally:
+        load_digit_check.clear()

@@ -59,7 +59,6 @@ export default function (component) {
       context.lineCap = context.lineJoin = "round";
     };
     canvas.addEventListener("pointerdown", (event) => {
-      if (canvas.dataset.disabled === "true") return;
       canvas.setPointerCapture(event.pointerId);
       last = at(event);
       pen();
@@ -89,7 +88,6 @@ export default function (component) {
   }
   canvas.dataset.ink = data.ink;
   canvas.dataset.width = String(data.width);
-  canvas.dataset.disabled = String(Boolean(data.disabled));
 }
 """
 
