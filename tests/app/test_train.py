@@ -143,17 +143,18 @@ def test_recommended_puts_back_the_datasets_default_settings():
     app.selectbox(key=state.DATASET).select("mnist")
     rerun(app)
     app.slider(key=setting_key("epochs")).set_value(17)
+    app.radio(key=setting_key("precision")).set_value("float32")
     rerun(app)
     app.button[[b.label for b in app.button].index("Recommended for this dataset")].click()
     rerun(app)
     assert app.slider(key=setting_key("epochs")).value == DEFAULT_RUNS["mnist"].epochs
-    assert app.radio(key=setting_key("precision")).value == "float32"
-    app.selectbox(key=state.DATASET).select("cifar10")
+    assert app.radio(key=setting_key("precision")).value == DEFAULT_RUNS["mnist"].precision == "mixed_bfloat16"
+    app.selectbox(key=state.DATASET).select("digits")
     rerun(app)
     app.button[[b.label for b in app.button].index("Recommended for this dataset")].click()
     rerun(app)
-    assert app.slider(key=setting_key("epochs")).value == DEFAULT_RUNS["cifar10"].epochs
-    assert app.radio(key=setting_key("precision")).value == "mixed_bfloat16"
+    assert app.slider(key=setting_key("epochs")).value == DEFAULT_RUNS["digits"].epochs
+    assert app.radio(key=setting_key("precision")).value == DEFAULT_RUNS["digits"].precision == "float32"
 
 
 def _comparable(config):

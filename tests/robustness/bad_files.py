@@ -19,13 +19,19 @@ def png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def digit_png(side: int = 64, dark_on_light: bool = False) -> bytes:
-    """A thick 7 on a plain background: a good image that every upload path accepts."""
+def seven(side: int = 64) -> np.ndarray:
+    """A thick 7, white on black: (side, side) uint8."""
     pixels = np.zeros((side, side), dtype=np.uint8)
     pixels[side // 5: side // 5 + side // 10, side // 4: 3 * side // 4] = 255  # the bar
     for row in range(side // 5, 4 * side // 5):  # the stroke down
         column = 3 * side // 4 - (row - side // 5) // 2
         pixels[row, max(0, column - side // 16): column + side // 16] = 255
+    return pixels
+
+
+def digit_png(side: int = 64, dark_on_light: bool = False) -> bytes:
+    """A thick 7 on a plain background: a good image that every upload path accepts."""
+    pixels = seven(side)
     if dark_on_light:
         pixels = 255 - pixels
     return png(Image.fromarray(pixels, mode="L"))
@@ -170,9 +176,8 @@ def png_16bit_alpha(side: int = 64) -> bytes:
     import struct
     import zlib
 
-    grey = np.zeros((side, side), dtype=">u2")
-    grey[side // 8: side - side // 8, side // 2 - side // 16: side // 2 + side // 16] = 65535  # a vertical stroke
-    grey[side // 8: side // 8 + side // 16, side // 4: 3 * side // 4] = 65535  # its top bar: a 7
+    # The 7 of digit_png. (It was a centred stem under a bar: a T, which the digit check rightly calls no digit.)
+    grey = (seven(side).astype(np.uint32) * 257).astype(">u2")  # 0-255 → 0-65535
     alpha = np.where(grey > 0, 65535, 30000).astype(">u2")  # transparent-ish paper, opaque ink
     pixels = np.stack([grey, alpha], axis=-1).reshape(side, side * 2)
     raw = b"".join(b"\x00" + row.tobytes() for row in pixels)
