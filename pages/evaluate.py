@@ -33,8 +33,9 @@ if linked is not None and linked != st.session_state.get(state.RUN):
     else:  # unknown, or another visitor's: say so, and open nothing in its place
         missing = ev.missing_run_message(linked)
         st.session_state[state.RUN] = None
-elif ev.new_run_arrived(records) or st.session_state.get(state.RUN) not in by_id:
-    # A run finished since this page last looked (or none is chosen): open the newest.
+elif arrived := ev.new_run_arrived(records):  # a run finished since this page last looked: open it
+    st.session_state[state.RUN] = arrived
+elif st.session_state.get(state.RUN) not in by_id:  # none chosen: open the newest
     st.session_state[state.RUN] = next((r.run_id for r in records if r.source != "defaults"), records[0].run_id)
 if missing:
     st.error(f"{plain(missing)} Pick a run below.", icon=":material/search_off:")

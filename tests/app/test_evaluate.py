@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import numpy as np
@@ -184,6 +185,21 @@ def test_a_run_that_finished_since_the_last_visit_opens_by_itself(runs):
     rerun(app)
     assert app.selectbox(key=evaluate_state.RUN).value == newer.run_id
     shutil.rmtree(run_folder(newer.run_id))
+
+
+def test_a_run_that_finished_in_the_same_second_as_a_listed_one_opens_too(runs):
+    """Run ids order by the second, then by a random suffix: a new run can sort below one already listed."""
+    second = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    listed = save_run(record(run_id=f"{second}-ffffff", name="listed"), fake_model).name
+    app = open_app(EVALUATE)
+    app.selectbox(key=evaluate_state.RUN).set_value(runs[0])
+    rerun(app)
+    newer = record(run_id=f"{second}-000000", name="just finished")  # finished after, sorts below
+    save_run(newer, lambda target: shutil.copyfile(run_folder(runs[0]) / "model.keras", target))
+    rerun(app)
+    assert app.selectbox(key=evaluate_state.RUN).value == newer.run_id
+    for run_id in (listed, newer.run_id):
+        shutil.rmtree(run_folder(run_id))
 
 
 def test_no_runs_at_all():  # last: it empties the store the other tests share

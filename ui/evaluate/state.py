@@ -5,7 +5,7 @@ from __future__ import annotations
 from ui.persist import KeptKeys
 
 RUN = "eval_run"  # the run evaluated; `?run=` in the address follows it
-NEWEST_SEEN = "eval_newest_seen"  # the newest run id the page listed last time: a newer one opens by itself
+SEEN_RUNS = "eval_seen_runs"  # the run ids the page listed last time: a run not among them opens by itself
 VIEW = "eval_view"
 VIEWS = ("Confusion matrix", "Mistakes", "One image", "Compare runs", "Learned filters", "Export code")
 NORMALISE = "eval_normalise"

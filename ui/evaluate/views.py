@@ -28,13 +28,13 @@ from ui.evaluate.state import (
     INDEX,
     MATRIX,
     MISTAKE_CLASS,
-    NEWEST_SEEN,
     NORMALISE,
     ONLY_MISTAKES,
     OPEN_FILTER,
     ORDER,
     PREDICTED,
     RUN,
+    SEEN_RUNS,
     TRUE,
 )
 from ui.hosting import viewer
@@ -278,12 +278,18 @@ def export_view(record: RunRecord) -> None:
     st.code(script, language="python")
 
 
-def new_run_arrived(records: list[RunRecord]) -> bool:
-    """Whether a run newer than any this page has listed before is in the store (a run just finished)."""
-    newest = next((record.run_id for record in records if record.source != "defaults"), None)
-    seen = st.session_state.get(NEWEST_SEEN)
-    st.session_state[NEWEST_SEEN] = newest
-    return seen is not None and newest is not None and newest > seen
+def new_run_arrived(records: list[RunRecord]) -> str | None:
+    """The newest run this page has not listed before (a run just finished), or None.
+
+    Compares the sets of ids, not the newest id: ids order by the second and then by a random suffix,
+    so a run that finishes in the same second as one already listed can sort below it.
+    """
+    listed = [record.run_id for record in records if record.source != "defaults"]
+    seen = st.session_state.get(SEEN_RUNS)
+    st.session_state[SEEN_RUNS] = frozenset(listed)
+    if seen is None:  # the first look: nothing has arrived since
+        return None
+    return next((run_id for run_id in listed if run_id not in seen), None)  # listed newest first
 
 
 def missing_run_message(run_id: str) -> str:
