@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.classroom.classes import open_class_teachers, remove_class_files
+from core.classroom.classes import open_class_teachers, remove_class_files, remove_late_class_runs
 from core.jobs.jobs import prune_jobs
 from core.jobs.queue import training_queue
 from core.store.access import Access
@@ -59,6 +59,7 @@ def upkeep(root: Path = STORE_ROOT, force: bool = False) -> None:
     for problem in caps.problems:  # the operator's typo, in the server log rather than on visitors' pages
         _log.warning(problem)
     remove_partials(root)
+    remove_late_class_runs(root)  # a closed class's run that its closing stopped, stored just after it
     if caps.hosted and caps.run_hours is not None:
         expire_runs(caps.run_hours, root, now)
         prune_jobs(root, older_than=caps.run_hours * 3600.0)

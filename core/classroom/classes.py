@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from core.classroom.nicknames import check_nickname, same_nickname
@@ -200,9 +201,14 @@ def _remove_member(class_id: str, member: str, root: Path) -> None:
 
 
 def leave_class(workspace: Workspace, root: Path = STORE_ROOT) -> None:
-    """Takes `workspace` out of its class (its runs stay its own)."""
+    """Takes `workspace` out of its class (its runs stay its own).
+
+    A closed class keeps its member list until its file goes, so that `remove_late_class_runs` still
+    knows whose late runs belong to it.
+    """
     with _lock(root):
-        if workspace.class_id:
+        room = load_class(workspace.class_id, root) if workspace.class_id else None
+        if room is not None and room.is_open:
             _remove_member(workspace.class_id, workspace.workspace_id, root)
         workspace.class_id, workspace.nickname = "", ""
         save_workspace(workspace, root)
@@ -268,6 +274,34 @@ def close_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT, now:
             delete_run(record.run_id, root)
             removed.append(record.run_id)
     return removed
+
+
+def remove_late_class_runs(root: Path = STORE_ROOT) -> list[str]:
+    """Removes closed classes' runs that started before the closing but were stored after it; returns their ids.
+
+    Closing stops its students' training runs, and a stopped run is still stored, a moment after
+    `close_class` deleted the others. Runs a student starts after the closing are theirs and stay. The
+    upkeep calls this, and the Class page after closing.
+    """
+    removed = []
+    for room in all_classes(root):
+        if room.is_open:
+            continue
+        for record in class_runs(room, root):
+            if _started(record) < room.closed:
+                with contextlib.suppress(StoreError, OSError):  # deleted meanwhile
+                    delete_run(record.run_id, root)
+                    removed.append(record.run_id)
+    return removed
+
+
+def _started(record: RunRecord) -> float:
+    """When a run started training: its saving time less its training seconds (never later than that)."""
+    try:
+        saved = datetime.fromisoformat(record.created).timestamp()
+    except ValueError:
+        return float("inf")  # no saving time: not known to belong to the class, so it stays
+    return saved - record.training_seconds
 
 
 def class_archive(room: ClassRoom, root: Path = STORE_ROOT) -> bytes:

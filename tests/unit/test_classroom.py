@@ -7,6 +7,7 @@ import json
 import threading
 import time
 import zipfile
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,6 +24,7 @@ from core.classroom.classes import (
     leave_class,
     load_class,
     open_class_teachers,
+    remove_late_class_runs,
     share_run,
 )
 from core.classroom.nicknames import MAX_NICKNAME, NicknameError, check_nickname
@@ -237,6 +239,25 @@ def test_closing_a_class_removes_its_runs_after_the_zip_and_its_code_opens_nothi
     with pytest.raises(ClassError, match="closed"):
         join_class(room.join_code, "Dee", late, root)
     assert access_for(teacher, root).readable_owners == frozenset()
+
+
+def test_a_run_stopped_by_the_closing_but_stored_after_it_is_removed_too(lesson):
+    """Closing stops a student's training run, but a stopped run is still stored, a moment after the class
+    closed: the upkeep removes it. A run its student starts after the closing is theirs and stays."""
+    root, teacher, room, (ada, bob, _) = lesson
+    close_class(room.class_id, teacher, root)
+    closed = load_class(room.class_id, root).closed
+    late = record(name="stopped by the closing")
+    late.owner, late.training_seconds = ada.workspace_id, 30.0  # it started 30 s before it was stored
+    late.created = datetime.fromtimestamp(closed + 2, UTC).isoformat(timespec="seconds")  # …after the closing
+    save_run(late, fake_model, root)
+    fresh = record(name="a new lesson")
+    fresh.owner, fresh.training_seconds = bob.workspace_id, 1.0
+    fresh.created = datetime.fromtimestamp(closed + 60, UTC).isoformat(timespec="seconds")  # started after
+    save_run(fresh, fake_model, root)
+    leave_class(ada, root)  # she saw the "closed" notice before the upkeep ran: her late run is still found
+    assert remove_late_class_runs(root) == [late.run_id]
+    assert {run.run_id for run in list_runs(root) if run.source == "runs"} == {fresh.run_id}
 
 
 def test_only_its_teacher_can_close_a_class(lesson):

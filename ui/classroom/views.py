@@ -6,6 +6,7 @@ or a dataframe cell, never as HTML.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pandas as pd
@@ -201,13 +202,24 @@ def leaderboard_panel(room: ClassRoom, runs: list[RunRecord]) -> None:
         right.plotly_chart(figures.comparison_curves(curves, "accuracy"))
 
 
+STOP_WAIT_SECONDS = 15  # closing waits this long for stopped runs to be stored (the upkeep catches later ones)
+
+
+def _active(queue) -> list:
+    try:
+        return queue.active()
+    except JobError:
+        return []
+
+
 def _close(class_id: str) -> None:
     teacher = current_workspace()
     room = classes.load_class(class_id, STORE_ROOT)
     queue = training_queue()
+    members = room.members if room is not None else {}
     try:  # runs still waiting or training would be stored after the class is gone: end them first
         for job in queue.active():
-            if room is not None and job.owner in room.members:
+            if job.owner in members:
                 queue.cancel(job.job_id)
     except JobError:
         pass
@@ -216,6 +228,11 @@ def _close(class_id: str) -> None:
     except ClassError as error:
         flash("error", plain(error))
         return
+    # A stopped run is still stored, a moment later: wait for them (a batch, then the save), then remove it.
+    deadline = time.monotonic() + STOP_WAIT_SECONDS
+    while time.monotonic() < deadline and any(job.owner in members for job in _active(queue)):
+        time.sleep(0.25)
+    removed += classes.remove_late_class_runs(STORE_ROOT)
     st.session_state.pop(state.TAUGHT, None)
     flash("success", f"Class closed: {len(removed)} student run{'s' if len(removed) != 1 else ''} removed.")
 
