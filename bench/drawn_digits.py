@@ -3,10 +3,10 @@
     CNNLAB_DATA_DIR=../shared/datasets python bench/drawn_digits.py [model.keras ...] [--count 3000]
 
 Without files, it measures the shipped MNIST default. The drawings come from `core.predict.sketches`
-(several ways of drawing each digit, with random size, place, slant, wobble and pen width), prepared by
-`prepare_drawing` as a canvas drawing is. It also prints how many of them the digit check calls "not a
-digit". This is the set a new MNIST default is compared on before it ships, next to MNIST's test set:
-people's handwriting must not be read worse.
+(several ways of drawing each digit, with random size, place, slant, wobble and pen width), prepared as a
+canvas drawing is (`core.predict.rejection_training.drawn_digits`). It also prints how many of them the
+digit check calls "not a digit". This is the set a new MNIST default is compared on before it ships, next
+to MNIST's test set: people's handwriting must not be read worse.
 """
 
 from __future__ import annotations
@@ -21,18 +21,10 @@ import keras
 import numpy as np
 
 from core.data.datasets import load_dataset
-from core.predict import rejection, sketches
-from core.predict.preprocessing import prepare_drawing
+from core.predict import rejection
+from core.predict.rejection_training import drawn_digits
 from core.store.runs import MODEL_FILE, SHIPPED_DEFAULTS
 from core.train.recipes import SHIPPED_RUN_IDS
-
-
-def drawn(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """`count` drawn digits, prepared: ((count, 28, 28, 1) float32, (count,) labels)."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, count)
-    images = [prepare_drawing(sketches.as_rgba(sketches.drawn_digit(int(digit), rng))).image for digit in labels]
-    return np.stack(images), labels
 
 
 def main() -> None:
@@ -42,7 +34,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     arguments = parser.parse_args()
     paths = arguments.models or [SHIPPED_DEFAULTS / SHIPPED_RUN_IDS["mnist"] / MODEL_FILE]
-    images, labels = drawn(arguments.count, arguments.seed)
+    images, labels = drawn_digits(arguments.count, arguments.seed)
+    images = images[..., None]  # (N, 28, 28, 1)
     test = load_dataset("mnist")
     check, threshold = rejection.load_check(), rejection.read_threshold()
     flagged = np.mean(np.asarray(check.predict(images, batch_size=512, verbose=0))[:, 1] >= threshold)

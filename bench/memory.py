@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer
+from tests.browser.conftest import StreamlitServer, open_chromium
 
 BUDGET_MB = 1536
 
@@ -131,9 +131,7 @@ def sessions_memory(count: int) -> None:
             sampler.start()
         try:
             with sync_playwright() as playwright:
-                context = playwright.chromium.launch_persistent_context(
-                    Path(folder) / "profile", executable_path=CHROMIUM, args=CHROMIUM_FLAGS,
-                    viewport={"width": 1200, "height": 900})
+                context = open_chromium(playwright, Path(folder) / "profile", 1200, 900)
                 pages = [open_session(context, server.url)]
                 time.sleep(3)
                 after_one = memory_mb([pid])[0]
@@ -191,9 +189,7 @@ def main() -> None:
         sampler.start()
         try:
             with sync_playwright() as playwright:
-                context = playwright.chromium.launch_persistent_context(
-                    Path(folder) / "profile", executable_path=CHROMIUM, args=CHROMIUM_FLAGS,
-                    viewport={"width": 1400, "height": 1000})
+                context = open_chromium(playwright, Path(folder) / "profile", 1400, 1000)
                 page = context.new_page()
                 page.goto(server.url)
                 expect(page.locator("h1").first).to_have_text("CNN Lab", timeout=60_000)

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import sync_playwright
 
 from core.predict import sketches
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, StreamlitServer, wait_until_idle
+from tests.browser.conftest import StreamlitServer, open_chromium, wait_until_idle
 
 # One stroke per digit, in canvas pixels (the canvas is 280 × 280), drawn the way people draw them fast: the
 # first way of each digit in core.predict.sketches.
@@ -61,9 +61,7 @@ def main() -> None:
         server = StreamlitServer(Path(folder) / "streamlit.log")
         try:
             with sync_playwright() as playwright:
-                context = playwright.chromium.launch_persistent_context(
-                    Path(folder) / "profile", executable_path=CHROMIUM, args=CHROMIUM_FLAGS,
-                    viewport={"width": 1400, "height": 1100})
+                context = open_chromium(playwright, Path(folder) / "profile", 1400, 1100)
                 page = context.new_page()
                 page.set_default_timeout(120_000)
                 page.goto(f"{server.url}/predict")

@@ -152,10 +152,11 @@ def main() -> None:
                      f"{target:.1%} reached after median {_seconds(reached)}; {speed:,.0f} images/s; "
                      f"target {'met' if best >= target else 'NOT met'}")
         if not arguments.no_reference and target:
-            reference = run_plan(dataset, reference_config(arguments.dataset, REFERENCE_EPOCHS[arguments.dataset]))
+            reference_settings = reference_config(arguments.dataset, REFERENCE_EPOCHS[arguments.dataset])
+            reference = run_plan(dataset, reference_settings)
             theirs = reference.seconds_to(target)
             ratio = f"{theirs / reached:.1f}× faster" if theirs and reached else "no ratio (one never got there)"
-            lines.append(f"  reference ({reference_config(arguments.dataset, 1).model_key}, same run): {target:.1%} "
+            lines.append(f"  reference ({reference_settings.model_key}, same run): {target:.1%} "
                          f"after {_seconds(theirs)} (best {max(r for *_, r in reference.rows):.4f} in "
                          f"{len(reference.rows)} epochs, {reference.images_per_second:,.0f} images/s): {ratio}")
     print("\n".join(lines))

@@ -20,7 +20,6 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from core.classroom.nicknames import check_nickname, same_nickname
@@ -34,6 +33,7 @@ from core.store.runs import (
     file_lock,
     list_runs,
     run_folder,
+    saved_at,
     write_text_atomically,
 )
 from core.store.workspaces import Workspace, read_workspace, save_workspace
@@ -283,25 +283,19 @@ def remove_late_class_runs(root: Path = STORE_ROOT) -> list[str]:
     `close_class` deleted the others. Runs a student starts after the closing are theirs and stay. The
     upkeep calls this, and the Class page after closing.
     """
+    closed = [room for room in all_classes(root) if not room.is_open]
+    if not closed:
+        return []
+    runs = [record for record in list_runs(root) if record.source == RUNS]  # one look at the store for all
     removed = []
-    for room in all_classes(root):
-        if room.is_open:
-            continue
-        for record in class_runs(room, root):
-            if _started(record) < room.closed:
+    for room in closed:
+        for record in runs:
+            # Started before the closing: saved, less its training time (its evaluation makes it earlier still).
+            if record.owner in room.members and saved_at(record, root) - record.training_seconds < room.closed:
                 with contextlib.suppress(StoreError, OSError):  # deleted meanwhile
                     delete_run(record.run_id, root)
                     removed.append(record.run_id)
     return removed
-
-
-def _started(record: RunRecord) -> float:
-    """When a run started training: its saving time less its training seconds (never later than that)."""
-    try:
-        saved = datetime.fromisoformat(record.created).timestamp()
-    except ValueError:
-        return float("inf")  # no saving time: not known to belong to the class, so it stays
-    return saved - record.training_seconds
 
 
 def class_archive(room: ClassRoom, root: Path = STORE_ROOT) -> bytes:

@@ -357,6 +357,14 @@ def count_user_runs(root: Path = STORE_ROOT, owner: str | None = None) -> int:
                if record.source == RUNS and record.owner and (owner is None or record.owner == owner))
 
 
+def saved_at(record: RunRecord, root: Path = STORE_ROOT) -> float:
+    """When a run was saved (seconds since the epoch): its `created` time, else its meta.json's mtime."""
+    try:
+        return datetime.fromisoformat(record.created).timestamp()
+    except ValueError:
+        return (root / RUNS / record.run_id / META_FILE).stat().st_mtime
+
+
 def expire_runs(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None) -> list[str]:
     """Deletes visitors' runs (those with an owner) saved more than `older_than_hours` ago.
 
@@ -369,11 +377,7 @@ def expire_runs(older_than_hours: float, root: Path = STORE_ROOT, now: float | N
     for record in list_runs(root):
         if record.source != RUNS or not record.owner:
             continue
-        try:
-            saved = datetime.fromisoformat(record.created).timestamp()
-        except ValueError:
-            saved = (root / RUNS / record.run_id / META_FILE).stat().st_mtime
-        if saved < cutoff:
+        if saved_at(record, root) < cutoff:
             try:
                 delete_run(record.run_id, root)
                 removed.append(record.run_id)

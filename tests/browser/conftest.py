@@ -86,6 +86,13 @@ def app_server(tmp_path_factory) -> Iterator[StreamlitServer]:
     server.stop()
 
 
+def open_chromium(playwright, profile: Path, width: int = 1400, height: int = 1800):
+    """Debian's Chromium, headless with the project's flags, on a fresh profile directory: a persistent context."""
+    return playwright.chromium.launch_persistent_context(
+        str(profile), executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True,
+        viewport={"width": width, "height": height})
+
+
 @pytest.fixture(scope="session")
 def browser_context(tmp_path_factory):
     """A Chromium context with a fresh profile directory."""
@@ -96,10 +103,7 @@ def browser_context(tmp_path_factory):
     except ImportError:
         _unavailable("the playwright package is not installed (pip install -r requirements-dev.txt)")
     with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, args=CHROMIUM_FLAGS,
-            headless=True, viewport={"width": 1400, "height": 1800},
-        )
+        context = open_chromium(playwright, tmp_path_factory.mktemp("chromium-profile"))
         yield context
         context.close()
 

@@ -6,6 +6,7 @@ or a dataframe cell, never as HTML.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import replace
 
@@ -217,12 +218,10 @@ def _close(class_id: str) -> None:
     room = classes.load_class(class_id, STORE_ROOT)
     queue = training_queue()
     members = room.members if room is not None else {}
-    try:  # runs still waiting or training would be stored after the class is gone: end them first
-        for job in queue.active():
-            if job.owner in members:
+    for job in _active(queue):  # runs still waiting or training would be stored after the class is gone
+        if job.owner in members:
+            with contextlib.suppress(JobError):  # ended meanwhile
                 queue.cancel(job.job_id)
-    except JobError:
-        pass
     try:
         removed = classes.close_class(class_id, teacher, STORE_ROOT)
     except ClassError as error:
