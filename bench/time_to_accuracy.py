@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import keras
+import numpy as np
 
 from core.data.datasets import load_dataset
 from core.model.layers import Conv, Dropout, Flatten, Pool, Rescale, spec_to_dicts
@@ -63,8 +64,9 @@ class TestEachEpoch(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = self.elapsed
-        accuracy = self.model.evaluate(self.dataset.x_test, self.dataset.y_test, batch_size=512, verbose=0,
-                                       return_dict=True)["accuracy"]
+        # By prediction, not `evaluate`: the labels a run's loss wants (integers or one-hot) vary by recipe.
+        predictions = self.model.predict(self.dataset.x_test, batch_size=512, verbose=0)  # (N, classes)
+        accuracy = float(np.mean(predictions.argmax(axis=1) == self.dataset.y_test))
         self.rows.append((epoch + 1, seconds, accuracy))
         print(f"  epoch {epoch + 1:3d}  training {seconds:7.1f} s  test accuracy {accuracy:.4f}", flush=True)
 
@@ -156,9 +158,16 @@ def main() -> None:
             reference = run_plan(dataset, reference_settings)
             theirs = reference.seconds_to(target)
             ratio = f"{theirs / reached:.1f}× faster" if theirs and reached else "no ratio (one never got there)"
+            their_best = max(r for *_, r in reference.rows)
             lines.append(f"  reference ({reference_settings.model_key}, same run): {target:.1%} "
-                         f"after {_seconds(theirs)} (best {max(r for *_, r in reference.rows):.4f} in "
+                         f"after {_seconds(theirs)} (best {their_best:.4f} in "
                          f"{len(reference.rows)} epochs, {reference.images_per_second:,.0f} images/s): {ratio}")
+            # The same accuracy for both, when the target is out of the reference's reach: its own best.
+            ours = _median([run.seconds_to(their_best) for run in runs])
+            at_best = reference.seconds_to(their_best)
+            lines.append(f"  to the reference's best, {their_best:.2%}: plan after median {_seconds(ours)}, reference "
+                         f"after {_seconds(at_best)}"
+                         + (f": {at_best / ours:.1f}× faster" if ours and at_best else ""))
     print("\n".join(lines))
 
 

@@ -201,7 +201,11 @@ def _sections(record: RunRecord) -> list[tuple[str, str]]:
         imports = imports.replace("import numpy as np\n", "import numpy as np\nimport tensorflow as tf\n")
         constants += f"STROKE_THICKNESS = {thickness!r}  # share of training images drawn thicker or thinner\n"
     feed = "x, y, batch_size=BATCH_SIZE, shuffle=True" if not thickness else "with_thickness(x, y), shuffle=False"
-    loss = "sparse_categorical_crossentropy" if sparse else "categorical_crossentropy"
+    loss = '"sparse_categorical_crossentropy"' if sparse else '"categorical_crossentropy"'
+    smoothing = settings.get("label_smoothing", 0.0)
+    if not sparse and isinstance(smoothing, float) and smoothing > 0:
+        constants += f"LABEL_SMOOTHING = {smoothing!r}  # targets 1 - s + s/classes and s/classes, not 1 and 0\n"
+        loss = "keras.losses.CategoricalCrossentropy(label_smoothing=LABEL_SMOOTHING)"
     labels = ("labels" if sparse else
               "keras.utils.to_categorical(labels, len(CLASS_NAMES))  # one-hot: 3 → [0, 0, 0, 1, 0, …]")
     main = f'''def prepare_labels(labels):
@@ -238,7 +242,7 @@ def main(argv=None):
     model = build_model()
     model.summary()
     steps = -(-len(x) // BATCH_SIZE) * args.epochs  # batches in the whole run
-    model.compile(optimizer=make_optimizer(steps), loss="{loss}", metrics=["accuracy"])
+    model.compile(optimizer=make_optimizer(steps), loss={loss}, metrics=["accuracy"])
     history = model.fit({feed}, epochs=args.epochs, validation_data=validation,
                         callbacks=make_callbacks(), verbose=2)
     loss, accuracy = model.evaluate(x_test, prepare_labels(y_test), batch_size=512, verbose=0)

@@ -193,9 +193,24 @@ class BatchNorm(Layer):
     """BatchNormalization over the last axis: a learned scale and shift, plus running mean and variance."""
 
     kind: ClassVar[str] = "BatchNormalization"
+    # How much of the running mean and variance is kept at each step. Keras' 0.99 averages over
+    # about 100 steps; a short run at a high learning rate moves the weights faster than that, and
+    # the test-time statistics lag behind (the CIFAR-10 default uses 0.9, as airbench uses 0.6).
+    momentum: float = 0.99
+
+    def label(self) -> str:
+        return self.kind if self.momentum == 0.99 else f"{self.kind} momentum {self.momentum:g}"
+
+    def check(self) -> None:
+        if isinstance(self.momentum, bool) or not isinstance(self.momentum, int | float) \
+                or not 0 <= self.momentum < 1:
+            raise SpecError(f"BatchNormalization: momentum must be at least 0 and below 1, got {self.momentum!r}.")
 
     def parameter_counts(self, shape: Shape) -> tuple[int, int]:
         return 2 * shape[-1], 2 * shape[-1]
+
+    def keras_call(self) -> KerasCall:
+        return KerasCall(self.kind, (), {} if self.momentum == 0.99 else {"momentum": self.momentum})
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,12 @@ def _layer(class_name: str, config: dict, name: str) -> Layer | None:
         activation = _activation(config, name)
         # Softmax belongs to the output layer only; it is checked there (the builder never offers it).
         return Dense(config.get("units"), "linear" if activation == "softmax" else activation)
-    simple = {"BatchNormalization": BatchNorm, "Flatten": Flatten, "GlobalAveragePooling2D": GlobalAveragePool}
+    if class_name == "BatchNormalization":
+        momentum = config.get("momentum", 0.99)
+        if isinstance(momentum, bool) or not isinstance(momentum, int | float):
+            raise ModelFileError(f"{name}: BatchNormalization's momentum must be a number, got {str(momentum)[:40]}.")
+        return BatchNorm(float(momentum))
+    simple = {"Flatten": Flatten, "GlobalAveragePooling2D": GlobalAveragePool}
     if class_name in simple:
         return simple[class_name]()
     if class_name == "Dropout":

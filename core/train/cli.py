@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--optimizer", choices=OPTIMIZERS)
     parser.add_argument("--schedule", choices=SCHEDULES)
     parser.add_argument("--loss", choices=LOSSES)
+    parser.add_argument("--label-smoothing", type=float,
+                        help="0 (off) to 0.5, with --loss categorical; --loss sparse alone turns it off")
     parser.add_argument("--engine", choices=ENGINES)
     parser.add_argument("--validation-split", type=float)
     parser.add_argument("--subset", type=int, help="train on this many training images (default: all)")
@@ -58,11 +60,13 @@ def _parser() -> argparse.ArgumentParser:
 def config_from_arguments(arguments: argparse.Namespace) -> TrainConfig:
     """The preset's (or default's) settings, overridden by every option given."""
     config = default_config(arguments.dataset, arguments.model, arguments.plan)
-    for option in ("epochs", "batch_size", "learning_rate", "optimizer", "schedule", "loss", "engine",
-                   "validation_split", "subset", "seed", "name"):
+    for option in ("epochs", "batch_size", "learning_rate", "optimizer", "schedule", "loss", "label_smoothing",
+                   "engine", "validation_split", "subset", "seed", "name"):
         value = getattr(arguments, option)
         if value is not None:
             setattr(config, option, value)
+    if arguments.loss == "sparse" and arguments.label_smoothing is None:
+        config.label_smoothing = 0.0  # integer labels cannot be smoothed: asking for them turns it off, as on the page
     return config
 
 

@@ -21,6 +21,7 @@ MAX_BATCH_SIZE = 4096
 
 
 PRECISIONS = ("float32", "mixed_bfloat16")
+MAX_LABEL_SMOOTHING = 0.5  # more, and the true class is hardly told apart from the others
 
 
 class ConfigError(ValueError):
@@ -58,6 +59,10 @@ class TrainConfig:
             dilation) or thinner (half an erosion) each epoch, half each way: augmentation for
             drawn digits, whose pens vary. 0 turns it off. Not a model layer, so a stored model
             stays plain Keras.
+        label_smoothing: Train against targets of 1 - s + s/classes for the true class and s/classes
+            for the others, not 1 and 0: the network is never pushed towards 100% certainty, which
+            generalises better on short plans (the CIFAR-10 speed records use 0.2). Needs the
+            categorical loss, whose labels are one-hot. 0 turns it off.
     """
 
     dataset: str
@@ -87,6 +92,7 @@ class TrainConfig:
     reduce_patience: int = 2
     precision: str = "float32"
     stroke_thickness: float = 0.0
+    label_smoothing: float = 0.0
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
@@ -167,6 +173,11 @@ def check_config(config: TrainConfig, available: int, max_epochs: int | None = N
         raise ConfigError("The target accuracy must lie between 0 (off) and 1.")
     if not _number(config.stroke_thickness) or not 0 <= config.stroke_thickness <= 1:
         raise ConfigError("The stroke-thickness share must lie between 0 (off) and 1.")
+    if not _number(config.label_smoothing) or not 0 <= config.label_smoothing <= MAX_LABEL_SMOOTHING:
+        raise ConfigError(f"Label smoothing must lie between 0 (off) and {MAX_LABEL_SMOOTHING}, "
+                          f"got {config.label_smoothing!r}.")
+    if config.label_smoothing and config.loss != "categorical":
+        raise ConfigError("Label smoothing softens one-hot labels: choose the categorical loss, or set it to 0.")
     if not _number(config.reduce_factor) or not 0 < config.reduce_factor < 1:
         raise ConfigError("ReduceLROnPlateau's factor must lie strictly between 0 and 1.")
     if not _number(config.early_min_delta) or config.early_min_delta < 0:

@@ -79,6 +79,13 @@ def make_metrics(num_classes: int, sparse: bool) -> list:
     return ["accuracy", _ConfusionRate(num_classes, sparse, "precision"), _ConfusionRate(num_classes, sparse, "recall")]
 
 
+def make_loss(config: TrainConfig) -> keras.losses.Loss:
+    """Cross-entropy on integer labels ("sparse") or on one-hot ones ("categorical", smoothed if asked)."""
+    if config.loss == "sparse":
+        return keras.losses.SparseCategoricalCrossentropy()
+    return keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+
+
 def make_optimizer(config: TrainConfig, steps: int) -> keras.optimizers.Optimizer:
     """The optimizer, with the cosine schedule when asked for (warm-up over the first 3% of steps)."""
     rate: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate
@@ -278,8 +285,7 @@ def _tape(model, train_data, validation_data, config, callbacks) -> None:
     """The lessons' custom loop: tf.data batches, `train_step`/`test_step` under `tf.function`."""
     import tensorflow as tf
 
-    loss_fn = (keras.losses.SparseCategoricalCrossentropy() if config.loss == "sparse"
-               else keras.losses.CategoricalCrossentropy())
+    loss_fn = make_loss(config)
     num_classes = model.output_shape[-1]
     sparse = config.loss == "sparse"
     train_loss, val_loss = keras.metrics.Mean(name="loss"), keras.metrics.Mean(name="val_loss")
@@ -365,7 +371,7 @@ def train(config: TrainConfig, dataset: Dataset, sink: Sink, should_stop: Callab
     model = build_model(spec, dataset.image_shape, dataset.num_classes, precision=config.precision)
     sparse = config.loss == "sparse"
     model.compile(optimizer=make_optimizer(config, sizes.steps_per_epoch * config.epochs),
-                  loss="sparse_categorical_crossentropy" if sparse else "categorical_crossentropy",
+                  loss=make_loss(config),
                   metrics=make_metrics(dataset.num_classes, sparse), jit_compile=False)
     sink({"type": "start", "epochs": config.epochs, "steps_per_epoch": sizes.steps_per_epoch,
           "train_size": sizes.train, "validation_size": sizes.validation, "batch_size": config.batch_size})

@@ -210,14 +210,25 @@ def test_a_new_dataset_starts_from_its_own_recommendation_unless_the_user_edited
     assert _comparable(app.session_state[LAST_CONFIG]) == _comparable(default_config("mnist"))
     app.selectbox(key=state.DATASET).select("cifar10")
     rerun(app)
-    assert app.session_state[PRESET] == "fast_cifar"
+    assert app.session_state[PRESET] == "speed_cifar"
     assert _comparable(app.session_state[LAST_CONFIG]) == _comparable(default_config("cifar10"))
+    # CIFAR-10's recipe smooths its one-hot labels; the slider shows it, and sparse labels turn it off.
+    smoothing = app.select_slider(key=setting_key("label_smoothing"))
+    assert smoothing.value == 0.2 and not smoothing.disabled
+    assert app.session_state[LAST_CONFIG].loss == "categorical"
+    app.radio(key=setting_key("loss")).set_value("sparse")
+    rerun(app)
+    assert app.select_slider(key=setting_key("label_smoothing")).disabled
+    assert app.session_state[LAST_CONFIG].label_smoothing == 0.0 and not app.exception
+    app.radio(key=setting_key("loss")).set_value("categorical")
+    rerun(app)
+    assert app.session_state[LAST_CONFIG].label_smoothing == 0.2
     # An edit is kept across a switch, and the new dataset's recommendation is one click away.
     app.slider(key=setting_key("epochs")).set_value(7)
     rerun(app)
     app.selectbox(key=state.DATASET).select("mnist")
     rerun(app)
-    assert app.slider(key=setting_key("epochs")).value == 7 and app.session_state[PRESET] == "fast_cifar"
+    assert app.slider(key=setting_key("epochs")).value == 7 and app.session_state[PRESET] == "speed_cifar"
     labels = [b.label for b in app.button]
     offer = "Use the recommended model and settings for MNIST handwritten digits"
     assert offer in labels

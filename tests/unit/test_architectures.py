@@ -102,6 +102,8 @@ def test_specs_round_trip_through_json():
     ({"kind": "Conv2D", "filters": 8, "padding": "full"}, "padding must be valid/same"),
     ({"kind": "Dropout", "rate": 1.5}, "rate must be at least 0 and below 1"),
     ({"kind": "RandomTranslation", "factor": 0.1, "interpolation": "cubic"}, "interpolation must be one of"),
+    ({"kind": "BatchNormalization", "momentum": 1.0}, "momentum must be at least 0 and below 1, got 1.0"),
+    ({"kind": "BatchNormalization", "momentum": "0.9"}, "momentum must be like 0.99"),
 ])
 def test_bad_layer_dicts_are_refused(data, message):
     with pytest.raises(SpecError, match=message):
@@ -121,6 +123,14 @@ def test_mixed_precision_is_set_per_layer_and_the_output_stays_float32(keras):
     assert probabilities.dtype == np.float32 and np.allclose(probabilities.sum(axis=1), 1, atol=1e-5)
     # nothing global changed: the next model is float32 throughout
     assert {layer.dtype_policy.name for layer in build_model(spec, CIFAR, 10).layers} == {"float32"}
+
+
+def test_batchnorm_momentum_reaches_keras_and_the_default_stays_keras_own(keras):
+    assert BatchNorm().keras_layer().momentum == 0.99 and BatchNorm().label() == "BatchNormalization"
+    layer = layer_from_dict({"kind": "BatchNormalization", "momentum": 0.9}).keras_layer()
+    assert layer.momentum == pytest.approx(0.9)
+    assert BatchNorm(0.9).label() == "BatchNormalization momentum 0.9"
+    assert layer_from_dict({"kind": "BatchNormalization"}) == BatchNorm()  # specs stored before momentum existed
 
 
 def test_every_layer_type_has_a_keras_layer(keras):

@@ -135,6 +135,20 @@ def test_stroke_thickness_runs_export_the_augmentation_and_train(tmp_path, capsy
     assert "STROKE_THICKNESS" not in export_script(make_record("mnist", "fast_digits", [28, 28, 1]))
 
 
+def test_label_smoothing_is_exported_in_the_loss_and_trains(tmp_path, capsys):
+    record = make_record("mnist", "one_conv", [28, 28, 1], loss="categorical", label_smoothing=0.2)
+    source = export_script(record)
+    assert "LABEL_SMOOTHING = 0.2" in source
+    assert "loss=keras.losses.CategoricalCrossentropy(label_smoothing=LABEL_SMOOTHING)" in source
+    module = import_script(source, tmp_path, "exported_smoothing")
+    module.load_data = lambda data_dir=None: (tiny_data((28, 28, 1)), tiny_data((28, 28, 1), 40, seed=1))
+    model, history = module.main(["--epochs", "1", "--subset", "80"])
+    assert model.loss.get_config()["label_smoothing"] == pytest.approx(0.2)
+    assert len(history.history["loss"]) == 1 and "Test loss" in capsys.readouterr().out
+    plain = export_script(make_record("mnist", "one_conv", [28, 28, 1], loss="categorical"))
+    assert "LABEL_SMOOTHING" not in plain and 'loss="categorical_crossentropy"' in plain
+
+
 @pytest.mark.parametrize(("dataset", "shape"), [("mnist", [28, 28, 1]), ("fashion_mnist", [28, 28, 1]),
                                                 ("cifar10", [32, 32, 3])])
 def test_data_dir_reads_the_apps_data_folder_with_numpy_and_pillow(dataset, shape, data_dir, tmp_path):

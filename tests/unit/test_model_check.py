@@ -50,6 +50,20 @@ def test_a_good_model_is_read_with_its_parameter_count(good):
     assert [layer.kind for layer in report.spec] == ["Rescaling", "Conv2D", "Pooling2D", "Flatten"]
 
 
+def test_batchnorm_momentum_is_read_and_a_bad_one_refused(tmp_path):
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Rescaling(1 / 255), keras.layers.Conv2D(4, 3),
+                              keras.layers.BatchNormalization(momentum=0.9), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    path = save(model, tmp_path / "norm.keras")
+    assert inspect_keras_file(path).spec[2].momentum == pytest.approx(0.9)
+
+    def bad_momentum(config):
+        config["config"]["layers"][3]["config"]["momentum"] = "fast"
+
+    with pytest.raises(ModelFileError, match="momentum must be a number"):
+        inspect_keras_file(rewrite_config(path, tmp_path / "bad.keras", bad_momentum))
+
+
 def test_a_huge_dense_is_refused_before_loading(good, tmp_path):
     def enlarge(config):
         config["config"]["layers"][-1]["config"]["units"] = 100_000

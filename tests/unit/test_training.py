@@ -47,6 +47,33 @@ def test_engines_train_report_and_store(engine, loss, digits, tmp_path):
     assert [run.run_id for run in list_runs(tmp_path)] == [record.run_id]
 
 
+@pytest.mark.parametrize("engine", ["fit", "tape"])
+def test_label_smoothing_trains_against_softened_targets(engine, digits):
+    """The first batch's loss, before any step, is the smoothed cross-entropy of the initial model."""
+    import keras
+    import numpy as np
+
+    from core.train.engine import make_loss
+
+    changes = {"epochs": 1, "engine": engine, "loss": "categorical", "subset": 64, "batch_size": 64,
+               "validation_split": 0.0, "learning_rate": 1e-6}
+    losses = {}
+    for smoothing in (0.0, 0.3):
+        events = []
+        outcome = train(config("one_conv", label_smoothing=smoothing, **changes), digits, events.append)
+        losses[smoothing] = [event for event in events if event["type"] == "batch"][0]["loss"]
+        if smoothing:
+            assert outcome.model.loss.get_config()["label_smoothing"] == pytest.approx(0.3)
+    assert losses[0.3] != pytest.approx(losses[0.0], abs=1e-3)
+    # The same number by hand: cross-entropy against 1 - 0.3 + 0.03 and 0.03.
+    probabilities = np.clip(np.asarray([[0.9, 0.1]]), 1e-7, 1)
+    smoothed = np.asarray([[0.7 + 0.15, 0.15]])
+    by_hand = float(-(smoothed * np.log(probabilities)).sum())
+    loss = make_loss(config("one_conv", loss="categorical", label_smoothing=0.3))
+    assert float(loss(np.asarray([[1.0, 0.0]]), probabilities)) == pytest.approx(by_hand, rel=1e-5)
+    assert isinstance(make_loss(config("one_conv")), keras.losses.SparseCategoricalCrossentropy)
+
+
 def test_macro_precision_and_recall_match_scikit_learn(digits, tmp_path):
     from sklearn.metrics import precision_score, recall_score
 

@@ -35,6 +35,10 @@ def test_sizes_follow_subset_split_and_batch():
     ({"optimizer": "adagrad"}, "Optimizer must be one of"),
     ({"reduce_factor": 1.0}, "factor"),
     ({"precision": "float16"}, "Precision must be one of float32, mixed_bfloat16"),
+    ({"loss": "categorical", "label_smoothing": 0.6}, "Label smoothing must lie between 0 .off. and 0.5, got 0.6"),
+    ({"loss": "categorical", "label_smoothing": -0.1}, "Label smoothing must lie between"),
+    ({"loss": "categorical", "label_smoothing": "0.2"}, "Label smoothing must lie between"),
+    ({"loss": "sparse", "label_smoothing": 0.2}, "choose the categorical loss"),
 ])
 def test_impossible_settings_are_named(changes, fragment):
     with pytest.raises(ConfigError, match=fragment):
@@ -88,6 +92,13 @@ def test_the_best_plan_is_its_own_run_where_a_dataset_has_one_and_the_fast_one_e
 
     assert config_from_arguments(_parser().parse_args(["--plan", "best"])) == best
     assert config_from_arguments(_parser().parse_args([])) == default_config("mnist")
+    cifar = config_from_arguments(_parser().parse_args(["--dataset", "cifar10"]))
+    assert (cifar.loss, cifar.label_smoothing) == ("categorical", 0.2)
+    sparse = config_from_arguments(_parser().parse_args(["--dataset", "cifar10", "--loss", "sparse"]))
+    assert (sparse.loss, sparse.label_smoothing) == ("sparse", 0.0)
+    check_config(sparse, 50_000)  # a usable config, not a ConfigError
+    softer = config_from_arguments(_parser().parse_args(["--dataset", "cifar10", "--label-smoothing", "0.1"]))
+    assert softer.label_smoothing == 0.1
 
 
 def test_progress_fold_position_speed_and_eta():

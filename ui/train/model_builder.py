@@ -106,13 +106,16 @@ def _widget(uid: str, layer: dict, name: str, column) -> None:
         column.number_input("rate", 0.0, 0.95, step=0.05, args=(uid, name, float), **args)
     elif name == "factor":
         column.number_input("factor", 0.01, 0.5, step=0.01, args=(uid, name, float), **args)
+    elif name == "momentum":
+        column.number_input("momentum", 0.0, 0.999, step=0.01, format="%.3f", args=(uid, name, float),
+                            help="Share of the running mean and variance kept at each step (Keras: 0.99)", **args)
     elif name == "l2":
         column.number_input("L2", 0.0, 0.1, step=1e-4, format="%.4f", args=(uid, name, float),
                             help="L2 weight decay (0 = off)", **args)
 
 
 _EDITABLE = ("filters", "units", "kernel", "size", "mode", "stride", "padding", "activation", "rate", "factor",
-             "interpolation", "l2")
+             "interpolation", "l2", "momentum")
 
 
 def layer_rows() -> None:
