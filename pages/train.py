@@ -99,7 +99,7 @@ else:
                              f"{settings['epochs']} epoch{'s' if settings['epochs'] != 1 else ''}", **settings)
     try:
         sizes = check_config(config, len(dataset.x_train), caps.max_epochs, caps.max_train_images)
-        for note in config_notes(config, sizes):
+        for note in config_notes(config, sizes, dataset.num_classes):
             st.info(note, icon=":material/info:")
         st.caption(f"{sizes.train:,} training and {sizes.validation:,} validation images, {sizes.steps_per_epoch:,} "
                    f"batches per epoch, {params:,} trainable parameters; the test set ({len(dataset.x_test):,} "

@@ -75,7 +75,7 @@ def _pooled_pair(filters: int, l2: float) -> tuple[Layer, ...]:
     """airbench's conv group, with BatchNorm after each ReLU: conv, pool, norm, conv, norm.
 
     airbench puts BatchNorm between the conv and its activation (GELU). Here each Conv keeps its
-    fused ReLU, which made an epoch 2× faster than GELU on this CPU, and BatchNorm follows it.
+    fused ReLU, which made a step 1.8× faster than GELU on this CPU, and BatchNorm follows it.
     """
     return (Conv(filters, 3, padding="same", l2=l2), Pool("max", 2), BatchNorm(0.9),
             Conv(filters, 3, padding="same", l2=l2), BatchNorm(0.9))

@@ -208,9 +208,25 @@ def check_config(config: TrainConfig, available: int, max_epochs: int | None = N
     return SplitSizes(train, validation, -(-train // config.batch_size))
 
 
-def config_notes(config: TrainConfig, sizes: SplitSizes) -> list[str]:
+def smoothed_loss_floor(smoothing: float, num_classes: int) -> float:
+    """The lowest cross-entropy against smoothed targets: their entropy, reached by predicting them exactly.
+
+    Args:
+        smoothing: The label smoothing, 0–1.
+        num_classes: How many classes share it.
+    """
+    other = smoothing / num_classes
+    true = 1 - smoothing + other
+    return float(-sum(p * np.log(p) for p in (true, *[other] * (num_classes - 1)) if p > 0))
+
+
+def config_notes(config: TrainConfig, sizes: SplitSizes, num_classes: int = 10) -> list[str]:
     """Remarks worth showing before a run starts (nothing here stops it)."""
     notes = []
+    if config.label_smoothing and config.loss == "categorical":
+        notes.append(f"With label smoothing {config.label_smoothing:g} the loss cannot fall below "
+                     f"{smoothed_loss_floor(config.label_smoothing, num_classes):.2f}: the targets themselves are "
+                     "uncertain. Watch the accuracy.")
     if config.batch_size > sizes.train:
         notes.append(f"The batch size ({config.batch_size}) is larger than the {sizes.train} training images: "
                      "each epoch is a single, smaller batch.")

@@ -255,3 +255,26 @@ def test_an_unnamed_run_is_named_with_its_epochs_in_the_right_number():
     app.slider(key=setting_key("epochs")).set_value(3)
     rerun(app)
     assert app.session_state[LAST_CONFIG].name.endswith(", 3 epochs")
+
+
+def test_a_layer_setting_outside_the_usual_choices_shows_as_itself_and_survives_edits():
+    """speed_cifar's 2×2 conv: the kernel picker offered 1, 3, 5, 7 and showed 1 for it."""
+    app = open_app(TRAIN)
+    app.selectbox(key=state.DATASET).select("cifar10")
+    rerun(app)
+    assert app.session_state[PRESET] == "speed_cifar"
+    position = next(i for i, layer in enumerate(app.session_state[SPEC]) if layer["kind"] == "Conv2D")
+    uid = app.session_state[train_state.SPEC_IDS][position]
+    kernel = app.selectbox(key=train_state.layer_key(uid, "kernel"))
+    assert kernel.value == 2 and "2" in kernel.options
+    l2 = app.number_input(key=train_state.layer_key(next(
+        uid for uid, layer in zip(app.session_state[train_state.SPEC_IDS], app.session_state[SPEC], strict=True)
+        if layer["kind"] == "Conv2D" and layer["l2"]), "l2"))
+    assert l2.value == pytest.approx(2.5e-4) and "%.5f" in l2.proto.format
+    shift = app.number_input(key=train_state.layer_key(app.session_state[train_state.SPEC_IDS][1], "factor"))
+    assert shift.value == 0.0625 and shift.proto.format == "%g"  # 2 pixels of 32, not "0.06"
+    # Another edit elsewhere reruns the page: the 2×2 kernel stays, and so does the preset.
+    app.slider(key=setting_key("epochs")).set_value(3)
+    rerun(app)
+    assert app.session_state[SPEC][position]["kernel"] == 2 and app.session_state[PRESET] == "speed_cifar"
+    assert app.selectbox(key=train_state.layer_key(uid, "kernel")).value == 2

@@ -10,7 +10,7 @@ import pytest
 
 from core.evaluate.code_export import export_notebook, export_script, file_stem, layer_code
 from core.model.architectures import trainable_parameters
-from core.model.layers import Conv, Pool, spec_from_dicts, spec_to_dicts
+from core.model.layers import BatchNorm, Conv, Pool, spec_from_dicts, spec_to_dicts
 from core.model.presets import PRESETS
 from core.store.runs import RunRecord
 from core.train.recipes import default_config
@@ -47,6 +47,8 @@ def test_layer_code_is_the_builders_call():
         'keras.layers.Conv2D(32, 5, strides=2, padding="same", activation="relu")')
     assert layer_code(Conv(8, 3, l2=1e-4).keras_call()).endswith('kernel_regularizer=keras.regularizers.L2(0.0001))')
     assert layer_code(Pool("average", 3, stride=1).keras_call()) == "keras.layers.AveragePooling2D(3, strides=1)"
+    assert layer_code(BatchNorm(0.9).keras_call()) == "keras.layers.BatchNormalization(momentum=0.9)"
+    assert layer_code(BatchNorm().keras_call()) == "keras.layers.BatchNormalization()"
 
 
 @pytest.mark.parametrize(("dataset", "preset", "shape", "settings"), [
@@ -54,6 +56,8 @@ def test_layer_code_is_the_builders_call():
     ("cifar10", "regularised_cnn", [32, 32, 3],
      {"loss": "categorical", "optimizer": "sgd", "schedule": "constant", "target_accuracy": 0.99,
       "reduce_lr": True, "engine": "tape"}),
+    ("cifar10", "speed_cifar", [32, 32, 3],
+     {"loss": "categorical", "label_smoothing": 0.2, "optimizer": "sgd", "learning_rate": 0.2}),
 ])
 def test_exported_script_rebuilds_the_model_and_trains_one_epoch(tmp_path, dataset, preset, shape, settings, capsys):
     record = make_record(dataset, preset, shape, **settings)

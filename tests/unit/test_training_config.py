@@ -52,6 +52,23 @@ def test_batch_larger_than_training_set_is_a_note_not_an_error():
     assert any("larger than the 10 training images" in note for note in config_notes(setting, sizes))
 
 
+def test_label_smoothing_is_noted_with_the_lowest_loss_it_allows():
+    import keras
+
+    from core.train.config import smoothed_loss_floor
+
+    setting = config(loss="categorical", label_smoothing=0.2)
+    notes = config_notes(setting, check_config(setting, 60_000), num_classes=10)
+    assert any("cannot fall below 0.87" in note for note in notes)
+    assert not any("smoothing" in note for note in config_notes(config(), check_config(config(), 60_000)))
+    # The floor is Keras' own loss when the prediction is the smoothed target itself.
+    targets = np.full((1, 4), 0.1 / 4)
+    targets[0, 2] += 0.9
+    floor = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)(np.eye(4)[[2]], targets)
+    assert smoothed_loss_floor(0.1, 4) == pytest.approx(float(floor), rel=1e-5)
+    assert smoothed_loss_floor(0.0, 10) == 0.0
+
+
 def test_split_is_seeded_disjoint_and_sized():
     train, validation = split_indices(1000, 300, 0.2, seed=3)
     again_train, again_validation = split_indices(1000, 300, 0.2, seed=3)

@@ -98,6 +98,8 @@ def _widget(uid: str, layer: dict, name: str, column) -> None:
         options = _FLIP_MODES if layer["kind"] == "RandomFlip" else _CHOICES[name]
         if layer["kind"] == "Pooling2D" and name == "stride":
             options = (0, 1, 2, 3, 4)
+        if value not in options:  # a preset's or an upload's own value (a 2×2 kernel): a selectbox shows the first
+            options = tuple(sorted({*options, value}))
         column.selectbox(name, options, args=(uid, name, type(value)),
                          format_func=lambda v: "= size" if (name == "stride" and v == 0) else str(v), **args)
     elif name in ("filters", "units"):
@@ -105,12 +107,12 @@ def _widget(uid: str, layer: dict, name: str, column) -> None:
     elif name == "rate":
         column.number_input("rate", 0.0, 0.95, step=0.05, args=(uid, name, float), **args)
     elif name == "factor":
-        column.number_input("factor", 0.01, 0.5, step=0.01, args=(uid, name, float), **args)
+        column.number_input("factor", 0.01, 0.5, step=0.01, format="%g", args=(uid, name, float), **args)
     elif name == "momentum":
         column.number_input("momentum", 0.0, 0.999, step=0.01, format="%.3f", args=(uid, name, float),
                             help="Share of the running mean and variance kept at each step (Keras: 0.99)", **args)
     elif name == "l2":
-        column.number_input("L2", 0.0, 0.1, step=1e-4, format="%.4f", args=(uid, name, float),
+        column.number_input("L2", 0.0, 0.1, step=1e-4, format="%.5f", args=(uid, name, float),
                             help="L2 weight decay (0 = off)", **args)
 
 
