@@ -88,6 +88,14 @@ def _add() -> None:
     st.session_state[SPEC_IDS].insert(position, uuid.uuid4().hex[:8])
 
 
+def options_with(choices: tuple, value: object) -> tuple:
+    """A picker's choices with `value` added: a selectbox or select_slider shows a value it lacks as its first
+    choice (speed_cifar's 2×2 kernel showed as 1, a learning rate of 0.008 as 1e-05)."""
+    if value is None or value in choices:
+        return choices
+    return tuple(sorted({*choices, value}))
+
+
 def _widget(uid: str, layer: dict, name: str, column) -> None:
     key = layer_key(uid, name)
     value = layer[name]
@@ -98,9 +106,7 @@ def _widget(uid: str, layer: dict, name: str, column) -> None:
         options = _FLIP_MODES if layer["kind"] == "RandomFlip" else _CHOICES[name]
         if layer["kind"] == "Pooling2D" and name == "stride":
             options = (0, 1, 2, 3, 4)
-        if value not in options:  # a preset's or an upload's own value (a 2×2 kernel): a selectbox shows the first
-            options = tuple(sorted({*options, value}))
-        column.selectbox(name, options, args=(uid, name, type(value)),
+        column.selectbox(name, options_with(options, value), args=(uid, name, type(value)),
                          format_func=lambda v: "= size" if (name == "stride" and v == 0) else str(v), **args)
     elif name in ("filters", "units"):
         column.number_input(name, 1, 8192, step=8, args=(uid, name, int), **args)

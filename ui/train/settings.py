@@ -99,11 +99,8 @@ def offer_recommended(dataset: str, label: str, config: TrainConfig | None, max_
 
 
 def _options(choices: tuple, key: str) -> tuple:
-    """A select_slider's options, with the session's value added: a value it lacks would show as the first."""
-    value = st.session_state.get(key)
-    if value is None or value in choices:
-        return choices
-    return tuple(sorted({*choices, value}))
+    """A select_slider's options, with the session's value added."""
+    return model_builder.options_with(choices, st.session_state.get(key))
 
 
 def hyperparameters(train_size: int, max_epochs: int | None = None,
