@@ -10,6 +10,7 @@ once, and both sides call the same functions.
     stop            appears when someone presses Stop; the worker checks after every batch
     heartbeat       touched by the worker while it loads or evaluates (no progress lines then)
     lock            held (flock) by the worker for as long as it lives
+    .status.lock    held (flock) for the moment of a status change (`transition`)
     worker.log      the worker's own output, for debugging
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
@@ -25,7 +27,7 @@ from typing import TextIO
 import numpy as np
 
 from core.data.datasets import Dataset
-from core.store.runs import write_text_atomically
+from core.store.runs import file_lock, write_text_atomically
 from core.train.config import TrainConfig
 
 CONFIG = "config.json"
@@ -36,10 +38,13 @@ STOP = "stop"
 HEARTBEAT = "heartbeat"
 LOCK = "lock"
 LOG = "worker.log"
+STATUS_LOCK = ".status.lock"
 SPEEDS = "speeds.json"  # in the jobs folder: measured images/s per kind of run, for the queue's ETAs
 QUEUED_STATES = ("queued",)
 ACTIVE_STATES = ("queued", "starting", "running")
 TRAINING_STATES = ("starting", "running")
+FINAL_STATES = ("finished", "stopped", "cancelled", "failed")  # a job in one of these never changes again
+MAX_ATTEMPTS = 2  # a run whose worker was lost is tried once more, then reported failed
 
 
 @dataclass
@@ -58,6 +63,8 @@ class JobStatus:
         pid: The worker's process id.
         started: Seconds since the epoch when a worker took it (0 while it waits).
         estimate: Expected seconds of work, for the queue's ETAs (`core.jobs.eta.run_seconds`).
+        attempt: How many times a worker has taken it (a run whose worker died is taken once more).
+        ended: Seconds since the epoch when it reached its final state (0 while it is active).
     """
 
     job_id: str
@@ -71,6 +78,8 @@ class JobStatus:
     pid: int = 0
     started: float = 0.0
     estimate: float = 0.0
+    attempt: int = 0
+    ended: float = 0.0
 
     @property
     def active(self) -> bool:
@@ -102,6 +111,20 @@ class JobOrder:
     caps: dict[str, int | None]
 
 
+_WAITS_AGAIN = ", so it waits to be retried from the start."
+
+
+def requeue_note(cause: str) -> str:
+    """What a run put back in line says: "Its worker process died (…), so it waits to be retried from the start."."""
+    return f"{cause[0].upper()}{cause[1:]}{_WAITS_AGAIN}"
+
+
+def retry_note(waiting_message: str) -> str:
+    """What the retry says while it trains, and after: the cause from its `requeue_note`."""
+    cause = waiting_message[:-len(_WAITS_AGAIN)] if waiting_message.endswith(_WAITS_AGAIN) else "its worker was lost"
+    return f"Second attempt, from the start: in the first, {cause[0].lower()}{cause[1:]}."
+
+
 def failure_message(error: Exception) -> str:
     """What a failed run's status says: the reason itself for bad settings, missing data or too little memory
     (their messages are written for the user), the exception's kind for anything else."""
@@ -126,11 +149,29 @@ def read_status(folder: Path, job_id: str) -> JobStatus:
     except (OSError, ValueError, TypeError, RecursionError):
         return JobStatus(job_id, "", "failed", message="The job's status file is unreadable.")
     if not all(isinstance(getattr(status, name), str) for name in ("job_id", "owner", "state", "name", "message")) \
-            or isinstance(status.pid, bool) or not isinstance(status.pid, int) \
+            or any(isinstance(getattr(status, name), bool) or not isinstance(getattr(status, name), int)
+                   for name in ("pid", "attempt")) \
             or not all(isinstance(getattr(status, name), int | float) and not isinstance(getattr(status, name), bool)
-                       for name in ("created", "started", "estimate")):
+                       for name in ("created", "started", "estimate", "ended")):
         return JobStatus(job_id, "", "failed", message="The job's status file is damaged.")
     return status
+
+
+def transition(folder: Path, decide: Callable[[JobStatus], JobStatus | None]) -> JobStatus | None:
+    """Changes a job's status by compare-and-set: the one way the server and the worker change a state.
+
+    Under the job's status lock, the status is read and `decide(current)` returns the new status, or None
+    to leave it as it is. A decision is never made on a state that has since changed, so a worker's
+    "finished" is never overwritten by a server that read "running" a moment before.
+
+    Returns:
+        The new status, or None if there was no change.
+    """
+    with file_lock(folder / STATUS_LOCK):
+        new = decide(read_status(folder, folder.name))
+        if new is not None:
+            write_status(folder, new)
+        return new
 
 
 def status_age(folder: Path) -> float:
@@ -186,11 +227,13 @@ def read_events(folder: Path, offset: int = 0) -> tuple[list[dict], int]:
     path = folder / PROGRESS
     if not path.is_file():
         return [], offset
+    events = []
     with open(path, "rb") as handle:
+        if offset > handle.seek(0, 2):  # the run started again (its worker died and it was retried)
+            events, offset = [{"type": "reset"}], 0
         handle.seek(offset)
         chunk = handle.read()
     end = chunk.rfind(b"\n") + 1
-    events = []
     for line in chunk[:end].splitlines():
         try:
             events.append(json.loads(line))

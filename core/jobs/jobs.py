@@ -17,7 +17,12 @@ the stop request, a heartbeat, the worker's lock and its log.
 
 A worker takes a job's lock (flock) *before* it marks the job as starting, and holds it until the
 run has ended, so a worker that dies in any way (even SIGKILL) releases it at once: a job whose
-status says it trains but whose lock is free is reported as failed.
+status says it trains but whose lock is free goes back in line at its old place and is retried
+from the start by the next free worker; a run lost a second time is reported failed.
+
+Every change of a state is a compare-and-set on the status file (`folder.transition`) that names the
+attempt it belongs to, so a run's reported state is always the truth: a worker's "finished" is
+never overwritten, and a worker whose run was given up on cannot end it.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from pathlib import Path
 from core.data.datasets import BUILTIN_DATASETS, Dataset
 from core.jobs import folder as files
 from core.jobs.eta import Wait, run_seconds, waits
-from core.jobs.folder import JobOrder, JobStatus
+from core.jobs.folder import MAX_ATTEMPTS, JobOrder, JobStatus
 from core.jobs.pool import ensure_pool, pool_settings
 from core.store.hosting import Limits, QuotaError, check_store_quota, current_limits
 from core.store.ids import new_id
@@ -96,8 +101,12 @@ def _worker_alive(folder: Path) -> bool:
     return False
 
 
+DIED = "its worker process died (killed, or out of memory)"
+
+
 def job_status(job_id: str, root: Path = STORE_ROOT) -> JobStatus:
-    """The job's status; a job whose worker died without saying so is reported as failed.
+    """The job's status; a job whose worker died without saying so is put back in line (or fails, if it was
+    lost before), and a stalled one is ended.
 
     Raises:
         JobError: If there is no such job.
@@ -105,14 +114,33 @@ def job_status(job_id: str, root: Path = STORE_ROOT) -> JobStatus:
     folder = job_folder(job_id, root)
     status = files.read_status(folder, job_id)
     if status.training and not _worker_alive(folder):
-        # Read again: the worker may have written its last status between the two reads.
-        status = files.read_status(folder, job_id)
-        if status.training:
-            status.state = "failed"
-            status.message = status.message or "The training process ended unexpectedly (out of memory, or killed)."
+        status = _retry_or_fail(folder, status) or files.read_status(folder, job_id)
     elif status.training and (silent := files.silent_for(folder)) > stall_seconds():
-        _end_stalled(folder, status, silent)
+        status = _end_stalled(folder, status, silent) or files.read_status(folder, job_id)
     return status
+
+
+def _retry_or_fail(folder: Path, seen: JobStatus) -> JobStatus | None:
+    """A run whose worker died: back in line at its old place for its second attempt, else failed."""
+    def decide(current: JobStatus) -> JobStatus | None:
+        if not current.training or current.attempt != seen.attempt or _worker_alive(folder):
+            return None  # it ended, or was retried, or a worker holds it after all
+        if current.attempt >= MAX_ATTEMPTS:
+            current.state, current.ended = "failed", time.time()
+            current.message = (f"The run was lost {current.attempt} times ({DIED}). Nothing was saved; start it "
+                               "again, perhaps with a smaller model or batch.")
+        else:
+            current.state, current.pid, current.started = "queued", 0, 0.0
+            current.message = files.requeue_note(DIED)
+        return current
+
+    changed = files.transition(folder, decide)
+    if changed is not None and changed.state == "failed":
+        with contextlib.suppress(OSError), files.open_progress(folder) as handle:
+            files.append_event(handle, {"type": "end", "status": "failed", "message": changed.message})
+    elif changed is not None:
+        _mark_active(folder.parent.parent, changed.job_id)
+    return changed
 
 
 def stall_seconds() -> float:
@@ -129,18 +157,29 @@ def stall_seconds() -> float:
     return value if value > 0 else DEFAULT_STALL_SECONDS
 
 
-def _end_stalled(folder: Path, status: JobStatus, silent: float) -> None:
+def _end_stalled(folder: Path, seen: JobStatus, silent: float) -> JobStatus | None:
     """Ends a stalled worker (paused with SIGSTOP, or hung) and records why; its slot is free at once."""
-    if status.pid > 0:
+    message = (f"Stalled: the training process showed no progress for {silent:.0f} s (it hung, or was "
+               "paused), so it was ended. Nothing was saved; start the run again.")
+
+    def decide(current: JobStatus) -> JobStatus | None:
+        if not current.training or current.attempt != seen.attempt:
+            return None
+        current.state, current.message, current.ended = "failed", message, time.time()
+        return current
+
+    try:
+        changed = files.transition(folder, decide)
+    except OSError:
+        return None
+    if changed is None:
+        return None
+    if seen.pid > 0:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(status.pid, signal.SIGKILL)  # its own session: the worker and anything it started
-    status.state = "failed"
-    status.message = (f"Stalled: the training process showed no progress for {silent:.0f} s (it hung, or was "
-                      "paused), so it was ended. Nothing was saved; start the run again.")
-    with contextlib.suppress(OSError):
-        files.write_status(folder, status)
-        with files.open_progress(folder) as handle:
-            files.append_event(handle, {"type": "end", "status": "failed", "message": status.message})
+            os.killpg(seen.pid, signal.SIGKILL)  # its own session: the worker and anything it started
+    with contextlib.suppress(OSError), files.open_progress(folder) as handle:
+        files.append_event(handle, {"type": "end", "status": "failed", "message": message})
+    return changed
 
 
 def list_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
@@ -308,11 +347,19 @@ def _write_job(folder: Path, status: JobStatus, config: TrainConfig, dataset: Da
     files.write_status(folder, status)
 
 
-def _cancel(folder: Path, status: JobStatus, message: str) -> None:
-    status.state, status.message = "cancelled", message
-    files.write_status(folder, status)
+def _cancel(folder: Path, status: JobStatus, message: str) -> bool:
+    """Cancels a run if it is still waiting (compare-and-set); returns whether it did."""
+    def decide(current: JobStatus) -> JobStatus | None:
+        if not current.queued:
+            return None
+        current.state, current.message, current.ended = "cancelled", message, time.time()
+        return current
+
+    if files.transition(folder, decide) is None:
+        return False
     with contextlib.suppress(OSError), files.open_progress(folder) as handle:
         files.append_event(handle, {"type": "end", "status": "cancelled", "message": message})
+    return True
 
 
 def claim_next(root: Path, worker_pid: int) -> tuple[Path, JobStatus, int] | None:
@@ -332,10 +379,24 @@ def claim_next(root: Path, worker_pid: int) -> tuple[Path, JobStatus, int] | Non
             except BlockingIOError:
                 os.close(descriptor)
                 continue
-            status.state, status.pid = "starting", worker_pid
-            files.write_status(folder, status)
-            return folder, status, descriptor
+            claimed = files.transition(folder, lambda current, pid=worker_pid: _claim(current, pid))
+            if claimed is None:  # cancelled between our two reads
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+                os.close(descriptor)
+                continue
+            if claimed.attempt > 1:  # a retry: its progress starts afresh (a page sees a reset)
+                (folder / files.PROGRESS).unlink(missing_ok=True)
+            return folder, claimed, descriptor
     return None
+
+
+def _claim(current: JobStatus, worker_pid: int) -> JobStatus | None:
+    if not current.queued:
+        return None
+    current.state, current.pid, current.attempt = "starting", worker_pid, current.attempt + 1
+    if current.attempt > 1:
+        current.message = files.retry_note(current.message)
+    return current
 
 
 def cancel_job(job_id: str, owner: str | None = None, root: Path = STORE_ROOT) -> str:
@@ -351,8 +412,7 @@ def cancel_job(job_id: str, owner: str | None = None, root: Path = STORE_ROOT) -
         status = job_status(job_id, root)
         if owner is not None and status.owner != owner:
             raise JobError("That run belongs to another workspace.")
-        if status.queued:
-            _cancel(job_folder(job_id, root), status, "Cancelled before it started.")
+        if status.queued and _cancel(job_folder(job_id, root), status, "Cancelled before it started."):
             return "cancelled"
     if status.training:
         files.request_stop(job_folder(job_id, root))

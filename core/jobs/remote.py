@@ -11,10 +11,16 @@ Keys, all under `cnnlab:`:
     job:<id>       the JobStatus as JSON            order:<id>     {"config", "caps"} as JSON
     data:<id>      an uploaded dataset (npz bytes)  events:<id>    progress events, a list of JSON lines
     stop:<id>      set when someone presses Stop    beat:<id>      the training worker's heartbeat (expires)
-    result:<id>    the finished run, a zip          attempts:<id>  how often a worker took it
-    waiting        sorted set: job id → place       active         set: every job waiting or training
+    result:<id>    the finished run, a zip          waiting        sorted set: job id → place
+    active         set: every job waiting or training
     finished       set: results to collect          claims         hash: Celery task id → job id
     speeds         hash: speed key → images/s       workers        sorted set: worker → last seen
+
+Every change of a job's state is a compare-and-set (`wire.transition`); see `core.jobs.celery_app` for
+what that guarantees. The server's part: a training run whose heartbeat this server has seen silent
+for `LOST_AFTER` seconds, with Redis reachable all that time, goes back in line at its old place to be
+retried from the start (or fails, if it was lost before). An outage of Redis resets that clock, since
+a worker cannot beat while Redis is away: its run is not lost, only unheard.
 """
 
 from __future__ import annotations
@@ -34,9 +40,20 @@ from pathlib import Path
 
 from core.data.datasets import BUILTIN_DATASETS, Dataset
 from core.jobs.eta import Wait, run_seconds
-from core.jobs.folder import JobStatus, speed_key
+from core.jobs.folder import MAX_ATTEMPTS, JobStatus, requeue_note, speed_key
 from core.jobs.jobs import JobError, JobLimitError, QueueUnavailable, admit, planned_images, wait_in_line
-from core.jobs.wire import BEAT_EXPIRES, TASK, connect, encode_dataset, key, make_celery, redacted, status_from
+from core.jobs.wire import (
+    BEAT_EXPIRES,
+    QUEUE,
+    TASK,
+    connect,
+    encode_dataset,
+    key,
+    make_celery,
+    redacted,
+    status_from,
+    transition,
+)
 from core.store.hosting import Limits, current_limits
 from core.store.ids import new_id
 from core.store.runs import RUNS, STORE_ROOT
@@ -45,6 +62,9 @@ from core.train.config import TrainConfig
 MAX_DATA_ENV = "CNNLAB_MAX_REMOTE_DATA_MB"
 DEFAULT_MAX_DATA_MB = 64  # an uploaded dataset travels through Redis: this much, compressed, at most
 WORKER_SEEN_SECONDS = 60.0  # a worker seen this recently counts for the ETA
+LOST_AFTER = float(BEAT_EXPIRES)  # seconds of a silent heartbeat, seen with Redis reachable, before a run is retried
+SILENT = ("its worker has not been heard from for {seconds:.0f} s (its process ended, its machine went away, or "
+          "it cannot reach the job queue)")
 _log = logging.getLogger(__name__)
 
 
@@ -76,6 +96,8 @@ class RemoteQueue:
     def __init__(self, url: str, root: Path = STORE_ROOT):
         self.url, self.root = url, Path(root)
         self.redis = connect(url)
+        self._silent_since: dict[str, float] = {}  # job id → when this server first saw its heartbeat missing
+        self._silent_guard = threading.Lock()
         self._closed = threading.Event()
         self._collector = threading.Thread(target=self._collect_forever, name="cnnlab-collector", daemon=True)
         self._collector.start()
@@ -88,6 +110,8 @@ class RemoteQueue:
         try:
             yield
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+            with self._silent_guard:
+                self._silent_since.clear()  # no worker could beat meanwhile: silence is counted afresh
             raise QueueUnavailable(f"Training is unavailable: the job queue (Redis at {redacted(self.url)}) cannot be "
                            "reached. Everything else works; try again in a while.") from None
 
@@ -108,15 +132,53 @@ class RemoteQueue:
         return sorted((status for status in found if status.active), key=lambda status: status.created)
 
     def _checked(self, status: JobStatus) -> JobStatus:
-        """A training run whose worker stopped answering is reported as failed (its message may still be retried)."""
-        if status.training and status.started and not self.redis.exists(key("beat", status.job_id)) \
-                and time.time() - status.started > BEAT_EXPIRES:
-            status.state = "failed"
-            status.message = ("The worker training this run stopped answering (its machine went away, or it was "
-                              "killed), and no other worker took it over. Nothing was saved; start it again.")
-            self._write_status(status)
-            self.redis.srem(key("active"), status.job_id)
-        return status
+        """A training run whose heartbeat has been silent for LOST_AFTER seconds goes back in line to be retried,
+        or fails if it was lost before; the change is a compare-and-set, so a run that ended meanwhile keeps its
+        end."""
+        if not status.training:
+            return status
+        now = time.monotonic()
+        if self.redis.exists(key("beat", status.job_id)):
+            with self._silent_guard:
+                self._silent_since.pop(status.job_id, None)
+            return status
+        with self._silent_guard:
+            first = self._silent_since.setdefault(status.job_id, now)
+        if now - first < LOST_AFTER:
+            return status
+        seen = status.attempt
+        silence = SILENT.format(seconds=LOST_AFTER)
+
+        def decide(current: JobStatus, pipe) -> JobStatus | None:
+            if not current.training or current.attempt != seen or pipe.exists(key("beat", current.job_id)):
+                return None
+            if current.attempt >= MAX_ATTEMPTS:
+                current.state, current.ended = "failed", time.time()
+                current.message = (f"The run was lost {current.attempt} times; the last time {silence}. Nothing "
+                                   "was saved; start it again.")
+            else:
+                current.state, current.pid, current.started = "queued", 0, 0.0
+                current.message = requeue_note(silence)
+            return current
+
+        def then(pipe, new: JobStatus) -> None:
+            if new.state == "failed":
+                pipe.srem(key("active"), new.job_id)
+                for name in ("data", "order", "stop"):
+                    pipe.delete(key(name, new.job_id))
+                pipe.rpush(key("events", new.job_id), json.dumps({"type": "end", "status": "failed",
+                                                                   "message": new.message}))
+            else:
+                pipe.zadd(key("waiting"), {new.job_id: new.created})  # its old place in line
+
+        changed = transition(self.redis, status.job_id, decide, then, watch=(key("beat", status.job_id),))
+        with self._silent_guard:
+            self._silent_since.pop(status.job_id, None)
+        if changed is None:
+            return self._status(status.job_id)
+        if changed.queued:
+            self._send_messages(1)
+        return changed
 
     def status(self, job_id: str) -> JobStatus:
         with self._reach():
@@ -133,46 +195,81 @@ class RemoteQueue:
                                 f"take datasets up to {max_data_bytes() // 2**20} MB. Use fewer or smaller images.")
         images = planned_images(config, dataset)
         with self._reach(), self.redis.lock(key("lock"), timeout=30, blocking_timeout=30):
-            waiting = admit(owner, self.active(), limits, self.root)
-            job_id = new_id()
-            speed = self.redis.hget(key("speeds"), speed_key(config))
-            status = JobStatus(job_id, owner, "queued", config.name, config.dataset,
-                               created=waiting.created if waiting else time.time(),
-                               estimate=run_seconds(images, config.epochs, float(speed) if speed else None))
-            caps = {"max_epochs": limits.max_epochs, "max_train_images": limits.max_train_images}
-            pipe = self.redis.pipeline()
-            pipe.set(key("order", job_id), json.dumps({"config": asdict(config), "caps": caps}))
-            if data is not None:
-                pipe.set(key("data", job_id), data)
-            self._write_status(status, pipe)
-            pipe.zadd(key("waiting"), {job_id: status.created})
-            pipe.sadd(key("active"), job_id)
-            if waiting is not None:
-                self._cancel_waiting(waiting, "Replaced by a newer Start, which took its place.", pipe)
-            pipe.execute()
-        make_celery(self.url).send_task(TASK, task_id=job_id)  # one message per run
+            while True:
+                waiting = admit(owner, self.active(), limits, self.root)
+                job_id = new_id()
+                speed = self.redis.hget(key("speeds"), speed_key(config))
+                status = JobStatus(job_id, owner, "queued", config.name, config.dataset,
+                                   created=waiting.created if waiting else time.time(),
+                                   estimate=run_seconds(images, config.epochs, float(speed) if speed else None))
+                caps = {"max_epochs": limits.max_epochs, "max_train_images": limits.max_train_images}
+
+                def write(pipe, _replaced=None, status=status, caps=caps) -> None:
+                    pipe.set(key("order", status.job_id), json.dumps({"config": asdict(config), "caps": caps}))
+                    if data is not None:
+                        pipe.set(key("data", status.job_id), data)
+                    self._write_status(status, pipe)
+                    pipe.zadd(key("waiting"), {status.job_id: status.created})
+                    pipe.sadd(key("active"), status.job_id)
+
+                if waiting is None:
+                    pipe = self.redis.pipeline()
+                    write(pipe)
+                    pipe.execute()
+                    break
+                # The new run takes the waiting one's place only if it is still waiting: a worker may have
+                # taken it since we looked, and then it trains and this Start is refused (admit, again).
+                if self._cancel_waiting(waiting.job_id, "Replaced by a newer Start, which took its place.",
+                                        also=write) is not None:
+                    break
+        self._send_messages(1)  # one message per run
         return job_id
 
-    def _cancel_waiting(self, status: JobStatus, message: str, pipe) -> None:
-        status.state, status.message = "cancelled", message
-        self._write_status(status, pipe)
-        pipe.zrem(key("waiting"), status.job_id)
-        pipe.srem(key("active"), status.job_id)
-        pipe.delete(key("data", status.job_id))
-        pipe.rpush(key("events", status.job_id), json.dumps({"type": "end", "status": "cancelled",
-                                                               "message": message}))
+    def _send_messages(self, count: int) -> None:
+        celery = make_celery(self.url)
+        for _ in range(count):
+            celery.send_task(TASK)
+
+    def top_up(self) -> int:
+        """Sends a message for every waiting run that has none in the broker's queue; returns how many.
+
+        Messages are interchangeable ("train the oldest waiting run"). One held by a worker that cannot
+        start, or lost with a worker, would otherwise leave a run waiting while another worker sits idle.
+        A spare message costs a worker one look at an empty line.
+        """
+        missing = self.redis.zcard(key("waiting")) - self.redis.llen(QUEUE)
+        if missing > 0:
+            self._send_messages(missing)
+        return max(0, missing)
+
+    def _cancel_waiting(self, job_id: str, message: str, also=None) -> JobStatus | None:
+        """Cancels a run if it is still waiting (compare-and-set); `also(pipe)` goes in the same transaction."""
+        def decide(current: JobStatus, pipe) -> JobStatus | None:
+            if not current.queued:
+                return None
+            current.state, current.message, current.ended = "cancelled", message, time.time()
+            return current
+
+        def then(pipe, new: JobStatus) -> None:
+            pipe.zrem(key("waiting"), new.job_id)
+            pipe.srem(key("active"), new.job_id)
+            for name in ("data", "order"):
+                pipe.delete(key(name, new.job_id))
+            pipe.rpush(key("events", new.job_id), json.dumps({"type": "end", "status": "cancelled",
+                                                              "message": message}))
+            if also is not None:
+                also(pipe)
+
+        return transition(self.redis, job_id, decide, then)
 
     def cancel(self, job_id: str, owner: str | None = None) -> str:
-        with self._reach(), self.redis.lock(key("lock"), timeout=30, blocking_timeout=30):
+        with self._reach():
             status = self._status(job_id)
             if owner is not None and status.owner != owner:
                 raise JobError("That run belongs to another workspace.")
-            if self.redis.zscore(key("waiting"), job_id) is not None and status.queued:
-                pipe = self.redis.pipeline()
-                self._cancel_waiting(status, "Cancelled before it started.", pipe)
-                pipe.execute()
+            if self._cancel_waiting(job_id, "Cancelled before it started.") is not None:
                 return "cancelled"
-            if status.active:
+            if self._status(job_id).active:
                 self.redis.set(key("stop", job_id), "1", ex=86_400)
                 return "stopping"
         return "ended"
@@ -237,10 +334,16 @@ class RemoteQueue:
         return True
 
     def _collect_forever(self) -> None:
+        """Stores finished runs, looks after runs nobody's page watches (a silent worker), and tops up messages."""
         while not self._closed.is_set():
             try:
-                self.collect()
-            except Exception as error:  # Redis down, a damaged zip: try again later, never crash the server
+                with self._reach():
+                    self.collect()
+                    self.active()
+                    self.top_up()
+            except QueueUnavailable:
+                pass  # Redis is away: try again in a moment
+            except Exception as error:  # a damaged zip: try again later, never crash the server
                 _log.debug("collecting finished runs failed: %s", error)
             self._closed.wait(1.0)
 

@@ -85,10 +85,22 @@ class DatasetCache:
         return self.loaded[name]
 
 
-def _update(folder: Path, status: JobStatus, **changes: object) -> None:
-    for key, value in changes.items():
-        setattr(status, key, value)
-    files.write_status(folder, status)
+def _update(folder: Path, status: JobStatus, **changes: object) -> bool:
+    """Changes this attempt's status, if the run is still this attempt's and active (compare-and-set)."""
+    def decide(current: JobStatus) -> JobStatus | None:
+        if current.attempt != status.attempt or not current.active:
+            return None  # given up on (stalled) or cancelled meanwhile: this attempt no longer speaks for it
+        for name, value in changes.items():
+            setattr(current, name, value)
+        if current.state in files.FINAL_STATES:
+            current.ended = time.time()
+        return current
+
+    changed = files.transition(folder, decide)
+    if changed is not None:
+        for name in changes:
+            setattr(status, name, getattr(changed, name))
+    return changed is not None
 
 
 def run_job(folder: Path, status: JobStatus, datasets: DatasetCache) -> None:
@@ -113,12 +125,13 @@ def run_job(folder: Path, status: JobStatus, datasets: DatasetCache) -> None:
     except Exception as error:
         traceback.print_exc()
         message = files.failure_message(error)
-        _update(folder, status, state="failed", message=message)
-        sink({"type": "end", "status": "failed", "message": message})
+        if _update(folder, status, state="failed", message=message):
+            sink({"type": "end", "status": "failed", "message": message})
     else:
         files.record_speed(order.root, config,
                            files.measured_speed(sizes.train, record.epochs_trained, record.training_seconds))
-        _update(folder, status, state=record.status, run_id=record.run_id, message=record.stop_reason)
+        _update(folder, status, state=record.status, run_id=record.run_id,
+                message=record.stop_reason or status.message)  # a retry keeps saying so
     finally:
         sink.close()
 

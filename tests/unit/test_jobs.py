@@ -70,7 +70,15 @@ def test_every_start_is_accepted_and_waits_in_first_in_first_out_order(tmp_path)
         assert [queue_wait(job_id, tmp_path, workers=1).position for job_id in ids[1:]] == [2, 3]
     finally:
         os.close(lock)
-    assert job_status(ids[0], tmp_path).state == "failed"  # its lock is free and nobody trains it
+    # Its lock is free and nobody trains it: its worker died, so it goes back to its old place, once.
+    again = job_status(ids[0], tmp_path)
+    assert again.state == "queued" and "died" in again.message and "retried" in again.message
+    assert queue_wait(ids[0], tmp_path, workers=1).position == 1
+    _, status, lock = claim_next(tmp_path, worker_pid=os.getpid())
+    assert status.job_id == ids[0] and status.attempt == 2 and status.message.startswith("Second attempt")
+    os.close(lock)
+    lost = job_status(ids[0], tmp_path)  # lost a second time: failed, with the reason
+    assert lost.state == "failed" and "lost 2 times" in lost.message and lost.ended > 0
 
 
 def test_one_run_per_person_a_second_start_replaces_the_waiting_one_in_its_place(tmp_path):
@@ -122,9 +130,11 @@ def test_the_queue_survives_a_restart(tmp_path):
               f"root = Path({str(tmp_path)!r}); "
               f"print([(job_status(i, root).state, queue_wait(i, root, 1).position) for i in {ids!r}])")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[('queued', 1), ('queued', 2)]"  # still waiting, in the same order
-    status = job_status(training, tmp_path)  # and the run that was training is reported truthfully
-    assert status.state == "failed" and "ended unexpectedly" in status.message
+    # Still waiting, in the same order, behind the run that was training: it is retried first, from the start.
+    assert out.strip() == "[('queued', 2), ('queued', 3)]"
+    status = job_status(training, tmp_path)
+    assert status.state == "queued" and "retried from the start" in status.message
+    assert queue_wait(training, tmp_path, workers=1).position == 1
 
 
 def test_the_queue_is_bounded(tmp_path, monkeypatch):
@@ -193,17 +203,35 @@ def test_runs_wait_for_the_one_worker_and_stop_and_cancel_work(tmp_path):
     assert job_status(third, tmp_path).state == "cancelled" and len(list_runs(tmp_path)) == 2
 
 
-def test_a_killed_worker_fails_its_run_saves_nothing_and_is_replaced(tmp_path):
+def _kill_when_training(job_id: str, root, attempt: int) -> int:
+    status = wait_for(lambda: (s := job_status(job_id, root)).attempt == attempt and s.state == "running"
+                      and any(e["type"] == "batch" for e in read_events(job_id, 0, root)[0]) and s)
+    os.kill(status.pid, signal.SIGKILL)
+    return status.pid
+
+
+def test_a_killed_worker_is_replaced_and_its_run_retried_once_then_stored_once(tmp_path):
+    job_id = submit_job(config(epochs=40), "alice", root=tmp_path, limits=Limits(workers=1))
+    killed = _kill_when_training(job_id, tmp_path, attempt=1)
+    finished = wait_for(lambda: (s := job_status(job_id, tmp_path)).state in ("finished", "failed") and s, 180)
+    assert finished.state == "finished" and finished.attempt == 2 and finished.pid != killed, finished.message
+    assert finished.message == "Second attempt, from the start: in the first, its worker process died (killed, or " \
+                               "out of memory)."
+    assert [run.run_id for run in list_runs(tmp_path)] == [finished.run_id]  # stored once
+    events, _ = read_events(job_id, 0, tmp_path)
+    assert events[-1]["type"] == "end" and sum(event["type"] == "start" for event in events) == 1  # afresh
+    assert ensure_pool(tmp_path, None).replaced >= 1
+
+
+def test_a_run_whose_worker_is_killed_twice_fails_with_the_reason_and_saves_nothing(tmp_path):
     job_id = submit_job(config(epochs=500), "alice", root=tmp_path, limits=Limits(workers=1))
-    wait_for(lambda: any(e["type"] == "batch" for e in read_events(job_id, 0, tmp_path)[0]))
-    killed = job_status(job_id, tmp_path).pid
-    os.kill(killed, signal.SIGKILL)
+    _kill_when_training(job_id, tmp_path, attempt=1)
+    _kill_when_training(job_id, tmp_path, attempt=2)
     status = wait_for(lambda: (s := job_status(job_id, tmp_path)).state == "failed" and s, 30)
-    assert "ended unexpectedly" in status.message
+    assert "lost 2 times" in status.message and "died" in status.message
     assert list_runs(tmp_path) == [] and not active_jobs(tmp_path)
     again = submit_job(config(), "alice", root=tmp_path, limits=Limits(workers=1))  # her place is free again
-    finished = wait_for(lambda: (s := job_status(again, tmp_path)).state == "finished" and s)
-    assert finished.pid != killed and ensure_pool(tmp_path, None).replaced >= 1
+    assert wait_for(lambda: (s := job_status(again, tmp_path)).state == "finished" and s)
 
 
 @pytest.mark.parametrize("bound", ["CNNLAB_WORKER_JOBS", "CNNLAB_WORKER_MAX_MB"])
