@@ -36,7 +36,7 @@ from core.store.runs import (
     saved_at,
     write_text_atomically,
 )
-from core.store.workspaces import Workspace, read_workspace, save_workspace
+from core.store.workspaces import Workspace, read_workspace, save_workspace, update_workspace
 
 CLASSES = "classes"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0 or 1: read aloud and typed without doubt
@@ -142,8 +142,19 @@ def create_class(name: str, teacher: Workspace, root: Path = STORE_ROOT, now: fl
                          created=time.time() if now is None else now)
         _save(room, root)
         teacher.teaches.append(room.class_id)
-        save_workspace(teacher, root)
+        _write_fields(teacher, root, teaches=lambda fresh: [*fresh.teaches, room.class_id])
     return room
+
+
+def _write_fields(workspace: Workspace, root: Path, **values) -> None:
+    """Writes only these fields of the workspace's record, each computed from the record as it is on disk
+    (`update_workspace`): the page's copy may be older than a Start another tab recorded meanwhile."""
+    def change(fresh: Workspace) -> None:
+        for name, value in values.items():
+            setattr(fresh, name, value(fresh))
+
+    if update_workspace(workspace.workspace_id, change, root) is None:
+        save_workspace(workspace, root)  # no record yet (a workspace made in memory): the page's copy is all there is
 
 
 def find_by_code(code: object, root: Path = STORE_ROOT) -> ClassRoom:
@@ -189,7 +200,7 @@ def join_class(code: object, nickname: object, workspace: Workspace, root: Path 
         room.members[workspace.workspace_id] = cleaned
         _save(room, root)
         workspace.class_id, workspace.nickname = room.class_id, cleaned
-        save_workspace(workspace, root)
+        _write_fields(workspace, root, class_id=lambda _: room.class_id, nickname=lambda _: cleaned)
     return room
 
 
@@ -211,7 +222,7 @@ def leave_class(workspace: Workspace, root: Path = STORE_ROOT) -> None:
         if room is not None and room.is_open:
             _remove_member(workspace.class_id, workspace.workspace_id, root)
         workspace.class_id, workspace.nickname = "", ""
-        save_workspace(workspace, root)
+        _write_fields(workspace, root, class_id=lambda _: "", nickname=lambda _: "")
 
 
 def taught_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) -> ClassRoom:

@@ -19,10 +19,11 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from core.store.runs import STORE_ROOT, list_runs, write_text_atomically
+from core.store.runs import STORE_ROOT, file_lock, list_runs, write_text_atomically
 
 WORKSPACES = "workspaces"
 KEY_BYTES = 24  # 192 bits: far beyond guessing, and 32 characters in a link
@@ -86,6 +87,26 @@ def save_workspace(workspace: Workspace, root: Path = STORE_ROOT) -> None:
     write_text_atomically(path, json.dumps(asdict(workspace)))
 
 
+def update_workspace(identifier: str, change: Callable[[Workspace], None],
+                     root: Path = STORE_ROOT) -> Workspace | None:
+    """Changes a workspace's record: read, `change`, write, under the workspaces' lock.
+
+    A page holds the workspace as it was when the page loaded; writing that copy back would undo what
+    another tab or page wrote since (a Start's `last_job` lost to a join, say). So every change reads
+    the record afresh and changes only its own fields.
+
+    Returns:
+        The workspace as written, or None if it has no record.
+    """
+    with file_lock(root / WORKSPACES / ".lock"):
+        workspace = read_workspace(identifier, root)
+        if workspace is None:
+            return None
+        change(workspace)
+        save_workspace(workspace, root)
+        return workspace
+
+
 def read_workspace(identifier: str, root: Path = STORE_ROOT) -> Workspace | None:
     """A workspace's record by id, or None if there is none (or it cannot be read)."""
     try:
@@ -128,17 +149,14 @@ def open_workspace(key: object, root: Path = STORE_ROOT, now: float | None = Non
                              "mistyped. A new workspace was started for you.")
     now = time.time() if now is None else now
     if now - workspace.last_seen >= _TOUCH_EVERY:
-        workspace.last_seen = now
-        save_workspace(workspace, root)
+        workspace = update_workspace(workspace.workspace_id, lambda fresh: setattr(fresh, "last_seen", now),
+                                     root) or workspace
     return workspace
 
 
 def record_job(identifier: str, job_id: str, root: Path = STORE_ROOT) -> None:
     """Notes a workspace's latest job (a missing workspace is left alone)."""
-    workspace = read_workspace(identifier, root)
-    if workspace is not None:
-        workspace.last_job = job_id
-        save_workspace(workspace, root)
+    update_workspace(identifier, lambda workspace: setattr(workspace, "last_job", job_id), root)
 
 
 def expire_workspaces(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None,

@@ -306,3 +306,26 @@ def test_the_teachers_live_view_says_each_students_state_in_words(lesson):
     assert student_states(room, FakeQueue(), root)[1].detail == "Out of memory."
     record_job(ada.workspace_id, "pruned-long-ago", root)
     assert student_states(room, FakeQueue(), root)[0].state == "no run yet"
+
+
+def test_a_page_holding_an_older_copy_of_the_workspace_never_undoes_what_another_tab_wrote(tmp_path):
+    # One tab presses Start (its last job is recorded); another tab, opened earlier, then joins a class,
+    # leaves it, and the teacher's page (holding the teacher's copy from before) creates a second class.
+    # Each writes only its own fields: the Start's job stays, so the teacher's table does not say "no run yet".
+    from core.store.workspaces import read_workspace, record_job
+
+    _, teacher = create_workspace(tmp_path)
+    _, student = create_workspace(tmp_path)
+    room = create_class("Lesson", teacher, tmp_path)
+    stale_student = read_workspace(student.workspace_id, tmp_path)
+    stale_teacher = read_workspace(teacher.workspace_id, tmp_path)
+    record_job(student.workspace_id, "20261205-101010-aaaaaa", tmp_path)
+    join_class(room.join_code, "Ada", stale_student, tmp_path)
+    assert read_workspace(student.workspace_id, tmp_path).last_job == "20261205-101010-aaaaaa"
+    record_job(teacher.workspace_id, "20261205-101011-bbbbbb", tmp_path)
+    create_class("Lesson 2", stale_teacher, tmp_path)
+    fresh = read_workspace(teacher.workspace_id, tmp_path)
+    assert fresh.last_job == "20261205-101011-bbbbbb" and len(fresh.teaches) == 2
+    leave_class(stale_student, tmp_path)
+    fresh = read_workspace(student.workspace_id, tmp_path)
+    assert fresh.last_job == "20261205-101010-aaaaaa" and fresh.class_id == ""
