@@ -4,8 +4,10 @@ import streamlit as st
 
 from ui.hosting import sidebar_note
 from ui.navigation import init_state, route
+from ui.polling import start_collector
 
 st.set_page_config(page_title="CNN Lab", page_icon=":material/neurology:", layout="wide")
+start_collector()  # the full collection Streamlit no longer runs after every rerun (.streamlit/config.toml)
 init_state()
 sidebar_note()
 route()

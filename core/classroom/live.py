@@ -52,9 +52,12 @@ def student_states(room: ClassRoom, queue: TrainingQueue, root: Path = STORE_ROO
         core.jobs.jobs.QueueUnavailable: If the scale-out queue cannot be reached.
     """
     found = []
+    # A run waiting or training is the student's latest, whatever their workspace recorded last (two tabs of
+    # one workspace may record their Starts out of order).
+    live = {job.owner: job.job_id for job in queue.active() if job.owner in room.members}
     for member, nickname in room.members.items():
         workspace = read_workspace(member, root)
-        job_id = workspace.last_job if workspace is not None else ""
+        job_id = live.get(member) or (workspace.last_job if workspace is not None else "")
         try:
             status = queue.status(job_id) if job_id else None
         except JobError as error:

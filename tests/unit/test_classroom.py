@@ -282,6 +282,9 @@ def test_the_teachers_live_view_says_each_students_state_in_words(lesson):
                 "j-cy": JobStatus("j-cy", cy.workspace_id, "finished", name="done", run_id=finished)}
 
     class FakeQueue:  # the real queues are tested in test_jobs.py and test_scale_out.py
+        def active(self):
+            return [status for status in statuses.values() if status.active]
+
         def status(self, job_id):
             if job_id not in statuses:
                 raise JobError("There is no job.")
@@ -304,6 +307,12 @@ def test_the_teachers_live_view_says_each_students_state_in_words(lesson):
     assert (rows["Cy"].state, rows["Cy"].detail) == ("finished", "87.5% test accuracy")
     statuses["j-bob"] = JobStatus("j-bob", bob.workspace_id, "failed", name="deeper", message="Out of memory.")
     assert student_states(room, FakeQueue(), root)[1].detail == "Out of memory."
+    # A run waiting or training is the one shown, even if another tab of the workspace recorded an older Start last.
+    statuses["j-ada-old"] = JobStatus("j-ada-old", ada.workspace_id, "cancelled", name="first",
+                                      message="Replaced by a newer Start, which took its place.")
+    record_job(ada.workspace_id, "j-ada-old", root)
+    assert student_states(room, FakeQueue(), root)[0].state == "queued"
+    del statuses["j-ada"]
     record_job(ada.workspace_id, "pruned-long-ago", root)
     assert student_states(room, FakeQueue(), root)[0].state == "no run yet"
 

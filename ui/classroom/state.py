@@ -12,6 +12,8 @@ PICKED_RUN = "class_picked_run"  # the leaderboard run the teacher acts on
 CURVE_RUNS = "class_curve_runs"  # the runs whose curves are overlaid
 CLOSE_CONFIRM = "class_close_confirm"  # the tick that arms "Close the class"
 MESSAGE = "class_message"  # the outcome of the last action, shown once: (kind, text)
+LAST_STUDENTS = "class_last_students"  # class id → (rows, when): the live table as last seen, for a queue outage
+PACE = "class_live_pace"  # the live table's poll interval (ui.polling.Pace)
 
 # Buttons
 CREATE, JOIN, LEAVE, CLOSE = "class_create", "class_join", "class_leave", "class_close"

@@ -26,6 +26,7 @@ from core.store.runs import STORE_ROOT, RunRecord, list_runs
 from core.store.workspaces import Workspace
 from ui import figures
 from ui.classroom import state
+from ui.polling import live_fragment
 from ui.text import plain
 from ui.workspace import address, current_workspace, link_params, private_link
 
@@ -129,10 +130,14 @@ def links_panel(room: ClassRoom) -> None:
                    "close. It is your private workspace link; losing it means losing this view.")
 
 
-@st.fragment(run_every=LIVE_SECONDS)
 def live_students(class_id: str, runs_on_board: int) -> None:
-    """Every student's latest run, refreshed every few seconds; when a run has been stored or removed since
-    the page was drawn, the whole page runs again, so the leaderboard and curves follow."""
+    """Every student's latest run, refreshed every few seconds (less often when the server is busy); when a
+    run has been stored or removed since the page was drawn, the whole page runs again, so the leaderboard
+    and curves follow. While the queue cannot be reached, the table stays as last seen, marked stale."""
+    live_fragment(_students_table, state.PACE, LIVE_SECONDS, True, class_id, runs_on_board)
+
+
+def _students_table(class_id: str, runs_on_board: int) -> None:
     room = classes.load_class(class_id, STORE_ROOT)
     if room is None:
         return
@@ -142,13 +147,22 @@ def live_students(class_id: str, runs_on_board: int) -> None:
     if not room.members:
         st.caption("Nobody has joined yet.")
         return
+    seen = st.session_state.setdefault(state.LAST_STUDENTS, {})
     try:
         rows = student_states(room, training_queue())
+        seen[class_id] = (rows, time.time())
+        stale = ""
     except JobError as error:
-        st.error(plain(error), icon=":material/cloud_off:")
-        return
-    st.dataframe(pd.DataFrame([{"student": row.nickname, "state": row.state, "detail": row.detail,
-                                "run": row.run_name} for row in rows]), hide_index=True, width="stretch")
+        if class_id not in seen:
+            st.error(plain(error), icon=":material/cloud_off:")
+            return
+        rows, when = seen[class_id]
+        stale = time.strftime("%H:%M:%S", time.localtime(when))
+        st.warning(f"The job queue cannot be reached right now, so this table is as it was at {stale} (stale). "
+                   "Runs keep training meanwhile and report when the queue is back.", icon=":material/cloud_off:")
+    st.dataframe(pd.DataFrame([{"student": row.nickname, "state": f"{row.state} (stale)" if stale else row.state,
+                                "detail": row.detail, "run": row.run_name} for row in rows]),
+                 hide_index=True, width="stretch")
 
 
 def board_frame(rows: list[BoardRow]) -> pd.DataFrame:

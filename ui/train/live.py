@@ -2,10 +2,15 @@
 
 The page never imports TensorFlow; a worker trains. Each poll reads only the progress events sent
 since the last one (kept per job in session state), so a long run costs no more to watch at the
-end than at the start. A waiting run shows its place in line and its ETA instead.
+end than at the start, and the charts are rebuilt only when new events came (cached per job,
+attempt and event count). The interval stretches when the server is busy (`ui.polling`). A waiting
+run shows its place in line and its ETA instead. While the scale-out queue cannot be reached, the
+panel shows the run as last seen, saying so and since when.
 """
 
 from __future__ import annotations
+
+import time
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -24,19 +29,34 @@ from core.store.workspaces import record_job
 from core.train.config import TrainConfig
 from core.train.progress import ProgressView, fold, format_duration, status_line
 from ui import palette
+from ui.polling import live_fragment
 from ui.text import plain
-from ui.train.state import EVENTS, JOB_ID, START_ERROR, cancel_key, stop_key
+from ui.train.state import CHARTS, EVENTS, JOB_ID, LAST_SEEN, PACE, START_ERROR, cancel_key, stop_key
 
 POLL_SECONDS = 0.5
 
 
-def poll(job_id: str) -> ProgressView:
-    """Folds the job's new progress lines into its cached view."""
+def poll(job_id: str, attempt: int = 0) -> tuple[ProgressView, int]:
+    """Folds the job's new progress lines into its cached view; returns it and how many bytes or lines of
+    events it holds (what the charts are cached by). A new attempt (a retry) starts the view afresh."""
     cache = st.session_state.setdefault(EVENTS, {})
-    offset, view = cache.get(job_id, (0, ProgressView()))
+    seen_attempt, offset, view = cache.get(job_id, (attempt, 0, ProgressView()))
+    if seen_attempt != attempt:
+        offset, view = 0, ProgressView()
     events, offset = training_queue().events(job_id, offset)
-    cache[job_id] = (offset, fold(view, events))
-    return view
+    cache[job_id] = (attempt, offset, fold(view, events))
+    return view, offset
+
+
+def charts(job_id: str, attempt: int, offset: int, view: ProgressView) -> tuple[go.Figure, go.Figure]:
+    """The loss and accuracy figures, built again only when new events came since the last poll."""
+    cache = st.session_state.setdefault(CHARTS, {})
+    stamp, figures = cache.get(job_id, (None, None))
+    if stamp != (attempt, offset) or figures is None:
+        figures = (curves_figure(view, "loss"), curves_figure(view, "accuracy"))
+        cache.clear()  # one run's charts at a time per session
+        cache[job_id] = ((attempt, offset), figures)
+    return figures
 
 
 def curves_figure(view: ProgressView, metric: str) -> go.Figure:
@@ -132,38 +152,54 @@ def _stop(job_id: str, owner: str) -> None:
 
 
 def _render(job_id: str, owner: str, was_active: bool) -> None:
+    stale = ""
     try:
         status = training_queue().status(job_id)
-        view = poll(job_id)
+        view, offset = poll(job_id, status.attempt)
+        st.session_state.setdefault(LAST_SEEN, {})[job_id] = (status, time.time())
     except QueueUnavailable as error:
-        st.error(plain(error), icon=":material/cloud_off:")
-        return
+        last = st.session_state.get(LAST_SEEN, {}).get(job_id)
+        if last is None:
+            st.error(plain(error), icon=":material/cloud_off:")
+            return
+        status, seen = last
+        _, offset, view = st.session_state[EVENTS][job_id]
+        stale = time.strftime("%H:%M:%S", time.localtime(seen))
     except JobError:
         st.warning("This run's job folder is gone (cleaned up). Its model, if saved, is in the store.")
         return
     if was_active and not status.active:
         st.rerun(scope="app")  # redraw without the timer, now that nothing changes any more
+    if stale:
+        st.warning(f"The job queue cannot be reached right now, so this is the run as it was at {stale} (stale). "
+                   "A run keeps training meanwhile; its progress and result arrive when the queue is back.",
+                   icon=":material/cloud_off:")
     head, stop = st.columns([5, 1], vertical_alignment="center")
     head.markdown(f"**{plain(status.name or 'Training run')}** · {plain(dataset_name(status.dataset))} · "
                   f"_{status.state}_")
     if status.queued:
         stop.button("Cancel", key=cancel_key(job_id), icon=":material/cancel:", on_click=_stop, args=(job_id, owner),
-                    width="stretch")
-        wait = training_queue().wait(job_id)
+                    width="stretch", disabled=bool(stale))
+        wait = None if stale else training_queue().wait(job_id)
         st.info(f"Waiting: {wait_line(wait)}. Every Start is taken in turn; you can leave this page meanwhile."
                 if wait else "Waiting for a worker…", icon=":material/hourglass_top:")
+        if status.message:  # put back in line after its worker was lost: why
+            st.caption(plain(status.message))
         return
     if status.active:
         stop.button("Stop", key=stop_key(job_id), icon=":material/stop_circle:", type="primary",
                     on_click=_stop, args=(job_id, owner), width="stretch",
-                    disabled=status.state != "running")
+                    disabled=status.state != "running" or bool(stale))
+        if status.message:  # a second attempt says why
+            st.caption(plain(status.message))
     if status.state == "cancelled":
         st.info(plain(status.message or "Cancelled before it started."), icon=":material/cancel:")
         return
     st.progress(view.fraction if status.active else 1.0, text=status_line(view))
+    loss, accuracy = charts(job_id, status.attempt, offset, view)
     left, right = st.columns(2)
-    left.plotly_chart(curves_figure(view, "loss"), key=f"loss_{job_id}", width="stretch")
-    right.plotly_chart(curves_figure(view, "accuracy"), key=f"accuracy_{job_id}", width="stretch")
+    left.plotly_chart(loss, key=f"loss_{job_id}", width="stretch")
+    right.plotly_chart(accuracy, key=f"accuracy_{job_id}", width="stretch")
     _outcome(status, view)
 
 
@@ -192,9 +228,13 @@ def _outcome(status: JobStatus, view: ProgressView) -> None:
 
 
 def live_panel(job_id: str, owner: str) -> None:
-    """The job's live view; it refreshes itself every POLL_SECONDS while the job is active."""
+    """The job's live view; it refreshes itself every POLL_SECONDS while the job is active (longer when the
+    server is busy), and keeps polling, on the last state it saw, while the queue cannot be reached."""
     try:
         active = training_queue().status(job_id).active
+    except QueueUnavailable:
+        last = st.session_state.get(LAST_SEEN, {}).get(job_id)
+        active = last is not None and last[0].active
     except JobError:
         active = False
-    st.fragment(run_every=POLL_SECONDS if active else None)(_render)(job_id, owner, active)
+    live_fragment(_render, PACE, POLL_SECONDS, active, job_id, owner, active)

@@ -22,7 +22,10 @@ RUN_NAME = "train_run_name"
 START = "train_start"
 JOB_ID = "train_job_id"  # this session's current (or last) job
 START_ERROR = "train_start_error"  # why the last Start did not start, shown once
-EVENTS = "train_job_events"  # job id → (byte offset, ProgressView)
+EVENTS = "train_job_events"  # job id → (attempt, events offset, ProgressView)
+CHARTS = "train_job_charts"  # job id → ((attempt, events offset), (loss figure, accuracy figure))
+LAST_SEEN = "train_job_last_seen"  # job id → (JobStatus, when): what the panel shows while the queue is away
+PACE = "train_live_pace"  # the live panel's poll interval (ui.polling.Pace)
 
 KEPT = KeptKeys("ui.train.state", keys=(PRESET, ADD_KIND, RUN_NAME), prefixes=(SETTING, LAYER))
 
