@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -26,8 +25,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from tests.browser.conftest import CHROMIUM_FLAGS, _free_port  # noqa: E402
-
-OUTCOME = re.compile(r"Run \*{0,2}(?P<run>[0-9a-z-]+)\*{0,2} (finished|stopped by you) after")
 
 
 class Server:
@@ -89,7 +86,9 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Pinner(threading.Thread):
-    """Keeps every thread of the server's worker processes on `cpus`, so training is not what starves the server."""
+    """Keeps every thread of the server's worker processes on `cpus`, so training is not what starves the server,
+    and at the lowest priority there, so it does not starve the browser either: in a class every tab has a
+    machine of its own, and what is measured is the server."""
 
     def __init__(self, server_pid: int, cpus: str):
         super().__init__(daemon=True)
@@ -100,6 +99,13 @@ class Pinner(threading.Thread):
             for pid in children(self.server_pid):
                 subprocess.run(["taskset", "-a", "-p", "-c", self.cpus, str(pid)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, check=False)
+                for thread in os.listdir(f"/proc/{pid}/task") if os.path.isdir(f"/proc/{pid}/task") else []:
+                    with contextlib.suppress(OSError):
+                        os.setpriority(os.PRIO_PROCESS, int(thread), 19)
+                # A worker runs in a session of its own, so Linux's autogroup scheduling gave it half the core
+                # whatever its threads' nice: lower its group's share too.
+                with contextlib.suppress(OSError):
+                    Path(f"/proc/{pid}/autogroup").write_text("19")
             self.done.wait(1.0)
 
 
@@ -127,10 +133,15 @@ class Tab:
     history: list[str] = field(default_factory=list)
 
 
+# Each student's tab is in the foreground of their own machine: no background-tab timer throttling.
+FOREGROUND = ["--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+              "--disable-backgrounding-occluded-windows"]
+
+
 def open_browser(playwright):
     """Debian's Chromium with the project's flags; Playwright gives it a fresh temporary profile."""
     return playwright.chromium.launch(executable_path=os.environ.get("CNNLAB_CHROMIUM", "/usr/bin/chromium"),
-                                      args=CHROMIUM_FLAGS, headless=True)
+                                      args=[*CHROMIUM_FLAGS, *FOREGROUND], headless=True)
 
 
 def wait_idle(page, timeout: float = 180_000) -> None:
@@ -139,11 +150,32 @@ def wait_idle(page, timeout: float = 180_000) -> None:
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
 
 
+# Notes, in the page itself, the moment a run's outcome first appears: a MutationObserver reading the text of
+# what changed (no layout), so that watching 30 tabs costs the browser nothing next to what it renders.
+OBSERVER = r"""
+window.__cnnlabShown = null;
+new MutationObserver((mutations) => {
+  if (window.__cnnlabShown) return;
+  for (const mutation of mutations) {
+    for (const node of mutation.addedNodes) {
+      const text = node.textContent || "";
+      const found = text.match(/Run (\S+) (finished|stopped by you) after/);
+      if (found) { window.__cnnlabShown = {at: Date.now() / 1000, run: found[1], outcome: "stored"}; return; }
+      if (/Training failed|stopped answering|Stalled|was lost \d+ times/.test(text)) {
+        window.__cnnlabShown = {at: Date.now() / 1000, run: "", outcome: "failed"}; return;
+      }
+    }
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
+
+
 def open_train_tabs(browser, url: str, count: int, name: str = "tab") -> list[Tab]:
     """`count` tabs on the Train page, each in its own browser context (its own workspace), ready to Start."""
     tabs = []
     for number in range(count):
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        context.add_init_script(OBSERVER)
         page = context.new_page()
         page.set_default_timeout(180_000)
         page.goto(f"{url}/train")
@@ -162,25 +194,21 @@ def press_start(tabs: list[Tab]) -> None:
 
 
 def watch(tabs: list[Tab], ended: callable, give_up_after: float) -> None:
-    """Polls every tab's page until each shows its run's end, or until `give_up_after` seconds have passed
-    since every job ended (`ended()` says whether they all have)."""
+    """Waits until each tab has shown its run's end (the page notes when, `OBSERVER`), or until `give_up_after`
+    seconds have passed since every job ended (`ended()` says whether they all have)."""
     all_ended_at = None
     while any(tab.shown is None for tab in tabs):
         for tab in tabs:
-            if tab.shown is not None:
-                continue
-            with contextlib.suppress(Exception):
-                text = tab.page.locator('[data-testid="stMain"]').inner_text(timeout=2_000)
-                found = OUTCOME.search(text)
-                if found:
-                    tab.shown, tab.run_id, tab.outcome = time.time(), found["run"], "stored"
-                elif "Training failed" in text or "stopped answering" in text or "Stalled" in text:
-                    tab.shown, tab.outcome = time.time(), "failed"
+            if tab.shown is None:
+                with contextlib.suppress(Exception):
+                    shown = tab.page.evaluate("window.__cnnlabShown")
+                    if shown:
+                        tab.shown, tab.run_id, tab.outcome = shown["at"], shown["run"], shown["outcome"]
         if all_ended_at is None and ended():
             all_ended_at = time.time()
         if all_ended_at is not None and time.time() - all_ended_at > give_up_after:
             return
-        time.sleep(0.2)
+        tabs[0].page.wait_for_timeout(1000)
 
 
 def local_job_ends(store: Path) -> dict[str, float]:

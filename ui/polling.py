@@ -40,10 +40,12 @@ class Pace:
     Args:
         interval: Seconds between polls now.
         last: `time.monotonic()` when the last poll started (0 before the first).
+        base: The interval the panel asked for last (what it returns to when the server keeps up).
     """
 
     interval: float
     last: float = 0.0
+    base: float = 0.0
 
 
 def next_interval(pace: Pace, base: float, gap: float | None, took: float) -> float:
@@ -55,10 +57,12 @@ def next_interval(pace: Pace, base: float, gap: float | None, took: float) -> fl
     """
     behind = took > BUSY * pace.interval or (gap is not None and gap > LATE * pace.interval)
     if behind:
-        return min(SLOWEST, max(base, pace.interval * 2))
-    if gap is not None and gap < 1.3 * pace.interval and took < BUSY * pace.interval / 2:
-        return max(base, pace.interval / 2)
-    return pace.interval
+        wanted = pace.interval * 2
+    elif gap is not None and gap < 1.3 * pace.interval and took < BUSY * pace.interval / 2:
+        wanted = pace.interval / 2
+    else:
+        wanted = pace.interval
+    return min(SLOWEST, max(base, wanted))
 
 
 def _send_interval(seconds: float) -> None:
@@ -76,11 +80,13 @@ def _send_interval(seconds: float) -> None:
     ctx.enqueue(message)
 
 
-def live_fragment(render: Callable[..., None], state_key: str, base: float, active: bool, *args: object) -> None:
+def live_fragment(render: Callable[..., float | None], state_key: str, base: float, active: bool,
+                  *args: object) -> None:
     """Runs `render(*args)` as a fragment that reruns itself while `active`, at an interval that adapts to load.
 
     Args:
-        render: The panel; it draws itself on every run.
+        render: The panel; it draws itself on every run, and may return the interval it wants as its base from
+            now on (a waiting run needs looking at less often than a training one), or None.
         state_key: Where this panel's `Pace` lives in session state (its page's state module owns the key).
         base: The interval when the server keeps up, in seconds.
         active: Whether there is anything to follow (a finished run's panel polls no more).
@@ -88,13 +94,14 @@ def live_fragment(render: Callable[..., None], state_key: str, base: float, acti
     pace = st.session_state.get(state_key)
     if not isinstance(pace, Pace):
         pace = st.session_state[state_key] = Pace(base)
+    pace.base = pace.base or base
 
     def polled(*inner: object) -> None:
         started = time.monotonic()
         gap = started - pace.last if pace.last else None
         pace.last = started
-        render(*inner)
-        wanted = next_interval(pace, base, gap, time.monotonic() - started)
+        pace.base = render(*inner) or base
+        wanted = next_interval(pace, pace.base, gap, time.monotonic() - started)
         if wanted != pace.interval:
             pace.interval = wanted
             _send_interval(wanted)

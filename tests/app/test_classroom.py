@@ -148,3 +148,43 @@ def test_a_class_trains_ranks_shares_and_keeps_its_work_across_reloads(hosted):
     # The teacher link, opened in a new tab, is the teacher's view again.
     again = open_app(CLASS, query={"ws": key_of(teacher)})
     assert len(again.dataframe) >= 2 and "Ada" in list(again.dataframe[1].value["student"])
+
+
+def test_while_the_queue_cannot_be_reached_the_live_views_keep_the_last_state_seen_marked_stale(monkeypatch):
+    # The scale-out queue's Redis goes away mid-lesson: the teacher's table and the student's live panel keep
+    # what they last saw, say since when, and come back by themselves; nothing disappears.
+    from core.jobs.jobs import QueueUnavailable
+    from tests.unit.test_jobs import wait_for
+
+    teacher = open_app(CLASS)
+    teacher.text_input(key=class_state.CLASS_NAME).set_value("Outage")
+    teacher.button(key=class_state.CREATE).click()
+    rerun(teacher)
+    room = load_class(teacher.session_state[class_state.TAUGHT])
+    ada = join(f"{room.join_code[:4]}-{room.join_code[4:]}", "Ada")
+    job_id = start_training(ada, 1)
+    wait_for(lambda: not training_queue().status(job_id).active, 300)
+    rerun(ada)
+    rerun(teacher)
+    assert teacher.dataframe[0].value["state"].tolist() == ["finished"]
+
+    queue = training_queue()
+
+    def away(*_args, **_kwargs):
+        raise QueueUnavailable("Training is unavailable: the job queue (Redis at redis://10.0.0.9:6379) cannot be "
+                               "reached. Everything else works; try again in a while.")
+
+    for name in ("status", "active", "events", "wait"):
+        monkeypatch.setattr(queue, name, away)
+    rerun(teacher)
+    assert_clean(teacher)
+    assert teacher.dataframe[0].value["state"].tolist() == ["finished (stale)"]
+    assert_says(teacher, "cannot be reached right now", "(stale)")
+    ada.session_state[train_state.JOB_ID] = job_id
+    rerun(ada)
+    assert_clean(ada)
+    assert_says(ada, "cannot be reached right now", "as it was at")
+    assert any(job_id in success.value or "finished" in success.value for success in ada.success)
+    monkeypatch.undo()
+    rerun(teacher)
+    assert teacher.dataframe[0].value["state"].tolist() == ["finished"]

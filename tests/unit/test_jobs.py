@@ -327,3 +327,29 @@ def test_the_queue_reads_only_the_active_jobs_not_a_days_worth_of_ended_ones(tmp
     assert cancel_job(waiting, "ann", tmp_path) == "cancelled"
     reads.clear()
     assert active_jobs(tmp_path) == [] and active_jobs(tmp_path) == [] and len(reads) == 1  # its entry is dropped
+
+
+def test_a_live_panel_polls_less_often_when_the_server_falls_behind_and_catches_up_again():
+    from ui.polling import SLOWEST, Pace, next_interval
+
+    base = 0.5
+    pace = Pace(base)
+    assert next_interval(pace, base, None, 0.01) == base  # the first poll: nothing to judge by
+    assert next_interval(pace, base, 0.52, 0.01) == base  # on time and cheap: stays
+    assert next_interval(pace, base, 1.5, 0.01) == 1.0  # came three intervals late: the server is behind
+    assert next_interval(pace, base, 0.5, 0.2) == 1.0  # took 40% of its interval: too costly at this pace
+    slow = Pace(SLOWEST)
+    assert next_interval(slow, base, 30.0, 0.01) == SLOWEST  # never slower than SLOWEST: late, not never
+    assert next_interval(slow, base, SLOWEST * 1.1, 0.01) == SLOWEST / 2  # served on time again: back towards base
+    assert next_interval(Pace(1.0), base, 1.1, 0.01) == base
+    assert next_interval(Pace(1.0), base, 1.5, 0.01) == 1.0  # a little late: holds
+
+
+def test_the_charts_draw_at_most_a_few_hundred_points_whatever_the_run_s_length():
+    from ui.train.live import MAX_POINTS, thinned
+
+    points = [(step / 100, 1.0 / (step + 1)) for step in range(10_000)]
+    drawn = thinned(points)
+    assert len(drawn) == MAX_POINTS and drawn[0] == points[0] and drawn[-1] == points[-1]
+    assert drawn == sorted(drawn)  # in order, evenly spread
+    assert thinned(points[:50]) == points[:50]
