@@ -135,10 +135,14 @@ def claim_oldest(redis, task_id: str) -> JobStatus | None:
         claimed = transition(redis, job_id, decide, then, watch=(key("waiting"),))
         if claimed is not None:
             return claimed
-        # Not claimable (cancelled, or taken by another worker between our two reads): drop a stale entry.
-        with contextlib.suppress(KeyError):
-            if not status_from(redis.get(key("job", job_id)), job_id).queued:
-                redis.zrem(key("waiting"), job_id)
+        # Not claimable (cancelled, taken by another worker between our two reads, or its keys are gone):
+        # drop a stale entry, so the line moves on.
+        try:
+            stale = not status_from(redis.get(key("job", job_id)), job_id).queued
+        except KeyError:
+            stale = True
+        if stale:
+            redis.zrem(key("waiting"), job_id)
 
 
 def take_over(redis, job_id: str, task_id: str) -> JobStatus | None:

@@ -192,7 +192,10 @@ def _render(job_id: str, owner: str, was_active: bool) -> float | None:
     if status.queued:
         stop.button("Cancel", key=cancel_key(job_id), icon=":material/cancel:", on_click=_stop, args=(job_id, owner),
                     width="stretch", disabled=bool(stale))
-        wait = None if stale else training_queue().wait(job_id)
+        try:
+            wait = None if stale else training_queue().wait(job_id)
+        except JobError:  # the queue went away between two calls: the next poll says so
+            wait = None
         st.info(f"Waiting: {wait_line(wait)}. Every Start is taken in turn; you can leave this page meanwhile."
                 if wait else "Waiting for a worker…", icon=":material/hourglass_top:")
         if status.message:  # put back in line after its worker was lost: why
