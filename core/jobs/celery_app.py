@@ -46,11 +46,13 @@ from core.jobs.folder import (
     MAX_ATTEMPTS,
     JobStatus,
     failure_message,
+    lost,
     measured_speed,
     requeue_note,
     retry_note,
     speed_key,
 )
+from core.jobs.pool import positive_setting
 from core.jobs.wire import (
     BEAT_EXPIRES,
     BEAT_SECONDS,
@@ -166,10 +168,7 @@ def take_over(redis, job_id: str, task_id: str) -> JobStatus | None:
         if not current.training or current.attempt != seen:
             return None
         if current.attempt >= MAX_ATTEMPTS:
-            current.state, current.ended = "failed", time.time()
-            current.message = (f"The run was lost {current.attempt} times ({WORKER_LOST}); nothing was saved. "
-                               "Start it again, perhaps with a smaller model or batch.")
-            return current
+            return lost(current, WORKER_LOST)
         return _begin(current, retry_note(requeue_note(WORKER_LOST)))
 
     def then(pipe, new: JobStatus) -> None:
@@ -252,11 +251,7 @@ class Outbox:
 
 
 def delivery_seconds() -> float:
-    try:
-        value = float(os.environ.get(DELIVERY_ENV, "") or DEFAULT_DELIVERY_SECONDS)
-    except ValueError:
-        return DEFAULT_DELIVERY_SECONDS
-    return value if value > 0 else DEFAULT_DELIVERY_SECONDS
+    return positive_setting(DELIVERY_ENV, DEFAULT_DELIVERY_SECONDS)
 
 
 def finish(redis, status: JobStatus, state: str, message: str, outbox: Outbox | None = None,

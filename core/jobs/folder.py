@@ -125,6 +125,19 @@ def retry_note(waiting_message: str) -> str:
     return f"Second attempt, from the start: in the first, {cause[0].lower()}{cause[1:]}."
 
 
+def lost(current: JobStatus, cause: str) -> JobStatus:
+    """A run whose worker was lost (`cause` says how): back in line at its old place for another attempt, or
+    failed with the reason once it has had MAX_ATTEMPTS."""
+    if current.attempt >= MAX_ATTEMPTS:
+        current.state, current.ended = "failed", time.time()
+        current.message = (f"The run was lost {current.attempt} times; the last time {cause}. Nothing was saved; "
+                           "start it again, perhaps with a smaller model or batch.")
+    else:
+        current.state, current.pid, current.started = "queued", 0, 0.0
+        current.message = requeue_note(cause)
+    return current
+
+
 def failure_message(error: Exception) -> str:
     """What a failed run's status says: the reason itself for bad settings, missing data or too little memory
     (their messages are written for the user), the exception's kind for anything else."""

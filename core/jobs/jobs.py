@@ -40,7 +40,7 @@ from pathlib import Path
 from core.data.datasets import BUILTIN_DATASETS, Dataset
 from core.jobs import folder as files
 from core.jobs.eta import Wait, run_seconds, waits
-from core.jobs.folder import MAX_ATTEMPTS, JobOrder, JobStatus
+from core.jobs.folder import JobOrder, JobStatus
 from core.jobs.pool import ensure_pool, pool_settings
 from core.store.hosting import Limits, QuotaError, check_store_quota, current_limits
 from core.store.ids import new_id
@@ -125,14 +125,7 @@ def _retry_or_fail(folder: Path, seen: JobStatus) -> JobStatus | None:
     def decide(current: JobStatus) -> JobStatus | None:
         if not current.training or current.attempt != seen.attempt or _worker_alive(folder):
             return None  # it ended, or was retried, or a worker holds it after all
-        if current.attempt >= MAX_ATTEMPTS:
-            current.state, current.ended = "failed", time.time()
-            current.message = (f"The run was lost {current.attempt} times ({DIED}). Nothing was saved; start it "
-                               "again, perhaps with a smaller model or batch.")
-        else:
-            current.state, current.pid, current.started = "queued", 0, 0.0
-            current.message = files.requeue_note(DIED)
-        return current
+        return files.lost(current, DIED)
 
     changed = files.transition(folder, decide)
     if changed is not None and changed.state == "failed":

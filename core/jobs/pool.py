@@ -44,7 +44,8 @@ class PoolSettings:
     max_mb: float = 2000.0
 
 
-def _positive(name: str, default: float) -> float:
+def positive_setting(name: str, default: float) -> float:
+    """A positive number from the environment variable `name`; a missing or bad value gives `default`."""
     try:
         value = float(os.environ.get(name, "") or default)
     except ValueError:
@@ -56,8 +57,8 @@ def pool_settings(workers: int) -> PoolSettings:
     """The settings for `workers` workers (`Limits.workers`, from `CNNLAB_WORKERS`), recycling from the
     environment; a bad value falls back to its default."""
     return PoolSettings(workers=max(1, int(workers)),
-                        jobs_per_worker=int(_positive(JOBS_ENV, PoolSettings.jobs_per_worker)),
-                        max_mb=_positive(MEMORY_ENV, PoolSettings.max_mb))
+                        jobs_per_worker=int(positive_setting(JOBS_ENV, PoolSettings.jobs_per_worker)),
+                        max_mb=positive_setting(MEMORY_ENV, PoolSettings.max_mb))
 
 
 class WorkerPool:

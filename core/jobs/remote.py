@@ -40,7 +40,7 @@ from pathlib import Path
 
 from core.data.datasets import BUILTIN_DATASETS, Dataset
 from core.jobs.eta import Wait, run_seconds
-from core.jobs.folder import MAX_ATTEMPTS, JobStatus, requeue_note, speed_key
+from core.jobs.folder import JobStatus, lost, speed_key
 from core.jobs.jobs import JobError, JobLimitError, QueueUnavailable, admit, planned_images, wait_in_line
 from core.jobs.wire import (
     BEAT_EXPIRES,
@@ -152,14 +152,7 @@ class RemoteQueue:
         def decide(current: JobStatus, pipe) -> JobStatus | None:
             if not current.training or current.attempt != seen or pipe.exists(key("beat", current.job_id)):
                 return None
-            if current.attempt >= MAX_ATTEMPTS:
-                current.state, current.ended = "failed", time.time()
-                current.message = (f"The run was lost {current.attempt} times; the last time {silence}. Nothing "
-                                   "was saved; start it again.")
-            else:
-                current.state, current.pid, current.started = "queued", 0, 0.0
-                current.message = requeue_note(silence)
-            return current
+            return lost(current, silence)
 
         def then(pipe, new: JobStatus) -> None:
             if new.state == "failed":
