@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from functools import cache
@@ -43,9 +44,22 @@ def connect(url: str):
     return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
 
 
-@cache
+_celery_lock = threading.Lock()
+
+
 def make_celery(url: str):
-    """The Celery app for a broker, configured the same on both sides: the server sends, workers run."""
+    """The Celery app for a broker, configured the same on both sides: the server sends, workers run.
+
+    Made once per broker, under a lock: Celery's package swaps itself for a lazy module while it is
+    first imported, and a second session's thread importing it meanwhile got "cannot import name
+    'Celery'" (ten sessions pressing Start at once on a fresh server did).
+    """
+    with _celery_lock:
+        return _make_celery(url)
+
+
+@cache
+def _make_celery(url: str):
     from celery import Celery
 
     app = Celery("cnnlab", broker=url)
