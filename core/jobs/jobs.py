@@ -20,8 +20,8 @@ run has ended, so a worker that dies in any way (even SIGKILL) releases it at on
 status says it trains but whose lock is free goes back in line at its old place and is retried
 from the start by the next free worker; a run lost a second time is reported failed.
 
-Every change of a state is a compare-and-set on the status file (`folder.transition`) that names the
-attempt it belongs to, so a run's reported state is always the truth: a worker's "finished" is
+Every change of a state is a compare-and-set on the status file (`core.jobs.lifecycle`) that names
+the attempt it belongs to, so a run's reported state is always the truth: a worker's "finished" is
 never overwritten, and a worker whose run was given up on cannot end it.
 """
 
@@ -31,7 +31,6 @@ import contextlib
 import fcntl
 import os
 import shutil
-import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +40,16 @@ from core.data.datasets import BUILTIN_DATASETS, Dataset
 from core.jobs import folder as files
 from core.jobs.eta import Wait, run_seconds, waits
 from core.jobs.folder import JobOrder, JobStatus
+from core.jobs.lifecycle import (
+    ACTIVE_INDEX,
+    cancel,
+    claimed,
+    end_stalled,
+    mark_active,
+    retry_or_fail,
+    stall_seconds,
+    worker_alive,
+)
 from core.jobs.pool import ensure_pool, pool_settings
 from core.store.hosting import Limits, QuotaError, check_store_quota, current_limits
 from core.store.ids import new_id
@@ -48,8 +57,6 @@ from core.store.runs import STORE_ROOT, file_lock
 from core.train.config import TrainConfig
 
 JOBS = "jobs"
-STALL_ENV = "CNNLAB_STALL_SECONDS"
-DEFAULT_STALL_SECONDS = 120.0
 QUEUE_ENV = "CNNLAB_MAX_QUEUE"
 DEFAULT_MAX_QUEUE = 200  # runs waiting at once: one per visitor, so a class of 30 is far inside it
 
@@ -86,24 +93,6 @@ def _global_lock(root: Path) -> Iterator[None]:
         yield
 
 
-def _worker_alive(folder: Path) -> bool:
-    """Whether a process holds the job's lock: the worker that claimed it."""
-    try:
-        descriptor = os.open(folder / files.LOCK, os.O_RDWR)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(descriptor)  # closing drops the lock if we got it
-    return False
-
-
-DIED = "its worker process died (killed, or out of memory)"
-
-
 def job_status(job_id: str, root: Path = STORE_ROOT) -> JobStatus:
     """The job's status; a job whose worker died without saying so is put back in line (or fails, if it was
     lost before), and a stalled one is ended.
@@ -113,66 +102,11 @@ def job_status(job_id: str, root: Path = STORE_ROOT) -> JobStatus:
     """
     folder = job_folder(job_id, root)
     status = files.read_status(folder, job_id)
-    if status.training and not _worker_alive(folder):
-        status = _retry_or_fail(folder, status) or files.read_status(folder, job_id)
+    if status.training and not worker_alive(folder):
+        status = retry_or_fail(folder, status) or files.read_status(folder, job_id)
     elif status.training and (silent := files.silent_for(folder)) > stall_seconds():
-        status = _end_stalled(folder, status, silent) or files.read_status(folder, job_id)
+        status = end_stalled(folder, status, silent) or files.read_status(folder, job_id)
     return status
-
-
-def _retry_or_fail(folder: Path, seen: JobStatus) -> JobStatus | None:
-    """A run whose worker died: back in line at its old place for its second attempt, else failed."""
-    def decide(current: JobStatus) -> JobStatus | None:
-        if not current.training or current.attempt != seen.attempt or _worker_alive(folder):
-            return None  # it ended, or was retried, or a worker holds it after all
-        return files.lost(current, DIED)
-
-    changed = files.transition(folder, decide)
-    if changed is not None and changed.state == "failed":
-        with contextlib.suppress(OSError), files.open_progress(folder) as handle:
-            files.append_event(handle, {"type": "end", "status": "failed", "message": changed.message})
-    elif changed is not None:
-        _mark_active(folder.parent.parent, changed.job_id)
-    return changed
-
-
-def stall_seconds() -> float:
-    """How long a running job may go without a sign of progress before it counts as stalled.
-
-    Far longer than the slowest batch plus TensorFlow's tracing of the first one (seconds here);
-    while it loads data or evaluates, the worker's heartbeat shows it is still being scheduled.
-    `CNNLAB_STALL_SECONDS` changes it.
-    """
-    try:
-        value = float(os.environ.get(STALL_ENV, "") or DEFAULT_STALL_SECONDS)
-    except ValueError:
-        return DEFAULT_STALL_SECONDS
-    return value if value > 0 else DEFAULT_STALL_SECONDS
-
-
-def _end_stalled(folder: Path, seen: JobStatus, silent: float) -> JobStatus | None:
-    """Ends a stalled worker (paused with SIGSTOP, or hung) and records why; its slot is free at once."""
-    message = (f"Stalled: the training process showed no progress for {silent:.0f} s (it hung, or was "
-               "paused), so it was ended. Nothing was saved; start the run again.")
-
-    def decide(current: JobStatus) -> JobStatus | None:
-        if not current.training or current.attempt != seen.attempt:
-            return None
-        current.state, current.message, current.ended = "failed", message, time.time()
-        return current
-
-    try:
-        changed = files.transition(folder, decide)
-    except OSError:
-        return None
-    if changed is None:
-        return None
-    if seen.pid > 0:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(seen.pid, signal.SIGKILL)  # its own session: the worker and anything it started
-    with contextlib.suppress(OSError), files.open_progress(folder) as handle:
-        files.append_event(handle, {"type": "end", "status": "failed", "message": message})
-    return changed
 
 
 def list_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
@@ -188,15 +122,6 @@ def list_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
             except JobError:
                 continue
     return found
-
-
-ACTIVE_INDEX = ".active"  # in the jobs folder: an empty file per job waiting or training
-
-
-def _mark_active(root: Path, job_id: str) -> None:
-    index = jobs_root(root) / ACTIVE_INDEX
-    index.mkdir(parents=True, exist_ok=True)
-    (index / job_id).touch()
 
 
 def active_jobs(root: Path = STORE_ROOT) -> list[JobStatus]:
@@ -321,7 +246,7 @@ def submit_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, 
             raise JobError(f"The run could not start: the server cannot write its files ({error.strerror or error}). "
                            "Nothing was started; try again later.") from None
         if waiting is not None:
-            _cancel(jobs_root(root) / waiting.job_id, waiting, "Replaced by a newer Start, which took its place.")
+            cancel(jobs_root(root) / waiting.job_id, waiting, "Replaced by a newer Start, which took its place.")
     if start_workers:
         ensure_pool(root, pool_settings(limits.workers))
     return job_id
@@ -336,23 +261,8 @@ def _write_job(folder: Path, status: JobStatus, config: TrainConfig, dataset: Da
     caps = {"max_epochs": limits.max_epochs, "max_train_images": limits.max_train_images}
     files.write_order(folder, JobOrder(config, root, caps))
     (folder / files.LOCK).touch()
-    _mark_active(root, status.job_id)
+    mark_active(jobs_root(root), status.job_id)
     files.write_status(folder, status)
-
-
-def _cancel(folder: Path, status: JobStatus, message: str) -> bool:
-    """Cancels a run if it is still waiting (compare-and-set); returns whether it did."""
-    def decide(current: JobStatus) -> JobStatus | None:
-        if not current.queued:
-            return None
-        current.state, current.message, current.ended = "cancelled", message, time.time()
-        return current
-
-    if files.transition(folder, decide) is None:
-        return False
-    with contextlib.suppress(OSError), files.open_progress(folder) as handle:
-        files.append_event(handle, {"type": "end", "status": "cancelled", "message": message})
-    return True
 
 
 def claim_next(root: Path, worker_pid: int) -> tuple[Path, JobStatus, int] | None:
@@ -372,24 +282,15 @@ def claim_next(root: Path, worker_pid: int) -> tuple[Path, JobStatus, int] | Non
             except BlockingIOError:
                 os.close(descriptor)
                 continue
-            claimed = files.transition(folder, lambda current, pid=worker_pid: _claim(current, pid))
-            if claimed is None:  # cancelled between our two reads
+            taken = files.transition(folder, lambda current, pid=worker_pid: claimed(current, pid))
+            if taken is None:  # cancelled between our two reads
                 fcntl.flock(descriptor, fcntl.LOCK_UN)
                 os.close(descriptor)
                 continue
-            if claimed.attempt > 1:  # a retry: its progress starts afresh (a page sees a reset)
+            if taken.attempt > 1:  # a retry: its progress starts afresh (a page sees a reset)
                 (folder / files.PROGRESS).unlink(missing_ok=True)
-            return folder, claimed, descriptor
+            return folder, taken, descriptor
     return None
-
-
-def _claim(current: JobStatus, worker_pid: int) -> JobStatus | None:
-    if not current.queued:
-        return None
-    current.state, current.pid, current.attempt = "starting", worker_pid, current.attempt + 1
-    if current.attempt > 1:
-        current.message = files.retry_note(current.message)
-    return current
 
 
 def cancel_job(job_id: str, owner: str | None = None, root: Path = STORE_ROOT) -> str:
@@ -405,7 +306,7 @@ def cancel_job(job_id: str, owner: str | None = None, root: Path = STORE_ROOT) -
         status = job_status(job_id, root)
         if owner is not None and status.owner != owner:
             raise JobError("That run belongs to another workspace.")
-        if status.queued and _cancel(job_folder(job_id, root), status, "Cancelled before it started."):
+        if status.queued and cancel(job_folder(job_id, root), status, "Cancelled before it started."):
             return "cancelled"
     if status.training:
         files.request_stop(job_folder(job_id, root))
