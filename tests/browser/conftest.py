@@ -65,6 +65,10 @@ class StreamlitServer:
         self.stop()
         raise RuntimeError(f"streamlit did not become healthy in 60 s:\n{log_path.read_text()}")
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def stop(self) -> None:
         self._process.terminate()
         try:
