@@ -86,7 +86,10 @@ def job_statuses(store: Path, redis_url: str | None) -> list[dict]:
         found = []
         for status_file in (store / "jobs").glob("*/status.json"):
             with contextlib.suppress(OSError, ValueError):
-                found.append(json.loads(status_file.read_text()))
+                status = json.loads(status_file.read_text())
+                if status.get("state") not in ACTIVE and not status.get("ended"):
+                    status["ended"] = status_file.stat().st_mtime  # written before statuses said when they ended
+                found.append(status)
         return found
     from core.jobs.wire import PREFIX, connect
 
@@ -149,8 +152,12 @@ async def class_presses(args, server: Server, store: Path, redis_url: str | None
         session.responses.clear()
     cpu_before = cpu_seconds(server.process.pid)
     began = time.time()
-    await asyncio.gather(*(session.click("Start training", timeout=300) for session in sessions))
+    answers = await asyncio.gather(*(session.click("Start training", timeout=args.give_up) for session in sessions),
+                                   return_exceptions=True)
     presses = time.time() - began
+    unanswered = sum(isinstance(answer, BaseException) for answer in answers)
+    if unanswered:  # the server is too busy to answer a press: its page is still watched
+        print(f"{unanswered} of {args.sessions} presses had no answer within {args.give_up:.0f} s", flush=True)
     await until_shown(sessions, statuses, args.give_up)
     server_cpu = cpu_seconds(server.process.pid) - cpu_before
     watched = time.time() - began
