@@ -64,10 +64,13 @@ with model_tab:
         format_func=lambda name: "your own (edited)" if name == "custom"
         else f"{PRESETS[name].title} · {fitting[name]:,} params" + (" · recommended" if name == default_run.preset
                                                                    else ""),
-        on_change=lambda: model_builder.load_preset(st.session_state[state.PRESET])
-        if st.session_state[state.PRESET] != "custom" else None)
+        on_change=train_settings.apply_preset, args=(key,),
+        help="A preset brings its layers and its settings: the tuned ones for the recommended model, the lessons' "
+             "(Adam 0.001, batch 64) for the others, so that comparing two lessons compares their architectures.")
     if choice != "custom":
         st.caption(PRESETS[choice].describe(dataset.image_shape, dataset.num_classes))
+    train_settings.settings_note(key, caps.max_epochs)
+    train_settings.settings_buttons(key, "model")
     st.markdown("**Layers** (the input comes first, as 0–255 pixels; the output layer, Dense "
                 f"{dataset.num_classes} softmax, is added after the last one)")
     model_builder.layer_rows()
@@ -76,8 +79,7 @@ with model_tab:
     layers = model_builder.model_summary(dataset.image_shape, dataset.num_classes)
 
 with settings_tab:
-    st.button("Recommended for this dataset", help="The strong default: the model and settings that reached the "
-              "best accuracy per CPU-second here.", on_click=train_settings.apply_recommended, args=(key,))
+    train_settings.settings_buttons(key, "settings")
     settings = train_settings.hyperparameters(len(dataset.x_train), caps.max_epochs, caps.max_train_images)
     if settings["loss"] == "categorical":
         train_settings.one_hot_example(dataset.y_train, dataset.class_names)

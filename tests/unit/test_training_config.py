@@ -138,3 +138,23 @@ def test_progress_fold_position_speed_and_eta():
 
 def test_format_duration():
     assert [format_duration(s) for s in (None, 5, 65, 3723)] == ["–", "0:05", "1:05", "1:02:03"]
+
+
+def test_a_preset_brings_the_lessons_settings_unless_it_is_the_datasets_tuned_model():
+    from core.train.recipes import preset_config
+
+    lesson = preset_config("cifar10", "cifar_dense")
+    assert (lesson.optimizer, lesson.learning_rate, lesson.batch_size) == ("adam", 1e-3, 64)
+    assert lesson.label_smoothing == 0.0
+    tuned = preset_config("cifar10", DEFAULT_RUNS["cifar10"].preset)
+    assert (tuned.optimizer, tuned.learning_rate, tuned.batch_size) == ("sgd", 0.2, 512)
+    with pytest.raises(ValueError, match="nope"):
+        preset_config("mnist", "nope")
+
+
+def test_settings_are_said_in_a_few_words():
+    from core.train.recipes import settings_line
+
+    lesson = "Adam 0.001 · batch 64 · 5 epochs · constant rate · float32"
+    assert settings_line(default_config("mnist", "dense")) == lesson
+    assert settings_line(default_config("cifar10")).endswith("one-hot labels, smoothing 0.2")

@@ -10,7 +10,7 @@ import streamlit as st
 
 from core.data.labels import one_hot
 from core.train.config import MONITORS, PRECISIONS, TrainConfig
-from core.train.recipes import DEFAULT_RUNS, default_config
+from core.train.recipes import DEFAULT_RUNS, default_config, preset_config, settings_line
 from ui.train import model_builder, state
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
@@ -52,6 +52,66 @@ def apply_recommended(dataset: str) -> None:
     st.session_state.update(_state_for(config))
     model_builder.load_preset(config.model_key)
     st.session_state[state.SETTINGS_FOR] = dataset
+
+
+def apply_preset(dataset: str) -> None:
+    """The preset picker's callback: the picked preset's layers, with the settings it brings (`preset_config`)."""
+    preset = st.session_state[state.PRESET]
+    if preset == "custom":
+        return
+    st.session_state.update(_state_for(preset_config(dataset, preset)))
+    model_builder.load_preset(preset)
+    st.session_state[state.SETTINGS_FOR] = dataset
+
+
+def apply_lesson(dataset: str) -> None:
+    """The lessons' settings (Adam 0.001, batch 64, 5 epochs…) for the model as it is now."""
+    st.session_state.update(_state_for(default_config(dataset, "dense")))
+    st.session_state[state.SETTINGS_FOR] = dataset
+
+
+def settings_origin(dataset: str, max_epochs: int | None = None) -> str:
+    """Where the page's settings come from now: "lesson", "tuned" or "own" (edited)."""
+    current = {name: st.session_state.get(setting_key(name)) for name in _SETTINGS_SHOWN}
+    for origin, wanted in (("tuned", default_config(dataset)), ("lesson", default_config(dataset, "dense"))):
+        if max_epochs is not None:  # a hosted server's cap lowered the epochs: still the same settings
+            wanted.epochs = min(wanted.epochs, max_epochs)
+        if current == {name: getattr(wanted, name) for name in _SETTINGS_SHOWN}:
+            return origin
+    return "own"
+
+
+def settings_note(dataset: str, max_epochs: int | None = None) -> None:
+    """Says which settings the model will train with, and warns when tuned ones meet another model."""
+    origin = settings_origin(dataset, max_epochs)
+    tuned_for = default_config(dataset).model_key
+    if origin == "lesson":
+        st.caption(f"Trains with **the lessons' settings**: {settings_line(default_config(dataset, 'dense'))}.")
+    elif origin == "tuned":
+        note = "" if st.session_state.get(state.PRESET) == tuned_for else (
+            f" They were tuned for `{tuned_for}`: on another model they may train poorly; **Lesson settings** "
+            "suit every model.")
+        st.caption(f"Trains with **the settings tuned for this dataset**: {settings_line(default_config(dataset))}."
+                   + note)
+    else:
+        st.caption("Trains with **your own settings** (tab 2).")
+
+def settings_buttons(dataset: str, where: str) -> None:
+    """"Lesson settings" and "Tuned settings", side by side: both one click away from any model."""
+    lesson, tuned = st.columns(2)
+    lesson.button("Lesson settings", key=f"{state.LESSON_BUTTON}{where}", on_click=apply_lesson, args=(dataset,),
+                  icon=":material/school:", width="stretch",
+                  help="The lessons' settings for the model as it is: "
+                       f"{settings_line(default_config(dataset, 'dense'))}. Compare architectures with these.")
+    tuned.button("Tuned settings", key=f"{state.TUNED_BUTTON}{where}", on_click=apply_recommended, args=(dataset,),
+                 icon=":material/speed:", width="stretch",
+                 help="This dataset's recommended model with the settings tuned for it, the best accuracy per "
+                      f"CPU-second here: {settings_line(default_config(dataset))}.")
+
+
+# The settings a preset brings (`preset_config`), compared to tell lesson from tuned from edited.
+_SETTINGS_SHOWN = ("epochs", "batch_size", "learning_rate", "optimizer", "schedule", "precision", "loss",
+                   "label_smoothing")
 
 
 def _comparable(config: TrainConfig) -> TrainConfig:

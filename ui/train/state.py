@@ -16,6 +16,8 @@ SETTING = "hp_"  # prefix of every hyperparameter and callback widget: hp_<name>
 SETTINGS_FOR = "train_settings_for"  # the dataset whose recommended settings the page last took
 LAST_CONFIG = "train_last_config"  # the TrainConfig the page built on its last run (what Start would train)
 TAKE_RECOMMENDED = "train_take_recommended"  # the button that puts the recommendation back
+LESSON_BUTTON = "train_lesson_settings_"  # prefix: "Lesson settings", one per place it is shown
+TUNED_BUTTON = "train_tuned_settings_"  # prefix: "Tuned settings", likewise
 RUN_NAME = "train_run_name"
 
 # The job
