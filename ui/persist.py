@@ -61,6 +61,12 @@ def keep(keys: Iterable[str]) -> None:
         st.session_state[shadow] = value
 
 
+def forget(key: str) -> None:
+    """Drops a kept value and its copy, so its widget starts over at its default."""
+    st.session_state.pop(key, None)
+    st.session_state.pop(_SHADOW + key, None)
+
+
 def keys_with_prefix(prefixes: tuple[str, ...]) -> set[str]:
     """Every kept or present key starting with one of the prefixes."""
     names = {str(key).removeprefix(_SHADOW) for key in st.session_state}

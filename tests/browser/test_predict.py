@@ -84,3 +84,38 @@ def test_a_drawn_x_is_not_a_digit_and_the_switch_shows_the_raw_guess(page, app_s
     expect(raw_guess).to_be_visible(timeout=30_000)
     expect(flagged).to_have_count(0)
     assert_no_exception(page)
+
+
+@pytest.fixture
+def shipped_three(shipped):
+    """The shipped MNIST, CIFAR-10 and digits defaults: three models with different conv layers."""
+    copied = [SHIPPED_RUN_IDS[dataset] for dataset in ("cifar10", "digits")]
+    for run_id in copied:
+        shutil.copytree(REPO_ROOT / "models" / DEFAULTS / run_id, STORE_ROOT / DEFAULTS / run_id, dirs_exist_ok=True)
+    yield
+    for run_id in copied:
+        shutil.rmtree(STORE_ROOT / DEFAULTS / run_id, ignore_errors=True)
+
+
+def test_switching_models_on_a_test_image_keeps_the_layer_box_true(page, app_server, shipped_three, tmp_path):
+    # The browser sends back the layer box's label after a model switch; no layer of the new model has it, and
+    # Streamlit handed the label (a str) back as the value: the page crashed ("'>' not supported between
+    # instances of 'str' and 'int'"), and before that the box named a layer of the old model.
+    page.goto(f"{app_server.url}/predict")
+    wait_until_idle(page)
+    page.get_by_role("radiogroup").get_by_text("Test image", exact=True).click() \
+        if page.get_by_role("radiogroup").count() else page.get_by_role("button", name="Test image").click()
+    wait_until_idle(page)
+    for dataset in ("MNIST", "CIFAR-10", "digits", "MNIST"):
+        page.get_by_role("combobox", name="Model").click()
+        page.get_by_role("option").filter(has_text=re.compile(rf"default · .*{dataset}", re.IGNORECASE)).first.click()
+        wait_until_idle(page)
+        expect(page.get_by_text(re.compile(r"\d+ maps of \d+×\d+"))).to_be_visible(timeout=90_000)
+        assert_no_exception(page)
+        layer = page.get_by_role("combobox", name="Layer").input_value() or \
+            page.locator('[data-testid="stSelectbox"]').filter(has_text="Layer").inner_text()
+        size = re.search(r"(\d+)×(\d+)×(\d+)\)", layer)
+        assert size, layer
+        height, width, count = size.groups()
+        expect(page.get_by_text(f"{count} maps of {height}×{width}")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "predict-switch.png"), full_page=True)

@@ -45,10 +45,15 @@ def test_two_starts_with_one_worker_one_trains_the_other_waits_then_trains(brows
         trains, waits = (first, second) if first.get_by_text(training).count() else (second, first)
         expect(waits.get_by_text(waiting)).to_be_visible(timeout=10_000)
         expect(waits.get_by_role("button", name="Cancel")).to_be_visible()
+        expect(waits.get_by_text(re.compile("waiting in line \\(above\\)"))).to_be_visible()
         waits.screenshot(path=str(tmp_path / "queue-waiting.png"), full_page=True)
         expect(trains.get_by_text(re.compile("finished after"))).to_be_visible(timeout=180_000)
-        # Its turn: it trains, then finishes.
+        # Its turn: it trains, then finishes. Only its live panel reruns on a timer, yet the note under Start
+        # follows the run (it said "waiting in line" throughout, and Start stayed enabled, to be refused).
         expect(waits.get_by_text(training)).to_be_visible(timeout=60_000)
+        expect(waits.get_by_text("Your run is training (above)")).to_be_visible(timeout=15_000)
+        expect(waits.get_by_text(re.compile("waiting in line \\(above\\)"))).to_have_count(0)
+        expect(waits.get_by_role("button", name="Start training")).to_be_disabled()
         expect(waits.get_by_text(re.compile("finished after"))).to_be_visible(timeout=180_000)
         for tab in (first, second):
             assert_no_exception(tab)

@@ -195,8 +195,10 @@ def leaderboard_panel(room: ClassRoom, runs: list[RunRecord]) -> None:
     kept = [run_id for run_id in st.session_state.get(state.CURVE_RUNS, list(by_id)[:3]) if run_id in by_id]
     st.session_state[state.CURVE_RUNS] = kept
     picked = st.selectbox("Run", list(by_id), key=state.PICKED_RUN,
-                          format_func=lambda run_id: f"#{by_id[run_id].rank} · {by_id[run_id].nickname} · "
-                                                     f"{by_id[run_id].run_name}")
+                          # No rank in the label: it changes as runs come in, and the browser's old label
+                          # would match no run (`ui.choices`), moving the teacher's pick back to the first.
+                          format_func=lambda run_id: f"{by_id[run_id].nickname} · {by_id[run_id].run_name} · "
+                                                     f"{by_id[run_id].run_id}")
     if picked is None or picked not in by_id:
         return
     left, right = st.columns(2)

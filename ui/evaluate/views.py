@@ -20,6 +20,7 @@ from core.evaluate import metrics as evaluation
 from core.evaluate.code_export import export_notebook, export_script, file_stem
 from core.store.runs import RunRecord, StoreError, load_record
 from ui import figures, palette
+from ui.choices import keep_if_offered
 from ui.evaluate import figures as eval_figures
 from ui.evaluate.state import (
     CHANNEL,
@@ -164,6 +165,7 @@ def mistakes_view(dataset: Dataset, probabilities: np.ndarray) -> None:
     names = dataset.class_names
     options = [None, *range(len(names))]
     left, middle, right = st.columns(3)
+    keep_if_offered(MISTAKE_CLASS, options)  # another run's classes: its labels came back as the value
     chosen = left.selectbox("True class", options, key=MISTAKE_CLASS,
                             format_func=lambda value: "every class" if value is None else names[value])
     order = middle.radio("Order", ("confident", "unsure", "index"), key=ORDER, horizontal=True, format_func={

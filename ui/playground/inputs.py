@@ -14,6 +14,7 @@ from core.data.idx import IdxFormatError
 from core.data.images import DEFAULT_MAX_PIXELS, UPLOAD_TYPES, ImageDecodeError, decode_image, fit_within, to_grey
 from core.data.photos import PHOTOS, load_photo
 from ui import hosting, loaders
+from ui.choices import offered
 from ui.playground import state as pg
 
 MAX_UPLOAD_SIDE = 1024
@@ -83,8 +84,8 @@ def _dataset_image() -> InputImage | None:
             st.session_state[pg.NTH] = int(np.count_nonzero(labels[:pending] == labels[pending]))
         else:
             st.warning(f"The link asks for image {pending:,}, but this split has {len(images):,}; showing another.")
-    if st.session_state[pg.CLASS] >= dataset.num_classes:
-        st.session_state[pg.CLASS] = 0
+    if not offered(st.session_state.get(pg.CLASS), range(dataset.num_classes)):  # fewer classes, or the label
+        st.session_state[pg.CLASS] = 0  # of another dataset's class came back as the value
     left, right = st.columns(2)
     label = left.selectbox("Class", range(dataset.num_classes), key=pg.CLASS,
                            format_func=lambda c: f"{c}: {dataset.class_names[c]}")

@@ -12,6 +12,7 @@ from core.data.numbers import percent
 from core.predict import inspection, preprocessing, rejection
 from core.store.runs import RunRecord
 from ui import hosting
+from ui.choices import keep_if_offered
 from ui.figures import pixel_heatmap, probability_bars, tile_mosaic
 from ui.loaders import dataset_for_run
 from ui.predict import canvas
@@ -163,9 +164,10 @@ def input_pixels(image: np.ndarray) -> None:
 
 
 def _forget_beyond(key: str, highest: int) -> None:
-    """Drops a kept widget value that the current choices no longer allow, so the widget starts over."""
-    if st.session_state.get(key, 0) > highest:
-        del st.session_state[key]
+    """Drops a kept number that the current range no longer allows, so its widget starts over."""
+    value = st.session_state.get(key, 0)
+    if not isinstance(value, int | float) or value > highest:
+        st.session_state.pop(key, None)
 
 
 def feature_maps(model, image: np.ndarray) -> None:
@@ -177,7 +179,7 @@ def feature_maps(model, image: np.ndarray) -> None:
                 "feature maps, only the Dense activations below.", icon=":material/info:")
     else:
         names = [f"{a.name} ({a.kind}, {a.values.shape[0]}×{a.values.shape[1]}×{a.values.shape[2]})" for a in spatial]
-        _forget_beyond("predict_layer", len(spatial) - 1)  # another model may have fewer layers
+        keep_if_offered(LAYER, range(len(spatial)))  # another model: other layers, other labels
         chosen = st.selectbox("Layer", range(len(spatial)), format_func=names.__getitem__, key=LAYER)
         layer = spatial[chosen]
         maps = layer.values  # (h, w, k)
@@ -189,7 +191,7 @@ def feature_maps(model, image: np.ndarray) -> None:
         st.caption(f"{layer.name}: {maps.shape[2]} maps of {maps.shape[0]}×{maps.shape[1]}{note}. Bright = the "
                    "filter found its pattern there. Early layers respond to edges and strokes; deeper, smaller "
                    "maps respond to combinations of them.")
-        _forget_beyond("predict_filter", maps.shape[2] - 1)  # or fewer filters
+        _forget_beyond(FILTER, maps.shape[2] - 1)  # or fewer filters
         k = st.slider("Filter", 0, maps.shape[2] - 1, 0, key=FILTER) if maps.shape[2] > 1 else 0
         st.plotly_chart(pixel_heatmap(maps[:, :, k], zmin=float(maps.min()), zmax=float(maps.max()) or 1.0,
                                       numbers=maps.shape[0] <= 16, height=420, number_format="%{z:.1f}",
@@ -206,9 +208,11 @@ def feature_maps(model, image: np.ndarray) -> None:
 def saliency(model, image: np.ndarray, class_names: list[str], probabilities: np.ndarray) -> None:
     """A heat map of the evidence for the predicted class, or any class picked."""
     guess = int(np.argmax(probabilities))
+    # Labels that stay put from one image to the next (a probability in them made every new image's label
+    # differ, and the browser's old label came back as the value): the probability goes in the caption.
+    keep_if_offered(SALIENCY_CLASS, range(len(class_names)))
     explained = st.selectbox("Explain the class", range(len(class_names)), index=guess,
-                             format_func=lambda i: f"{class_names[i]} ({percent(probabilities[i], 1)})",
-                             key=SALIENCY_CLASS)
+                             format_func=class_names.__getitem__, key=SALIENCY_CLASS)
     result = inspection.saliency(model, image, explained)
     shown = image[:, :, 0] if image.shape[2] == 1 else image.mean(axis=2)
     title = f"{result.method} for {plot_text(class_names[explained])}"
@@ -221,6 +225,7 @@ def saliency(model, image: np.ndarray, class_names: list[str], probabilities: np
     figure.update_xaxes(showticklabels=False)
     figure.update_layout(height=360, margin={"l": 5, "r": 5, "t": 40, "b": 5})
     st.plotly_chart(figure, key="predict_saliency")
+    st.caption(f"The model gives {plain(class_names[explained])} {percent(probabilities[explained], 1)}.")
     if result.method == "Grad-CAM":
         st.caption(f"Grad-CAM on {plain(result.layer)}, the last conv layer: its maps weighted by how much each raises "
                    f"the score of {plain(class_names[explained])} (before the softmax), positive part only, scaled up "

@@ -162,8 +162,17 @@ def _stop(job_id: str, owner: str) -> None:
         st.toast("Cancelled: your run left the queue.")
 
 
-def _render(job_id: str, owner: str, was_active: bool) -> float | None:
-    """Draws the run as it is now; returns the poll interval it needs (`ui.polling.live_fragment`)."""
+def phase(status: JobStatus) -> str:
+    """"waiting", "training" or "ended": what the rest of the page says about the run (its note, Start)."""
+    return "waiting" if status.queued else "training" if status.active else "ended"
+
+
+def _render(job_id: str, owner: str, drawn: str) -> float | None:
+    """Draws the run as it is now; returns the poll interval it needs (`ui.polling.live_fragment`).
+
+    `drawn` is the run's phase when the whole page was last drawn: when it changes, the page is drawn again,
+    since only this panel reruns on its timer and the note under Start would still say "waiting in line".
+    """
     stale = ""
     try:
         status = training_queue().status(job_id)
@@ -180,8 +189,8 @@ def _render(job_id: str, owner: str, was_active: bool) -> float | None:
     except JobError:
         st.warning("This run's job folder is gone (cleaned up). Its model, if saved, is in the store.")
         return
-    if was_active and not status.active:
-        st.rerun(scope="app")  # redraw without the timer, now that nothing changes any more
+    if phase(status) != drawn:
+        st.rerun(scope="app")  # the note and Start follow; once ended, the panel is drawn without its timer
     if stale:
         st.warning(f"The job queue cannot be reached right now, so this is the run as it was at {stale} (stale). "
                    "A run keeps training meanwhile; its progress and result arrive when the queue is back.",
@@ -247,10 +256,10 @@ def live_panel(job_id: str, owner: str) -> None:
     """The job's live view; it refreshes itself every POLL_SECONDS while the job is active (longer when the
     server is busy), and keeps polling, on the last state it saw, while the queue cannot be reached."""
     try:
-        active = training_queue().status(job_id).active
+        drawn = phase(training_queue().status(job_id))
     except QueueUnavailable:
         last = st.session_state.get(LAST_SEEN, {}).get(job_id)
-        active = last is not None and last[0].active
+        drawn = phase(last[0]) if last is not None else "ended"
     except JobError:
-        active = False
-    live_fragment(_render, PACE, POLL_SECONDS, active, job_id, owner, active)
+        drawn = "ended"
+    live_fragment(_render, PACE, POLL_SECONDS, drawn != "ended", job_id, owner, drawn)
