@@ -3,12 +3,13 @@
 import numpy as np
 import streamlit as st
 
-from core.data.datasets import DatasetNotFoundError
+from core.data.datasets import DatasetNotFoundError, source_kind
 from core.data.idx import IdxFormatError
 from core.data.images import upscale_nearest
 from core.data.sampling import grid_page
 from core.data.statistics import balance_sentence
-from ui import loaders
+from ui import hosting, loaders
+from ui.choices import keep_if_offered
 from ui.dataset_picker import dataset_picker
 from ui.explorer import figures as explorer_figures
 from ui.explorer import state
@@ -25,7 +26,7 @@ key = dataset_picker(on_load=state.show_first_image)
 try:
     dataset = loaders.get_dataset(key)
 except (DatasetNotFoundError, IdxFormatError) as error:
-    st.error(str(error), icon=":material/folder_off:")
+    st.error(plain(loaders.dataset_problem(key, error)), icon=":material/folder_off:")
     st.info("Pick another dataset in the sidebar: scikit-learn's Digits always works.")
     st.stop()
 
@@ -48,7 +49,8 @@ facts[0].metric("Training images", f"{len(dataset.x_train):,}")
 facts[1].metric("Test images", f"{len(dataset.x_test):,}")
 facts[2].metric("Image shape (H, W, C)", f"{height} × {width} × {channels}")
 facts[3].metric("Classes", dataset.num_classes)
-st.caption(plain(f"{dataset.description} Source: {dataset.source}."))
+source = source_kind(dataset.source) if hosting.limits().hosted else dataset.source  # no server paths to visitors
+st.caption(plain(f"{dataset.description} Source: {source}."))
 for note in dataset.notes:
     st.info(plain(note), icon=":material/info:")
 
@@ -80,6 +82,7 @@ if section == "Overview":
 
 elif section == "Samples":
     controls = st.columns([3, 1, 1, 1])
+    keep_if_offered(state.CLASSES, range(dataset.num_classes))  # another dataset's labels came back as the value
     classes = controls[0].multiselect("Show only these classes", range(dataset.num_classes),
                                       format_func=lambda c: f"{c}: {dataset.class_names[c]}", key=state.CLASSES)
     shuffle = controls[1].toggle("Shuffle", value=True, key=state.SHUFFLE)
@@ -93,6 +96,7 @@ elif section == "Samples":
     factor = explorer_views.display_size(height)
     st.image([upscale_nearest(images[i], factor) for i in chosen.indices],
              caption=[f"#{i} · {dataset.class_names[labels[i]]}" for i in chosen.indices])
+    keep_if_offered(state.INSPECT, [*chosen.indices, None])  # another page of images
     picked = st.selectbox("Inspect one of these images", chosen.indices, index=None, key=state.INSPECT,
                           format_func=lambda i: f"#{i} · {dataset.class_names[labels[i]]}",
                           placeholder="choose an image to see its pixel values")

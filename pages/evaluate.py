@@ -82,7 +82,7 @@ if st.session_state.get(state.VIEW) not in views:
 view = st.segmented_control("Show", views, key=state.VIEW, label_visibility="collapsed") or views[0]
 
 if view == "Confusion matrix":
-    ev.confusion_view(dataset, probabilities)
+    ev.confusion_view(dataset, probabilities, run_id)
 elif view == "Mistakes":
     ev.mistakes_view(dataset, probabilities)
 elif view == "One image":

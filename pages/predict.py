@@ -41,9 +41,9 @@ source = st.segmented_control("Input", sources, key=state.SOURCE, label_visibili
 @st.fragment
 def panel() -> None:
     """The input and everything computed from it: a stroke on the canvas reruns only this."""
-    stages = naive = true_class = None
+    stages = naive = true_class = quick = None
     if source == "Draw":
-        image, stages, naive = pv.draw_source(record)
+        image, stages, naive, quick = pv.draw_source(record)
     elif source == "Upload":
         image, stages = pv.upload_source(record)
     else:
@@ -62,6 +62,9 @@ def panel() -> None:
     left, right = st.columns([3, 2])
     with left:
         probabilities = pv.prediction(model, model_input, class_names, true_class, judgement)
+    if quick is not None:
+        with quick:
+            pv.quick_answer(probabilities, class_names, judgement)
     with right:
         pv.input_pixels(model_input)
     if stages is not None:

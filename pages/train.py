@@ -8,7 +8,7 @@ from core.jobs.jobs import JobError, QueueUnavailable
 from core.jobs.queue import training_queue
 from core.model.architectures import trainable_parameters
 from core.model.layers import spec_to_dicts
-from core.model.presets import PRESETS, presets_for
+from core.model.presets import PRESETS, presets_for, presets_left_out
 from core.train.config import ConfigError, TrainConfig, check_config, config_notes
 from core.train.recipes import default_run as default_run_for
 from ui import hosting, loaders
@@ -32,7 +32,7 @@ key = dataset_picker()
 try:
     dataset = loaders.get_dataset(key)
 except (DatasetNotFoundError, IdxFormatError) as error:
-    st.error(str(error), icon=":material/folder_off:")
+    st.error(plain(loaders.dataset_problem(key, error)), icon=":material/folder_off:")
     st.stop()
 owner = hosting.owner()
 caps = hosting.limits()
@@ -69,6 +69,11 @@ with model_tab:
              "(Adam 0.001, batch 64) for the others, so that comparing two lessons compares their architectures.")
     if choice != "custom":
         st.caption(PRESETS[choice].describe(dataset.image_shape, dataset.num_classes))
+    left_out = presets_left_out(dataset.image_shape, dataset.num_classes)
+    if left_out:
+        side = f"{dataset.image_shape[0]}×{dataset.image_shape[1]}"
+        reasons = [f"**{PRESETS[k].title}** ({plain(reason.split(':', 1)[0])})" for k, reason in left_out.items()]
+        st.caption(f"Not offered for {side} images, because they do not fit: {'; '.join(reasons)}.")
     train_settings.settings_note(key, caps.max_epochs)
     train_settings.settings_buttons(key, "model")
     st.markdown("**Layers** (the input comes first, as 0–255 pixels; the output layer, Dense "

@@ -145,8 +145,13 @@ def comparison_curves(rows: pd.DataFrame, metric: str) -> go.Figure:
                 figure.add_scatter(x=part["epoch"], y=part["value"], mode="lines+markers",
                                    name=plot_text(f"{name} · {split}"), legendgroup=run_id,
                                    line={"color": colour, "dash": dash, "width": 2})
-    figure.update_layout(title=metric.capitalize(), height=340, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                         legend={"orientation": "h", "y": -0.3})
+    # The legend sits at the figure's foot, below the axis title, with room made for it: placed in the plot's
+    # own coordinates it covered the "epoch" label, and six runs' twelve entries were cut off.
+    legend_rows = -(-len(figure.data) // 2)  # two entries a row where the chart is half the page wide
+    figure.update_layout(title=metric.capitalize(), height=300 + 22 * legend_rows,
+                         margin={"l": 10, "r": 10, "t": 40, "b": 50 + 22 * legend_rows},
+                         legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom",
+                                 "x": 0, "xanchor": "left"})
     figure.update_xaxes(title="epoch", dtick=1 if chosen["epoch"].max() <= 20 else None)
     if metric == "accuracy":
         figure.update_yaxes(tickformat=".0%")

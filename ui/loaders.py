@@ -9,6 +9,8 @@ dataset itself is passed with a leading underscore so Streamlit does not hash it
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import streamlit as st
 
@@ -22,15 +24,40 @@ from core.data.datasets import (
     needs_download,
     resolve_data_dir,
 )
+from core.store.hosting import current_limits
 from core.store.records import RunRecord
 from ui import state
 from ui.text import plain
 
+_log = logging.getLogger(__name__)
 
-@st.cache_resource(show_spinner="Loading the dataset… (CIFAR-10 decodes 60,000 JPEGs: about 10 s, once per server)",
-                   max_entries=4)
-def _load_builtin(name: str, data_dir: str | None) -> Dataset:
+
+def dataset_problem(key: str, error: Exception) -> str:
+    """Why a dataset cannot be loaded, as a visitor is told it: in full on one's own machine (the message says
+    where to put the files); on a hosted server without its paths, which go to the operator's log instead."""
+    if not current_limits().hosted:
+        return str(error)
+    _log.warning("dataset %s is not available: %s", key, error)
+    return (f"{dataset_name(key)} is not available on this server right now: its files are missing or damaged "
+            "(the server's log says which). Pick another dataset; scikit-learn's Digits always works.")
+
+
+def _loading_note(name: str) -> str:
+    """What the spinner says while a dataset loads: how long, for the one that takes a while."""
+    if name == "cifar10":
+        return "Loading CIFAR-10… (it decodes 60,000 JPEGs: about 10 s, once per server)"
+    return f"Loading {BUILTIN_DATASETS[name].display_name}… (once per server)"
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)  # the caller's spinner names the dataset (`_loading_note`)
+def _cached_builtin(name: str, data_dir: str | None) -> Dataset:
     return load_dataset(name, data_dir).read_only()
+
+
+def _load_builtin(name: str, data_dir: str | None) -> Dataset:
+    # st.spinner shows only after half a second: a cached dataset returns before, with no spinner.
+    with st.spinner(_loading_note(name)):
+        return _cached_builtin(name, data_dir)
 
 
 def dataset_options() -> list[str]:
@@ -110,7 +137,7 @@ def dataset_for_run(record: RunRecord) -> tuple[Dataset | None, str]:
                       "this session no longer holds: upload it again on the Dataset Explorer page to see its test "
                       "images.")
     except DatasetNotFoundError as error:
-        return None, plain(error)
+        return None, plain(dataset_problem(record.dataset, error))
     if dataset.image_shape != tuple(record.input_shape):
         return None, (f"The model takes {tuple(record.input_shape)} images but {plain(dataset.display_name)} has "
                       f"{dataset.image_shape}, so its test images cannot go through it.")

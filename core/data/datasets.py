@@ -348,6 +348,14 @@ def load_dataset(name: str, data_dir: str | Path | None = None, allow_download: 
     return _build(info, arrays, source)
 
 
+def source_kind(source: str) -> str:
+    """Where a dataset came from without the place: "data directory" for "data directory: /srv/…/mnist".
+
+    A hosted server shows visitors this, not its own paths.
+    """
+    return source.split(":", 1)[0].strip()
+
+
 def _build(info: DatasetInfo, arrays: tuple[np.ndarray, ...], source: str) -> Dataset:
     x_train, y_train, x_test, y_test = arrays
     x_train, x_test = (_as_nhwc(np.asarray(x, dtype=np.uint8), info.image_shape) for x in (x_train, x_test))

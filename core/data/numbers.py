@@ -5,6 +5,11 @@ from __future__ import annotations
 _MAX_DECIMALS = 4
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: "1 mistake", "2 mistakes", "1,204 images"."""
+    return f"{count:,} {noun if count == 1 else plural or noun + 's'}"
+
+
 def percent(value: float, decimals: int = 0) -> str:
     """`value` (a share, 0–1) as a percentage; 100% and 0% only when exact.
 

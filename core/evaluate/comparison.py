@@ -52,14 +52,17 @@ def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
     labels = run_labels(records)
     for record in records:
         settings = record.hyperparameters
+        # The test accuracy comes right after the run's name: further right, it was off screen at 1280 px.
         row: dict[str, object] = {
-            "run": labels[record.run_id], "dataset": dataset_name(record.dataset), "model": spec_summary(record),
+            "run": labels[record.run_id], "test accuracy": record.metrics.get("test", {}).get("accuracy"),
+            "dataset": dataset_name(record.dataset), "model": spec_summary(record),
             "trainable params": parameters(record), "optimizer": settings.get("optimizer"),
             "learning rate": settings.get("learning_rate"), "batch size": settings.get("batch_size"),
             "epochs": record.epochs_trained, "training s": record.training_seconds, "status": record.status}
         for split in SPLITS:
             for metric in METRICS:
-                row[f"{split} {metric}"] = record.metrics.get(split, {}).get(metric)
+                if f"{split} {metric}" not in row:
+                    row[f"{split} {metric}"] = record.metrics.get(split, {}).get(metric)
         row["id"] = record.run_id
         rows.append(row)
     frame = pd.DataFrame(rows)

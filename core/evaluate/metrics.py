@@ -25,7 +25,8 @@ class TestReport:
         loss: Mean cross-entropy, -log(probability given to the true class).
         accuracy: Share of images whose top class is the true one.
         precision, recall, f1: Macro averages: every class counts the same, whatever its size.
-        per_class: One row per class: precision, recall, F1 and support (its number of test images).
+        per_class: One row per class: precision, recall, F1, support (its number of test images) and predicted
+            (how many images the model put in it; a class never predicted has no precision, counted as 0).
         images: The number of test images.
     """
 
@@ -70,7 +71,8 @@ def test_report(probabilities: np.ndarray, labels: np.ndarray, class_names: Sequ
         labels, predicted, labels=classes, zero_division=0)
     true_probability = np.clip(probabilities[np.arange(len(labels)), labels], LOW_PROBABILITY, 1.0)
     table = pd.DataFrame({"class": list(class_names), "precision": precision, "recall": recall, "F1": f1,
-                          "support": support.astype(int)})
+                          "support": support.astype(int),
+                          "predicted": np.bincount(predicted, minlength=len(classes)).astype(int)})
     # Macro averages over the classes present (true or predicted), as scikit-learn's default labels do.
     present = np.union1d(labels, predicted)
     return TestReport(

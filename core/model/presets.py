@@ -85,30 +85,30 @@ def _pooled_pair(filters: int, l2: float) -> tuple[Layer, ...]:
 _STRIDED_DIGITS = (Rescale(), Conv(32, 5, stride=2, padding="same"), Conv(64, 3, stride=2, padding="same"),
                    Flatten(), Dropout(0.3), Dense(128))
 PRESETS: dict[str, ModelPreset] = {preset.key: preset for preset in (
-    ModelPreset("dense", "Dense, MNIST lesson (002)",
+    ModelPreset("dense", "Dense layers only",
                 (Rescale(), Flatten(), Dense(128), Dense(128)),
                 "Two hidden Dense layers on the flattened pixels: no idea that neighbouring pixels belong together."),
-    ModelPreset("dense_dropout", "Dense + Dropout (000)",
+    ModelPreset("dense_dropout", "Dense + Dropout",
                 (Rescale(), Flatten(), Dense(128), Dropout(0.2)),
                 "One hidden layer, with Dropout switching off a fifth of its units at random while training."),
-    ModelPreset("one_conv", "One conv layer (000)",
+    ModelPreset("one_conv", "One conv layer",
                 (Rescale(), Conv(32, 3), Flatten(), Dense(128)),
                 "32 learned 3×3 kernels in front of the Dense layers: features instead of raw pixels."),
-    ModelPreset("two_conv_blocks", "Two conv blocks (001)",
+    ModelPreset("two_conv_blocks", "Two conv blocks",
                 (Rescale(), Conv(64, 3), Pool("max", 2), Conv(64, 3), Pool("max", 2), Flatten(), Dense(128)),
                 "Conv and pool twice: {sides}, then {flat} numbers into the Dense layer."),
-    ModelPreset("cifar_dense", "CIFAR dense baseline (004)",
+    ModelPreset("cifar_dense", "Dense baseline for photos",
                 (Rescale(), Flatten(), Dense(256)),
                 "What Dense layers alone can do on small colour photos: the baseline to beat."),
-    ModelPreset("cifar_simple_cnn", "CIFAR simple CNN (004)",
+    ModelPreset("cifar_simple_cnn", "Simple CNN for photos",
                 (Rescale(), Conv(64, 3, padding="same"), Pool("max", 2), Flatten(), Dense(64)),
                 "One conv block; {dense_share} of its {params} parameters sit in the Dense layer after a large "
                 "Flatten."),
-    ModelPreset("cifar_three_blocks", "CIFAR three conv blocks (004)",
+    ModelPreset("cifar_three_blocks", "Three conv blocks for photos",
                 (Rescale(), Conv(64, 3, padding="same"), Pool("max", 2), Conv(64, 3, padding="same"),
                  Pool("max", 2), Conv(64, 3, padding="same"), Pool("max", 2), Flatten(), Dense(64)),
                 "Three blocks shrink {sides} before Flatten: fewer parameters than one block, and better."),
-    ModelPreset("regularised_cnn", "BatchNorm + Dropout + L2 CNN (004, final)",
+    ModelPreset("regularised_cnn", "BatchNorm + Dropout + L2 CNN",
                 (Rescale(), *_conv_block(32, 1e-4, 0.2), *_conv_block(64, 1e-4, 0.3), *_conv_block(128, 1e-4, 0.4),
                  Flatten(), Dense(128, l2=1e-4), BatchNorm(), Dropout(0.5)),
                 "Pairs of convs with BatchNorm, growing Dropout and L2 weight decay: the lesson's fight "
@@ -118,10 +118,11 @@ PRESETS: dict[str, ModelPreset] = {preset.key: preset for preset in (
     # shifts stop the overfitting that left a 10-epoch run without them at 99.1%. BatchNorm was
     # dropped: Keras' BatchNormalization made each MNIST epoch 50% slower here (14.5 s against
     # 9.6 s), and Dropout before the Dense layer regularises as well for far less.
-    ModelPreset("fast_digits", "Fast CNN for digits (CNN Lab default)",
+    ModelPreset("fast_digits", "Fast small-image CNN (CNN Lab default)",
                 (RandomTranslation(0.08, interpolation="nearest"), *_STRIDED_DIGITS),
                 "Shifts of {shift}, then two strided conv layers ({sides}) and Dropout: "
-                "the best MNIST accuracy per CPU-second we measured."),
+                "the best accuracy per CPU-second we measured on MNIST, "
+                "and the default for Fashion-MNIST and the 8×8 digits too."),
     # The shipped MNIST model for the Predict page: people's drawings are turned, scaled and drawn
     # with other pens than MNIST's, so it also learns from turns, zooms and (a training setting,
     # not a layer) stroke thickness. Bilinear, because the preprocessed drawings are anti-aliased.
@@ -159,3 +160,14 @@ def presets_for(input_shape: tuple[int, int, int], num_classes: int) -> dict[str
         except SpecError:
             continue
     return counts
+
+
+def presets_left_out(input_shape: tuple[int, int, int], num_classes: int) -> dict[str, str]:
+    """Each preset that does not fit this input, with why (the builder's own message), so a page can say so."""
+    reasons = {}
+    for key, preset in PRESETS.items():
+        try:
+            trainable_parameters(preset.spec(), input_shape, num_classes)
+        except SpecError as error:
+            reasons[key] = str(error)
+    return reasons

@@ -180,8 +180,8 @@ def test_missing_dataset_gets_a_message_not_a_traceback(monkeypatch, tmp_path):
     app = open_app(EXPLORER)
     app.selectbox(key=state.DATASET).select("fashion_mnist")
     rerun(app)
-    assert "Fashion-MNIST clothing is not available" in app.error[0].value
-    assert "fashion-mnist/" in app.error[0].value
+    shown = app.error[0].value.replace("\\", "")  # Markdown escapes
+    assert "Fashion-MNIST clothing is not available" in shown and "fashion-mnist/" in shown
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=lambda spec: spec.title)
@@ -198,3 +198,33 @@ def test_a_page_run_on_its_own_sets_the_state_it_reads(spec):
     problems = [e.value for e in app.exception if not e.value.startswith("Could not find page:")]
     assert not problems, problems
     assert app.title[0].value == ("CNN Lab" if spec is HOME else spec.title)
+
+
+def test_a_hosted_explorer_says_where_the_data_came_from_without_the_servers_path(data_dir, monkeypatch):
+    monkeypatch.setenv("CNNLAB_HOSTED", "1")
+    app = open_app(EXPLORER)
+    app.selectbox(key=state.DATASET).select("mnist")
+    rerun(app)
+    captions = "\n".join(caption.value for caption in app.caption)
+    source = captions.split("Source:", 1)[1].split("\n", 1)[0]
+    assert source.startswith(" data directory") and "/" not in source and str(data_dir) not in captions, source
+
+
+@pytest.mark.parametrize("page", [EXPLORER, "pages/train.py", "pages/convolution_playground.py"])
+def test_a_hosted_server_tells_a_visitor_a_dataset_is_missing_without_its_paths(monkeypatch, tmp_path, page):
+    monkeypatch.setenv("CNNLAB_DATA_DIR", str(tmp_path / "secret-data-dir"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("CNNLAB_HOSTED", "1")
+    import core.data.datasets
+
+    def offline(name):
+        raise Exception("no network here")
+
+    monkeypatch.setattr(core.data.datasets, "_download_with_keras", offline)
+    app = open_app(page)
+    picker = next(box for box in app.selectbox if box.label == "Dataset")
+    picker.select("fashion_mnist")
+    rerun(app)
+    shown = "\n".join(error.value for error in app.error)
+    assert "Fashion-MNIST clothing is not available on this server" in shown.replace("\\", "")
+    assert "secret-data-dir" not in shown and str(tmp_path) not in shown and not app.exception

@@ -202,6 +202,33 @@ def test_a_run_that_finished_in_the_same_second_as_a_listed_one_opens_too(runs):
         shutil.rmtree(run_folder(run_id))
 
 
+def test_another_run_starts_on_its_own_most_frequent_mix_up(runs):
+    # The chosen cell stayed from the last run ("True 1, predicted 8" on a CIFAR-10 run).
+    app = open_run(runs[0])
+    app.selectbox(key=evaluate_state.TRUE).set_value(2)
+    app.selectbox(key=evaluate_state.PREDICTED).set_value(2)
+    rerun(app)
+    assert app.subheader[0].value.startswith("True 2, predicted 2")
+    app.selectbox(key=evaluate_state.RUN).set_value(runs[1])
+    rerun(app)
+    counts = np.zeros((10, 10), int)
+    labels, guesses = load_dataset("digits").y_test, predictions(runs[1]).argmax(axis=1)
+    np.add.at(counts, (labels, guesses), 1)
+    np.fill_diagonal(counts, 0)
+    true_class, predicted_class = np.unravel_index(counts.argmax(), counts.shape)
+    assert app.subheader[0].value.startswith(f"True {true_class}, predicted {predicted_class}"), app.subheader[0].value
+
+
+def test_counts_take_the_right_number_and_a_class_never_said_has_no_precision(monkeypatch):
+    from core.data.numbers import counted
+    from core.evaluate.metrics import test_report
+
+    assert (counted(1, "mistake"), counted(2, "mistake"), counted(1204, "image")) == (
+        "1 mistake", "2 mistakes", "1,204 images")
+    probabilities = np.array([[0.9, 0.1, 0.0], [0.8, 0.2, 0.0], [0.1, 0.9, 0.0], [0.6, 0.4, 0.0]])
+    report = test_report(probabilities, np.array([0, 1, 1, 2]), ["cat", "dog", "car"])
+    assert report.per_class["predicted"].tolist() == [3, 1, 0]
+
 def test_no_runs_at_all():  # last: it empties the store the other tests share
     shutil.rmtree(STORE_ROOT / RUNS, ignore_errors=True)
     app = open_app(EVALUATE)
@@ -222,7 +249,16 @@ def test_a_run_whose_images_do_not_fit_its_dataset_says_why(runs):
 def test_a_run_name_sent_to_the_playground_stays_text():
     # The note above the Playground's editor is Markdown: the run name in it must show as typed.
     hostile = "**bold** [link](javascript:alert(1)) <b>x</b>"
-    note = ev.filter_note(3, "conv2d", 0, hostile)
+    note = ev.filter_note(3, "conv2d", 0, hostile, bias=-12.5, activation="relu")
     assert hostile not in note  # escaped…
-    assert rendered(note) == (f"Filter 3 of conv2d (channel 0) from run “{hostile}”. The model applies it to pixels "
+    assert rendered(note) == (f"Filter 3 of conv2d (channel 0) from run “{hostile}”, with the layer's bias (-12.5 "
+                              "in 0–255 pixel units) then its ReLU (both set below). The model applies it to pixels "
                               "scaled to 0–1, so its outputs here are 255 times larger; the pattern is the same.")
+
+
+def test_a_learned_filter_says_what_of_its_layer_comes_along():
+    # The bias and ReLU were dropped without a word.
+    note = rendered(ev.filter_note(0, "conv2d", 1, "run", bias=3, activation="tanh", channels=3))
+    assert "+3 in 0–255 pixel units" in note and "tanh activation, which the playground does not have" in note
+    assert "the other 2 channels' filters" in note
+

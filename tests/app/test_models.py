@@ -127,3 +127,9 @@ def test_the_page_reads_each_run_folder_once_per_run(two_runs, monkeypatch):
     seen.clear()
     rerun(app)
     assert sorted(seen) == sorted(two_runs)
+
+
+def test_the_columns_a_learner_compares_come_first(two_runs):
+    # At 1280 px the columns after the sixth were off screen: validation accuracy and epochs among them.
+    table = open_app(MODELS).dataframe[0]
+    assert list(table.value.columns[:4]) == ["name", "test accuracy", "validation accuracy", "epochs"]

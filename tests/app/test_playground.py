@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.conv.kernels import PRESETS
 from tests.app.harness import open_app, rerun
 from ui.playground import state as pg
 
@@ -224,3 +225,14 @@ def test_random_kernel_and_normalising_a_kernel_that_sums_to_zero():
     app.slider(key=pg.STEP_COL).set_value(0)
     rerun(app)
     assert step_sum(app).endswith("= **4**")  # Sobel x as typed (right column 1+2+1), not divided by anything
+
+
+def test_an_edited_preset_no_longer_claims_its_caption():
+    # After every cell was retyped, the preset box read "(your own)" and the sharpen caption still explained it.
+    app = open_playground({"source": "grid"})
+    sharpen = next(c.value for c in app.caption if c.value == PRESETS["sharpen"].explanation)
+    app.text_input(key=pg.cell_key(1, 1)).set_value("1")
+    rerun(app)
+    assert app.session_state[pg.PRESET] == pg.CUSTOM
+    captions = [c.value for c in app.caption]
+    assert sharpen not in captions and f"~~{sharpen}~~" in captions, captions  # struck through: no longer it

@@ -5,6 +5,7 @@ The canvas has no AppTest element, so drawings are injected through session_stat
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -118,6 +119,11 @@ def test_a_dash_is_called_not_a_digit_and_the_switch_shows_the_raw_guess(shipped
     assert "of being something else" in captions and "raw guess" in captions
     assert any('"type":"bar"' in chart.proto.spec.replace(" ", "")
                for chart in app.get("plotly_chart"))  # the probabilities are still shown
+    # The X-ray draws each image's edge: the dash cropped to its ink is all ink, white on the white page.
+    specs = [chart.proto.spec for chart in app.get("plotly_chart")]
+    xray = json.loads(next(spec for spec in specs if "cropped to the ink" in spec))
+    panels = [trace for trace in xray["data"] if trace["type"] == "heatmap"]
+    assert len(xray["layout"]["shapes"]) == len(panels) >= 5
     app.toggle(key=predict_state.CHECK).set_value(False)
     rerun(app)
     assert "It reads" in markdown(app) and "Not a digit" not in markdown(app)

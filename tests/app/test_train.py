@@ -122,6 +122,7 @@ def test_stop_on_a_longer_job_keeps_and_stores_the_model():
     assert wait_until_ended(job_id, 60) == "stopped"
     rerun(app)
     assert any("stopped by you" in w.value for w in app.warning)
+    assert app.get("progress")[0].proto.value < 100  # stopped early: the bar shows where, not a full bar
     run = next(run for run in list_runs() if run.run_id == job_status(job_id).run_id)
     assert run.status == "stopped" and len(run.history.get("loss", [])) < 50
 
@@ -315,3 +316,19 @@ def test_the_recommended_preset_brings_the_tuned_settings():
     app.selectbox(key=PRESET).select(default_config("cifar10").model_key)
     rerun(app)
     assert _comparable(app.session_state[LAST_CONFIG]) == _comparable(default_config("cifar10"))
+
+
+def test_a_preset_left_out_for_small_images_is_named_with_why():
+    app = open_app(TRAIN)  # digits, 8×8
+    left_out = next(caption.value for caption in app.caption if caption.value.startswith("Not offered for 8×8"))
+    assert "**Two conv blocks**" in left_out and "below 1×1" in left_out
+
+
+def test_preset_names_speak_to_a_learner_and_fit_every_dataset_they_default_for():
+    from core.model.presets import PRESETS
+
+    for preset in PRESETS.values():
+        assert "(00" not in preset.title, preset.title  # lesson numbers mean nothing to a learner
+    clothing = PRESETS[DEFAULT_RUNS["fashion_mnist"].preset]
+    assert "digit" not in clothing.title.lower()  # Fashion-MNIST's default is no "CNN for digits"
+    assert "Fashion-MNIST" in clothing.lesson

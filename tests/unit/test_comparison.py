@@ -25,6 +25,7 @@ def two_runs():
 def test_table_has_one_row_per_run_with_params_and_metrics():
     frame = comparison_table(two_runs())
     assert frame["run"].tolist() == ["first", "second"]
+    assert list(frame.columns[:2]) == ["run", "test accuracy"]  # on screen at 1280 px
     assert frame["epochs"].tolist() == [2, 3]
     # Rescaling + Flatten + output Dense(10) on 28×28×1: 784·10 + 10; the second adds Dense 16.
     assert frame["trainable params"].tolist() == [7850, 784 * 16 + 16 + 16 * 10 + 10]

@@ -10,6 +10,7 @@ VIEW = "eval_view"
 VIEWS = ("Confusion matrix", "Mistakes", "One image", "Compare runs", "Learned filters", "Export code")
 NORMALISE = "eval_normalise"
 TRUE, PREDICTED = "eval_true", "eval_predicted"  # the chosen confusion-matrix cell
+PAIR_RUN = "eval_pair_run"  # the run whose confusion matrix the chosen cell belongs to
 MATRIX = "eval_matrix"  # the confusion chart's selection
 MISTAKE_CLASS, ORDER, ONLY_MISTAKES = "eval_mistake_class", "eval_order", "eval_only_mistakes"
 INDEX = "eval_index"

@@ -14,7 +14,7 @@ import streamlit as st
 from core.conv.kernels import KERNEL_SIZES
 from core.data.datasets import BUILTIN_DATASETS, Dataset, dataset_name
 from core.data.images import framed_tile
-from core.data.numbers import percent
+from core.data.numbers import counted, percent
 from core.evaluate import comparison
 from core.evaluate import metrics as evaluation
 from core.evaluate.code_export import export_notebook, export_script, file_stem
@@ -33,6 +33,7 @@ from ui.evaluate.state import (
     ONLY_MISTAKES,
     OPEN_FILTER,
     ORDER,
+    PAIR_RUN,
     PREDICTED,
     RUN,
     SEEN_RUNS,
@@ -42,6 +43,7 @@ from ui.hosting import viewer
 from ui.keras_loader import import_keras
 from ui.model_cache import load_model_at, load_problem, load_run_model, model_key
 from ui.playground.state import open_in_playground
+from ui.tables import metrics_dataframe
 from ui.text import plain
 
 GALLERY_SIZE = 40
@@ -81,16 +83,23 @@ def metrics_header(report: evaluation.TestReport) -> None:
     ), strict=True):
         column.metric(label, value, help=help_text)
     table = report.per_class
-    weakest_recall, weakest_precision = table.loc[table["recall"].idxmin()], table.loc[table["precision"].idxmin()]
+    said, never = table[table["predicted"] > 0], table[table["predicted"] == 0]
+    weakest_recall = table.loc[table["recall"].idxmin()]
+    precision = ""
+    if len(said):  # precision exists only for a class the model says at least once
+        weakest = said.loc[said["precision"].idxmin()]
+        precision = (f"**Precision** asks: when the model says “{plain(weakest['class'])}”, how often is it right? "
+                     f"Here {percent(weakest['precision'], 1)}, the lowest of any class it says. ")
+    if len(never):
+        names = ", ".join(f"“{plain(name)}”" for name in never["class"])
+        precision += (f"It never says {names}, so {'that class has' if len(never) == 1 else 'those have'} no "
+                      "precision (the average counts it as 0). ")
     st.caption(
-        f"**Precision** asks: when the model says “{plain(weakest_precision['class'])}”, how often is it right? Here "
-        f"{percent(weakest_precision['precision'], 1)}, the lowest of any class. **Recall** asks: of all the "
-        f"“{plain(weakest_recall['class'])}” images, how many did it find? {percent(weakest_recall['recall'], 1)}, "
-        "the lowest. "
+        precision + f"**Recall** asks: of all the “{plain(weakest_recall['class'])}” images, how many did it find? "
+        f"{percent(weakest_recall['recall'], 1)}, the lowest. "
         "A class with low precision soaks up other classes' images; one with low recall loses its own.")
     with st.expander("Per-class precision, recall and F1"):
-        st.dataframe(report.per_class, hide_index=True, width="stretch", column_config={
-            name: st.column_config.NumberColumn(format="%.3f") for name in ("precision", "recall", "F1")})
+        metrics_dataframe(report.per_class, hide_index=True, width="stretch")
 
 
 def _verdict_colour(guess: int, truth: int) -> tuple[int, int, int]:
@@ -125,8 +134,12 @@ def _pick_cell() -> None:
         st.session_state[TRUE], st.session_state[PREDICTED] = round(points[0]["y"]), round(points[0]["x"])
 
 
-def confusion_view(dataset: Dataset, probabilities: np.ndarray) -> None:
+def confusion_view(dataset: Dataset, probabilities: np.ndarray, run_id: str) -> None:
     names = dataset.class_names
+    if st.session_state.get(PAIR_RUN) != run_id:  # another run: its own most frequent mix-up, not the last one's cell
+        st.session_state.pop(TRUE, None)
+        st.session_state.pop(PREDICTED, None)
+        st.session_state[PAIR_RUN] = run_id
     predicted = probabilities.argmax(axis=1)
     counts = evaluation.confusion(dataset.y_test, predicted, len(names))
     rates = st.toggle("Show rates (each row sums to 100%)", key=NORMALISE)
@@ -154,9 +167,8 @@ def confusion_view(dataset: Dataset, probabilities: np.ndarray) -> None:
         st.selectbox("Predicted class", range(len(names)), format_func=names.__getitem__, key=PREDICTED)
     true_class, predicted_class = st.session_state[TRUE], st.session_state[PREDICTED]
     positions = evaluation.cell_indices(dataset.y_test, probabilities, true_class, predicted_class)
-    verdict = "right answers" if true_class == predicted_class else "mistakes"
-    st.subheader(f"True {plain(names[true_class])}, predicted {plain(names[predicted_class])}: {len(positions):,} "
-                 f"{verdict}")
+    verdict = counted(len(positions), "right answer" if true_class == predicted_class else "mistake")
+    st.subheader(f"True {plain(names[true_class])}, predicted {plain(names[predicted_class])}: {verdict}")
     st.caption("Most confident first; the number is the test-image index and the model's probability for its guess.")
     gallery(dataset, positions, probabilities)
 
@@ -173,7 +185,7 @@ def mistakes_view(dataset: Dataset, probabilities: np.ndarray) -> None:
     only_wrong = right.toggle("Mistakes only", value=True, key=ONLY_MISTAKES)
     if only_wrong:
         positions = evaluation.mistakes(dataset.y_test, probabilities, chosen, order)
-        st.markdown(f"**{len(positions):,} mistakes.** A confident mistake is worth a look: often the label "
+        st.markdown(f"**{counted(len(positions), 'mistake')}.** A confident mistake is worth a look: often the label "
                     "itself is doubtful, or the image really is ambiguous.")
     else:
         positions = np.arange(len(dataset.y_test)) if chosen is None else np.flatnonzero(dataset.y_test == chosen)
@@ -220,9 +232,7 @@ def compare_view(records: list[RunRecord], current: RunRecord) -> None:
     for note in filter(None, map(comparison.overfitting_note, picked)):
         st.warning(note, icon=":material/trending_up:")
     table = comparison.comparison_table(picked)
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        column: st.column_config.NumberColumn(format="%.4f") for column in table.columns
-        if column.split(" ")[-1] in comparison.METRICS})
+    metrics_dataframe(table, hide_index=True, width="stretch")
     st.download_button("Download the table as CSV", table.to_csv(index=False), "cnnlab_runs.csv", "text/csv",
                        icon=":material/download:")
 
@@ -255,15 +265,28 @@ def filters_view(record: RunRecord) -> None:
         return
     number = st.columns([1, 3])[0].number_input("Filter", 0, count - 1, key=FILTER)
     if st.button(f"Open filter {number} in the Convolution Playground", icon=":material/blur_on:", key=OPEN_FILTER):
-        stride = layer.strides[0]
-        open_in_playground(kernels[:, :, channel, number], filter_note(number, layer.name, channel, record.name),
-                           dataset=record.dataset, stride=stride, padding=layer.padding)
+        weights = layer.get_weights()
+        bias = float(weights[1][number]) * 255 if len(weights) > 1 else 0.0  # pixels 0–1 there, 0–255 here
+        activation = getattr(layer.activation, "__name__", str(layer.activation))
+        note = filter_note(number, layer.name, channel, record.name, bias, activation, channels)
+        open_in_playground(kernels[:, :, channel, number], note, dataset=record.dataset, stride=layer.strides[0],
+                           padding=layer.padding, bias=bias, relu=activation == "relu")
 
 
-def filter_note(number: int, layer_name: str, channel: int, run_name: str) -> str:
-    """The Markdown note the Playground shows above a learned filter; the names in it show as typed."""
-    return (f"Filter {number} of {plain(layer_name)} (channel {channel}) from run “{plain(run_name)}”. The model "
-            "applies it to pixels scaled to 0–1, so its outputs here are 255 times larger; the pattern is the same.")
+def filter_note(number: int, layer_name: str, channel: int, run_name: str, bias: float = 0.0,
+                activation: str = "linear", channels: int = 1) -> str:
+    """The Markdown note the Playground shows above a learned filter; the names in it show as typed.
+
+    It says what of the layer comes along: its bias and ReLU are set in the playground, any other activation
+    is not there, and a colour layer also sums its other channels' filters.
+    """
+    then = {"relu": "then its ReLU (both set below)", "linear": "and no activation after it (set below)"}.get(
+        activation, f"then its {plain(activation)} activation, which the playground does not have")
+    others = (f" The layer also adds the other {channels - 1} channel{'s' if channels > 2 else ''}' filters, "
+              "which are not shown here." if channels > 1 else "")
+    return (f"Filter {number} of {plain(layer_name)} (channel {channel}) from run “{plain(run_name)}”, with the "
+            f"layer's bias ({bias:+.4g} in 0–255 pixel units) {then}. The model applies it to pixels scaled to 0–1, "
+            f"so its outputs here are 255 times larger; the pattern is the same.{others}")
 
 
 def export_view(record: RunRecord) -> None:

@@ -31,6 +31,7 @@ from core.store.runs import (
 )
 from ui import hosting
 from ui.models.state import ACTION_MESSAGE, ADDED, PENDING, TABLE, UPLOAD, UPLOAD_DATASET, UPLOAD_GO, WARNED
+from ui.tables import metrics_dataframe
 from ui.text import plain
 
 _REPO = Path(__file__).resolve().parents[2]  # the checkout: ui/models/views.py → ../../
@@ -42,11 +43,12 @@ def runs_frame(records: list[RunRecord]) -> pd.DataFrame:
     for record in records:
         test = record.metrics.get("test", {})
         validation = record.metrics.get("validation", {})
+        # What a learner compares first, first: at 1280 px the columns after "dataset" are off screen.
         rows.append({
-            "name": record.name, "dataset": dataset_name(record.dataset), "model": record.hyperparameters.get(
-                "model_key", "uploaded" if record.status == "uploaded" else "custom"),
-            "status": record.status, "test accuracy": test.get("accuracy"),
-            "validation accuracy": validation.get("accuracy"), "epochs": record.epochs_trained,
+            "name": record.name, "test accuracy": test.get("accuracy"), "validation accuracy": validation.get(
+                "accuracy"), "epochs": record.epochs_trained, "dataset": dataset_name(record.dataset),
+            "model": record.hyperparameters.get("model_key", "uploaded" if record.status == "uploaded" else "custom"),
+            "status": record.status,
             "training s": record.training_seconds, "created": record.created.replace("T", " ")[:16],
             "kind": "shipped default" if record.source == "defaults" else "your run", "id": record.run_id})
     frame = pd.DataFrame(rows)
@@ -60,11 +62,12 @@ def run_details(record: RunRecord) -> None:
     """Metrics by split, hyperparameters and the spec of one run."""
     if record.metrics:
         frame = pd.DataFrame(record.metrics).T.reset_index(names="split")
-        st.dataframe(frame, hide_index=True, width="stretch")
+        metrics_dataframe(frame, hide_index=True, width="stretch")
     if record.stop_reason:
         st.caption(plain(record.stop_reason))
     with st.expander("Hyperparameters and layers"):
-        st.json({"hyperparameters": record.hyperparameters, "layers": record.spec}, expanded=False)
+        # Open two levels deep: collapsed, it showed only "{...}".
+        st.json({"hyperparameters": record.hyperparameters, "layers": record.spec}, expanded=2)
 
 
 

@@ -16,6 +16,7 @@ from core.data.photos import PHOTOS, load_photo
 from ui import hosting, loaders
 from ui.choices import offered
 from ui.playground import state as pg
+from ui.text import plain
 
 MAX_UPLOAD_SIDE = 1024
 SOURCE_LABELS = {"dataset": "Dataset", "photo": "Photo", "grid": "Grid", "upload": "Upload"}
@@ -73,7 +74,7 @@ def _dataset_image() -> InputImage | None:
     try:
         dataset = loaders.get_dataset(key)
     except (DatasetNotFoundError, IdxFormatError, KeyError) as error:
-        st.error(str(error), icon=":material/folder_off:")
+        st.error(plain(loaders.dataset_problem(key, error)), icon=":material/folder_off:")
         return None
     split = "test" if len(dataset.x_test) else "train"
     images, labels = dataset.split(split)
@@ -170,6 +171,9 @@ def choose_input() -> InputImage | None:
     return reader[source]()
 
 
+PRESET_CAPTIONS = frozenset(preset.explanation for preset in PRESETS.values())
+
+
 def kernel_cells() -> None:
     """The kernel as a k×k grid of text inputs: a click and typing enters a number; 7×7 fits a column.
 
@@ -181,12 +185,15 @@ def kernel_cells() -> None:
     st.html('<style>[class*="st-key-pg_cell_"] input {padding-left: 2px; padding-right: 2px; text-align: center;}'
             "</style>")
     for r, row in enumerate(rows):
-        for c, (column, text) in enumerate(zip(st.columns(len(row), gap="small"), row, strict=True)):
+        # A horizontal container, not st.columns: columns stack on a phone (under 640 px), which turned a 3×3
+        # kernel into one column of 9 boxes; a row that does not wrap keeps the grid's shape at any width.
+        line = st.container(horizontal=True, gap="small", wrap=False)
+        for c, text in enumerate(row):
             key = pg.cell_key(r, c)
             if st.session_state.get(key) != text:  # the kernel is the truth: a preset or link just set it
                 st.session_state[key] = text
-            column.text_input(f"Kernel row {r + 1}, column {c + 1}", key=key, label_visibility="collapsed",
-                              on_change=pg.fold_cell, args=(r, c))
+            line.text_input(f"Kernel row {r + 1}, column {c + 1}", key=key, label_visibility="collapsed",
+                            on_change=pg.fold_cell, args=(r, c))
 
 
 def kernel_editor() -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -203,7 +210,12 @@ def kernel_editor() -> tuple[np.ndarray | None, np.ndarray | None]:
                      format_func=lambda k: f"{k}×{k}")
     # The caption of the preset the kernel came from stays while its cells are edited: a caption
     # that vanished on the first edit moved the grid up under the mouse.
-    st.caption(st.session_state.get(pg.CAPTION) or "Your own kernel: type a number into any cell.")
+    caption = st.session_state.get(pg.CAPTION)
+    if caption and st.session_state.get(pg.PRESET) == pg.CUSTOM and caption in PRESET_CAPTIONS:
+        # Edited away from its preset: the caption no longer claims the kernel, and is struck through rather than
+        # reworded, so it keeps its lines and the grid does not move under the mouse between two keystrokes.
+        caption = f"~~{caption}~~"
+    st.caption(caption or "Your own kernel: type a number into any cell.")
     kernel_cells()
     st.button("Random kernel", on_click=pg.apply_random_kernel, icon=":material/casino:", key=pg.RANDOM)
     st.toggle("Divide by the sum of the weights", key=pg.NORMALISE,

@@ -259,7 +259,7 @@ def share_link(settings: PlaygroundSettings) -> str:
 
 
 def open_in_playground(kernel: np.ndarray, note: str, dataset: str | None = None, stride: int | None = None,
-                       padding: str | None = None) -> None:
+                       padding: str | None = None, bias: float | None = None, relu: bool | None = None) -> None:
     """Opens the playground with a given kernel, e.g. a learned first-layer filter from the Evaluate page.
 
     Args:
@@ -268,6 +268,8 @@ def open_in_playground(kernel: np.ndarray, note: str, dataset: str | None = None
         note: Shown above the editor, e.g. "Filter 3 of conv2d in run 2024-…".
         dataset: A built-in dataset whose test images to apply it to (others keep the current input).
         stride, padding: The layer's own stride (1–4) and padding, to slide the kernel as the layer did.
+        bias, relu: The layer's bias, in the playground's 0–255 pixel units, and whether a ReLU follows: the
+            layer's whole computation, not the multiply-and-add alone.
 
     Raises:
         ValueError: If the kernel's shape or values cannot go in the editor.
@@ -291,6 +293,10 @@ def open_in_playground(kernel: np.ndarray, note: str, dataset: str | None = None
         st.session_state[STRIDE] = stride
     if padding in ("valid", "same"):
         st.session_state[PADDING] = padding
+    if bias is not None and np.isfinite(bias):
+        st.session_state[BIAS] = float(np.clip(round(bias, 4), -1000.0, 1000.0))  # the bias field's range
+    if relu is not None:
+        st.session_state[RELU] = bool(relu)
     st.session_state[URL_CHECKED] = True  # this session's setup wins over any older link
     # Arrive with the address the page will write: a second address would be a second history entry,
     # and Back would need two presses to return to the page that sent the kernel.

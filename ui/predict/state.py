@@ -24,5 +24,6 @@ CANVAS = "predict_canvas_"  # prefix: the canvas's key, one per generation
 LAYER = "predict_layer"
 FILTER = "predict_filter"
 SALIENCY_CLASS = "predict_saliency_class"
+QUICK_ANSWER = "predict_quick_answer"  # the container under the canvas: the answer in one line, on a phone
 
 KEPT = KeptKeys("ui.predict.state", keys=(RUN, SOURCE, CHECK))

@@ -11,12 +11,23 @@ from core.data.images import UPLOAD_TYPES, ImageDecodeError, decode_image
 from core.data.numbers import percent
 from core.predict import inspection, preprocessing, rejection
 from core.store.runs import RunRecord
-from ui import hosting
+from ui import hosting, palette
 from ui.choices import keep_if_offered
 from ui.figures import pixel_heatmap, probability_bars, tile_mosaic
 from ui.loaders import dataset_for_run
 from ui.predict import canvas
-from ui.predict.state import CHECK, CLEAR, FILTER, INDEX, LAYER, RANDOM, SALIENCY_CLASS, STROKE, UPLOAD
+from ui.predict.state import (
+    CHECK,
+    CLEAR,
+    FILTER,
+    INDEX,
+    LAYER,
+    QUICK_ANSWER,
+    RANDOM,
+    SALIENCY_CLASS,
+    STROKE,
+    UPLOAD,
+)
 from ui.text import plain, plot_text
 
 MAX_MAPS = 32  # feature maps drawn per layer in the overview grid
@@ -28,8 +39,11 @@ def drawable(record: RunRecord) -> bool:
     return channels == 1 and height == width
 
 
-def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.DrawingStages | None, np.ndarray | None]:
-    """The canvas; returns (model input, MNIST-style stages, naive 28×28) for the drawing, or Nones."""
+def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.DrawingStages | None, np.ndarray | None,
+                                          object]:
+    """The canvas; returns (model input, MNIST-style stages, naive 28×28) for the drawing, or Nones, and the place
+    under the canvas where a phone gets the answer in one line (`quick_answer`): a phone stacks the columns, and
+    the full answer sat below the canvas's controls, off screen after every stroke."""
     controls, board = st.columns([1, 2])
     with controls:
         width = st.slider("Stroke width", 6, 40, 18, key=STROKE)
@@ -38,12 +52,14 @@ def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.Dra
                    "when you lift the mouse or your finger.")
     with board:
         rgba = canvas.drawing(width)
+        quick = st.container(key=QUICK_ANSWER)
+        st.html(f"<style>@media (min-width: 640px) {{.st-key-{QUICK_ANSWER} {{display: none;}}}}</style>")
     if rgba is None:
-        return None, None, None
+        return None, None, None, quick
     prepared = preprocessing.prepare_drawing(rgba, side=record.input_shape[0])
     if prepared is None:
-        return None, None, None
-    return prepared.image, prepared.stages, prepared.naive
+        return None, None, None, quick
+    return prepared.image, prepared.stages, prepared.naive, quick
 
 
 def upload_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.DrawingStages | None]:
@@ -108,6 +124,10 @@ def xray(stages: preprocessing.DrawingStages, naive: np.ndarray | None) -> None:
                          row=1, col=column)
         figure.update_yaxes(autorange="reversed", scaleanchor=f"x{column}", showticklabels=False, row=1, col=column)
         figure.update_xaxes(showticklabels=False, row=1, col=column)
+        # Each image's edge drawn: a dash cropped to its ink is all ink, and was white on the white page.
+        height, width = np.asarray(image).shape[:2]
+        figure.add_shape(type="rect", x0=-0.5, y0=-0.5, x1=width - 0.5, y1=height - 0.5, row=1, col=column,
+                         line={"color": palette.ORANGE, "width": 1})
     figure.update_layout(height=230, margin={"l": 5, "r": 5, "t": 40, "b": 5})
     figure.update_annotations(font_size=11)
     st.plotly_chart(figure, key="predict_xray")
@@ -153,6 +173,18 @@ def prediction(model, image: np.ndarray, class_names: list[str], true_class: int
         st.markdown(f"Expected **{plain(class_names[true_class])}**, guessed **{plain(class_names[guess])}**: {mark}.")
     st.plotly_chart(probability_bars(probabilities, class_names, true_class), key="predict_bars")
     return probabilities
+
+
+def quick_answer(probabilities: np.ndarray, class_names: list[str], judgement: rejection.Judgement | None) -> None:
+    """The answer in one line, for the place under the canvas that only a phone shows (`draw_source`)."""
+    guess = int(np.argmax(probabilities))
+    # Worded apart from the full answer ("It reads…", "Not a digit?"), which the page also holds.
+    if judgement is not None and judgement.flagged:
+        st.markdown(f":orange[**Probably not a digit**] · raw guess {plain(class_names[guess])} "
+                    f"({percent(probabilities[guess], 1)}) · the full answer is below")
+    else:
+        st.markdown(f"**Reads {plain(class_names[guess])}** · {percent(probabilities[guess], 1)} · "
+                    "the full answer is below")
 
 
 def input_pixels(image: np.ndarray) -> None:

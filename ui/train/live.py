@@ -30,6 +30,7 @@ from core.train.config import TrainConfig
 from core.train.progress import ProgressView, fold, format_duration, status_line
 from ui import palette
 from ui.polling import live_fragment
+from ui.tables import metrics_dataframe
 from ui.text import plain
 from ui.train.state import CHARTS, EVENTS, JOB_ID, LAST_SEEN, PACE, START_ERROR, cancel_key, stop_key
 
@@ -219,7 +220,8 @@ def _render(job_id: str, owner: str, drawn: str) -> float | None:
     if status.state == "cancelled":
         st.info(plain(status.message or "Cancelled before it started."), icon=":material/cancel:")
         return
-    st.progress(view.fraction if status.active else 1.0, text=status_line(view))
+    # Full only for a run that trained to its end: one stopped at batch 200 of 422 stays where it stopped.
+    st.progress(1.0 if status.state == "finished" else view.fraction, text=status_line(view))
     loss, accuracy = charts(job_id, status.attempt, offset, view)
     left, right = st.columns(2)
     left.plotly_chart(loss, key=f"loss_{job_id}", width="stretch")
@@ -241,9 +243,7 @@ def _outcome(status: JobStatus, view: ProgressView) -> None:
         st.markdown("**Train vs validation vs test.** A train score far above test means the model "
                     "memorised its training images (overfitting); close scores mean it generalises. "
                     "Train is measured on up to 10,000 training images after training, with dropout off.")
-        st.dataframe(metrics_table(view.end.get("metrics", {})), hide_index=True, width="stretch",
-                     column_config={name: st.column_config.NumberColumn(format="%.4f")
-                                    for name in ("loss", "accuracy", "precision", "recall")})
+        metrics_dataframe(metrics_table(view.end.get("metrics", {})), hide_index=True, width="stretch")
     elif status.active and view.epoch_rows:
         last = view.epoch_rows[-1]
         st.caption(f"Last epoch: loss {last.get('loss', 0):.4f}, accuracy {last.get('accuracy', 0):.2%}"
