@@ -91,18 +91,19 @@ def _train_next(task) -> str:
     """Trains the oldest waiting run, or, when this message comes again because its worker died, that run."""
     redis = connect(task.app.conf.broker_url)
     worker = task.request.hostname or socket.gethostname()
-    job_id = redis.hget(key("claims"), task.request.id)
-    if job_id is not None:
-        status = take_over(redis, job_id.decode(), task.request.id)
-    else:
-        status = claim_oldest(redis, task.request.id)
-    if status is None:
-        return "nothing to train"  # another worker has it, or it was cancelled, or nothing waits
     try:
+        job_id = redis.hget(key("claims"), task.request.id)
+        if job_id is not None:
+            status = take_over(redis, job_id.decode(), task.request.id)
+        else:
+            status = claim_oldest(redis, task.request.id)
+        if status is None:
+            return "nothing to train"  # another worker has it, or it was cancelled, or nothing waits
         if status.state == "failed":
             return "failed"  # lost too often: take_over said so
         return _train(redis, status, worker)
     finally:
+        # Also when a message that came back finds its run taken over or ended: its claim would stay forever.
         with contextlib.suppress(*_redis_errors()):
             redis.hdel(key("claims"), task.request.id)
 
