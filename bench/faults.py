@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.jobs.jobs import JobError, JobLimitError, QueueUnavailable
 from core.jobs.queue import LocalQueue
 from core.jobs.remote import RemoteQueue
+from core.jobs.wire import connect
 from core.store.hosting import Limits
 from core.store.runs import list_runs
 from tests.robustness.test_scale_out import HALF_A_MINUTE, Hog, Redis, config, start_worker
@@ -118,9 +119,8 @@ def celery_scenarios(folder: Path) -> list[collections.Counter]:
         def fresh(name: str) -> tuple[RemoteQueue, Path]:
             root = folder / name
             root.mkdir()
-            queue = RemoteQueue(redis.url, root)
-            queue.redis.flushdb()
-            return queue, root
+            connect(redis.url).flushdb()  # before the collector starts: a left-over run must not land in `root`
+            return RemoteQueue(redis.url, root), root
 
         queue, root = fresh("calm")
         jobs = [queue.submit(config(f"calm {n}", **HALF_A_MINUTE), f"calm {n}", limits=limits) for n in range(2)]

@@ -403,8 +403,11 @@ def test_with_redis_down_training_says_so_and_every_other_page_works(cluster, mo
     gone.stop()  # an address where Redis was, and is no more
     monkeypatch.setenv("CNNLAB_BROKER_URL", gone.url)
     queue = RemoteQueue(gone.url, Path(os.environ["CNNLAB_STORE_DIR"]))
-    with pytest.raises(JobError, match=r"Training is unavailable: the job queue \(Redis at redis://127.0.0.1:\d+\)"):
-        queue.submit(config("nowhere"), "dan")
+    try:
+        with pytest.raises(JobError, match=r"Training is unavailable: the job queue \(Redis at redis://127.0.0.1:\d+\)"):
+            queue.submit(config("nowhere"), "dan")
+    finally:
+        queue.close()  # its collector would knock on that port for the rest of the session
     train = open_app("pages/train.py")
     assert_clean(train)
     assert_says(train, "Training is unavailable", "cannot be reached")
