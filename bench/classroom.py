@@ -46,26 +46,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from live_tabs import Server, cpu_seconds  # noqa: E402
 from stream_client import Session  # noqa: E402
 
+from tests.processes import descendants  # noqa: E402
+
 OPEN_AT_ONCE = 5  # pages opening together before the class presses Start (a class arrives over a minute)
 
 
 def tree_rss_mb(root_pids: list[int]) -> float:
     """Resident memory of processes and all their descendants, from /proc."""
-    children: dict[int, list[int]] = collections.defaultdict(list)
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    total = 0
+    for pid in descendants(*root_pids):
         with contextlib.suppress(OSError):
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            statm = Path(f"/proc/{entry}/statm").read_text().split()
-            children[int(stat.rsplit(")", 1)[1].split()[1])].append(int(entry))
-            rss[int(entry)] = int(statm[1]) * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, list(root_pids)
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
+            total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     return total / 2**20
 
 

@@ -25,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from tests.browser.conftest import CHROMIUM_FLAGS, _free_port  # noqa: E402
+from tests.processes import children  # noqa: E402
 
 
 class Server:
@@ -66,17 +67,6 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
         self._log.close()
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == pid:
-                    found.append(int(entry))
-    return found
 
 
 def cpu_seconds(pid: int) -> float:

@@ -42,26 +42,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 from tests.browser.conftest import StreamlitServer, open_chromium
+from tests.processes import descendants
 
 BUDGET_MB = 1536
-
-
-def descendants(root: int) -> list[int]:
-    """The process and all its descendants (workers are children of the server)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    found, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        found.append(pid)
-        stack.extend(children.get(pid, []))
-    return found
 
 
 def memory_mb(pids: list[int]) -> tuple[float, float]:

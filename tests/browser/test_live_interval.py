@@ -10,30 +10,17 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_no_exception, start_server, wait_until_idle
+from tests.processes import children
 from ui.train.live import WAIT_POLL_SECONDS
 
 pytestmark = pytest.mark.browser
 
 WINDOW = 12.0
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry))
-    return found
 
 
 def test_a_waiting_runs_tab_polls_at_the_interval_its_panel_asks_for(browser_context, tmp_path, monkeypatch):
