@@ -1,4 +1,5 @@
-"""The key tasks on a phone (390×844): the kernel keeps its grid, and a drawing's answer shows by the canvas."""
+"""The key tasks on a phone (390×844): the kernel keeps its grid, a drawing's answer shows by the canvas, and the layer
+editor stays a list of lines."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
+from core.model.presets import PRESETS
 from core.store.runs import DEFAULTS, STORE_ROOT
-from core.train.recipes import SHIPPED_RUN_IDS
+from core.train.recipes import SHIPPED_RUN_IDS, default_run
 from tests.browser.conftest import assert_no_exception, wait_until_idle
 from tests.browser.test_playground import kernel_cell
 from tests.browser.test_predict import draw
@@ -91,3 +93,67 @@ def test_the_one_line_answer_is_for_phones_only(page, app_server, shipped_mnist)
     draw(page, "1", 40, 30, 200)
     expect(page.get_by_text("It reads").first).to_be_visible()
     expect(page.get_by_text("the full answer is below")).to_be_hidden()  # the full answer is beside the canvas
+
+
+def editor_span(tab) -> float:
+    """Pixels from the layer editor's heading to its "Add a layer" box."""
+    return tab.evaluate("""() => {
+        const heading = [...document.querySelectorAll('[data-testid="stMarkdownContainer"]')]
+            .find((element) => element.textContent.startsWith('Layers (the input comes first'));
+        const add = [...document.querySelectorAll("label")]
+            .find((element) => element.textContent.trim() === "Add a layer");
+        return add.getBoundingClientRect().top - heading.getBoundingClientRect().bottom;
+    }""")
+
+
+def cut_texts(tab) -> list[str]:
+    """Words in the layer editor's visible labels and buttons that are clipped, or broken across two lines
+    ("RandomTranslati on"): a word's text range has one box unless it is broken."""
+    return tab.evaluate("""() => {
+        const cut = [];
+        const elements = document.querySelectorAll(
+            '[data-testid="stPopoverBody"] label, [class*="st-key-layer_row_"] button');
+        for (const element of elements) {
+            if (element.offsetParent === null) continue;
+            if (element.scrollWidth > element.clientWidth + 1) cut.push(element.textContent.trim());
+            const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+            for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+                for (const match of node.textContent.matchAll(/\\S+/g)) {
+                    const range = document.createRange();
+                    range.setStart(node, match.index);
+                    range.setEnd(node, match.index + match[0].length);
+                    const lines = new Set([...range.getClientRects()].map((box) => Math.round(box.top)));
+                    if (lines.size > 1) cut.push(match[0]);
+                }
+            }
+        }
+        return cut;
+    }""")
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 800}], ids=["phone", "desktop"])
+def test_the_layer_editor_is_one_line_a_layer_and_opens_each_layers_settings(phone, app_server, tmp_path, viewport):
+    # On a phone every layer's eleven widgets stacked into full-width rows (a page of about 5,400 px); at 1280 px
+    # the eleven columns cut labels ("interpolatio n") and wrapped layer 10's number.
+    phone.set_viewport_size(viewport)
+    phone.goto(f"{app_server.url}/train")
+    wait_until_idle(phone)
+    expect(phone.get_by_text("Add a layer")).to_be_visible(timeout=90_000)  # the dataset loads once per server
+    wait_until_idle(phone)
+    layers = PRESETS[default_run("mnist").preset].spec()
+    assert editor_span(phone) <= 70 * len(layers)  # one line a layer
+    assert cut_texts(phone) == []
+    conv = next(position for position, layer in enumerate(layers, start=1) if layer.kind == "Conv2D")
+    opener = phone.get_by_role("button", name=f"{conv} · Conv2D")
+    opener.click()
+    filters = phone.get_by_label("filters")
+    expect(filters).to_be_visible()
+    expect(filters).to_be_in_viewport()
+    assert cut_texts(phone) == []
+    filters.fill("40")
+    filters.press("Enter")
+    wait_until_idle(phone)
+    expect(phone.get_by_role("button", name=f"{conv} · Conv2D 40@")).to_be_visible()  # the line says the change
+    expect(filters).to_be_visible()  # still open, for the next setting
+    phone.screenshot(path=str(tmp_path / f"layers-{viewport['width']}.png"))
+    assert_no_exception(phone)

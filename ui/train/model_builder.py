@@ -126,23 +126,41 @@ _EDITABLE = ("filters", "units", "kernel", "size", "mode", "stride", "padding", 
              "interpolation", "l2", "momentum")
 
 
+def _line(position: int, layer: dict) -> str:
+    """The layer as its row reads, e.g. "2 · Conv2D 32@3×3 same relu" (its kind alone while a setting is bad)."""
+    try:
+        label = layer_from_dict(layer).label()
+    except SpecError:
+        label = str(layer["kind"])
+    return f"{position} · {label}"
+
+
 def layer_rows() -> None:
-    """One row of widgets per layer, with move and delete buttons, and an "add layer" row."""
+    """One line per layer: the layer as it reads, which opens what it does and its settings, and move and delete
+    buttons; then an "add layer" row.
+
+    A line, not a row of widgets: at 1280 px eleven columns cut their labels ("interpolatio n"), and on a phone
+    Streamlit stacks columns, so every widget took a full-width row (a page about 5,400 px long).
+    """
     spec, ids = st.session_state[SPEC], st.session_state[SPEC_IDS]
     for position, (uid, layer) in enumerate(zip(ids, spec, strict=True), start=1):
-        columns = st.columns([0.2, 1.3, 0.85, 0.85, 0.85, 0.85, 0.85, 0.85, 0.4, 0.4, 0.4],
-                             vertical_alignment="bottom")
-        columns[0].markdown(f"**{position}**")
-        columns[1].markdown(f"{layer['kind']}", help=_DESCRIPTIONS.get(layer["kind"], ""))
         editable = [name for name in _EDITABLE if name in layer]
-        for name, column in zip(editable, columns[2:8], strict=False):
-            _widget(uid, layer, name, column)
-        columns[8].button("", key=f"up_{uid}", on_click=_move, args=(uid, -1), help="move up",
+        with st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False,
+                          key=f"layer_row_{uid}"):
+            # Keyed, so that it stays open while its line changes with each edit.
+            with st.popover(_line(position, layer), icon=":material/tune:", width="stretch", wrap=True,
+                            key=f"layer_settings_{uid}", help=f"What layer {position} does, and its settings"):
+                st.caption(f"{layer['kind']}: {_DESCRIPTIONS.get(str(layer['kind']), '')}"
+                           + ("" if editable else ". It has no settings."))
+                for name in editable:
+                    _widget(uid, layer, name, st)
+            with st.container(horizontal=True, gap="small", wrap=False, width="content"):
+                st.button("", key=f"up_{uid}", on_click=_move, args=(uid, -1), help="move up",
                           icon=":material/arrow_upward:", disabled=position == 1)
-        columns[9].button("", key=f"down_{uid}", on_click=_move, args=(uid, 1), help="move down",
+                st.button("", key=f"down_{uid}", on_click=_move, args=(uid, 1), help="move down",
                           icon=":material/arrow_downward:", disabled=position == len(spec))
-        columns[10].button("", key=f"del_{uid}", on_click=_remove, args=(uid,), help="remove this layer",
-                           icon=":material/delete:")
+                st.button("", key=f"del_{uid}", on_click=_remove, args=(uid,), help="remove this layer",
+                          icon=":material/delete:")
     add, button = st.columns([3, 1], vertical_alignment="bottom")
     add.selectbox("Add a layer", list(LAYER_TYPES), key=ADD_KIND,
                   format_func=lambda kind: f"{kind}: {_DESCRIPTIONS[kind]}")
