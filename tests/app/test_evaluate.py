@@ -83,8 +83,8 @@ def test_a_chosen_confusion_cell_shows_only_its_images(runs):
 
 
 def test_the_chart_click_callback_picks_the_cell(monkeypatch):
-    # what Streamlit hands the callback when a cell's marker is clicked: x = predicted, y = true
-    chart = SimpleNamespace(selection=SimpleNamespace(points=[{"x": 8, "y": 1}]))
+    # what Streamlit hands the callback when a cell is tapped or clicked: the selection's fields
+    chart = SimpleNamespace(selection={"cell": [{"true": 1, "predicted": 8}]})
     fake = SimpleNamespace(session_state={evaluate_state.MATRIX: chart})
     monkeypatch.setattr(ev, "st", fake)
     ev._pick_cell()

@@ -28,19 +28,25 @@ def digits_run():
 
 
 def cell_centre(tab, row: int, column: int) -> tuple[float, float]:
-    """Page coordinates of a confusion-matrix cell, from plotly's own axis mapping."""
-    return tuple(tab.evaluate("""([row, column]) => {
-        const plot = document.querySelector('.stPlotlyChart .js-plotly-plot');
-        const box = plot.getBoundingClientRect();
-        const x = plot._fullLayout.xaxis, y = plot._fullLayout.yaxis;
-        return [box.left + x._offset + x.l2p(column), box.top + y._offset + y.l2p(row)];
-    }""", [row, column]))
+    """Page coordinates of a confusion-matrix cell, found by the label a screen reader reads for it."""
+    cell = tab.locator(f'[data-testid="stVegaLiteChart"] path[aria-label^="true {row}, predicted {column}:"]')
+    cell.scroll_into_view_if_needed()
+    box = cell.bounding_box()
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def tap(tab, x: float, y: float) -> None:
+    """A finger's tap, as Chromium gets it from a touch screen (the tab's touch emulation must be on)."""
+    cdp = tab.context.new_cdp_session(tab)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
 
 
 def test_clicking_a_cell_shows_its_images(page, app_server, digits_run, tmp_path):
     page.goto(f"{app_server.url}/evaluate?run={digits_run}")
     wait_until_idle(page)
-    page.wait_for_selector(".stPlotlyChart .js-plotly-plot .main-svg")
+    page.wait_for_selector('[data-testid="stVegaLiteChart"] path[aria-label^="true 0, predicted 0:"]')
     assert_no_exception(page)
     heading = page.locator("h3").filter(has_text=re.compile(r"^True \d, predicted \d"))
 
@@ -71,3 +77,30 @@ def test_open_in_playground_then_one_back_returns_to_evaluate(page, app_server, 
     assert "/evaluate" in page.url
     wait_until_idle(page)
     assert_no_exception(page)
+
+
+def test_a_tap_on_a_phone_selects_a_cell(browser_context, app_server, digits_run, tmp_path):
+    # plotly.js took a tap as a hover: the tooltip showed, and the cell was not selected.
+    phone = browser_context.new_page()
+    try:
+        phone.set_viewport_size({"width": 390, "height": 844})
+        cdp = browser_context.new_cdp_session(phone)
+        cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
+        phone.goto(f"{app_server.url}/evaluate?run={digits_run}")
+        wait_until_idle(phone)
+        heading = phone.locator("h3").filter(has_text=re.compile(r"^True \d, predicted \d"))
+        expect(heading).to_be_visible(timeout=60_000)
+        for row, column in ((7, 1), (2, 2)):
+            tap(phone, *cell_centre(phone, row, column))
+            expect(heading).to_contain_text(f"True {row}, predicted {column}: ", timeout=60_000)
+            wait_until_idle(phone)
+        cell = phone.locator('[data-testid="stVegaLiteChart"] path[aria-label^="true 2, predicted 2:"]')
+        box = cell.bounding_box()
+        assert box["width"] >= 24 and box["height"] >= 24  # a target a finger can hit (WCAG 2.5.8 asks 24 px)
+        chart = phone.locator('[data-testid="stVegaLiteChart"]').bounding_box()
+        assert chart["x"] >= 0 and chart["x"] + chart["width"] <= 390  # all of it on screen
+        cell.scroll_into_view_if_needed()
+        phone.screenshot(path=str(tmp_path / "evaluate-phone.png"))
+        assert_no_exception(phone)
+    finally:
+        phone.close()

@@ -1,59 +1,73 @@
-"""Plotly figures of the Evaluate page: confusion matrix, probabilities, run curves, learned filters."""
+"""Figures of the Evaluate page: the confusion matrix (Vega-Lite, for taps), probabilities, run curves and learned
+filters (plotly)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import altair as alt
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 from core.data.numbers import percent
 from ui import palette
 from ui.figures import symmetric_limit, tile_mosaic
-from ui.text import plot_text
 
-_MARGIN = {"l": 10, "r": 10, "t": 40, "b": 10}
+CELL = "cell"  # the confusion chart's selection: the tapped or clicked cell
 
 
-def confusion_figure(matrix: np.ndarray, counts: np.ndarray, class_names: Sequence[str],
-                     selected: tuple[int, int] | None = None) -> go.Figure:
-    """The confusion matrix as a heatmap, row = true class, column = predicted class.
+def confusion_chart(matrix: np.ndarray, counts: np.ndarray, class_names: Sequence[str],
+                    selected: tuple[int, int] | None = None) -> alt.LayerChart:
+    """The confusion matrix as a heatmap, row = true class, column = predicted class; a tap or a click on a cell
+    selects it (the selection is named `CELL`, its fields "true" and "predicted").
 
-    Plotly reports clicks on scatter points but not on heatmap cells, so every cell also carries an
-    invisible square marker; a click selects that marker, and the page reads its (x, y).
+    Vega-Lite, not plotly: plotly.js turns a touch tap into a hover, never a click or a selection
+    (plotly/plotly.js#1858, #6721), so on a phone a cell could not be chosen. Vega takes the tap as a click,
+    and writes each cell's `description` as its aria-label, so a screen reader reads the cells too.
 
     Args:
         matrix: What the colours show: counts or row-normalised rates.
-        counts: The image counts, written in every cell and in the hover text.
+        counts: The image counts, written in every cell and read out for it.
         selected: (true, predicted) of the cell to outline.
     """
     size = len(class_names)
     rates = matrix.dtype.kind == "f"
-    text = [[f"{counts[r, c]}" + (f"<br>{percent(matrix[r, c])}" if rates and size <= 12 else "") for c in range(size)]
-            for r in range(size)]
-    figure = go.Figure(go.Heatmap(
-        z=matrix, x=list(range(size)), y=list(range(size)), colorscale="Blues", text=text,
-        texttemplate="%{text}" if size <= 20 else None, hoverinfo="skip", showscale=False,
-        zmin=0, zmax=1 if rates else max(1, int(counts.max()))))
-    rows, columns = np.mgrid[0:size, 0:size]
-    names = np.array([plot_text(name) for name in class_names], dtype=object)  # plotly reads tags in text
-    figure.add_scatter(
-        x=columns.ravel(), y=rows.ravel(), mode="markers", showlegend=False,
-        customdata=np.stack([names[rows.ravel()], names[columns.ravel()], counts.ravel()], axis=1),
-        marker={"size": max(8, 360 // size), "symbol": "square", "opacity": 0},
-        hovertemplate="true %{customdata[0]}, predicted %{customdata[1]}: %{customdata[2]} images"
-                      "<br>click to see them<extra></extra>")
+    rows, columns = (index.ravel() for index in np.mgrid[0:size, 0:size])
+    names = [str(name) for name in class_names]  # Vega draws text as text: nothing a class name holds is markup
+    frame = pd.DataFrame({
+        "true": rows, "predicted": columns, "true class": [names[r] for r in rows],
+        "predicted class": [names[c] for c in columns], "images": counts.ravel(), "value": matrix.ravel(),
+        "label": [f"{counts[r, c]}" + (f" · {percent(matrix[r, c])}" if rates and size <= 8 else "")
+                  for r, c in zip(rows, columns, strict=True)],
+    })
+    frame["description"] = [f"true {t}, predicted {p}: {n} image{'s' if n != 1 else ''}"
+                            + (f" ({percent(v)} of the true class)" if rates else "")
+                            for t, p, n, v in zip(frame["true class"], frame["predicted class"], frame["images"],
+                                                  frame["value"], strict=True)]
+    top = 1.0 if rates else float(max(1, counts.max()))
+    axis = {"labelLimit": 120, "titleFontWeight": "normal"}
+    base = alt.Chart(frame).encode(
+        x=alt.X("predicted class:N", sort=names, title="predicted class",
+                axis=alt.Axis(orient="top", labelAngle=0 if max(map(len, names)) <= 3 else -45, **axis)),
+        y=alt.Y("true class:N", sort=names, title="true class", axis=alt.Axis(**axis)))
+    pick = alt.selection_point(name=CELL, fields=["true", "predicted"], on="click", clear=False, empty=False,
+                               toggle=False)
+    cells = base.mark_rect(stroke="white", strokeWidth=0.5, cursor="pointer").encode(
+        color=alt.Color("value:Q", scale=alt.Scale(scheme="blues", domain=[0, top]), legend=None),
+        tooltip=[alt.Tooltip("true class:N"), alt.Tooltip("predicted class:N"), alt.Tooltip("images:Q")],
+        description="description:N").add_params(pick)
+    layers = [cells]
+    if size <= 20:
+        layers.append(base.mark_text(fontSize=11 if size <= 10 else 8, aria=False).encode(
+            text="label:N",
+            color=alt.condition(alt.datum.value > top * 0.55, alt.value("white"), alt.value("#222222"))))
     if selected is not None:
-        row, column = selected
-        figure.add_shape(type="rect", x0=column - 0.5, x1=column + 0.5, y0=row - 0.5, y1=row + 0.5,
-                         line={"color": palette.WRONG, "width": 3})
-    ticks = {"tickvals": list(range(size)), "ticktext": [plot_text(name) for name in class_names]}
-    figure.update_xaxes(title="predicted class", side="top", **ticks)
-    figure.update_yaxes(title="true class", autorange="reversed", scaleanchor="x", **ticks)
-    side = min(640, 140 + 42 * size)
-    figure.update_layout(height=side, width=side + 80, margin=_MARGIN, clickmode="event+select",
-                         dragmode=False, plot_bgcolor="white")
-    return figure
+        true_class, predicted_class = selected
+        layers.append(base.mark_rect(filled=False, stroke=palette.WRONG, strokeWidth=3, aria=False).transform_filter(
+            (alt.datum.true == int(true_class)) & (alt.datum.predicted == int(predicted_class))))
+    side = min(600, max(260, 34 * size))
+    return alt.layer(*layers).properties(height=side, width="container")
 
 
 def filters_figure(kernels: np.ndarray, columns: int = 8) -> go.Figure:

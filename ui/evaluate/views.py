@@ -128,10 +128,10 @@ def gallery(dataset: Dataset, positions: np.ndarray, probabilities: np.ndarray, 
 
 
 def _pick_cell() -> None:
-    """Callback of the confusion chart: the clicked cell becomes the chosen (true, predicted) pair."""
-    points = st.session_state[MATRIX].selection.points
-    if points:
-        st.session_state[TRUE], st.session_state[PREDICTED] = round(points[0]["y"]), round(points[0]["x"])
+    """Callback of the confusion chart: the tapped or clicked cell becomes the chosen (true, predicted) pair."""
+    cells = st.session_state[MATRIX].selection.get(eval_figures.CELL) or []
+    if cells:
+        st.session_state[TRUE], st.session_state[PREDICTED] = int(cells[0]["true"]), int(cells[0]["predicted"])
 
 
 def confusion_view(dataset: Dataset, probabilities: np.ndarray, run_id: str) -> None:
@@ -151,9 +151,9 @@ def confusion_view(dataset: Dataset, probabilities: np.ndarray, run_id: str) -> 
             off_diagonal.argmax(), counts.shape))
     left, right = st.columns([3, 2])
     with left:
-        st.plotly_chart(eval_figures.confusion_figure(shown, counts, names, (st.session_state[TRUE],
+        st.altair_chart(eval_figures.confusion_chart(shown, counts, names, (st.session_state[TRUE],
                         st.session_state[PREDICTED])), key=MATRIX, on_select=_pick_cell,
-                        selection_mode="points", width="content")
+                        selection_mode=eval_figures.CELL, width="stretch")
     with right:
         st.markdown("**Read it like this.** Each row is a true class and each column is a prediction. The "
                     "diagonal holds the right answers; everything off it is a mistake, and its position tells "
@@ -162,7 +162,7 @@ def confusion_view(dataset: Dataset, probabilities: np.ndarray, run_id: str) -> 
         if top:
             st.markdown("Most frequent mix-ups here: " + "; ".join(
                 f"**{plain(true)}** read as **{plain(guess)}** ({count}×)" for true, guess, count in top) + ".")
-        st.markdown("**Click a cell**, or choose it:")
+        st.markdown("**Tap or click a cell**, or choose it:")
         st.selectbox("True class", range(len(names)), format_func=names.__getitem__, key=TRUE)
         st.selectbox("Predicted class", range(len(names)), format_func=names.__getitem__, key=PREDICTED)
     true_class, predicted_class = st.session_state[TRUE], st.session_state[PREDICTED]
