@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core.data.numbers import percent
+from core.evaluate.comparison import X_AXES
 from ui import palette
 from ui.text import plot_text
 
@@ -132,8 +133,15 @@ def symmetric_limit(values: np.ndarray) -> float:
     return limit if limit > 0 else float(magnitudes.max()) or 1.0
 
 
-def comparison_curves(rows: pd.DataFrame, metric: str) -> go.Figure:
-    """Every run's train (solid) and validation (dashed) curve of one metric, a colour per run."""
+def comparison_curves(rows: pd.DataFrame, metric: str, x: str = "epochs") -> go.Figure:
+    """Every run's train (solid) and validation (dashed) curve of one metric, a colour per run.
+
+    Args:
+        rows: `core.evaluate.comparison.curve_rows`.
+        metric: Which metric's rows to draw.
+        x: The x-axis, a key of `comparison.X_AXES`: "epochs", "share" (of each run's planned epochs, so short and
+            long runs span the same width) or "seconds" (of training).
+    """
     figure = go.Figure()
     chosen = rows[rows["metric"] == metric]
     for number, (run_id, run_rows) in enumerate(chosen.groupby("id", sort=False)):
@@ -142,17 +150,26 @@ def comparison_curves(rows: pd.DataFrame, metric: str) -> go.Figure:
         for split, dash in (("train", "solid"), ("validation", "dash")):
             part = run_rows[run_rows["split"] == split]
             if len(part):
-                figure.add_scatter(x=part["epoch"], y=part["value"], mode="lines+markers",
+                notes = ["" if timed or x != "seconds" else " (its time spread evenly over its epochs)"
+                         for timed in part["timed"]]
+                figure.add_scatter(x=part[x], y=part["value"], mode="lines+markers",
                                    name=plot_text(f"{name} · {split}"), legendgroup=run_id,
-                                   line={"color": colour, "dash": dash, "width": 2})
+                                   line={"color": colour, "dash": dash, "width": 2},
+                                   customdata=np.stack([part["epoch"], notes], axis=1),
+                                   hovertemplate="epoch %{customdata[0]}%{customdata[1]}: %{y:.4~g}<extra>"
+                                                 + plot_text(f"{name} · {split}") + "</extra>")
     # The legend sits at the figure's foot, below the axis title, with room made for it: placed in the plot's
     # own coordinates it covered the "epoch" label, and six runs' twelve entries were cut off.
-    legend_rows = -(-len(figure.data) // 2)  # two entries a row where the chart is half the page wide
-    figure.update_layout(title=metric.capitalize(), height=300 + 22 * legend_rows,
+    legend_rows = -(-len(figure.data) // 3)  # three entries a row: the chart is the page's width
+    figure.update_layout(title=metric.capitalize(), height=340 + 22 * legend_rows,
                          margin={"l": 10, "r": 10, "t": 40, "b": 50 + 22 * legend_rows},
                          legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom",
                                  "x": 0, "xanchor": "left"})
-    figure.update_xaxes(title="epoch", dtick=1 if chosen["epoch"].max() <= 20 else None)
-    if metric == "accuracy":
+    figure.update_xaxes(title=X_AXES[x])
+    if x == "epochs" and len(chosen) and chosen["epochs"].max() <= 20:
+        figure.update_xaxes(dtick=1)
+    elif x == "share":
+        figure.update_xaxes(tickformat=".0%", range=[0, 1.02])
+    if metric in ("accuracy", "precision", "recall"):
         figure.update_yaxes(tickformat=".0%")
     return figure

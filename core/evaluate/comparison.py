@@ -14,6 +14,7 @@ import pandas as pd
 from core.data.datasets import dataset_name
 from core.model.architectures import trainable_parameters
 from core.model.layers import SpecError, spec_from_dicts
+from core.store.records import EPOCHS_DONE, POSITIONS, SECONDS_DONE
 from core.store.runs import RunRecord
 
 SPLITS = ("train", "validation", "test")
@@ -72,20 +73,49 @@ def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
     return frame
 
 
+NOT_METRICS = ("learning_rate", *POSITIONS)  # history keys that are not curves
+X_AXES = {"epochs": "epoch", "share": "share of its planned epochs", "seconds": "seconds of training"}
+
+
+def curve_metrics(records: Sequence[RunRecord]) -> list[str]:
+    """The metrics the runs' histories hold curves of, loss and accuracy first."""
+    found = {key[4:] if key.startswith("val_") else key for record in records for key in record.history}
+    found -= set(NOT_METRICS)
+    return sorted(found, key=lambda metric: (METRICS.index(metric) if metric in METRICS else len(METRICS), metric))
+
+
 def curve_rows(records: Sequence[RunRecord]) -> pd.DataFrame:
-    """Per-epoch history in long form: run, epoch (from 1), split (train/validation), metric, value."""
+    """Per-epoch history in long form: run, id, epoch (from 1), split (train/validation), metric, value, and where
+    each point sits on each x-axis (`X_AXES`):
+
+    - "epochs": where the epoch ended (2.47 for an epoch Stop broke off after 47% of its batches);
+    - "share": that over the run's planned epochs, so a 2-epoch run and a 30-epoch one span the same width;
+    - "seconds": seconds of training by then ("timed" False: a run saved before these were kept, its time spread
+      evenly over its epochs).
+    """
     rows = []
     labels = run_labels(records)
     for record in records:
-        for key, values in record.history.items():
+        history = record.history
+        count = record.epochs_trained
+        positions = history.get(EPOCHS_DONE) or list(range(1, count + 1))
+        timed = bool(history.get(SECONDS_DONE))
+        seconds = history.get(SECONDS_DONE) or [record.training_seconds * (n + 1) / max(1, count)
+                                                for n in range(count)]
+        planned = record.hyperparameters.get("epochs")
+        planned = planned if isinstance(planned, int) and planned >= max(positions, default=0) else max(
+            positions, default=1)
+        for key, values in history.items():
             split, metric = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
-            if metric not in ("loss", "accuracy"):
+            if key in NOT_METRICS or len(values) != len(positions):
                 continue
-            for epoch, value in enumerate(values, start=1):
+            for epoch, (value, at, second) in enumerate(zip(values, positions, seconds, strict=False), start=1):
                 if value is not None:
                     rows.append({"run": labels[record.run_id], "id": record.run_id, "epoch": epoch, "split": split,
-                                 "metric": metric, "value": float(value)})
-    return pd.DataFrame(rows, columns=["run", "id", "epoch", "split", "metric", "value"])
+                                 "metric": metric, "value": float(value), "epochs": float(at),
+                                 "share": float(at) / planned, "seconds": float(second), "timed": timed})
+    return pd.DataFrame(rows, columns=["run", "id", "epoch", "split", "metric", "value", "epochs", "share", "seconds",
+                                       "timed"])
 
 
 # What counts as a real change rather than noise, relative to the value it starts from.

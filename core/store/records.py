@@ -13,7 +13,11 @@ from datetime import datetime
 from pathlib import Path
 
 RUNS, DEFAULTS = "runs", "defaults"
-APP_VERSION = "0.5"  # bumped with each issue that changes what a run records
+APP_VERSION = "0.6"  # bumped with each issue that changes what a run records
+# History keys that place each epoch rather than measure it: where it ended in epochs (2.47 for an epoch Stop broke
+# off after 47% of its batches) and in seconds of training. Runs saved before 0.6 have neither.
+EPOCHS_DONE, SECONDS_DONE = "epochs_done", "seconds_done"
+POSITIONS = (EPOCHS_DONE, SECONDS_DONE)
 
 
 @dataclass
@@ -26,7 +30,8 @@ class RunRecord:
         dataset: The dataset key it was trained on.
         spec: The model spec as dicts (`core.model.layers.spec_to_dicts`).
         hyperparameters: Epochs, batch size, optimizer, learning rate and so on.
-        history: Per-epoch metrics, e.g. {"loss": [...], "val_accuracy": [...]}.
+        history: Per-epoch metrics, e.g. {"loss": [...], "val_accuracy": [...]}, and where each epoch ended
+            (`POSITIONS`).
         metrics: Final metrics by split, e.g. {"test": {"accuracy": 0.99}}.
         training_seconds: Wall-clock seconds spent training.
         status: "finished", or "stopped" when the user stopped it early.

@@ -87,8 +87,9 @@ class Printer:
                   f"accuracy {event['accuracy']:.4f} ({event['images_per_second']:,.0f} images/s)", flush=True)
         elif kind == "epoch":
             metrics = " ".join(f"{key} {value:.4f}" for key, value in event.items()
-                               if key not in ("type", "epoch", "partial", "elapsed") and value is not None)
-            print(f"epoch {event['epoch'] + 1} ({event['elapsed']:.1f} s training): {metrics}", flush=True)
+                               if key not in ("type", "epoch", "partial", "steps", "elapsed") and value is not None)
+            stopped = f", stopped after batch {event['steps']}" if event.get("partial") else ""
+            print(f"epoch {event['epoch'] + 1} ({event['elapsed']:.1f} s training{stopped}): {metrics}", flush=True)
         elif kind == "end":
             print(f"{event['status']}: run {event['run_id']}. {event['stop_reason']}".strip(), flush=True)
             for split, values in event["metrics"].items():

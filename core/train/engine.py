@@ -7,7 +7,7 @@ callbacks, and end in `train_and_store`, which evaluates on the test set and sav
 Progress events (all JSON-friendly):
     {"type": "start", "epochs", "steps_per_epoch", "train_size", "validation_size", "batch_size"}
     {"type": "batch", "epoch", "step", "seen", "loss", "accuracy", "elapsed", "images_per_second"}
-    {"type": "epoch", "epoch", "partial", "elapsed", "learning_rate", plus every metric, e.g. "val_loss"}
+    {"type": "epoch", "epoch", "partial", "steps", "elapsed", "learning_rate", plus every metric, e.g. "val_loss"}
     {"type": "phase", "phase": "evaluating" | "saving"}
     {"type": "end", "status", "run_id", "stop_reason", "metrics"}
 
@@ -30,6 +30,7 @@ from core.data.datasets import Dataset
 from core.model.architectures import build_model
 from core.model.layers import spec_from_dicts
 from core.store.ids import new_id
+from core.store.records import EPOCHS_DONE, SECONDS_DONE
 from core.store.runs import STORE_ROOT, RunRecord, save_run
 from core.train.config import TrainConfig, check_config, split_indices
 
@@ -147,15 +148,21 @@ class Progress(keras.callbacks.Callback):
         self.stopped_by_user = False
         self.epoch = 0
         self.seen = 0
+        self.steps_done = 0  # batches finished in the current epoch
+        # Where each ended epoch sits, for the stored history (`POSITIONS`): in epochs (2.47 for an epoch Stop broke
+        # off after 47% of its batches) and in seconds of training.
+        self.positions: dict[str, list[float]] = {EPOCHS_DONE: [], SECONDS_DONE: []}
         self.training_seconds = 0.0  # excludes validation, so images/s is the training speed
         self._started = self._last_emit = self._epoch_seconds = 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch, self._started, self._last_emit = epoch, self.clock(), 0.0
         self._epoch_seconds = 0.0
+        self.steps_done = 0
 
     def on_train_batch_end(self, batch, logs=None):
         now = self.clock()
+        self.steps_done = batch + 1
         self._epoch_seconds = now - self._started
         self.seen += min(self.batch_size, self.train_size - batch * self.batch_size)
         if self.should_stop():
@@ -173,10 +180,14 @@ class Progress(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.training_seconds += self._epoch_seconds
-        event = {"type": "epoch", "epoch": epoch, "partial": self.stopped_by_user,
+        # Keras ends the epoch (and validates) also when Stop broke it off: such an epoch is partial, and says
+        # how far it got, so that its point is drawn where training stopped, not at the epoch's end.
+        event = {"type": "epoch", "epoch": epoch, "partial": self.steps_done < self.steps, "steps": self.steps_done,
                  "elapsed": round(self.training_seconds, 3), "learning_rate": _learning_rate(self.model)}
         event.update({key: _float(value) for key, value in (logs or {}).items() if key != "learning_rate"})
         self.sink(event)
+        self.positions[EPOCHS_DONE].append(round(epoch + self.steps_done / max(1, self.steps), 4))
+        self.positions[SECONDS_DONE].append(round(self.training_seconds, 3))
 
 
 def _float(value: object) -> float | None:
@@ -394,6 +405,8 @@ def train(config: TrainConfig, dataset: Dataset, sink: Sink, should_stop: Callab
             reason = early_stopping_reason(config.early_monitor, early.best_epoch, early.stopped_epoch,
                                            config.early_restore_best)
     clean = {key: [_float(value) for value in values] for key, values in history.history.items()}
+    if all(len(values) == len(progress.positions[EPOCHS_DONE]) for values in clean.values()):
+        clean.update(progress.positions)
     return TrainingOutcome(model, clean, progress.training_seconds, progress.stopped_by_user, reason)
 
 

@@ -26,7 +26,8 @@ class ProgressView:
         batch_points: Per-batch (x, loss, accuracy), x in epochs (1.5 = halfway through epoch 2);
             loss and accuracy are the means over the batches since the previous point. Keras reports
             running means that restart every epoch, which drew a saw-tooth; `fold` undoes them.
-        epoch_rows: One dict per finished epoch, every metric Keras logged, with "epoch" from 1.
+        epoch_rows: One dict per finished epoch, every metric Keras logged, with "epoch" from 1, and "x" where
+            its point goes (the epoch's end; for an epoch broken off by Stop, where it stopped: "partial").
         end: The final event ({"status", "run_id", "metrics", ...}), once the run has ended.
     """
 
@@ -90,6 +91,10 @@ def _apply(view: ProgressView, event: dict) -> None:
     elif kind == "epoch":
         row = {key: value for key, value in event.items() if key != "type"}
         row["epoch"] = int(event["epoch"]) + 1
+        # Where its point goes: the epoch's end, or, for an epoch Stop broke off, where training stopped.
+        row["x"] = float(row["epoch"])
+        if event.get("partial") and view.steps_per_epoch:
+            row["x"] = round(int(event["epoch"]) + int(event.get("steps", 0)) / view.steps_per_epoch, 4)
         view.epoch_rows.append(row)
     elif kind == "phase":
         view.phase = str(event["phase"])

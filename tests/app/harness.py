@@ -34,3 +34,24 @@ def rerun(app: AppTest) -> AppTest:
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app
+
+
+def plotly_figure(element) -> dict:
+    """A `plotly_chart` element's figure as JSON, its typed arrays ({"dtype", "bdata"}: how plotly 6 sends NumPy
+    arrays) decoded into lists."""
+    import base64
+    import json
+
+    import numpy as np
+
+    def decode(value):
+        if isinstance(value, dict):
+            if set(value) >= {"dtype", "bdata"}:
+                array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+                return array.reshape(value["shape"]).tolist() if "shape" in value else array.tolist()
+            return {key: decode(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [decode(item) for item in value]
+        return value
+
+    return decode(json.loads(element.proto.spec))

@@ -15,7 +15,7 @@ from core.evaluate.metrics import cell_indices
 from core.store.runs import RUNS, STORE_ROOT, load_record, run_folder, save_run
 from core.train.engine import train_and_store
 from core.train.recipes import default_config
-from tests.app.harness import open_app, rendered, rerun
+from tests.app.harness import open_app, plotly_figure, rendered, rerun
 from tests.unit.test_store import fake_model, record
 from ui.evaluate import state as evaluate_state
 from ui.evaluate import views as ev
@@ -117,7 +117,14 @@ def test_compare_two_runs_and_export(runs):
     table = app.dataframe[-1].value
     assert sorted(table["run"]) == ["longer run", "short run"]
     assert sorted(table["epochs"]) == [1, 3]
-    assert len(app.get("plotly_chart")) == 2
+    assert len(app.get("plotly_chart")) == 1  # one metric at a time, the page's width
+    app.segmented_control(key=evaluate_state.COMPARE_METRIC).set_value("accuracy")
+    app.segmented_control(key=evaluate_state.COMPARE_X).set_value("share")
+    rerun(app)
+    figure = plotly_figure(app.get("plotly_chart")[0])
+    assert figure["layout"]["title"]["text"] == "Accuracy"
+    assert figure["layout"]["xaxis"]["title"]["text"] == "share of its planned epochs"
+    assert {max(trace["x"]) for trace in figure["data"]} == {1.0}  # the 1-epoch run and the 3-epoch one: full width
 
     app.segmented_control(key=evaluate_state.VIEW).set_value("Export code")
     rerun(app)

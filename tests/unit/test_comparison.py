@@ -4,7 +4,8 @@ import math
 
 import pytest
 
-from core.evaluate.comparison import comparison_table, curve_rows, overfitting_note, spec_summary
+from core.evaluate.comparison import comparison_table, curve_metrics, curve_rows, overfitting_note, spec_summary
+from core.store.records import EPOCHS_DONE, SECONDS_DONE
 from tests.unit.test_store import record
 
 
@@ -42,12 +43,37 @@ def test_repeated_names_get_the_run_time():
     assert set(curve_rows([first, second])["run"]) == {"first (120000-aaaaaa)", "first (130000-bbbbbb)"}
 
 
-def test_curve_rows_are_long_form_loss_and_accuracy_only():
+def test_curve_rows_are_long_form_with_every_metric_the_history_holds():
     rows = curve_rows(two_runs())
-    assert set(rows["metric"]) == {"loss", "accuracy"}  # precision is not plotted
+    assert set(rows["metric"]) == {"loss", "accuracy", "precision"}
+    assert curve_metrics(two_runs()) == ["loss", "accuracy", "precision"]  # the lessons' two first
     second_validation = rows[(rows["run"] == "second") & (rows["split"] == "validation")]
     assert second_validation["epoch"].tolist() == [1, 2]  # the None epoch is skipped
     assert len(curve_rows([])) == 0
+
+
+def test_curve_rows_place_each_epoch_in_epochs_share_and_seconds():
+    # A 2-epoch run beside a 30-epoch one was squashed into the first 7% of the axis: along "share" both span it.
+    short, long = record("20261121-120000-aaaaaa", "short"), record("20261121-130000-bbbbbb", "long")
+    short.hyperparameters, long.hyperparameters = {"epochs": 2}, {"epochs": 30}
+    short.history = {"loss": [0.9, 0.5], EPOCHS_DONE: [1.0, 2.0], SECONDS_DONE: [3.0, 6.5]}
+    long.history = {"loss": [0.5] * 30}  # saved before positions were kept
+    long.training_seconds = 60.0
+    rows = curve_rows([short, long])
+    assert set(rows["metric"]) == {"loss"}  # positions are not curves
+    by_run = {run: part for run, part in rows.groupby("run")}
+    assert by_run["short"]["share"].max() == by_run["long"]["share"].max() == 1.0
+    assert by_run["short"]["seconds"].tolist() == [3.0, 6.5] and by_run["short"]["timed"].all()
+    assert by_run["long"]["seconds"].tolist()[:2] == [2.0, 4.0] and not by_run["long"]["timed"].any()
+
+
+def test_a_run_stopped_mid_epoch_ends_where_it_stopped():
+    stopped = record(name="stopped")
+    stopped.hyperparameters = {"epochs": 5}
+    stopped.history = {"loss": [0.9, 0.7], EPOCHS_DONE: [1.0, 1.47], SECONDS_DONE: [2.0, 2.9]}
+    rows = curve_rows([stopped])
+    assert rows["epochs"].tolist() == [1.0, 1.47] and rows["epoch"].tolist() == [1, 2]
+    assert rows["share"].tolist() == pytest.approx([0.2, 0.294])
 
 
 def test_overfitting_note_only_when_validation_loss_rises_while_training_loss_falls():

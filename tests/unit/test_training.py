@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 pytest.importorskip("keras")
@@ -9,9 +11,11 @@ pytest.importorskip("keras")
 from core.data.datasets import load_dataset
 from core.model.layers import spec_to_dicts
 from core.model.presets import PRESETS
+from core.store.records import EPOCHS_DONE, SECONDS_DONE
 from core.store.runs import list_runs, load_record
 from core.train.config import TrainConfig
 from core.train.engine import train, train_and_store
+from core.train.progress import ProgressView, fold
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +122,21 @@ def test_stop_request_stops_within_one_batch_and_keeps_the_model(engine, digits,
     record = train_and_store(config(epochs=5, engine=engine), digits, events.append, should_stop, root=tmp_path)
     batches = [event for event in events if event["type"] == "batch"]
     assert batches[-1]["epoch"] == 0 and batches[-1]["step"] == 3 and batches[-1]["seen"] == 96
+    # The epoch Stop broke off says so, and its points go where training stopped, not at the epoch's end.
+    ends = [event for event in events if event["type"] == "epoch"]
+    assert [(event["partial"], event["steps"]) for event in ends] == [(True, 3)]
+    view = fold(ProgressView(), events)
+    assert view.epoch_rows[0]["x"] == pytest.approx(3 / view.steps_per_epoch, abs=1e-4)
+    assert view.epoch_rows[0]["x"] < 1
+    from ui.train.live import curves_figure
+
+    per_epoch = next(trace for trace in curves_figure(view, "loss").data if trace.name == "train, per epoch")
+    assert per_epoch.x[0] < 1 and list(per_epoch.marker.symbol) == ["circle-open"]
+    assert "stopped after batch 3 of" in per_epoch.text[0]
     assert record.status == "stopped" and "Stopped by you" in record.stop_reason
+    # The stored history places the broken-off epoch too (Compare draws it where it stopped).
+    assert record.history[EPOCHS_DONE] == [pytest.approx(3 / view.steps_per_epoch, abs=1e-4)]
+    assert len(record.history[SECONDS_DONE]) == len(record.history["loss"]) == 1
     assert load_record(record.run_id, tmp_path).status == "stopped"
     assert record.metrics["test"]["accuracy"] is not None
 
@@ -185,3 +203,16 @@ def test_batches_cover_every_image_once_per_epoch_reshuffled_without_autotuning(
     assert list(epochs[0]) != list(epochs[1])  # reshuffled each epoch
     in_order = np.concatenate([labels.numpy() for _, labels in batches(x, y, 4)])
     assert list(in_order) == list(range(10))  # no seed, no shuffle: validation keeps its order
+
+
+def test_stop_on_an_epochs_last_batch_leaves_a_whole_epoch():
+    from core.train.engine import Progress
+
+    events = []
+    progress = Progress(events.append, lambda: True, batch_size=10, train_size=30, steps=3)
+    progress.set_model(SimpleNamespace(stop_training=False, optimizer=None))
+    progress.on_epoch_begin(0)
+    for batch in range(3):
+        progress.on_train_batch_end(batch, {"loss": 1.0})
+    progress.on_epoch_end(0, {"loss": 1.0})
+    assert (events[-1]["partial"], events[-1]["steps"]) == (False, 3)

@@ -15,6 +15,7 @@ MATRIX = "eval_matrix"  # the confusion chart's selection
 MISTAKE_CLASS, ORDER, ONLY_MISTAKES = "eval_mistake_class", "eval_order", "eval_only_mistakes"
 INDEX = "eval_index"
 COMPARE = "eval_compare"
+COMPARE_METRIC, COMPARE_X = "eval_compare_metric", "eval_compare_x"  # Compare runs: the curve, and along what
 FILTER, CHANNEL = "eval_filter", "eval_channel"
 OPEN_FILTER = "eval_open_filter"  # the button that sends the chosen filter to the Playground
 

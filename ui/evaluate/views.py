@@ -25,6 +25,8 @@ from ui.evaluate import figures as eval_figures
 from ui.evaluate.state import (
     CHANNEL,
     COMPARE,
+    COMPARE_METRIC,
+    COMPARE_X,
     FILTER,
     INDEX,
     MATRIX,
@@ -224,11 +226,17 @@ def compare_view(records: list[RunRecord], current: RunRecord) -> None:
         return
     rows = comparison.curve_rows(picked)
     if len(rows):
+        metrics = comparison.curve_metrics(picked)
+        keep_if_offered(COMPARE_METRIC, metrics)  # runs with other metrics: a kept value they lack goes
         left, right = st.columns(2)
-        left.plotly_chart(figures.comparison_curves(rows, "loss"))
-        right.plotly_chart(figures.comparison_curves(rows, "accuracy"))
+        metric = left.segmented_control("Metric", metrics, key=COMPARE_METRIC, default=metrics[0]) or metrics[0]
+        x = right.segmented_control("Along", list(comparison.X_AXES), key=COMPARE_X, default="epochs",
+                                    format_func=comparison.X_AXES.get) or "epochs"
+        st.plotly_chart(figures.comparison_curves(rows, metric, x))
     st.caption("Solid: training, measured while the weights changed (with augmentation and dropout on). Dashed: "
-               "validation, held-out images checked after each epoch. A gap that keeps growing is overfitting.")
+               "validation, held-out images checked after each epoch. A gap that keeps growing is overfitting. "
+               "Along the share of its planned epochs, a 2-epoch run and a 30-epoch one span the same width; along "
+               "seconds, the faster recipe shows. A run stopped mid-epoch ends where it stopped.")
     for note in filter(None, map(comparison.overfitting_note, picked)):
         st.warning(note, icon=":material/trending_up:")
     table = comparison.comparison_table(picked)

@@ -81,11 +81,17 @@ def curves_figure(view: ProgressView, metric: str) -> go.Figure:
         figure.add_scatter(x=x, y=y, mode="lines", name="train, per batch", line={"color": palette.CURVES["train"],
                            "width": 1}, opacity=0.45)
     for split, key in (("train", metric), ("validation", f"val_{metric}")):
-        rows = [(row["epoch"], row.get(key)) for row in view.epoch_rows if row.get(key) is not None]
+        rows = [row for row in view.epoch_rows if row.get(key) is not None]
         if rows:
-            x, y = zip(*rows, strict=True)
-            figure.add_scatter(x=x, y=y, mode="lines+markers", name=f"{split}, per epoch",
-                               line={"color": palette.CURVES[split], "width": 2.5})
+            # An epoch Stop broke off sits where it stopped, hollow: its numbers cover only the batches it trained.
+            figure.add_scatter(
+                x=[row.get("x", row["epoch"]) for row in rows], y=[row[key] for row in rows], mode="lines+markers",
+                name=f"{split}, per epoch", line={"color": palette.CURVES[split], "width": 2.5},
+                marker={"symbol": ["circle-open" if row.get("partial") else "circle" for row in rows], "size": 8},
+                text=[f"epoch {row['epoch']}" + (f", stopped after batch {row.get('steps')} of "
+                                                  f"{view.steps_per_epoch}" if row.get("partial") else "")
+                      for row in rows],
+                hovertemplate="%{text}: %{y:.4~g}<extra>" + split + "</extra>")
     upper = max(view.epochs, 1)
     figure.update_layout(title=metric.capitalize(), height=300, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                          legend={"orientation": "h", "y": -0.25}, uirevision=metric)
