@@ -9,7 +9,8 @@ ours takes the earliest free worker.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 JOB_OVERHEAD_SECONDS = 4.0  # per run beyond its training: building the model, the first batch's tracing, the test
@@ -43,6 +44,48 @@ def run_seconds(images: int, epochs: int, images_per_second: float | None) -> fl
         raise ValueError(f"Expected a run of images ≥ 0 and epochs ≥ 0, received {images} and {epochs}.")
     speed = images_per_second if images_per_second and images_per_second > 0 else DEFAULT_IMAGES_PER_SECOND
     return images * epochs / speed + JOB_OVERHEAD_SECONDS
+
+
+def parse_events(lines: Iterable[bytes | str]) -> list[dict]:
+    """Progress events from JSON lines; a damaged line is skipped."""
+    found = []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            found.append(event)
+    return found
+
+
+def time_left(start: dict | None, recent: Sequence[dict]) -> float | None:
+    """Seconds left for a run that trains, from its own progress: better than its estimate, which for a model never
+    timed here is a guess (a learner saw "starts in about 2:10" for a run that started after 39 s).
+
+    Args:
+        start: Its "start" event (planned epochs and training images), or None if it has not started.
+        recent: Its latest events, oldest first (the last batch event says how far it is and how fast it goes).
+
+    Returns:
+        The seconds left, or None when its progress cannot tell yet (no batch trained).
+    """
+    if start is None:
+        return None
+    for event in reversed(recent):
+        if event.get("type") == "phase" and event.get("phase") in ("evaluating", "saving"):
+            return JOB_OVERHEAD_SECONDS  # training is over: the test and the save are left
+        if event.get("type") == "end":
+            return 0.0
+        if event.get("type") == "batch":
+            try:
+                speed = float(event.get("images_per_second") or 0.0)
+                total = int(start["epochs"]) * int(start["train_size"])
+                seen = int(event["seen"])
+            except (KeyError, TypeError, ValueError):
+                return None
+            return max(0.0, total - seen) / speed + JOB_OVERHEAD_SECONDS if speed > 0 else None
+    return None
 
 
 def waits(running_left: Sequence[float], queued: Sequence[float], workers: int) -> list[Wait]:

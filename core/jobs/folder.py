@@ -27,6 +27,7 @@ from typing import TextIO
 import numpy as np
 
 from core.data.datasets import Dataset
+from core.jobs.eta import parse_events
 from core.store.runs import file_lock, write_text_atomically
 from core.train.config import TrainConfig
 
@@ -253,6 +254,24 @@ def read_events(folder: Path, offset: int = 0) -> tuple[list[dict], int]:
         except ValueError:
             continue
     return events, offset + end
+
+
+def edge_events(folder: Path, tail_bytes: int = 4096) -> tuple[dict | None, list[dict]]:
+    """The progress log's "start" event (its first lines) and its latest events (its last `tail_bytes`), without
+    reading the whole log: what the queue's ETA needs of a training run."""
+    path = folder / PROGRESS
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(tail_bytes)
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - tail_bytes))
+            tail = handle.read()
+    except OSError:
+        return None, []
+
+    head_events = parse_events(head.split(b"\n")[:-1])  # whole lines only
+    tail_events = parse_events(tail.split(b"\n")[1 if size > tail_bytes else 0:-1])  # the first may be cut
+    return next((event for event in head_events if event.get("type") == "start"), None), tail_events
 
 
 def request_stop(folder: Path) -> None:

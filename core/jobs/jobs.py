@@ -32,13 +32,13 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from core.data.datasets import BUILTIN_DATASETS, Dataset
 from core.jobs import folder as files
-from core.jobs.eta import Wait, run_seconds, waits
+from core.jobs.eta import Wait, run_seconds, time_left, waits
 from core.jobs.folder import JobOrder, JobStatus
 from core.jobs.lifecycle import (
     ACTIVE_INDEX,
@@ -192,10 +192,16 @@ def planned_images(config: TrainConfig, dataset: Dataset | None) -> int:
     return int(min(config.subset or available, available) * (1 - config.validation_split))
 
 
-def wait_in_line(job_id: str, active: list[JobStatus], workers: int) -> Wait | None:
+def wait_in_line(job_id: str, active: list[JobStatus], workers: int,
+                 left: Callable[[JobStatus], float | None] | None = None) -> Wait | None:
     """A waiting run's place and ETA among the active runs (oldest first); None if it is not waiting.
 
-    Both backends call it: only how they list the active runs and count the workers differs.
+    Both backends call it: only how they list the active runs, count the workers and read a training run's
+    progress differ.
+
+    Args:
+        left: A training run's seconds left from its own progress (`eta.time_left`), or None when it cannot tell
+            yet; then its estimate, less the time it has trained, stands in.
     """
     queued = [job for job in active if job.queued]
     ids = [job.job_id for job in queued]
@@ -203,7 +209,14 @@ def wait_in_line(job_id: str, active: list[JobStatus], workers: int) -> Wait | N
         return None
     now = time.time()
     training = [job for job in active if job.training]
-    running_left = [max(1.0, job.estimate - (now - job.started)) if job.started else job.estimate for job in training]
+
+    def remaining(job: JobStatus) -> float:
+        measured = left(job) if left is not None else None
+        if measured is not None:
+            return max(1.0, measured)
+        return max(1.0, job.estimate - (now - job.started)) if job.started else job.estimate
+
+    running_left = [remaining(job) for job in training]
     return waits(running_left, [job.estimate for job in queued], max(workers, len(running_left)))[ids.index(job_id)]
 
 
@@ -320,7 +333,8 @@ def queue_wait(job_id: str, root: Path = STORE_ROOT, workers: int | None = None)
     Args:
         workers: Runs that train at once; the pool's setting by default.
     """
-    return wait_in_line(job_id, active_jobs(root), workers or current_limits().workers)
+    return wait_in_line(job_id, active_jobs(root), workers or current_limits().workers,
+                        left=lambda job: time_left(*files.edge_events(job_folder(job.job_id, root))))
 
 
 def request_stop(job_id: str, owner: str | None = None, root: Path = STORE_ROOT) -> bool:

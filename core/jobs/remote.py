@@ -39,7 +39,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from core.data.datasets import BUILTIN_DATASETS, Dataset
-from core.jobs.eta import Wait, run_seconds
+from core.jobs.eta import Wait, parse_events, run_seconds, time_left
 from core.jobs.folder import JobStatus, lost, speed_key
 from core.jobs.jobs import JobError, JobLimitError, QueueUnavailable, admit, planned_images, wait_in_line
 from core.jobs.wire import (
@@ -284,7 +284,16 @@ class RemoteQueue:
             return max(1, self.redis.zcount(key("workers"), time.time() - WORKER_SEEN_SECONDS, "+inf"))
 
     def wait(self, job_id: str) -> Wait | None:
-        return wait_in_line(job_id, self.active(), self.workers())
+        return wait_in_line(job_id, self.active(), self.workers(), left=self._time_left)
+
+    def _time_left(self, job: JobStatus) -> float | None:
+        """A training run's seconds left from its progress: its first events and its last few (two short reads)."""
+        with self._reach():
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.lrange(key("events", job.job_id), 0, 4)
+            pipe.lrange(key("events", job.job_id), -20, -1)
+            head, tail = pipe.execute()
+        return time_left(next((e for e in parse_events(head) if e.get("type") == "start"), None), parse_events(tail))
 
     def warm(self) -> None:
         """Celery workers are started by hand on their machines; nothing to do here."""

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from core.jobs import folder as files
-from core.jobs.eta import JOB_OVERHEAD_SECONDS, run_seconds, waits
+from core.jobs.eta import JOB_OVERHEAD_SECONDS, parse_events, run_seconds, time_left, waits
 from core.jobs.jobs import (
     JobError,
     JobLimitError,
@@ -161,6 +161,38 @@ def test_the_eta_uses_the_measured_speed_of_that_kind_of_run(tmp_path):
     train_images = int(1437 * 0.9)  # digits' training split, less the validation share
     assert job_status(job_id, tmp_path).estimate == pytest.approx(run_seconds(train_images, 4, 500.0), rel=0.05)
     assert queue_wait(job_id, tmp_path, workers=1).starts_in == 0
+
+
+def test_the_eta_of_a_run_behind_a_training_one_follows_that_runs_own_progress(tmp_path):
+    # The run ahead was never timed, so its estimate is a guess; once it trains, its own speed says when it ends
+    # (a learner saw "starts in about 2:10" for a run that started after 39 s).
+    ahead = queue(tmp_path, "ann", epochs=3)
+    behind = queue(tmp_path, "ben")
+    folder, status, _ = claim_next(tmp_path, os.getpid())
+    assert status.job_id == ahead
+    guessed = queue_wait(behind, tmp_path, workers=1).starts_in
+    assert guessed == pytest.approx(status.estimate, abs=2)  # nothing trained yet: the estimate stands
+    with files.open_progress(folder) as log:
+        files.append_event(log, {"type": "phase", "phase": "loading"})
+        files.append_event(log, {"type": "start", "epochs": 3, "steps_per_epoch": 10, "train_size": 1000,
+                                 "validation_size": 0, "batch_size": 100})
+        for step in range(1, 16):
+            files.append_event(log, {"type": "batch", "epoch": (step - 1) // 10, "step": (step - 1) % 10 + 1,
+                                     "seen": step * 100, "loss": 1.0, "accuracy": 0.5, "elapsed": step,
+                                     "images_per_second": 100.0})
+    # 1,500 of 3,000 images at 100 images/s: 15 s of training left, then the test and the save.
+    assert queue_wait(behind, tmp_path, workers=1).starts_in == pytest.approx(15 + JOB_OVERHEAD_SECONDS, abs=0.5)
+    with files.open_progress(folder) as log:
+        files.append_event(log, {"type": "phase", "phase": "evaluating"})
+    assert queue_wait(behind, tmp_path, workers=1).starts_in == pytest.approx(JOB_OVERHEAD_SECONDS, abs=0.5)
+
+
+def test_time_left_says_nothing_before_the_first_batch_and_skips_damaged_lines():
+    start = {"type": "start", "epochs": 2, "train_size": 100}
+    assert time_left(None, []) is None and time_left(start, [{"type": "phase", "phase": "loading"}]) is None
+    assert time_left(start, [{"type": "batch", "seen": 50, "images_per_second": 0}]) is None
+    assert parse_events([b'{"type": "end"}', b"{cut", b"5", b"[1]"]) == [{"type": "end"}]
+    assert time_left(start, parse_events([b'{"type": "end"}'])) == 0.0
 
 
 # Real warm workers.
