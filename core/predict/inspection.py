@@ -1,4 +1,4 @@
-"""Looking inside a trained model for one image: probabilities, every layer's activations, and saliency.
+"""Looking inside a trained model for one image: probabilities, every layer's activations, and saliency (HiResCAM).
 
 Works on the app's Sequential models (built by `core.model.architectures` or uploaded and checked by
 `core.model.upload_check`). The model is only called, never changed: the Predict page shares one cached
@@ -80,31 +80,75 @@ def activations(model, image: np.ndarray) -> list[Activation]:
     return found
 
 
+FLAT_SHARE = 0.6  # a map whose heat is at least half its peak over this share of the image singles nothing out
+COARSE_CELLS = 3  # a conv map this small or smaller (per side) can only point at coarse parts of the image
+
+
 @dataclass(frozen=True)
 class Saliency:
     """Where in the image the evidence for a class lies.
 
     Attributes:
         heat: (H, W) float32 in 0–1, at the input's size; 1 marks the strongest evidence.
-        method: "Grad-CAM" or "gradient × input".
-        layer: The conv layer Grad-CAM used, or "" for gradient × input.
+        method: "HiResCAM" or "gradient × input".
+        layer: The conv layer the map comes from, or "" for gradient × input.
         class_index: The class explained.
+        note: Why the map says little, or "" when it singles out a region (`uninformative`).
+        cells: The conv map's (height, width), or the input's for gradient × input.
     """
 
     heat: np.ndarray
     method: str
     layer: str
     class_index: int
+    note: str = ""
+    cells: tuple[int, int] = (0, 0)
+
+
+def upsample(cam: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A conv map scaled up to the input's size, each cell's centre over the centre of the input area it covers.
+
+    `ndimage.zoom`'s default pins the corners instead, which slid a 7×7 map by up to 1.5 input pixels.
+    """
+    return ndimage.zoom(cam, (height / cam.shape[0], width / cam.shape[1]), order=1, grid_mode=True,
+                        mode="nearest")[:height, :width]
+
+
+def uninformative(cam: np.ndarray, heat: np.ndarray) -> str:
+    """Why a map says little, in one sentence, or "".
+
+    Args:
+        cam: The map before scaling up: (h, w), positive part only, not normalised.
+        heat: The map at the input's size, normalised to 0–1.
+    """
+    if not cam.size or float(cam.max()) <= 0:
+        return ("No part of the image counts for this class: every location argues against it, so the map is "
+                "empty.")
+    if max(cam.shape) <= COARSE_CELLS:
+        return (f"The last conv layer's map is only {cam.shape[0]}×{cam.shape[1]}: it can point at coarse parts of "
+                "the image, not at strokes.")
+    if float((heat >= 0.5).mean()) > FLAT_SHARE:
+        return "The evidence is spread over most of the image: the map does not single out a region."
+    return ""
 
 
 def saliency(model, image: np.ndarray, class_index: int) -> Saliency:
-    """Grad-CAM on the last conv layer, or gradient × input for a model without one.
+    """HiResCAM on the last conv layer, or gradient × input for a model without one.
 
-    Both differentiate the class's score before the softmax (its logit): the probability itself
-    saturates near 100%, where its gradient all but vanishes. Grad-CAM weights each of the last conv layer's
-    feature maps by the mean of that gradient over the map, sums them, and keeps the positive part
-    (evidence for the class), scaled up to the input's size. Gradient × input multiplies each
-    pixel by the gradient at it: how much the score would move if that pixel faded.
+    Both differentiate the class's score before the softmax (its logit): the probability itself saturates near
+    100%, where its gradient all but vanishes. HiResCAM (Draelos & Carin, 2020) multiplies each of the last conv
+    layer's activations by the score's gradient at that very place and sums over the channels, keeping the
+    positive part (evidence for the class), scaled up to the input's size.
+
+    Why not Grad-CAM, which first averages each channel's gradient over the whole map: behind a global average
+    pooling the gradient is the same everywhere, and the two maps are equal (`tests/unit/test_inspection.py` checks
+    this against Keras' own Grad-CAM example). Behind Flatten → Dense, as in the lessons' models, every place has
+    its own weights, and the average mixed them up: on the first 20 fives of MNIST's test set, read rightly by
+    the shipped model, Grad-CAM put 0–14% of its heat on the ink (median 1%; the ink covers 9–22% of the image)
+    and lit up the left edge; HiResCAM puts 24–53% there (median 35%). For a Flatten → Dense head HiResCAM is
+    exact: the map is each place's share of the score.
+
+    Gradient × input multiplies each pixel by the gradient at it: how much the score would move if that pixel faded.
 
     Raises:
         ValueError: For a class index out of range or an image of the wrong shape.
@@ -132,19 +176,20 @@ def saliency(model, image: np.ndarray, class_index: int) -> Saliency:
                 tape.watch(watched)
                 feature_maps = watched  # (1, h, w, k)
     if conv_positions:
-        gradient = tf.cast(tape.gradient(score, feature_maps), tf.float32)[0]  # (h, w, k)
-        maps = tf.cast(feature_maps, tf.float32)[0]
-        weights = tf.reduce_mean(gradient, axis=(0, 1))  # (k,)
-        cam = np.maximum(np.asarray(tf.reduce_sum(maps * weights, axis=-1)), 0.0)  # (h, w)
-        heat = ndimage.zoom(cam, (height / cam.shape[0], width / cam.shape[1]), order=1)
-        method, layer_name = "Grad-CAM", model.layers[conv_positions[-1]].name
+        gradient = np.asarray(tf.cast(tape.gradient(score, feature_maps), tf.float32))[0]  # (h, w, k)
+        maps = np.asarray(tf.cast(feature_maps, tf.float32))[0]  # (h, w, k)
+        cam = np.maximum((maps * gradient).sum(axis=-1), 0.0)  # (h, w)
+        heat = upsample(cam, height, width)
+        method, layer_name = "HiResCAM", model.layers[conv_positions[-1]].name
     else:
         gradient = np.asarray(tape.gradient(score, x), dtype=np.float32)[0]  # (H, W, C)
-        heat = np.maximum((gradient * image).sum(axis=-1), 0.0)
+        cam = heat = np.maximum((gradient * image).sum(axis=-1), 0.0)
         method, layer_name = "gradient × input", ""
     heat = np.asarray(heat, dtype=np.float32)[:height, :width]
     top = float(heat.max())
-    return Saliency(heat / top if top > 0 else heat, method, layer_name, class_index)
+    heat = heat / top if top > 0 else heat
+    return Saliency(heat, method, layer_name, class_index, uninformative(np.asarray(cam), heat),
+                    tuple(int(n) for n in np.shape(cam)[:2]))
 
 
 def verdict(probabilities_: np.ndarray, class_names: list[str], unsure_below: float = 0.6) -> str:

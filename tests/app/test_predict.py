@@ -80,7 +80,8 @@ def test_a_test_image_shows_expected_and_guess_and_saliency(shipped):
     assert "Expected **7**, guessed **7**" in markdown(app)
     app.segmented_control(key=predict_state.VIEW).set_value("Saliency")
     rerun(app)
-    assert any("Grad-CAM" in caption.value for caption in app.caption)
+    assert any("HiResCAM on" in caption.value and "(7×7)" in caption.value for caption in app.caption)
+    assert not app.info or all("says little" not in info.value for info in app.info)  # a 7 read rightly: a clear map
     app.selectbox(key=predict_state.SALIENCY_CLASS).set_value(3)
     rerun(app)
     assert any("score of 3" in caption.value for caption in app.caption)

@@ -258,10 +258,15 @@ def saliency(model, image: np.ndarray, class_names: list[str], probabilities: np
     figure.update_layout(height=360, margin={"l": 5, "r": 5, "t": 40, "b": 5})
     st.plotly_chart(figure, key="predict_saliency")
     st.caption(f"The model gives {plain(class_names[explained])} {percent(probabilities[explained], 1)}.")
-    if result.method == "Grad-CAM":
-        st.caption(f"Grad-CAM on {plain(result.layer)}, the last conv layer: its maps weighted by how much each raises "
-                   f"the score of {plain(class_names[explained])} (before the softmax), positive part only, scaled up "
-                   "to the input. Empty areas can be evidence too: no ink where another class would have some. Pick "
+    if result.note:
+        st.info(f"**This map says little.** {result.note}", icon=":material/info:")
+    if result.method == "HiResCAM":
+        side = f"{result.cells[0]}×{result.cells[1]}"
+        st.caption(f"HiResCAM on {plain(result.layer)}, the last conv layer ({side}): each "
+                   f"place's activations times how much they raise the score of {plain(class_names[explained])} "
+                   "(before the softmax) at that place, positive part only, scaled up to the input. It is Grad-CAM "
+                   "without Grad-CAM's averaging, which behind Flatten → Dense lit up the image's edges instead of "
+                   "the strokes. Empty areas can be evidence too: no ink where another class would have some. Pick "
                    "another class to see where the evidence for it would be.")
     else:
         st.caption("This model has no conv layer, so the map is gradient × input: each pixel times how much the "
