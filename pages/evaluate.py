@@ -9,7 +9,7 @@ from ui.hosting import visible_runs
 from ui.loaders import dataset_for_run
 from ui.model_cache import load_problem
 from ui.navigation import require_router
-from ui.runs import run_labels
+from ui.runs import missing_run_message, run_labels
 from ui.text import plain
 from ui.workspace import link_params
 
@@ -19,7 +19,7 @@ st.title("Evaluate")
 records = visible_runs()
 if not records:
     if st.query_params.get("run"):
-        st.error(plain(ev.missing_run_message(st.query_params["run"])), icon=":material/search_off:")
+        st.error(plain(missing_run_message(st.query_params["run"])), icon=":material/search_off:")
     st.info("No trained runs yet. Train one first; it appears here when it finishes.", icon=":material/info:")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:", query_params=link_params())
     st.stop()
@@ -31,7 +31,7 @@ if linked is not None and linked != st.session_state.get(state.RUN):
     if linked in by_id:
         st.session_state[state.RUN] = linked
     else:  # unknown, or another visitor's: say so, and open nothing in its place
-        missing = ev.missing_run_message(linked)
+        missing = missing_run_message(linked)
         st.session_state[state.RUN] = None
 elif arrived := ev.new_run_arrived(records):  # a run finished since this page last looked: open it
     st.session_state[state.RUN] = arrived
@@ -84,9 +84,9 @@ view = st.segmented_control("Show", views, key=state.VIEW, label_visibility="col
 if view == "Confusion matrix":
     ev.confusion_view(dataset, probabilities, run_id)
 elif view == "Mistakes":
-    ev.mistakes_view(dataset, probabilities)
+    ev.mistakes_view(dataset, probabilities, run_id)
 elif view == "One image":
-    ev.one_image_view(dataset, probabilities)
+    ev.one_image_view(dataset, probabilities, run_id)
 elif view == "Compare runs":
     ev.compare_view(records, record)
 elif view == "Learned filters":

@@ -6,6 +6,7 @@ from ui.hosting import visible_store
 from ui.models import state
 from ui.models import views as store_views
 from ui.navigation import require_router
+from ui.runs import open_links
 from ui.text import plain
 
 require_router()
@@ -33,6 +34,7 @@ else:
     if rows and rows[0] < len(records):
         record = records[rows[0]]
         st.subheader(plain(record.name))
+        open_links(record.run_id, "models", image_model=len(record.input_shape) == 3)
         store_views.run_details(record)
         store_views.actions(record)
     else:

@@ -8,7 +8,9 @@ from ui.model_cache import load_digit_check, load_problem, load_run_model
 from ui.navigation import require_router
 from ui.predict import state
 from ui.predict import views as pv
+from ui.predict.links import apply_link, follow_pick
 from ui.runs import run_labels
+from ui.text import plain
 
 require_router()
 
@@ -20,11 +22,15 @@ if not records:
     st.info("No trained models yet. Train one first; it appears here when it finishes.", icon=":material/info:")
     st.stop()
 by_id = {record.run_id: record for record in records}
+if problem := apply_link(list(by_id)):  # ?run=…&test=…&look=…, from Evaluate, Models or Train
+    st.error(plain(problem), icon=":material/link_off:")
 if st.session_state.get(state.RUN) not in by_id:
     st.session_state[state.RUN] = records[0].run_id  # the shipped defaults come first
 run_id = st.selectbox("Model", list(by_id), format_func=run_labels(records).__getitem__, key=state.RUN,
-                      help="Shipped defaults first, then your runs, newest first.")
+                      on_change=follow_pick, help="Shipped defaults first, then your runs, newest first.")
 record = by_id[run_id]
+if st.query_params.get("run") != run_id:
+    st.query_params["run"] = run_id
 try:
     model = load_run_model(run_id)
 except Exception as error:  # a damaged or vanished file: say so rather than crash the page

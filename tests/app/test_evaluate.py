@@ -6,6 +6,7 @@ import re
 import shutil
 from datetime import UTC, datetime
 from types import SimpleNamespace
+from urllib.parse import parse_qs
 
 import numpy as np
 import pytest
@@ -102,6 +103,10 @@ def test_mistakes_gallery_and_one_image(runs):
     first = int(re.match(r"#(\d+)", captions[0]).group(1))
     confidence = probabilities[wrong].max(axis=1)
     assert first == wrong[np.argmax(confidence)]  # the most confidently wrong comes first
+    # A mistake opens in Predict, with the run's feature maps and heat map (Predict reads the link: test_predict).
+    links = [element.proto for element in app.get("page_link") if element.proto.page.endswith("predict")]
+    query = parse_qs(links[0].query_string)
+    assert (query["run"], query["test"], query["look"]) == ([run_id], [str(first)], ["saliency"])
 
     app.segmented_control(key=evaluate_state.VIEW).set_value("One image")
     rerun(app)
@@ -109,6 +114,8 @@ def test_mistakes_gallery_and_one_image(runs):
     rerun(app)
     guess = int(probabilities[5].argmax())
     assert any(f"Expected **{labels[5]}**, guessed **{guess}**" in block.value for block in app.markdown)
+    link = next(element.proto for element in app.get("page_link") if element.proto.page.endswith("predict"))
+    assert parse_qs(link.query_string)["test"] == ["5"]
 
 
 def test_compare_two_runs_and_export(runs):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -43,6 +44,8 @@ def test_rename_then_delete_a_run(two_runs):
     assert list(table["kind"]) == ["shipped default", "your run"]
     pick_row(app, 1)
     assert [header.value for header in app.subheader] == ["my first run"]
+    links = {element.proto.page: parse_qs(element.proto.query_string) for element in app.get("page_link")}
+    assert links["evaluate"]["run"] == links["predict"]["run"] == [mine]  # a 28×28×1 model: Evaluate and Predict
 
     app.text_input(key=f"rename_{mine}").input("  better   name ")
     rerun(app)

@@ -13,7 +13,7 @@ import pytest
 
 from core.store.runs import DEFAULTS, STORE_ROOT
 from core.train.recipes import SHIPPED_RUN_IDS
-from tests.app.harness import open_app, rerun
+from tests.app.harness import open_app, rendered, rerun
 from tests.conftest import REPO_ROOT
 from tests.unit.test_preprocessing import CASES, canvas
 from ui.predict import state as predict_state
@@ -175,3 +175,33 @@ def test_without_the_digit_checks_files_predict_still_answers_and_says_so(shippe
         assert "It reads" in markdown(app) or "Not sure" in markdown(app)
     finally:
         load_digit_check.clear()
+
+
+def test_a_link_opens_a_test_image_with_its_heat_map(shipped):
+    # Evaluate's galleries, Models and a finished run on Train link here with ?run=…&test=…&look=…
+    app = open_app(PREDICT, query={"run": shipped, "test": "8", "look": "saliency"})
+    assert app.session_state[predict_state.SOURCE] == "Test image"
+    assert app.number_input(key=predict_state.INDEX).value == 8
+    assert any("HiResCAM on" in caption.value for caption in app.caption)  # the heat map is on show
+    assert app.query_params.get("run") == [shipped] or app.query_params.get("run") == shipped
+    assert "test" not in app.query_params and "look" not in app.query_params  # applied once; the pickers rule now
+    assert not app.error
+
+
+@pytest.mark.parametrize(("query", "says"), [
+    ({"test": "abc"}, "'abc' is not an image number"),
+    ({"test": "1" * 12}, "is not an image number"),
+    ({"look": "<b>x</b>"}, "Predict shows saliency or maps"),
+    ({"run": "20990101-000000-zzzzzz"}, "Pick a model below"),
+])
+def test_a_bad_link_says_what_is_wrong_and_opens_the_page(shipped, query, says):
+    app = open_app(PREDICT, query=query)
+    assert any(says in rendered(error.value) for error in app.error), [error.value for error in app.error]
+    assert app.selectbox(key=predict_state.RUN).value == shipped
+    assert not app.exception
+
+
+def test_a_linked_test_image_beyond_the_test_set_says_so(shipped):
+    app = open_app(PREDICT, query={"run": shipped, "test": "12345"})
+    assert any("There is no test image #12,345 here" in warning.value for warning in app.warning)
+    assert app.number_input(key=predict_state.INDEX).value == 0

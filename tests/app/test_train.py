@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -93,6 +94,9 @@ def test_a_one_epoch_job_on_2000_images_trains_in_the_background_and_is_stored()
     assert chart_points(app) > 3
     assert any("finished after" in s.value for s in app.success)
     new = [run for run in list_runs() if run.run_id not in before]
+    # The finished run opens on Evaluate and on Predict, by real links.
+    links = {element.proto.page: parse_qs(element.proto.query_string) for element in app.get("page_link")}
+    assert links["evaluate"]["run"] == links["predict"]["run"] == [new[0].run_id]
     assert len(new) == 1 and new[0].name == "apptest run" and new[0].dataset == "mnist"
     assert new[0].hyperparameters["subset"] == 2000 and new[0].metrics["test"]["images"] == 10_000
     metrics = app.dataframe[0].value  # the train / validation / test table comes first on the page

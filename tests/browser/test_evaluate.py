@@ -104,3 +104,21 @@ def test_a_tap_on_a_phone_selects_a_cell(browser_context, app_server, digits_run
         assert_no_exception(phone)
     finally:
         phone.close()
+
+
+def test_a_mistake_opens_in_predict_with_its_heat_map(page, app_server, digits_run, tmp_path):
+    page.goto(f"{app_server.url}/evaluate?run={digits_run}")
+    wait_until_idle(page)
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Mistakes", exact=True).click()
+    wait_until_idle(page)
+    link = page.get_by_role("link", name=re.compile(r"Open #\d+ in Predict"))
+    expect(link).to_be_visible(timeout=60_000)
+    index = re.search(r"#(\d+)", link.inner_text()).group(1)
+    link.click()
+    expect(page.locator("h1").first).to_have_text("Predict", timeout=60_000)
+    wait_until_idle(page)
+    expect(page.get_by_text("HiResCAM on", exact=False)).to_be_visible(timeout=90_000)
+    expect(page.get_by_label(re.compile(r"^Test image \(0–"))).to_have_value(index)
+    assert f"run={digits_run}" in page.url and "test=" not in page.url  # the model stays shareable; the rest is used
+    page.screenshot(path=str(tmp_path / "mistake-in-predict.png"), full_page=True)
+    assert_no_exception(page)

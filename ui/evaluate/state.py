@@ -14,6 +14,7 @@ PAIR_RUN = "eval_pair_run"  # the run whose confusion matrix the chosen cell bel
 MATRIX = "eval_matrix"  # the confusion chart's selection
 MISTAKE_CLASS, ORDER, ONLY_MISTAKES = "eval_mistake_class", "eval_order", "eval_only_mistakes"
 INDEX = "eval_index"
+OPEN_IMAGE = "eval_open_image"  # prefix: the gallery image a link opens in Predict, one key per gallery
 COMPARE = "eval_compare"
 COMPARE_METRIC, COMPARE_X = "eval_compare_metric", "eval_compare_x"  # Compare runs: the curve, and along what
 FILTER, CHANNEL = "eval_filter", "eval_channel"

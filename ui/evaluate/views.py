@@ -18,7 +18,7 @@ from core.data.numbers import counted, percent
 from core.evaluate import comparison
 from core.evaluate import metrics as evaluation
 from core.evaluate.code_export import export_notebook, export_script, file_stem
-from core.store.runs import RunRecord, StoreError, load_record
+from core.store.runs import RunRecord
 from ui import figures, palette
 from ui.choices import keep_if_offered
 from ui.evaluate import figures as eval_figures
@@ -34,6 +34,7 @@ from ui.evaluate.state import (
     NORMALISE,
     ONLY_MISTAKES,
     OPEN_FILTER,
+    OPEN_IMAGE,
     ORDER,
     PAIR_RUN,
     PREDICTED,
@@ -41,10 +42,10 @@ from ui.evaluate.state import (
     SEEN_RUNS,
     TRUE,
 )
-from ui.hosting import viewer
 from ui.keras_loader import import_keras
 from ui.model_cache import load_model_at, load_problem, load_run_model, model_key
 from ui.playground.state import open_in_playground
+from ui.runs import predict_link
 from ui.tables import metrics_dataframe
 from ui.text import plain
 
@@ -109,8 +110,10 @@ def _verdict_colour(guess: int, truth: int) -> tuple[int, int, int]:
     return palette.rgb(palette.RIGHT if guess == truth else palette.WRONG)
 
 
-def gallery(dataset: Dataset, positions: np.ndarray, probabilities: np.ndarray, captions: str = "pair") -> None:
-    """Test images as framed tiles: green when the guess is right, red when wrong, with captions."""
+def gallery(dataset: Dataset, positions: np.ndarray, probabilities: np.ndarray, captions: str = "pair",
+            run_id: str | None = None) -> None:
+    """Test images as framed tiles: green when the guess is right, red when wrong, with captions; with `run_id`,
+    a link opens any of them in Predict, with the run's feature maps and heat map."""
     shown = positions[:GALLERY_SIZE]
     if not len(shown):
         st.info("No test images here.")
@@ -127,6 +130,15 @@ def gallery(dataset: Dataset, positions: np.ndarray, probabilities: np.ndarray, 
     st.image(tiles, caption=texts, width=96 if captions == "pair" else 110)
     if len(positions) > GALLERY_SIZE:
         st.caption(f"The first {GALLERY_SIZE} of {len(positions):,} images.")
+    if run_id is not None:
+        choices = [int(position) for position in shown]
+        key = f"{OPEN_IMAGE}_{captions}"  # one per gallery: each starts on its own first image
+        keep_if_offered(key, choices)  # another cell's or filter's images: a kept one they lack goes
+        with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+            picked = st.selectbox("See inside the network for", choices, key=key, width=220,
+                                  format_func=lambda position: f"test image #{position}")
+            st.page_link("pages/predict.py", label=f"Open #{picked} in Predict: its feature maps and heat map",
+                         icon=":material/visibility:", query_params=predict_link(run_id, picked, "saliency"))
 
 
 def _pick_cell() -> None:
@@ -172,10 +184,10 @@ def confusion_view(dataset: Dataset, probabilities: np.ndarray, run_id: str) -> 
     verdict = counted(len(positions), "right answer" if true_class == predicted_class else "mistake")
     st.subheader(f"True {plain(names[true_class])}, predicted {plain(names[predicted_class])}: {verdict}")
     st.caption("Most confident first; the number is the test-image index and the model's probability for its guess.")
-    gallery(dataset, positions, probabilities)
+    gallery(dataset, positions, probabilities, run_id=run_id)
 
 
-def mistakes_view(dataset: Dataset, probabilities: np.ndarray) -> None:
+def mistakes_view(dataset: Dataset, probabilities: np.ndarray, run_id: str) -> None:
     names = dataset.class_names
     options = [None, *range(len(names))]
     left, middle, right = st.columns(3)
@@ -192,10 +204,10 @@ def mistakes_view(dataset: Dataset, probabilities: np.ndarray) -> None:
     else:
         positions = np.arange(len(dataset.y_test)) if chosen is None else np.flatnonzero(dataset.y_test == chosen)
         st.markdown("The lessons' grid: **green** when the guess is right, **red** when wrong.")
-    gallery(dataset, positions, probabilities, captions="full")
+    gallery(dataset, positions, probabilities, captions="full", run_id=run_id)
 
 
-def one_image_view(dataset: Dataset, probabilities: np.ndarray) -> None:
+def one_image_view(dataset: Dataset, probabilities: np.ndarray, run_id: str) -> None:
     count = len(dataset.y_test)
     left, right = st.columns([1, 2])
     with left:
@@ -207,6 +219,8 @@ def one_image_view(dataset: Dataset, probabilities: np.ndarray) -> None:
         names = dataset.class_names
         st.markdown(f"Expected **{plain(names[truth])}**, guessed **{plain(names[guess])}** "
                     f"({percent(probabilities[index, guess], 1)} sure).")
+        st.page_link("pages/predict.py", label="Open in Predict: its feature maps and heat map",
+                     icon=":material/visibility:", query_params=predict_link(run_id, index, "saliency"))
     with right:
         st.plotly_chart(figures.probability_bars(probabilities[index], dataset.class_names, truth))
         st.caption("The softmax output: one probability per class, summing to 1. The outlined bar is the true class.")
@@ -323,15 +337,6 @@ def new_run_arrived(records: list[RunRecord]) -> str | None:
     if seen is None:  # the first look: nothing has arrived since
         return None
     return next((run_id for run_id in listed if run_id not in seen), None)  # listed newest first
-
-
-def missing_run_message(run_id: str) -> str:
-    """The store's own words for a run this visitor cannot open (missing, or another visitor's)."""
-    try:
-        load_record(run_id, viewer=viewer())
-    except StoreError as error:
-        return str(error)
-    return f"There is no run {run_id[:40]!r} in the store."  # listed nowhere for this visitor all the same
 
 
 def follow_pick() -> None:

@@ -100,6 +100,10 @@ def test_image_source(record: RunRecord) -> tuple[np.ndarray | None, int | None]
         st.warning(problem, icon=":material/warning:")
         return None, None
     count = len(dataset.x_test)
+    asked = st.session_state.get(INDEX)
+    if isinstance(asked, int) and asked > count - 1:  # from a link, or kept from a dataset with more test images
+        st.warning(f"There is no test image #{asked:,} here: this test set has {count:,} (0–{count - 1:,}). "
+                   "Showing #0.", icon=":material/warning:")
     _forget_beyond(INDEX, count - 1)  # another dataset may have fewer test images
     pick, shuffle = st.columns([3, 1], vertical_alignment="bottom")
     index = pick.number_input(f"Test image (0–{count - 1})", 0, count - 1, key=INDEX)

@@ -30,6 +30,7 @@ from core.train.config import TrainConfig
 from core.train.progress import ProgressView, fold, format_duration, status_line
 from ui import palette
 from ui.polling import live_fragment
+from ui.runs import open_links
 from ui.tables import metrics_dataframe
 from ui.text import plain
 from ui.train.state import CHARTS, EVENTS, JOB_ID, LAST_SEEN, PACE, START_ERROR, cancel_key, stop_key
@@ -246,6 +247,7 @@ def _outcome(status: JobStatus, view: ProgressView) -> None:
             f"Run **{status.run_id}** {'stopped by you' if stopped else 'finished'} after "
             f"{format_duration(view.elapsed)} of training and is saved in the store.{note}",
             icon=":material/save:")
+        open_links(str(status.run_id), f"train_{status.job_id}")
         st.markdown("**Train vs validation vs test.** A train score far above test means the model "
                     "memorised its training images (overfitting); close scores mean it generalises. "
                     "Train is measured on up to 10,000 training images after training, with dropout off.")
