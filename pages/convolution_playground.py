@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from core.conv.convolution import activate, conv_step, convolve2d, pool2d
+from core.conv.links import SHAREABLE_SOURCES
 from ui import palette
 from ui.navigation import require_router
 from ui.playground import figures as conv_figures
@@ -131,3 +132,6 @@ with st.expander("Share this setup", icon=":material/share:"):
     st.code(pg.share_link(setup), language=None, wrap_lines=True)
     st.caption("This link opens exactly this setup. It leaves out your private workspace key, which your address "
                "bar holds, so copy this one rather than the address.")
+    if setup.source not in SHAREABLE_SOURCES:
+        st.caption("Your drawing or upload stays in your session: the link opens this kernel and layer on the "
+                   "page's first image instead.")

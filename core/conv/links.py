@@ -14,8 +14,8 @@ import numpy as np
 
 from core.conv.kernels import PRESETS, KernelError, format_weight, parse_cell, parse_kernel
 
-SOURCES = ("dataset", "photo", "grid", "upload")
-SHAREABLE_SOURCES = ("dataset", "photo", "grid")  # an upload lives only in its own session
+SOURCES = ("dataset", "photo", "grid", "upload", "draw")
+SHAREABLE_SOURCES = ("dataset", "photo", "grid")  # an upload or a drawing lives only in its own session
 POOL_CHOICES = ("none", "max", "average")
 STRIDE_RANGE = (1, 4)
 POOL_SIZE_RANGE = (2, 4)
@@ -39,7 +39,7 @@ class PlaygroundSettings:
         pool: "none", "max" or "average".
         pool_size: The pooling window's side.
         pool_stride: The pooling stride.
-        source: Where the input image comes from: "dataset", "photo", "grid" or "upload".
+        source: Where the input image comes from: "dataset", "photo", "grid", "upload" or "draw".
         dataset: A built-in dataset's key, for the "dataset" source.
         image_index: The image's position in that dataset's test split.
         photo: The built-in photo's name, for the "photo" source.

@@ -236,3 +236,39 @@ def test_an_edited_preset_no_longer_claims_its_caption():
     assert app.session_state[pg.PRESET] == pg.CUSTOM
     captions = [c.value for c in app.caption]
     assert sharpen not in captions and f"~~{sharpen}~~" in captions, captions  # struck through: no longer it
+
+
+def test_ones_own_drawing_is_the_input_prepared_as_mnist_was():
+    from core.predict.preprocessing import prepare_drawing
+    from tests.unit.test_preprocessing import CASES
+
+    app = open_playground()
+    app.segmented_control(key=pg.SOURCE).set_value("draw")
+    rerun(app)
+    assert any("Draw on the canvas" in info.value for info in app.info)  # an empty canvas: a word, no maps
+    assert not formulas(app)
+    app.session_state[pg.DRAW_INJECTED] = CASES["centred seven"]  # what the canvas sends when the pen lifts
+    rerun(app)
+    assert not app.exception and not app.error
+    assert formulas(app)[0].startswith("- Feature-map height and width: (28 + 2×0 − 3) / 1 + 1")
+    assert any("your drawing, prepared as MNIST's digits were" in caption.value for caption in app.caption)
+    # the step view takes apart the drawing's pixels: its strongest response is on the prepared 7's ink
+    row, col = app.session_state[pg.STEP_ROW], app.session_state[pg.STEP_COL]
+    prepared = prepare_drawing(CASES["centred seven"]).image[:, :, 0]
+    assert prepared[row:row + 3, col:col + 3].max() > 0
+    assert any("stays in your session" in caption.value for caption in app.caption)  # the share link says so
+    app.button(key=pg.DRAW_CLEAR).click()
+    rerun(app)
+    assert any("Draw on the canvas" in info.value for info in app.info)
+
+
+def test_every_run_sends_the_kernel_cells_their_values():
+    # With the value sent only when a preset or link changed it, a run cut short before the cells were drawn made
+    # the browser drop their values and send "" back: every cell of the kernel emptied (seen on a fresh server when
+    # the Draw canvas first mounted). Each run now sends each cell its value.
+    app = open_playground()
+    for _ in range(2):  # the first run, and a plain rerun that changed nothing
+        cells = [app.text_input(key=pg.cell_key(r, c)).proto for r in range(3) for c in range(3)]
+        assert all(cell.set_value for cell in cells)
+        assert [cell.value for cell in cells] == [text for row in app.session_state[pg.KERNEL] for text in row]
+        rerun(app)

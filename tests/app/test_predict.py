@@ -1,6 +1,6 @@
 """The Predict page under AppTest, with the shipped MNIST default copied into the tests' store.
 
-The canvas has no AppTest element, so drawings are injected through session_state (ui.predict.canvas.INJECTED).
+The canvas has no AppTest element, so drawings are injected through session_state (ui.predict.state.INJECTED).
 """
 
 from __future__ import annotations

@@ -168,3 +168,22 @@ def test_a_7x7_kernel_fits_stays_put_and_takes_what_is_typed(browser_context, ap
         assert_no_exception(tab)
     finally:
         tab.close()
+
+
+def test_a_drawing_is_convolved(page, app_server, tmp_path):
+    from tests.browser.test_predict import draw
+
+    page.goto(f"{app_server.url}/convolution_playground")
+    wait_until_idle(page)
+    page.locator('[data-testid="stButtonGroup"]').get_by_text("Draw", exact=True).click()
+    wait_until_idle(page)
+    expect(page.get_by_text("Draw on the canvas")).to_be_visible(timeout=60_000)
+    page.locator("canvas.cnnlab-drawing").first.wait_for()
+    wait_until_idle(page)  # the canvas's listeners are on once its component has rendered
+    draw(page, "1", 40, 30, 150)  # the canvas is narrower here than on Predict
+    expect(page.get_by_text("your drawing, prepared as MNIST's digits were", exact=False)).to_be_visible(
+        timeout=60_000)
+    wait_until_idle(page)
+    expect(page.get_by_text("Feature-map height and width: (28 + 2×0 − 3) / 1 + 1", exact=False)).to_be_visible()
+    page.screenshot(path=str(tmp_path / "playground-drawing.png"), full_page=True)
+    assert_no_exception(page)

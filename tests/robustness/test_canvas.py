@@ -12,7 +12,7 @@ from PIL import Image
 from tests.app.harness import open_app, rerun
 from tests.robustness.conftest import assert_clean, assert_says
 from tests.unit.test_preprocessing import CASES
-from ui.predict import canvas
+from ui import canvas
 from ui.predict import state as predict_state
 
 PREDICT = "pages/predict.py"

@@ -13,13 +13,14 @@ from core.data.datasets import DatasetNotFoundError
 from core.data.idx import IdxFormatError
 from core.data.images import DEFAULT_MAX_PIXELS, UPLOAD_TYPES, ImageDecodeError, decode_image, fit_within, to_grey
 from core.data.photos import PHOTOS, load_photo
-from ui import hosting, loaders
+from core.predict.preprocessing import prepare_drawing
+from ui import canvas, hosting, loaders
 from ui.choices import offered
 from ui.playground import state as pg
 from ui.text import plain
 
 MAX_UPLOAD_SIDE = 1024
-SOURCE_LABELS = {"dataset": "Dataset", "photo": "Photo", "grid": "Grid", "upload": "Upload"}
+SOURCE_LABELS = {"dataset": "Dataset", "photo": "Photo", "grid": "Grid", "upload": "Upload", "draw": "Draw"}
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,21 @@ def _grid_image() -> InputImage | None:
                       value_range=(0.0, float(high_value)), grid=grid)
 
 
+def _drawn_image() -> InputImage | None:
+    """The learner's own drawing, prepared as MNIST's digits were (28×28, centred): what a digit network sees."""
+    controls = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
+    width = controls.slider("Stroke width", 6, 40, 18, key=pg.DRAW_STROKE, width=160)
+    controls.button("Clear", icon=":material/delete:", on_click=canvas.clear, args=(pg.DRAW_KEYS,),
+                    key=pg.DRAW_CLEAR)
+    rgba = canvas.drawing(width, pg.DRAW_KEYS)
+    prepared = prepare_drawing(rgba) if rgba is not None else None
+    if prepared is None:
+        st.info("Draw on the canvas: a digit, a letter, a line. When you lift the pen it is prepared as MNIST's "
+                "digits were (28×28, centred) and convolved.", icon=":material/draw:")
+        return None
+    return InputImage(prepared.image, "your drawing, prepared as MNIST's digits were (28×28, centred)")
+
+
 def _is_pixel(value: object) -> bool:
     try:
         number = float(value)  # type: ignore[arg-type]
@@ -165,9 +181,11 @@ def _is_pixel(value: object) -> bool:
 
 def choose_input() -> InputImage | None:
     """Shows the input picker; returns the image, or None after explaining what is missing."""
-    source = st.segmented_control("Input image", list(SOURCE_LABELS), key=pg.SOURCE,
+    # Five choices overflow the column at 1280 px (the first was scrolled out of sight): they wrap instead.
+    source = st.segmented_control("Input image", list(SOURCE_LABELS), key=pg.SOURCE, wrap=True,
                                   format_func=SOURCE_LABELS.get) or "dataset"
-    reader = {"dataset": _dataset_image, "photo": _photo_image, "grid": _grid_image, "upload": _uploaded_image}
+    reader = {"dataset": _dataset_image, "photo": _photo_image, "grid": _grid_image, "upload": _uploaded_image,
+              "draw": _drawn_image}
     return reader[source]()
 
 
@@ -190,8 +208,10 @@ def kernel_cells() -> None:
         line = st.container(horizontal=True, gap="small", wrap=False)
         for c, text in enumerate(row):
             key = pg.cell_key(r, c)
-            if st.session_state.get(key) != text:  # the kernel is the truth: a preset or link just set it
-                st.session_state[key] = text
+            # The kernel is the truth, sent with every run, not only when a preset or link just changed it: a run cut
+            # short before the cells were drawn (the canvas mounting on a fresh server did it) made the browser drop
+            # their values, show them empty, and send "" back, which emptied every cell of the kernel.
+            st.session_state[key] = text
             line.text_input(f"Kernel row {r + 1}, column {c + 1}", key=key, label_visibility="collapsed",
                             on_change=pg.fold_cell, args=(r, c))
 
@@ -218,7 +238,7 @@ def kernel_editor() -> tuple[np.ndarray | None, np.ndarray | None]:
     st.caption(caption or "Your own kernel: type a number into any cell.")
     kernel_cells()
     st.button("Random kernel", on_click=pg.apply_random_kernel, icon=":material/casino:", key=pg.RANDOM)
-    st.toggle("Divide by the sum of the weights", key=pg.NORMALISE,
+    st.toggle("Divide by the weights' sum", key=pg.NORMALISE,  # a longer label was cut at 1280 px
               help="Blurs divide by the sum of their weights so the image keeps its brightness.")
     st.number_input("Bias (added to every output)", -1000.0, 1000.0, step=1.0, key=pg.BIAS)
     try:

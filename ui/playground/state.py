@@ -18,6 +18,7 @@ from core.conv.kernels import KERNEL_SIZES, PRESETS, format_weight, parse_kernel
 from core.conv.links import PlaygroundSettings
 from core.data.datasets import BUILTIN_DATASETS, DEFAULT_DATASET, needs_download
 from core.data.photos import PHOTOS
+from ui.canvas import CanvasKeys
 from ui.persist import KeptKeys
 from ui.workspace import WS_PARAM, address, link_params
 
@@ -59,6 +60,10 @@ NOTE = "pg_note"  # a message from the page that sent a kernel here
 URL_CHECKED = "pg_url_checked"
 URL_PROBLEMS = "pg_url_problems"
 UPLOAD = "pg_upload"  # the picture uploader
+# The "Draw" source: the learner's own drawing, on the same canvas as Predict's
+DRAW_STROKE, DRAW_CLEAR = "pg_draw_stroke", "pg_draw_clear"
+DRAW_CANVAS, DRAW_GENERATION, DRAW_INJECTED = "pg_draw_canvas_", "pg_draw_generation", "pg_draw_injected"
+DRAW_KEYS = CanvasKeys(DRAW_CANVAS, DRAW_GENERATION, DRAW_INJECTED)
 RANDOM = "pg_random"  # the random-kernel button
 STEP_INPUT = "pg_step_input"  # the input the step positions belong to: a new input starts them over
 STEP_CHANNEL = "pg_step_channel"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ui.canvas import CanvasKeys
 from ui.persist import KeptKeys
 
 RUN = "predict_run"  # the model picked
@@ -19,6 +20,7 @@ RANDOM = "predict_random"
 INJECTED = "predict_injected_drawing"  # tests put an (H, W, 4) drawing here: the canvas does not run under AppTest
 CANVAS_GENERATION = "predict_canvas_generation"  # bumped by Clear: a new canvas key is an empty canvas
 CANVAS = "predict_canvas_"  # prefix: the canvas's key, one per generation
+CANVAS_KEYS = CanvasKeys(CANVAS, CANVAS_GENERATION, INJECTED)
 
 # What the network sees
 LAYER = "predict_layer"

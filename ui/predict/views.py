@@ -11,12 +11,12 @@ from core.data.images import UPLOAD_TYPES, ImageDecodeError, decode_image
 from core.data.numbers import percent
 from core.predict import inspection, preprocessing, rejection
 from core.store.runs import RunRecord
-from ui import hosting, palette
+from ui import canvas, hosting, palette
 from ui.choices import keep_if_offered
 from ui.figures import pixel_heatmap, probability_bars, tile_mosaic
 from ui.loaders import dataset_for_run
-from ui.predict import canvas
 from ui.predict.state import (
+    CANVAS_KEYS,
     CHECK,
     CLEAR,
     FILTER,
@@ -47,11 +47,11 @@ def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.Dra
     controls, board = st.columns([1, 2])
     with controls:
         width = st.slider("Stroke width", 6, 40, 18, key=STROKE)
-        st.button("Clear", icon=":material/delete:", on_click=canvas.clear, key=CLEAR)
+        st.button("Clear", icon=":material/delete:", on_click=canvas.clear, args=(CANVAS_KEYS,), key=CLEAR)
         st.caption("Draw one digit, large or small, anywhere. The prediction updates at the end of each stroke, "
                    "when you lift the mouse or your finger.")
     with board:
-        rgba = canvas.drawing(width)
+        rgba = canvas.drawing(width, CANVAS_KEYS)
         quick = st.container(key=QUICK_ANSWER)
         st.html(f"<style>@media (min-width: 640px) {{.st-key-{QUICK_ANSWER} {{display: none;}}}}</style>")
     if rgba is None:

@@ -1,4 +1,5 @@
-"""The drawing canvas: a small Streamlit components-v2 component, defined inline, behind one function.
+"""The drawing canvas: a small Streamlit components-v2 component, defined inline, behind one function. Predict and
+the Convolution Playground each show one, under their own session-state keys (`CanvasKeys`).
 
 It replaced streamlit-drawable-canvas for speed. That component waits 200 ms after every change
 before it sends the drawing (a debounce fixed in its frontend, with no option), which alone was two
@@ -7,7 +8,7 @@ lifts. It draws white strokes with round ends and joins on black, as the old one
 reaches `core.predict.preprocessing.prepare_drawing` as the same (280, 280, 4) RGBA image.
 
 Pointer events cover mouse, touch and pen alike. Under AppTest the component has no frontend and
-returns nothing; tests put an (H, W, 4) drawing into `st.session_state[INJECTED]` instead.
+returns nothing; tests put an (H, W, 4) drawing into `st.session_state[keys.injected]` instead.
 """
 
 from __future__ import annotations
@@ -15,15 +16,30 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 from PIL import Image, UnidentifiedImageError
 
 from ui import palette
-from ui.predict.state import CANVAS, CANVAS_GENERATION, INJECTED
 
 SIDE = 280  # canvas pixels: ten per MNIST pixel
+
+
+@dataclass(frozen=True)
+class CanvasKeys:
+    """The session-state keys of one page's canvas (its page's state module declares them).
+
+    Args:
+        canvas: Prefix of the component's key, one per generation.
+        generation: Bumped by Clear: a new component key is an empty canvas.
+        injected: Where tests put an (H, W, 4) drawing (the component has no frontend under AppTest).
+    """
+
+    canvas: str
+    generation: str
+    injected: str
 PNG_PREFIX = "data:image/png;base64,"
 MAX_DATA_URL = 2_000_000  # characters: a 280×280 PNG is far smaller; anything larger is not our canvas's
 
@@ -98,10 +114,10 @@ def _component():
     return st.components.v2.component("cnnlab_drawing_canvas", css=_CSS, js=_JS)
 
 
-def clear() -> None:
+def clear(keys: CanvasKeys) -> None:
     """Empties the canvas for real: a new key mounts a new, blank component (an on_click callback)."""
-    st.session_state[CANVAS_GENERATION] = st.session_state.get(CANVAS_GENERATION, 0) + 1
-    st.session_state.pop(INJECTED, None)
+    st.session_state[keys.generation] = st.session_state.get(keys.generation, 0) + 1
+    st.session_state.pop(keys.injected, None)
 
 
 def decode(data_url: object) -> np.ndarray | None:
@@ -121,14 +137,14 @@ def decode(data_url: object) -> np.ndarray | None:
         return None  # Pillow raises SyntaxError for a broken PNG header
 
 
-def drawing(stroke_width: int) -> np.ndarray | None:
+def drawing(stroke_width: int, keys: CanvasKeys) -> np.ndarray | None:
     """Shows the canvas (white ink on black) and returns its (280, 280, 4) uint8 RGBA image, or None."""
-    injected = st.session_state.get(INJECTED)
+    injected = st.session_state.get(keys.injected)
     if injected is not None:
         return np.asarray(injected, dtype=np.uint8)
     st.write("")  # a little room above the canvas
     result = _component()(
         data={"side": SIDE, "width": int(stroke_width), "ink": palette.INK, "paper": palette.PAPER},
-        key=f"{CANVAS}{st.session_state.get(CANVAS_GENERATION, 0)}", default={"drawing": None},
+        key=f"{keys.canvas}{st.session_state.get(keys.generation, 0)}", default={"drawing": None},
         on_drawing_change=lambda: None, width="content", height="content")
     return decode(getattr(result, "drawing", None) if result is not None else None)
