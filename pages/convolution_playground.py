@@ -88,9 +88,13 @@ views[0].plotly_chart(conv_figures.map_figure(
     shown_input, f"Input {height}×{width}×{channels}", pixel_size, signed=False, value_range=source.value_range,
     boxes=input_boxes), width="content", key=pg.INPUT_FIGURE)
 feature_title = f"Feature map {feature.shape[0]}×{feature.shape[1]}" + (" after ReLU" if layer.relu else "")
-views[1].plotly_chart(conv_figures.map_figure(feature, feature_title, pixel_size, signed=True, boxes=feature_boxes,
-                                              clickable=True),
-                      width="content", key=pg.FEATURE_FIGURE, on_select=pg.pick_clicked_cell, selection_mode="points")
+if feature.size <= conv_figures.MAX_CLICKABLE_CELLS:  # a tap or a click takes a cell apart
+    views[1].altair_chart(conv_figures.tappable_map(feature, feature_title, pixel_size, boxes=feature_boxes),
+                          width="content", key=pg.FEATURE_FIGURE, on_select=pg.pick_clicked_cell,
+                          selection_mode=conv_figures.CELL)
+else:
+    views[1].plotly_chart(conv_figures.map_figure(feature, feature_title, pixel_size, signed=True,
+                                                  boxes=feature_boxes), width="content", key=pg.FEATURE_FIGURE)
 if pooled is not None:
     views[2].plotly_chart(conv_figures.map_figure(
         pooled, f"{layer.pool.title()}-pooled {pooled.shape[0]}×{pooled.shape[1]}", pixel_size, signed=True,

@@ -104,21 +104,42 @@ def test_uploads_bad_and_oversized(page, app_server, tmp_path):
     page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
 
 
+def feature_cell(tab, row: int, column: int):
+    """A feature-map cell, found by the label a screen reader reads for it."""
+    return tab.locator(f'[data-testid="stVegaLiteChart"] path[aria-label^="row {row}, column {column}:"]')
+
+
 def test_clicking_a_feature_map_cell_takes_it_apart(page, app_server, data_dir):
     page.goto(f"{app_server.url}/convolution_playground?source=dataset&dataset=mnist&index=0")
     wait_until_idle(page)
-    page.wait_for_selector(".js-plotly-plot .main-svg")
     page.locator('[data-testid="stButtonGroup"]').get_by_text("Filter bank", exact=True).click()
     wait_until_idle(page)
-    # plotly's own axis conversion gives the screen position of feature-map cell (row 5, column 20)
-    x, y = page.evaluate("""() => {
-        const plot = document.querySelectorAll('.js-plotly-plot')[1];
-        const xaxis = plot._fullLayout.xaxis, yaxis = plot._fullLayout.yaxis, box = plot.getBoundingClientRect();
-        return [box.left + xaxis._offset + xaxis.l2p(20), box.top + yaxis._offset + yaxis.l2p(5)];
-    }""")
-    page.mouse.click(x, y)
+    feature_cell(page, 5, 20).click()
     expect(page.get_by_text("The kernel covers input rows 5–7 and columns 20–22.")).to_be_visible(timeout=30_000)
     assert_no_exception(page)
+
+
+def test_a_tap_on_a_phone_takes_a_feature_map_cell_apart(browser_context, app_server, data_dir, tmp_path):
+    # plotly.js took a tap as a hover: the cell was not taken apart on a phone.
+    from tests.browser.test_evaluate import tap
+
+    phone = browser_context.new_page()
+    try:
+        phone.set_viewport_size({"width": 390, "height": 844})
+        browser_context.new_cdp_session(phone).send("Emulation.setTouchEmulationEnabled",
+                                                   {"enabled": True, "maxTouchPoints": 5})
+        phone.goto(f"{app_server.url}/convolution_playground?source=dataset&dataset=mnist&index=0")
+        wait_until_idle(phone)
+        cell = feature_cell(phone, 9, 12)
+        cell.scroll_into_view_if_needed()
+        box = cell.bounding_box()
+        tap(phone, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        expect(phone.get_by_text("The kernel covers input rows 9–11 and columns 12–14.")).to_be_visible(
+            timeout=30_000)
+        phone.screenshot(path=str(tmp_path / "phone-feature-map.png"))
+        assert_no_exception(phone)
+    finally:
+        phone.close()
 
 
 def kernel_cell(tab, row: int, column: int):

@@ -169,6 +169,22 @@ def test_map_figure_draws_large_maps_thinned_but_with_true_axes():
     assert small.layout.shapes[0].x0 == 0.5 and small.layout.shapes[0].y1 == 2.5
 
 
+def test_the_tappable_map_has_a_cell_per_value_its_scale_and_its_outlines():
+    values = np.arange(25.0).reshape(5, 5) - 12
+    chart = conv_figures.tappable_map(values, "small", 40, boxes=[conv_figures.Box((0, 3), (1, 4))]).to_dict()
+    cells, numbers, outlines = chart["layer"]
+    assert cells["encoding"]["color"]["scale"]["domain"] == [-12.0, 12.0]  # centred on 0, as map_figure's
+    assert conv_figures.CELL in [param["name"] for param in chart.get("params", []) + cells.get("params", [])]
+    data = chart["datasets"]
+    described = next(rows for rows in data.values() if rows and "description" in rows[0])
+    assert len(described) == 25 and described[7]["description"] == "row 1, column 2: -5"
+    boxed = next(rows for rows in data.values() if rows and "colour" in rows[0])
+    assert (boxed[0]["x0"], boxed[0]["y1"]) == (0.5, 2.5)  # map_figure's outline, in the same positions
+    assert numbers["mark"]["type"] == "text" and outlines["mark"]["filled"] is False
+    with pytest.raises(ValueError, match="at most 4096 cells"):
+        conv_figures.tappable_map(np.zeros((65, 65)), "big", 1)
+
+
 def test_symmetric_limit_ignores_a_few_extreme_pixels_on_large_maps_only():
     values = np.ones((100, 100))
     values[0, 0] = 1e6

@@ -1,4 +1,5 @@
-"""Plotly figures for the Convolution Playground. Pure plotly and NumPy, so tests can build them directly."""
+"""Figures for the Convolution Playground: plotly, and Vega-Lite for the feature map a tap selects a cell of. Pure
+plotly, Altair and NumPy, so tests can build them directly."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import altair as alt
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 from ui import palette
@@ -87,6 +90,63 @@ def map_figure(values: np.ndarray, title: str, pixel_size: float, signed: bool,
                          width=int(plot_width) + (120 if signed else 50), height=int(plot_height) + 80,
                          margin=dict(l=40, r=10, t=70, b=10), plot_bgcolor="white")
     return figure
+
+
+CELL = "cell"  # the tappable feature map's selection: the cell tapped or clicked, fields "row" and "col"
+
+
+def tappable_map(values: np.ndarray, title: str, pixel_size: float, boxes: Sequence[Box] = ()) -> alt.LayerChart:
+    """A feature map whose cells a tap or a click selects (`CELL`), drawn as `map_figure` draws a signed map.
+
+    Vega-Lite, not plotly: plotly.js turns a touch tap into a hover and never a click (plotly/plotly.js#1858),
+    so on a phone a cell could not be taken apart. Each cell's `description` is its aria-label.
+
+    Args:
+        values: (H, W) numbers, at most MAX_CLICKABLE_CELLS of them.
+        title: The chart's title; the caller puts the shape in it.
+        pixel_size: Screen pixels per map pixel, the scale the page's other maps use.
+        boxes: Rectangles to outline, in the map's own positions.
+    """
+    height, width = values.shape
+    if height * width > MAX_CLICKABLE_CELLS:
+        raise ValueError(f"Expected at most {MAX_CLICKABLE_CELLS} cells, received a {height}×{width} map.")
+    limit = symmetric_limit(values)
+    numbered = max(height, width) <= MAX_NUMBERED_CELLS and pixel_size >= MIN_NUMBERED_CELL_PIXELS
+    rows, cols = (index.ravel() for index in np.mgrid[0:height, 0:width])
+    flat = values.ravel().astype(np.float64)
+    frame = pd.DataFrame({"row": rows, "col": cols, "value": flat, "x0": cols - 0.5, "x1": cols + 0.5,
+                          "y0": rows - 0.5, "y1": rows + 0.5,
+                          "label": [f"{value:.3g}" for value in flat],
+                          "description": [f"row {r}, column {c}: {value:.4g}" for r, c, value in zip(rows, cols, flat,
+                                                                                                      strict=True)]})
+    border = 1 if boxes else 0  # one cell of room round the map, so a window reaching into the padding shows
+    across = alt.Scale(domain=[-0.5 - border, width - 0.5 + border], nice=False, zero=False)
+    down = alt.Scale(domain=[height - 0.5 + border, -0.5 - border], nice=False, zero=False)  # row 0 on top
+    x = alt.X("x0:Q", scale=across, axis=alt.Axis(orient="top", title=None, tickMinStep=1, grid=False))
+    y = alt.Y("y0:Q", scale=down, axis=alt.Axis(title=None, tickMinStep=1, grid=False))
+    pick = alt.selection_point(name=CELL, fields=["row", "col"], on="click", clear=False, empty=False, toggle=False)
+    cells = alt.Chart(frame).mark_rect(cursor="pointer").encode(
+        x=x, x2="x1:Q", y=y, y2="y1:Q",
+        color=alt.Color("value:Q", scale=alt.Scale(scheme="redblue", reverse=True, domain=[-limit, limit],
+                                                    clamp=True),
+                        legend=alt.Legend(title=None, gradientLength=max(60, int(pixel_size * height * 0.8)),
+                                          gradientThickness=10)),
+        tooltip=[alt.Tooltip("row:Q"), alt.Tooltip("col:Q", title="column"),
+                 alt.Tooltip("value:Q", format=".4~g")],
+        description="description:N").add_params(pick)
+    layers = [cells]
+    if numbered:
+        layers.append(alt.Chart(frame).mark_text(fontSize=11, aria=False).encode(
+            x=alt.X("col:Q", scale=across), y=alt.Y("row:Q", scale=down), text="label:N"))
+    if boxes:
+        outlines = pd.DataFrame({"x0": [b.cols[0] - 0.5 for b in boxes], "x1": [b.cols[1] - 0.5 for b in boxes],
+                                 "y0": [b.rows[0] - 0.5 for b in boxes], "y1": [b.rows[1] - 0.5 for b in boxes],
+                                 "colour": [b.colour for b in boxes]})
+        layers.append(alt.Chart(outlines).mark_rect(filled=False, strokeWidth=3, aria=False).encode(
+            x=x, x2="x1:Q", y=y, y2="y1:Q", stroke=alt.Stroke("colour:N", scale=None)))
+    side = max(90.0, pixel_size * (width + 2 * border))
+    tall = max(90.0, pixel_size * (height + 2 * border))
+    return alt.layer(*layers).properties(title=title, width=int(side), height=int(tall))
 
 
 def _side_by_side(titles: Sequence[str], spacing: float, square: bool, tick_labels: bool) -> go.Figure:

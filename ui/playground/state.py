@@ -175,10 +175,12 @@ def apply_random_kernel() -> None:
 
 
 def pick_clicked_cell() -> None:
-    """Callback of the feature map: a clicked cell becomes the one taken apart step by step."""
-    points = st.session_state[FEATURE_FIGURE].selection.points
-    if points:
-        row, col = round(points[0]["y"]), round(points[0]["x"])
+    """Callback of the feature map: a tapped or clicked cell becomes the one taken apart step by step."""
+    from ui.playground.figures import CELL  # the chart's selection name, not a session key
+
+    cells = st.session_state[FEATURE_FIGURE].selection.get(CELL) or []
+    if cells:
+        row, col = int(cells[0]["row"]), int(cells[0]["col"])
         st.session_state[STEP_ROW], st.session_state[STEP_COL] = row, col
         # the pooling window that starts nearest the clicked cell (the page clamps it to the pooled map)
         stride = st.session_state[POOL_STRIDE]
