@@ -11,6 +11,7 @@ from ui.playground import figures as conv_figures
 from ui.playground import state as pg
 from ui.playground import views as playground_views
 from ui.playground.inputs import choose_input, kernel_editor
+from ui.text import plain
 
 require_router()
 pg.restore_from_link()  # a shared link's setup, applied before any widget exists
@@ -23,8 +24,10 @@ st.title("Convolution Playground")
 st.caption("Type a kernel, slide it over an image, and check every multiply-and-add against a Keras Conv2D "
            "and pooling layer. **Share this setup**, at the bottom, gives a link to exactly this setup.")
 for name, problem in (st.session_state.pop(pg.URL_PROBLEMS, None) or {}).items():
-    st.warning(f"Part of the shared link could not be used and was left at its default: `{name}`: "
-               f"{problem.rstrip('.')}.",
+    # The link's text, shown as text: never a link or an image (a name in code style only when it is a plain word).
+    shown = f"`{name}`" if name.isascii() and name.replace("_", "").isalnum() and len(name) <= 20 else plain(name)
+    st.warning(f"Part of the shared link could not be used and was left at its default: {shown}: "
+               f"{plain(problem.rstrip('.'))}.",
                icon=":material/link_off:")
 
 # A 7×7 kernel gets a wider column, so each of its 49 cells shows a whole number.

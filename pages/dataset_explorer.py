@@ -95,7 +95,7 @@ elif section == "Samples":
                f"(page {chosen.page + 1} of {chosen.page_count:,}). Captions: index · class.")
     factor = explorer_views.display_size(height)
     st.image([upscale_nearest(images[i], factor) for i in chosen.indices],
-             caption=[f"#{i} · {dataset.class_names[labels[i]]}" for i in chosen.indices])
+             caption=[f"#{i} · {plain(dataset.class_names[labels[i]])}" for i in chosen.indices])
     keep_if_offered(state.INSPECT, [*chosen.indices, None])  # another page of images
     picked = st.selectbox("Inspect one of these images", chosen.indices, index=None, key=state.INSPECT,
                           format_func=lambda i: f"#{i} · {dataset.class_names[labels[i]]}",

@@ -11,6 +11,7 @@ import streamlit as st
 from core.data.datasets import load_image_folder
 from core.data.image_folder import FolderLimits, ImageFolderError
 from ui import hosting, loaders, state
+from ui.text import plain
 
 UPLOAD_LIMITS = FolderLimits()
 # A shared server holds every session's upload in memory: fewer files and smaller images, one upload
@@ -90,5 +91,5 @@ def dataset_picker(on_load: Callable[[], None] | None = None) -> str:
                       key=UPLOAD_TEST)
             st.button("Load these images", on_click=_load_upload, args=(on_load,), type="primary", key=LOAD)
             if st.session_state.get(UPLOAD_ERROR):
-                st.error(st.session_state[UPLOAD_ERROR], icon=":material/error:")
+                st.error(plain(st.session_state[UPLOAD_ERROR]), icon=":material/error:")  # names the zip's files
     return key

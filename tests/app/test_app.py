@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app.harness import open_app, rerun
+from tests.app.harness import open_app, rendered, rerun
 from ui import dataset_picker, state
 from ui.explorer import state as explorer_state
 from ui.navigation import HOME, PAGES
@@ -228,3 +228,30 @@ def test_a_hosted_server_tells_a_visitor_a_dataset_is_missing_without_its_paths(
     shown = "\n".join(error.value for error in app.error)
     assert "Fashion-MNIST clothing is not available on this server" in shown.replace("\\", "")
     assert "secret-data-dir" not in shown and str(tmp_path) not in shown and not app.exception
+
+
+def test_class_names_and_file_names_of_an_upload_show_as_text():
+    # Image captions rendered an uploaded dataset's class names as Markdown, and upload errors its file names.
+    app = open_app(EXPLORER)
+    names = ["**bold**", "[link](evil.example)"]
+    app.file_uploader(key=dataset_picker.UPLOADER).set_value(("hostile.zip", _zip_of_classes(names),
+                                                            "application/zip"))
+    rerun(app)
+    app.button(key=dataset_picker.LOAD).click()
+    rerun(app)
+    app.segmented_control(key=explorer_state.SECTION).set_value("Samples")
+    rerun(app)
+    captions = [caption for image in app.image for caption in image.captions]
+    assert captions and not any("**bold**" in caption or "](" in caption for caption in captions), captions
+    assert any(rendered(caption).endswith("**bold**") for caption in captions)  # read as typed
+
+    evil = io.BytesIO()
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("cats/![x](http:/evil.example/px.png).png", b"not a png")
+        archive.writestr("dogs/fine.png", b"not a png either")
+    app.file_uploader(key=dataset_picker.UPLOADER).set_value(("evil.zip", evil.getvalue(), "application/zip"))
+    rerun(app)
+    app.button(key=dataset_picker.LOAD).click()
+    rerun(app)
+    shown = [alert.value for alert in (*app.get("error"), *app.get("warning"))]  # the sidebar's too
+    assert any("evil" in text for text in shown) and all("](" not in text for text in shown), shown

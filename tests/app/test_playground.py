@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.conv.kernels import PRESETS
-from tests.app.harness import open_app, rerun
+from tests.app.harness import open_app, rendered, rerun
 from ui.playground import state as pg
 
 PLAYGROUND = "pages/convolution_playground.py"
@@ -71,7 +71,7 @@ def test_bad_cells_show_a_message_and_no_maps():
     cells[1][1], cells[0][2] = "five", "1e999"
     app.session_state[pg.KERNEL] = cells
     rerun(app)
-    message = app.error[0].value
+    message = rendered(app.error[0].value)  # shown as text: its Markdown marks escaped
     assert "row 2, column 2: 'five' is not a number" in message and "row 1, column 3: is infinite" in message
     assert not app.get("plotly_chart")
     cells[1][1], cells[0][2] = "5", "0"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.app.harness import open_app
+from tests.app.harness import open_app, rendered
 from tests.robustness.conftest import assert_clean, assert_says
 from ui.playground import state as pg
 
@@ -21,3 +21,15 @@ def test_an_oversized_run_link_is_no_run():
     assert_clean(app)
     message = assert_says(app, "There is no run")
     assert len(message) < 200  # the id is quoted in part, not echoed whole
+
+
+def test_a_playground_links_refused_values_are_echoed_as_text_not_markdown():
+    # The warnings quoted what they refused as Markdown: a link, bold red text, and an image the browser fetched.
+    app = open_app("pages/convolution_playground.py", query={
+        "padding": "[Fix it](//evil.ex)", "dataset": "![x](//127.0.0.2:9/px.png)", "pool": "**BOLD**:red[red]"})
+    assert_clean(app)
+    warnings = [warning.value for warning in app.warning]
+    assert len(warnings) == 3
+    for text in warnings:
+        assert "](" not in text and "**B" not in text and ":red[" not in text, text  # every mark escaped
+    assert any("'[Fix it](//evil.ex)' is not one of valid, same" in rendered(text) for text in warnings)

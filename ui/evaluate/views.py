@@ -126,7 +126,7 @@ def gallery(dataset: Dataset, positions: np.ndarray, probabilities: np.ndarray, 
         tiles.append(framed_tile(dataset.x_test[position], _verdict_colour(guess, truth)))
         confidence = probabilities[position, guess]
         texts.append(f"#{position} · {percent(confidence)}" if captions == "pair" else
-                     f"#{position} pred {names[guess]} / true {names[truth]} ({percent(confidence)})")
+                     f"#{position} pred {plain(names[guess])} / true {plain(names[truth])} ({percent(confidence)})")
     st.image(tiles, caption=texts, width=96 if captions == "pair" else 110)
     if len(positions) > GALLERY_SIZE:
         st.caption(f"The first {GALLERY_SIZE} of {len(positions):,} images.")
@@ -255,7 +255,7 @@ def compare_view(records: list[RunRecord], current: RunRecord) -> None:
         st.warning(note, icon=":material/trending_up:")
     table = comparison.comparison_table(picked)
     metrics_dataframe(table, hide_index=True, width="stretch")
-    st.download_button("Download the table as CSV", table.to_csv(index=False), "cnnlab_runs.csv", "text/csv",
+    st.download_button("Download the table as CSV", comparison.csv_text(table), "cnnlab_runs.csv", "text/csv",
                        icon=":material/download:")
 
 

@@ -124,7 +124,7 @@ def _uploaded_image() -> InputImage | None:
     try:
         image = _decode_upload(data, upload.name)
     except ImageDecodeError as error:
-        st.error(str(error), icon=":material/broken_image:")
+        st.error(plain(error), icon=":material/broken_image:")  # it names the file: the user's text
         return None
     fitted = fit_within(image, MAX_UPLOAD_SIDE)
     caption = f"your upload {upload.name}, {image.shape[1]}×{image.shape[0]}"
@@ -244,14 +244,14 @@ def kernel_editor() -> tuple[np.ndarray | None, np.ndarray | None]:
     try:
         typed = parse_kernel(st.session_state[pg.KERNEL])
     except KernelError as error:
-        st.error(f"{error} Numbers such as 2, -0.5, 1e-3 or 1/16 work.", icon=":material/error:")
+        st.error(f"{plain(error)} Numbers such as 2, -0.5, 1e-3 or 1/16 work.", icon=":material/error:")
         return None, None
     if not st.session_state[pg.NORMALISE]:
         return typed, typed
     try:
         used = normalise_by_sum(typed)
     except ValueError as error:
-        st.info(f"{error} The kernel is used as typed.", icon=":material/info:")
+        st.info(f"{plain(error)} The kernel is used as typed.", icon=":material/info:")
         return typed, typed
     st.caption(f"The weights sum to {typed.sum():.4g}, so each is divided by {typed.sum():.4g}.")
     return typed, used
