@@ -145,8 +145,8 @@ def saliency(model, image: np.ndarray, class_index: int) -> Saliency:
     this against Keras' own Grad-CAM example). Behind Flatten → Dense, as in the lessons' models, every place has
     its own weights, and the average mixed them up: on the first 20 fives of MNIST's test set, read rightly by
     the shipped model, Grad-CAM put 0–14% of its heat on the ink (median 1%; the ink covers 9–22% of the image)
-    and lit up the left edge; HiResCAM puts 24–53% there (median 35%). HiResCAM is exact behind a single Flatten → Dense layer (the map is each place's share of the score) and first-order behind
-    deeper heads.
+    and lit up the left edge; HiResCAM puts 24–53% there (median 35%). HiResCAM is exact behind a single
+    Flatten → Dense layer (the map is each place's share of the score) and first-order behind deeper heads.
 
     Gradient × input multiplies each pixel by the gradient at it: how much the score would move if that pixel faded.
 
