@@ -16,9 +16,15 @@ pytestmark = pytest.mark.browser
 
 SAME_PADDED = [[0, 3, 9, -3, 0], [0, 4, 9, -4, 0], [0, 4, 9, -4, 0], [0, 4, 9, -4, 0], [0, 3, 9, -3, 0]]
 DRAWN_FEATURE_MAP_JS = """() => {
-    const plot = document.querySelectorAll('.js-plotly-plot')[1];  // input, feature map, pooled map
-    if (!plot || !plot._fullData) return null;
-    return JSON.stringify(Array.from(plot._fullData[0].z, row => Array.from(row)));
+    // The feature map is a Vega chart: each cell's aria-label reads "row r, column c: value".
+    const cells = document.querySelectorAll('[data-testid="stVegaLiteChart"] path[aria-label^="row "]');
+    if (!cells.length) return null;
+    const rows = [];
+    for (const cell of cells) {
+        const [, r, c, value] = cell.getAttribute('aria-label').match(/^row (\\d+), column (\\d+): (.+)$/);
+        (rows[Number(r)] = rows[Number(r)] || [])[Number(c)] = Number(value);
+    }
+    return JSON.stringify(rows);
 }"""
 
 
