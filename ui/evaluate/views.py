@@ -243,9 +243,10 @@ def compare_view(records: list[RunRecord], current: RunRecord) -> None:
         metrics = comparison.curve_metrics(picked)
         keep_if_offered(COMPARE_METRIC, metrics)  # runs with other metrics: a kept value they lack goes
         left, right = st.columns(2)
-        metric = left.segmented_control("Metric", metrics, key=COMPARE_METRIC, default=metrics[0]) or metrics[0]
-        x = right.segmented_control("Along", list(comparison.X_AXES), key=COMPARE_X, default="epochs",
-                                    format_func=comparison.X_AXES.get) or "epochs"
+        metric = left.segmented_control("Metric", metrics, key=COMPARE_METRIC, default=metrics[0],
+                                        wrap=True) or metrics[0]
+        x = right.segmented_control("Along", list(comparison.X_AXES), key=COMPARE_X, default="epochs", wrap=True,
+                                    format_func=comparison.X_AXES.get) or "epochs"  # wraps: half a page is narrow
         st.plotly_chart(figures.comparison_curves(rows, metric, x))
     st.caption("Solid: training, measured while the weights changed (with augmentation and dropout on). Dashed: "
                "validation, held-out images checked after each epoch. A gap that keeps growing is overfitting. "
