@@ -130,13 +130,17 @@ def _zip_of_classes(names: list[str], per_class: int = 4) -> bytes:
     return buffer.getvalue()
 
 
-def test_explorer_upload_zip_becomes_the_dataset_and_bad_zip_gets_a_message():
-    app = open_app(EXPLORER)
-    app.file_uploader(key=dataset_picker.UPLOADER).set_value(("shapes.zip", _zip_of_classes(["a", "b", "c"]),
-                                                            "application/zip"))
+def load_zip(app, name: str, data: bytes) -> None:
+    """Chooses a zip in the sidebar's uploader and presses its load button, as a visitor does."""
+    app.file_uploader(key=dataset_picker.UPLOADER).set_value((name, data, "application/zip"))
     rerun(app)
     app.button(key=dataset_picker.LOAD).click()
     rerun(app)
+
+
+def test_explorer_upload_zip_becomes_the_dataset_and_bad_zip_gets_a_message():
+    app = open_app(EXPLORER)
+    load_zip(app, "shapes.zip", _zip_of_classes(["a", "b", "c"]))
     assert app.session_state[state.DATASET].startswith("folder:shapes:")
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics["Classes"] == "3" and metrics["Image shape (H, W, C)"] == "32 × 32 × 3"
@@ -145,21 +149,14 @@ def test_explorer_upload_zip_becomes_the_dataset_and_bad_zip_gets_a_message():
     evil = io.BytesIO()
     with zipfile.ZipFile(evil, "w") as archive:
         archive.writestr("../evil.png", b"x")
-    app.file_uploader(key=dataset_picker.UPLOADER).set_value(("evil.zip", evil.getvalue(), "application/zip"))
-    rerun(app)
-    app.button(key=dataset_picker.LOAD).click()
-    rerun(app)
+    load_zip(app, "evil.zip", evil.getvalue())
     assert "outside the archive" in app.error[0].value
     assert app.session_state[state.DATASET].startswith("folder:shapes:")  # the good upload is still chosen
 
 
 def test_upload_with_an_empty_test_split_says_so():
     app = open_app(EXPLORER)
-    app.file_uploader(key=dataset_picker.UPLOADER).set_value(("tiny.zip", _zip_of_classes(["a", "b"], per_class=1),
-                                                            "application/zip"))
-    rerun(app)
-    app.button(key=dataset_picker.LOAD).click()
-    rerun(app)
+    load_zip(app, "tiny.zip", _zip_of_classes(["a", "b"], per_class=1))
     app.radio(key=explorer_state.SPLIT).set_value("test")
     rerun(app)
     assert "test split of this dataset is empty" in app.warning[0].value
@@ -234,11 +231,7 @@ def test_class_names_and_file_names_of_an_upload_show_as_text():
     # Image captions rendered an uploaded dataset's class names as Markdown, and upload errors its file names.
     app = open_app(EXPLORER)
     names = ["**bold**", "[link](evil.example)"]
-    app.file_uploader(key=dataset_picker.UPLOADER).set_value(("hostile.zip", _zip_of_classes(names),
-                                                            "application/zip"))
-    rerun(app)
-    app.button(key=dataset_picker.LOAD).click()
-    rerun(app)
+    load_zip(app, "hostile.zip", _zip_of_classes(names))
     app.segmented_control(key=explorer_state.SECTION).set_value("Samples")
     rerun(app)
     captions = [caption for image in app.image for caption in image.captions]
@@ -249,9 +242,6 @@ def test_class_names_and_file_names_of_an_upload_show_as_text():
     with zipfile.ZipFile(evil, "w") as archive:
         archive.writestr("cats/![x](http:/evil.example/px.png).png", b"not a png")
         archive.writestr("dogs/fine.png", b"not a png either")
-    app.file_uploader(key=dataset_picker.UPLOADER).set_value(("evil.zip", evil.getvalue(), "application/zip"))
-    rerun(app)
-    app.button(key=dataset_picker.LOAD).click()
-    rerun(app)
+    load_zip(app, "evil.zip", evil.getvalue())
     shown = [alert.value for alert in (*app.get("error"), *app.get("warning"))]  # the sidebar's too
     assert any("evil" in text for text in shown) and all("](" not in text for text in shown), shown
