@@ -104,7 +104,7 @@ if pooled is not None:
         boxes=pooled_boxes), width="content", key=pg.POOLED_FIGURE)
 else:
     views[2].info("Pooling is off. Choose max or average to shrink the feature map.", icon=":material/info:")
-st.caption(f"Input: {source.caption}. Feature maps use blue for negative values, white for 0 and red for "
+st.caption(f"Input: {plain(source.caption)}. Feature maps use blue for negative values, white for 0 and red for "
            "positive, so what a kernel subtracts stays visible (on large maps the colours saturate at the 99.5th "
            "percentile; hover for exact values). The orange box is the window in the step-by-step view; green is "
            "the pooling window.")

@@ -21,7 +21,7 @@ from typing import BinaryIO
 import numpy as np
 
 from core.data.idx import read_idx
-from core.data.image_folder import FolderLimits, read_image_folder
+from core.data.image_folder import FolderContent, FolderLimits, read_image_folder
 from core.data.images import ColorMode
 
 DATA_DIR_ENV = "CNNLAB_DATA_DIR"
@@ -404,6 +404,12 @@ def load_image_folder(
         core.data.image_folder.ImageFolderError: If the folder is unusable; the message says why.
     """
     content = read_image_folder(path_or_zip, image_size, color_mode, test_fraction, seed, limits)
+    return folder_dataset(content, image_size, color_mode, test_fraction, seed, name)
+
+
+def folder_dataset(content: FolderContent, image_size: tuple[int, int], color_mode: ColorMode, test_fraction: float,
+                   seed: int, name: str) -> Dataset:
+    """The dataset of arrays read from a class-folder tree, described for the page (see `load_image_folder`)."""
     split = "the archive's own train/ and test/ folders" if content.had_split_folders else (
         f"a {1 - test_fraction:.0%}/{test_fraction:.0%} split per class with seed {seed}")
     description = (f"Your images: {len(content.class_names)} classes, resized to {image_size[0]}×{image_size[1]} "

@@ -18,7 +18,7 @@ import os
 import stat
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -31,6 +31,7 @@ from core.data.images import (
     ColorMode,
     ImageDecodeError,
     channels_for,
+    declared_size,
     decode_image,
 )
 
@@ -54,13 +55,17 @@ class FolderLimits:
     Args:
         max_files: The most files (of any kind) the archive or folder may hold.
         max_total_bytes: The most uncompressed bytes all files together may hold.
-        max_image_pixels: The most pixels (width × height) a single image may declare.
+        max_image_pixels: The most pixels (width × height) a single image may declare; larger ones are skipped.
+        max_total_pixels: The most pixels all images together may declare. Decoding costs time and memory by
+            the pixel, not by the byte (a 154 KB PNG can declare 40 MP), so this is checked from the headers
+            before any image is decoded.
         max_depth: The most folder levels below the root.
     """
 
     max_files: int = 20_000
     max_total_bytes: int = 512 * 1024 * 1024
     max_image_pixels: int = DEFAULT_MAX_PIXELS
+    max_total_pixels: int = 4_000_000_000
     max_depth: int = 12
 
 
@@ -213,7 +218,27 @@ class _Source:
         except (tarfile.TarError, OSError) as error:
             raise ImageFolderError(f"Not a readable tar archive ({error}).") from error
 
-    def read(self, wanted: set[_Parts]) -> Iterator[tuple[_Parts, bytes]]:
+    def heads(self, wanted: set[_Parts]) -> Iterator[tuple[_Parts, bytes]]:
+        """Yields (parts, the first bytes) for the wanted members: enough for most image headers."""
+        if self._dir is not None:
+            for parts in sorted(wanted):
+                with open(self._dir.joinpath(*parts), "rb") as handle:
+                    yield parts, handle.read(_HEAD_BYTES)
+            return
+        if self._zip is None:  # a compressed tar's images are in memory already
+            yield from self.read(wanted, keep=True)
+            return
+        for info in self._zip.infolist():
+            parts = _check_member_path(info.filename)
+            if parts in wanted:
+                with self._zip.open(info) as member:
+                    yield parts, member.read(_HEAD_BYTES)
+
+    def read_one(self, parts: _Parts) -> bytes:
+        """A member's whole content (for a header that lies beyond the first bytes, e.g. after a big EXIF block)."""
+        return next(data for _, data in self.read({parts}, keep=True))
+
+    def read(self, wanted: set[_Parts], keep: bool = False) -> Iterator[tuple[_Parts, bytes]]:
         """Yields (parts, bytes) for the wanted members."""
         if self._dir is not None:
             for parts in sorted(wanted):
@@ -225,7 +250,45 @@ class _Source:
                     yield parts, self._zip.read(info)
         else:
             for parts in sorted(wanted):
-                yield parts, self._tar_images.pop(parts)
+                yield parts, self._tar_images[parts] if keep else self._tar_images.pop(parts)
+
+
+_HEAD_BYTES = 64 * 1024  # PNG, GIF and BMP declare their size in the first bytes; JPEG after its EXIF block
+
+
+def _declared_pixels(archive: _Source, wanted: set[_Parts], limits: FolderLimits) -> tuple[dict[_Parts, str], int]:
+    """Reads every wanted image's header (no pixel is decoded) and checks the pixel budgets.
+
+    Returns:
+        The images to skip, each with its reason, and the pixels the others declare in all.
+
+    Raises:
+        ImageFolderError: If the images declare more pixels in all than `limits.max_total_pixels`.
+    """
+    refused: dict[_Parts, str] = {}
+    total = 0
+    for parts, head in archive.heads(wanted):
+        name = "/".join(parts)
+        try:
+            try:
+                width, height = declared_size(head, name)
+            except ImageDecodeError:
+                width, height = declared_size(archive.read_one(parts), name)
+        except ImageDecodeError as error:
+            refused[parts] = str(error)
+            continue
+        if width * height > limits.max_image_pixels:
+            refused[parts] = (f"{name}: {width}×{height} pixels is more than the limit of "
+                              f"{limits.max_image_pixels:,} pixels an image")
+            continue
+        total += width * height
+        if total > limits.max_total_pixels:
+            raise ImageFolderError(
+                f"The images add up to more than {limits.max_total_pixels / 1e6:,.0f} megapixels, the limit of "
+                "what one upload may ask to decode. Decoding is paid by the pixel, not by the byte, so even a small "
+                "zip can be refused: shrink the images first (e.g. to 256×256) or upload fewer of them."
+            )
+    return refused, total
 
 
 def _strip_wrapper(paths: list[_Parts]) -> int:
@@ -257,6 +320,7 @@ def read_image_folder(
     seed: int = 0,
     limits: FolderLimits | None = None,
     class_names: tuple[str, ...] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> FolderContent:
     """Reads a class-folder tree into train and test arrays.
 
@@ -270,6 +334,7 @@ def read_image_folder(
         seed: Seed of the train/test split.
         limits: Size limits; the defaults suit uploads.
         class_names: If given, the expected class folders in label order; others are an error.
+        progress: Called with (images decoded, images to decode) before each image.
 
     Returns:
         The arrays, the class names in label order, and notes on what was skipped.
@@ -329,9 +394,15 @@ def read_image_folder(
         )
     label_of = {name: index for index, name in enumerate(class_names)}
 
-    decoded: dict[_Parts, np.ndarray] = {}
+    refused, _ = _declared_pixels(archive, set(assignments), limits)
     unreadable: list[str] = []
-    for parts, data in archive.read(set(assignments)):
+    for parts, reason in refused.items():
+        unreadable.append(reason)
+        del assignments[parts]
+    decoded: dict[_Parts, np.ndarray] = {}
+    for done, (parts, data) in enumerate(archive.read(set(assignments))):
+        if progress is not None:
+            progress(done, len(assignments))
         name = "/".join(parts)
         try:
             decoded[parts] = decode_image(data, color_mode, image_size, limits.max_image_pixels, name=name)

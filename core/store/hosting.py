@@ -44,6 +44,8 @@ CAPS: dict[str, Cap] = {
     "jobs_per_workspace": Cap("CNNLAB_JOBS_PER_WORKSPACE", 1, "runs waiting or training at once per workspace",
                               "CNNLAB_JOBS_PER_SESSION"),
     "upload_mb": Cap("CNNLAB_MAX_UPLOAD_MB", 10, "MB per uploaded file"),
+    "image_megapixels": Cap("CNNLAB_IMAGE_MEGAPIXELS", 4, "megapixels per uploaded image"),
+    "upload_megapixels": Cap("CNNLAB_UPLOAD_MEGAPIXELS", 250, "megapixels decoded per uploaded zip, in all"),
     "runs_per_workspace": Cap("CNNLAB_RUNS_PER_WORKSPACE", 5, "stored runs per workspace", "CNNLAB_RUNS_PER_SESSION"),
     "max_runs": Cap("CNNLAB_MAX_RUNS", 200, "stored visitor runs on the server"),
     "run_hours": Cap("CNNLAB_RUN_HOURS", 6, "hours a visitor's run is kept"),
@@ -52,7 +54,8 @@ LOCAL_UPLOAD_MB = 200  # `server.maxUploadSize` in .streamlit/config.toml
 # Outside hosted mode: these have a default, the rest are uncapped unless set, and the per-visitor
 # store caps never apply (one's own machine keeps everything). One worker per two cores: a
 # TensorFlow run already uses two threads well, and each worker holds about 930 MB.
-_LOCAL_DEFAULTS = {"jobs_per_workspace": 1, "upload_mb": LOCAL_UPLOAD_MB, "workers": max(1, (os.cpu_count() or 2) // 2)}
+_LOCAL_DEFAULTS = {"jobs_per_workspace": 1, "upload_mb": LOCAL_UPLOAD_MB, "workers": max(1, (os.cpu_count() or 2) // 2),
+                   "image_megapixels": 40, "upload_megapixels": 4_000}
 _HOSTED_ONLY = ("runs_per_workspace", "max_runs", "run_hours")
 
 
@@ -67,6 +70,8 @@ class Limits:
         workers: Runs training at once on the server: the warm worker processes (`core.jobs.pool`).
         jobs_per_workspace: Runs waiting or training at once per workspace.
         upload_mb: Megabytes per uploaded file.
+        image_megapixels: Megapixels an uploaded image may declare (decoding is paid by the pixel, not the byte).
+        upload_megapixels: Megapixels all images of an uploaded zip may declare together.
         runs_per_workspace: Stored runs per workspace (hosted only).
         max_runs: Stored visitor runs on the server (hosted only).
         run_hours: Hours a visitor's run is kept before it is removed (hosted only).
@@ -79,6 +84,8 @@ class Limits:
     workers: int = 1
     jobs_per_workspace: int = 1
     upload_mb: int = LOCAL_UPLOAD_MB
+    image_megapixels: int = 40
+    upload_megapixels: int = 4_000
     runs_per_workspace: int | None = None
     max_runs: int | None = None
     run_hours: float | None = None
@@ -87,6 +94,10 @@ class Limits:
     @property
     def upload_bytes(self) -> int:
         return self.upload_mb * 2**20
+
+    @property
+    def image_pixels(self) -> int:
+        return self.image_megapixels * 1_000_000
 
     def summary(self) -> list[str]:
         """The caps in force, one phrase each, for the hosted sidebar note."""

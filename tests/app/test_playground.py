@@ -251,7 +251,7 @@ def test_ones_own_drawing_is_the_input_prepared_as_mnist_was():
     rerun(app)
     assert not app.exception and not app.error
     assert formulas(app)[0].startswith("- Feature-map height and width: (28 + 2×0 − 3) / 1 + 1")
-    assert any("your drawing, prepared as MNIST's digits were" in caption.value for caption in app.caption)
+    assert any("your drawing, prepared as MNIST's digits were" in rendered(caption.value) for caption in app.caption)
     # the step view takes apart the drawing's pixels: its strongest response is on the prepared 7's ink
     row, col = app.session_state[pg.STEP_ROW], app.session_state[pg.STEP_COL]
     prepared = prepare_drawing(CASES["centred seven"]).image[:, :, 0]

@@ -197,3 +197,10 @@ def one_by_100000_png() -> bytes:
 def polyglot_png_zip() -> bytes:
     """A valid PNG of a 7 that is also a valid zip of class folders (the zip appended after IEND)."""
     return digit_png(dark_on_light=True) + class_zip()
+
+
+def pixel_bomb_zip(per_class: int = 2, side: int = 3000, rgba: bool = False) -> bytes:
+    """Blank giant images that are tiny on the wire: each declares side² pixels in a few KB (or, as RGBA
+    like the issue's, four bytes a pixel once decoded)."""
+    bomb = png(Image.new("RGBA", (side, side))) if rgba else bomb_png(side)
+    return make_zip({f"{name}/{index}.png": bomb for name in ("cats", "dogs") for index in range(per_class)})

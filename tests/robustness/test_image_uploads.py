@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.harness import open_app, rerun
+from tests.app.harness import open_app, rendered, rerun
 from tests.robustness.bad_files import (
     AWKWARD_IMAGES,
     BAD_IMAGES,
@@ -40,7 +40,7 @@ def upload(app: AppTest, key: str, name: str, data: bytes) -> AppTest:
 
 
 def playground_shows(app: AppTest, name: str) -> bool:
-    return any(f"your upload {name}" in caption.value for caption in app.caption) and bool(app.get("plotly_chart"))
+    return any(f"your upload {name}" in rendered(caption.value) for caption in app.caption) and bool(app.get("plotly_chart"))
 
 
 @pytest.mark.parametrize("case", list(BAD_IMAGES))

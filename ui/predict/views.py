@@ -72,7 +72,7 @@ def upload_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.D
         st.error(too_big, icon=":material/error:")
         return None, None
     try:
-        image = decode_image(upload.getvalue(), "rgb", name=upload.name)
+        image = decode_image(upload.getvalue(), "rgb", max_pixels=hosting.limits().image_pixels, name=upload.name)
     except ImageDecodeError as error:
         st.error(plain(error), icon=":material/error:")
         return None, None
