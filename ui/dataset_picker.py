@@ -36,6 +36,7 @@ UPLOAD_ERROR = "dataset_upload_error"
 LOAD = "dataset_upload_load"  # the button that reads the zip
 PENDING = "dataset_upload_pending"  # True from the button's click to the run that reads the zip
 CANCEL = "dataset_upload_cancel"
+EXPANDER = "dataset_upload_open"
 # Seconds one reading may take (in a child process; `core.data.unpacking`). The pixel caps keep an honest
 # hosted upload to a few seconds; this stops a decoder that is slower than the headers promise.
 HOSTED_READ_SECONDS, LOCAL_READ_SECONDS = 60.0, 600.0
@@ -115,13 +116,15 @@ def dataset_picker(on_load: Callable[[], None] | None = None) -> str:
         st.session_state[state.DATASET] = options[0]
     with st.sidebar:
         key = st.selectbox("Dataset", options, key=state.DATASET, format_func=loaders.dataset_label)
-        with st.expander("Use your own images (.zip)"):
+        # Keyed so it stays open when the sidebar above it changes: the first visit's workspace note goes away
+        # on the upload's rerun, and an unkeyed expander then closed over the file the visitor had just chosen.
+        with st.expander("Use your own images (.zip)", key=EXPANDER):
             limits = upload_limits()
             st.caption(
                 "A zip of class folders (cats/…, dogs/…), or of train/ and test/ folders that each hold class "
                 f"folders. Up to {hosting.upload_limit()} MB, {limits.max_files:,} files, "
                 f"{limits.max_total_bytes // 2**20} MB unpacked, {limits.max_image_pixels // 1_000_000} megapixels "
-                "per image." + (" One upload per visitor on this shared server." if hosting.limits().hosted else "")
+                f"per image and {limits.max_total_pixels // 1_000_000:,} in all." + (" One upload per visitor on this shared server." if hosting.limits().hosted else "")
             )
             st.file_uploader("Zip of class folders", type=["zip"], key=UPLOADER,
                              max_upload_size=hosting.upload_limit())
