@@ -7,6 +7,7 @@ from core.data.idx import IdxFormatError
 from core.jobs.jobs import JobError, QueueUnavailable
 from core.jobs.queue import training_queue
 from core.model.architectures import trainable_parameters
+from core.model.cost import flop_text, run_cost
 from core.model.layers import spec_to_dicts
 from core.model.presets import PRESETS, presets_for, presets_left_out
 from core.train.config import ConfigError, TrainConfig, check_config, config_notes
@@ -105,12 +106,16 @@ else:
         name=name.strip() or f"{model_key} on {loaders.dataset_label(key)}, "
                              f"{settings['epochs']} epoch{'s' if settings['epochs'] != 1 else ''}", **settings)
     try:
-        sizes = check_config(config, len(dataset.x_train), caps.max_epochs, caps.max_train_images)
+        sizes = check_config(config, len(dataset.x_train), caps.max_epochs, caps.max_train_images,
+                             image_shape=dataset.image_shape, num_classes=dataset.num_classes,
+                             max_parameters=caps.max_parameters, max_run_tflop=caps.max_run_tflop)
         for note in config_notes(config, sizes, dataset.num_classes):
             st.info(note, icon=":material/info:")
+        cost = run_cost(layers, dataset.image_shape, dataset.num_classes, sizes.train, sizes.validation,
+                        config.epochs)
         st.caption(f"{sizes.train:,} training and {sizes.validation:,} validation images, {sizes.steps_per_epoch:,} "
-                   f"batches per epoch, {params:,} trainable parameters; the test set ({len(dataset.x_test):,} "
-                   "images) is used once, after training.")
+                   f"batches per epoch, {params:,} trainable parameters, about {flop_text(cost.epoch_flops)} of "
+                   f"work per epoch; the test set ({len(dataset.x_test):,} images) is used once, after training.")
     except ConfigError as error:
         problem = str(error)
 st.session_state[state.LAST_CONFIG] = config

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -124,7 +124,8 @@ def dataset_picker(on_load: Callable[[], None] | None = None) -> str:
                 "A zip of class folders (cats/…, dogs/…), or of train/ and test/ folders that each hold class "
                 f"folders. Up to {hosting.upload_limit()} MB, {limits.max_files:,} files, "
                 f"{limits.max_total_bytes // 2**20} MB unpacked, {limits.max_image_pixels // 1_000_000} megapixels "
-                f"per image and {limits.max_total_pixels // 1_000_000:,} in all." + (" One upload per visitor on this shared server." if hosting.limits().hosted else "")
+                f"per image and {limits.max_total_pixels // 1_000_000:,} in all."
+                + (" One upload per visitor on this shared server." if hosting.limits().hosted else "")
             )
             st.file_uploader("Zip of class folders", type=["zip"], key=UPLOADER,
                              max_upload_size=hosting.upload_limit())

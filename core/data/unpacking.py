@@ -100,9 +100,9 @@ def read_upload(
         (folder / "request.json").write_text(json.dumps(request))
         # One thread each: a pool of BLAS threads and malloc arenas would count against the memory limit.
         env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
-        process = subprocess.Popen([sys.executable, "-m", "core.data.unpacking", str(folder)], cwd=_PROJECT,
-                                   env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                   stderr=open(folder / "stderr", "wb"))
+        with open(folder / "stderr", "wb") as errors:  # the child keeps its own copy of the descriptor
+            process = subprocess.Popen([sys.executable, "-m", "core.data.unpacking", str(folder)], cwd=_PROJECT,
+                                       env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors)
         started = time.monotonic()
         while process.poll() is None:
             elapsed = time.monotonic() - started
@@ -169,8 +169,8 @@ def _child(folder: Path) -> None:
 
     try:
         content = read_image_folder(
-            (folder / "upload").read_bytes(), tuple(request["image_size"]), request["color_mode"], request["test_fraction"],
-            request["seed"], FolderLimits(**request["limits"]), progress=progress,
+            (folder / "upload").read_bytes(), tuple(request["image_size"]), request["color_mode"],
+            request["test_fraction"], request["seed"], FolderLimits(**request["limits"]), progress=progress,
         )
     except ImageFolderError as error:
         (folder / "error.txt").write_text(str(error))

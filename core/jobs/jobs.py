@@ -51,10 +51,10 @@ from core.jobs.lifecycle import (
     worker_alive,
 )
 from core.jobs.pool import ensure_pool, pool_settings
-from core.store.hosting import Limits, QuotaError, check_store_quota, current_limits
+from core.store.hosting import Limits, QuotaError, check_store_quota, current_limits, run_caps
 from core.store.ids import new_id
 from core.store.runs import STORE_ROOT, file_lock
-from core.train.config import TrainConfig
+from core.train.config import TrainConfig, check_config
 
 JOBS = "jobs"
 QUEUE_ENV = "CNNLAB_MAX_QUEUE"
@@ -192,6 +192,24 @@ def planned_images(config: TrainConfig, dataset: Dataset | None) -> int:
     return int(min(config.subset or available, available) * (1 - config.validation_split))
 
 
+def check_order(config: TrainConfig, dataset: Dataset | None, limits: Limits) -> None:
+    """Checks a run against the server's caps before it joins the queue, as its worker will again.
+
+    The page checks the same settings; this holds for any caller of the queue, a page that forgot or a script.
+
+    Raises:
+        ConfigError: Naming the cap and what to change.
+    """
+    if dataset is not None:
+        available, shape, classes = len(dataset.x_train), dataset.image_shape, dataset.num_classes
+    else:
+        info = BUILTIN_DATASETS[config.dataset]
+        available, shape, classes = info.train_images, info.image_shape, len(info.class_names)
+    caps = run_caps(limits)
+    caps.pop("run_minutes")
+    check_config(config, available, image_shape=shape, num_classes=classes, **caps)
+
+
 def wait_in_line(job_id: str, active: list[JobStatus], workers: int,
                  left: Callable[[JobStatus], float | None] | None = None) -> Wait | None:
     """A waiting run's place and ETA among the active runs (oldest first); None if it is not waiting.
@@ -242,6 +260,7 @@ def submit_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, 
     limits = limits or current_limits()
     if config.dataset not in BUILTIN_DATASETS and dataset is None:
         raise JobError(f"The dataset {config.dataset!r} must be handed to the job.")
+    check_order(config, dataset, limits)
     images = planned_images(config, dataset)
     with _global_lock(root):
         waiting = admit(owner, active_jobs(root), limits, root)
@@ -271,8 +290,7 @@ def _write_job(folder: Path, status: JobStatus, config: TrainConfig, dataset: Da
     folder.mkdir()
     if config.dataset not in BUILTIN_DATASETS:
         files.write_dataset(folder, dataset)
-    caps = {"max_epochs": limits.max_epochs, "max_train_images": limits.max_train_images}
-    files.write_order(folder, JobOrder(config, root, caps))
+    files.write_order(folder, JobOrder(config, root, run_caps(limits)))
     (folder / files.LOCK).touch()
     mark_active(jobs_root(root), status.job_id)
     files.write_status(folder, status)

@@ -41,7 +41,15 @@ from pathlib import Path
 from core.data.datasets import BUILTIN_DATASETS, Dataset
 from core.jobs.eta import Wait, parse_events, run_seconds, time_left
 from core.jobs.folder import JobStatus, lost, speed_key
-from core.jobs.jobs import JobError, JobLimitError, QueueUnavailable, admit, planned_images, wait_in_line
+from core.jobs.jobs import (
+    JobError,
+    JobLimitError,
+    QueueUnavailable,
+    admit,
+    check_order,
+    planned_images,
+    wait_in_line,
+)
 from core.jobs.wire import (
     BEAT_EXPIRES,
     QUEUE,
@@ -54,7 +62,7 @@ from core.jobs.wire import (
     status_from,
     transition,
 )
-from core.store.hosting import Limits, current_limits
+from core.store.hosting import Limits, current_limits, run_caps
 from core.store.ids import new_id
 from core.store.runs import RUNS, STORE_ROOT
 from core.train.config import TrainConfig
@@ -186,6 +194,7 @@ class RemoteQueue:
         if data is not None and len(data) > max_data_bytes():
             raise JobLimitError(f"Your images take {len(data) / 2**20:.0f} MB compressed; runs on other machines "
                                 f"take datasets up to {max_data_bytes() // 2**20} MB. Use fewer or smaller images.")
+        check_order(config, dataset, limits)
         images = planned_images(config, dataset)
         with self._reach(), self.redis.lock(key("lock"), timeout=30, blocking_timeout=30):
             while True:
@@ -195,7 +204,7 @@ class RemoteQueue:
                 status = JobStatus(job_id, owner, "queued", config.name, config.dataset,
                                    created=waiting.created if waiting else time.time(),
                                    estimate=run_seconds(images, config.epochs, float(speed) if speed else None))
-                caps = {"max_epochs": limits.max_epochs, "max_train_images": limits.max_train_images}
+                caps = run_caps(limits)
 
                 def write(pipe, _replaced=None, status=status, caps=caps) -> None:
                     pipe.set(key("order", status.job_id), json.dumps({"config": asdict(config), "caps": caps}))

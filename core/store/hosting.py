@@ -40,6 +40,9 @@ class Cap:
 CAPS: dict[str, Cap] = {
     "max_epochs": Cap("CNNLAB_MAX_EPOCHS", 20, "epochs per run"),
     "max_train_images": Cap("CNNLAB_MAX_TRAIN_IMAGES", 20_000, "training images per run (the subset)"),
+    "max_parameters": Cap("CNNLAB_MAX_PARAMETERS", 20_000_000, "parameters per model"),
+    "max_run_tflop": Cap("CNNLAB_MAX_RUN_TFLOP", 200, "TFLOP of training per run"),
+    "run_minutes": Cap("CNNLAB_RUN_MINUTES", 30, "minutes of training per run (then it stops, and keeps its model)"),
     "workers": Cap("CNNLAB_WORKERS", 1, "runs training at once on the server (the rest wait in line)"),
     "jobs_per_workspace": Cap("CNNLAB_JOBS_PER_WORKSPACE", 1, "runs waiting or training at once per workspace",
                               "CNNLAB_JOBS_PER_SESSION"),
@@ -55,7 +58,7 @@ LOCAL_UPLOAD_MB = 200  # `server.maxUploadSize` in .streamlit/config.toml
 # store caps never apply (one's own machine keeps everything). One worker per two cores: a
 # TensorFlow run already uses two threads well, and each worker holds about 930 MB.
 _LOCAL_DEFAULTS = {"jobs_per_workspace": 1, "upload_mb": LOCAL_UPLOAD_MB, "workers": max(1, (os.cpu_count() or 2) // 2),
-                   "image_megapixels": 40, "upload_megapixels": 4_000}
+                   "image_megapixels": 40, "upload_megapixels": 4_000, "max_parameters": 100_000_000}
 _HOSTED_ONLY = ("runs_per_workspace", "max_runs", "run_hours")
 
 
@@ -67,6 +70,10 @@ class Limits:
         hosted: Whether hosted mode is on: runs are private to their workspace and expire.
         max_epochs: Epochs per run.
         max_train_images: Training images per run, after the subset (the validation share included).
+        max_parameters: Parameters per model (trained or uploaded); it bounds a run's memory.
+        max_run_tflop: TFLOP a run's training may cost, counted from the spec (`core.model.cost`); it bounds the time.
+        run_minutes: Minutes of training, after which a run stops as if Stop were pressed and keeps its model;
+            it bounds a run that is slower than its FLOP promise (the stall guard rightly leaves slow batches alone).
         workers: Runs training at once on the server: the warm worker processes (`core.jobs.pool`).
         jobs_per_workspace: Runs waiting or training at once per workspace.
         upload_mb: Megabytes per uploaded file.
@@ -81,6 +88,9 @@ class Limits:
     hosted: bool = False
     max_epochs: int | None = None
     max_train_images: int | None = None
+    max_parameters: int | None = None
+    max_run_tflop: int | None = None
+    run_minutes: int | None = None
     workers: int = 1
     jobs_per_workspace: int = 1
     upload_mb: int = LOCAL_UPLOAD_MB
@@ -147,6 +157,34 @@ def current_limits(environ: Mapping[str, str] | None = None) -> Limits:
     whole = {name: None if value is None else (value if name == "run_hours" else max(1, int(value)))
              for name, value in values.items()}
     return Limits(hosted=hosted, problems=tuple(problems), **whole)  # type: ignore[arg-type]
+
+
+# The caps a training run carries to its worker: checked there again (all but the last, in `check_config`), and
+# `run_minutes` enforced while it trains.
+RUN_CAPS = ("max_epochs", "max_train_images", "max_parameters", "max_run_tflop", "run_minutes")
+
+
+def run_caps(limits: Limits) -> dict[str, int | None]:
+    """The caps a training job's order carries (see `RUN_CAPS`)."""
+    return {name: getattr(limits, name) for name in RUN_CAPS}
+
+
+def enforced_caps(sent: Mapping[str, object], own: Limits | None = None) -> dict[str, int | None]:
+    """The caps a worker enforces on a run: its own environment's, or the order's where the order is stricter.
+
+    A worker never trusts an order to loosen a cap: on Celery anyone who can write to Redis can write an order.
+
+    Args:
+        sent: The caps in the order (any JSON; what is not a positive number is ignored).
+        own: The worker's own caps; `current_limits()` by default.
+    """
+    own = own or current_limits()
+    caps: dict[str, int | None] = {}
+    for name in RUN_CAPS:
+        mine, theirs = getattr(own, name), sent.get(name)
+        usable = isinstance(theirs, int | float) and not isinstance(theirs, bool) and 0 < theirs < float("inf")
+        caps[name] = mine if not usable else int(theirs) if mine is None else min(mine, int(theirs))
+    return caps
 
 
 def check_store_quota(owner: str, limits: Limits, root: Path = STORE_ROOT, pending_mine: int = 0,

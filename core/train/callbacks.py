@@ -40,6 +40,13 @@ def target_reason(monitor: str, target: float, value: float, epoch: int) -> str:
     return f"Reached {value:.1%} {monitor} in epoch {epoch + 1}, at or above the target of {target:.1%}."
 
 
+def time_limit_reason(limit_seconds: float, epoch: int) -> str:
+    """Why a hosted server stopped a run: its wall-clock limit, with the epoch it reached (from 0)."""
+    allowed = f"{round(limit_seconds / 60, 1):g} minutes" if limit_seconds >= 60 else f"{limit_seconds:.2g} seconds"
+    return (f"Stopped during epoch {epoch + 1}: this server allows {allowed} of training a run. "
+            "The model so far is kept.")
+
+
 def early_stopping_reason(monitor: str, best_epoch: int, stopped_epoch: int, restored: bool) -> str:
     """Why early stopping ended a run, counting the epochs that really passed without improvement.
 
@@ -56,11 +63,15 @@ class Progress(keras.callbacks.Callback):
     """Turns Keras callback calls into progress events, and checks for a stop request after each batch."""
 
     def __init__(self, sink: Sink, should_stop: Callable[[], bool], batch_size: int, train_size: int,
-                 steps: int, clock: Callable[[], float] = time.perf_counter):
+                 steps: int, clock: Callable[[], float] = time.perf_counter, time_limit: float | None = None):
         super().__init__()
         self.sink, self.should_stop, self.clock = sink, should_stop, clock
         self.batch_size, self.train_size, self.steps = batch_size, train_size, steps
         self.stopped_by_user = False
+        # A hosted server's wall-clock limit (seconds from the first batch, validation included): checked after
+        # every batch like Stop, so even an epoch of one slow batch cannot outlast it by more than that batch.
+        self.time_limit, self.timed_out = time_limit, False
+        self._began: float | None = None
         self.epoch = 0
         self.seen = 0
         self.steps_done = 0  # batches finished in the current epoch
@@ -75,6 +86,9 @@ class Progress(keras.callbacks.Callback):
         self._epoch_seconds = 0.0
         self.steps_done = 0
 
+    def on_train_begin(self, logs=None):
+        self._began = self.clock()
+
     def on_train_batch_end(self, batch, logs=None):
         now = self.clock()
         self.steps_done = batch + 1
@@ -83,8 +97,11 @@ class Progress(keras.callbacks.Callback):
         if self.should_stop():
             self.stopped_by_user = True
             self.model.stop_training = True
+        elif self.time_limit is not None and self._began is not None and now - self._began >= self.time_limit:
+            self.timed_out = True
+            self.model.stop_training = True
         last = batch + 1 == self.steps
-        if now - self._last_emit >= MIN_BATCH_INTERVAL or last or self.stopped_by_user:
+        if now - self._last_emit >= MIN_BATCH_INTERVAL or last or self.stopped_by_user or self.timed_out:
             self._last_emit = now
             logs = logs or {}
             elapsed = self.training_seconds + self._epoch_seconds

@@ -138,7 +138,9 @@ def _number(value: object) -> bool:
 
 
 def check_config(config: TrainConfig, available: int, max_epochs: int | None = None,
-                 max_train_images: int | None = None) -> SplitSizes:
+                 max_train_images: int | None = None, *, image_shape: tuple[int, int, int] | None = None,
+                 num_classes: int | None = None, max_parameters: int | None = None,
+                 max_run_tflop: float | None = None) -> SplitSizes:
     """Checks the settings against each other and the dataset; returns the split sizes.
 
     A batch larger than the training set is not an error: Keras then takes one smaller batch per
@@ -149,6 +151,10 @@ def check_config(config: TrainConfig, available: int, max_epochs: int | None = N
         available: How many training images the dataset has.
         max_epochs: A hosted server's cap on epochs (None: only MAX_EPOCHS).
         max_train_images: A hosted server's cap on the images a run uses (None: all may be used).
+        image_shape, num_classes: The dataset's (H, W, C) and class count. With them the model's size is
+            checked against `max_parameters` and `max_run_tflop` (`core.model.cost`).
+        max_parameters: The server's cap on a model's parameters (None: uncapped).
+        max_run_tflop: The server's cap on a run's training FLOP, in TFLOP (None: uncapped).
 
     Raises:
         ConfigError: Naming the setting and what to change.
@@ -205,6 +211,15 @@ def check_config(config: TrainConfig, available: int, max_epochs: int | None = N
     if validation == 0 and any(name.startswith("val_") for name in monitored):
         raise ConfigError("A callback watches a validation metric, but the validation split is 0. "
                           "Watch a training metric or hold out some validation images.")
+    if image_shape is not None and num_classes is not None and (max_parameters or max_run_tflop):
+        from core.model.cost import CostError, check_cost, run_cost
+        from core.model.layers import spec_from_dicts
+
+        cost = run_cost(spec_from_dicts(config.spec), image_shape, num_classes, train, validation, config.epochs)
+        try:
+            check_cost(cost, max_parameters, max_run_tflop)
+        except CostError as error:
+            raise ConfigError(str(error)) from None
     return SplitSizes(train, validation, -(-train // config.batch_size))
 
 

@@ -40,6 +40,7 @@ from core.train.callbacks import (  # noqa: F401 (Progress and the reasons are a
     _float,
     early_stopping_reason,
     target_reason,
+    time_limit_reason,
 )
 from core.train.config import TrainConfig, check_config, split_indices
 
@@ -116,7 +117,7 @@ class TrainingOutcome:
     model: keras.Model
     history: dict[str, list[float]]
     training_seconds: float
-    stopped_by_user: bool
+    stopped_by_user: bool  # stopped early: by the user, or by a server's time limit (the reason says which)
     stop_reason: str
 
 
@@ -244,7 +245,8 @@ ENGINES = {"fit": _fit, "tape": _tape}
 
 
 def train(config: TrainConfig, dataset: Dataset, sink: Sink, should_stop: Callable[[], bool] = lambda: False,
-          extra_callbacks: tuple[keras.callbacks.Callback, ...] = ()) -> TrainingOutcome:
+          extra_callbacks: tuple[keras.callbacks.Callback, ...] = (),
+          time_limit: float | None = None) -> TrainingOutcome:
     """Builds the model from the config's spec and trains it on the dataset's training images.
 
     Args:
@@ -253,6 +255,7 @@ def train(config: TrainConfig, dataset: Dataset, sink: Sink, should_stop: Callab
         sink: Receives the progress events.
         should_stop: Asked after every batch; True stops training and keeps the model so far.
         extra_callbacks: More Keras callbacks, run after the app's own (benchmarks use this).
+        time_limit: Seconds of training after which the run stops as if Stop were pressed (a hosted server's cap).
 
     Raises:
         ConfigError, SpecError: For settings or a spec that cannot be used.
@@ -274,7 +277,8 @@ def train(config: TrainConfig, dataset: Dataset, sink: Sink, should_stop: Callab
                   metrics=make_metrics(dataset.num_classes, sparse), jit_compile=False)
     sink({"type": "start", "epochs": config.epochs, "steps_per_epoch": sizes.steps_per_epoch,
           "train_size": sizes.train, "validation_size": sizes.validation, "batch_size": config.batch_size})
-    progress = Progress(sink, should_stop, config.batch_size, sizes.train, sizes.steps_per_epoch)
+    progress = Progress(sink, should_stop, config.batch_size, sizes.train, sizes.steps_per_epoch,
+                        time_limit=time_limit)
     history = keras.callbacks.History()
     callbacks, target = _callbacks(config)
     train_data = batches(x, y, config.batch_size, config.seed, config.stroke_thickness)
@@ -285,6 +289,8 @@ def train(config: TrainConfig, dataset: Dataset, sink: Sink, should_stop: Callab
     reason = ""
     if progress.stopped_by_user:
         reason = f"Stopped by you during epoch {progress.epoch + 1}."
+    elif progress.timed_out:
+        reason = time_limit_reason(time_limit or 0.0, progress.epoch)
     elif target is not None and target.reached_at is not None:
         reason = target_reason(config.target_monitor, config.target_accuracy, target.value, target.reached_at)
     else:
@@ -295,7 +301,8 @@ def train(config: TrainConfig, dataset: Dataset, sink: Sink, should_stop: Callab
     clean = {key: [_float(value) for value in values] for key, values in history.history.items()}
     if all(len(values) == len(progress.positions[EPOCHS_DONE]) for values in clean.values()):
         clean.update(progress.positions)
-    return TrainingOutcome(model, clean, progress.training_seconds, progress.stopped_by_user, reason)
+    return TrainingOutcome(model, clean, progress.training_seconds, progress.stopped_by_user or progress.timed_out,
+                           reason)
 
 
 def evaluate_splits(model: keras.Model, config: TrainConfig, dataset: Dataset) -> dict[str, dict[str, float]]:
@@ -321,16 +328,18 @@ def _evaluate(model, x, y, config, dataset) -> dict[str, float]:
 
 def train_and_store(config: TrainConfig, dataset: Dataset, sink: Sink,
                     should_stop: Callable[[], bool] = lambda: False, root: Path = STORE_ROOT,
-                    run_id: str | None = None, keep_optimizer: bool = True, owner: str = "") -> RunRecord:
+                    run_id: str | None = None, keep_optimizer: bool = True, owner: str = "",
+                    time_limit: float | None = None) -> RunRecord:
     """Trains, evaluates on every split, and saves the run (model and metadata) to the store.
 
     A run stopped by the user is still evaluated and saved, marked "stopped". Without
     `keep_optimizer` the file holds no optimizer state (Adam's two slots per weight), a third of
     the size: for the shipped defaults, which are never trained further. `owner` is the session
-    the run belongs to (in hosted mode only it sees the run).
+    the run belongs to (in hosted mode only it sees the run). `time_limit` is the server's cap on seconds of
+    training (see `train`).
     """
     started = time.time()
-    outcome = train(config, dataset, sink, should_stop)
+    outcome = train(config, dataset, sink, should_stop, time_limit=time_limit)
     sink({"type": "phase", "phase": "evaluating"})
     metrics = evaluate_splits(outcome.model, config, dataset)
     sink({"type": "phase", "phase": "saving"})

@@ -40,7 +40,8 @@ def upload(app: AppTest, key: str, name: str, data: bytes) -> AppTest:
 
 
 def playground_shows(app: AppTest, name: str) -> bool:
-    return any(f"your upload {name}" in rendered(caption.value) for caption in app.caption) and bool(app.get("plotly_chart"))
+    shown = any(f"your upload {name}" in rendered(caption.value) for caption in app.caption)
+    return shown and bool(app.get("plotly_chart"))
 
 
 @pytest.mark.parametrize("case", list(BAD_IMAGES))

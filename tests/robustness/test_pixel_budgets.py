@@ -68,9 +68,9 @@ def _children() -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and b"core.data.unpacking" in (entry / "cmdline").read_bytes():
-                if (entry / "stat").read_text().split()[2] != "Z":
-                    found.append(int(entry.name))
+            if (entry.name.isdigit() and b"core.data.unpacking" in (entry / "cmdline").read_bytes()
+                    and (entry / "stat").read_text().split()[2] != "Z"):
+                found.append(int(entry.name))
         except OSError:
             continue
     return found

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -151,16 +149,10 @@ def test_epoch_and_image_caps_are_configuration_errors():
     assert check_config(config, 1_437, max_train_images=20_000).train == 1_293  # all of a small dataset
 
 
-def test_the_worker_enforces_the_caps_written_into_the_job(tmp_path):
-    """A page that forgot a check still cannot train past the caps: the worker checks again."""
-    from core.jobs.jobs import job_status
-
+def test_the_queue_enforces_the_caps_before_a_run_joins_it(tmp_path):
+    """A page that forgot a check still cannot train past the caps: the queue checks, and its worker checks again
+    with its own caps (`tests/robustness/test_run_budgets.py`)."""
     config = TrainConfig(dataset="digits", spec=[{"kind": "flatten"}], epochs=9, name="too long")
-    job_id = submit_job(config, "alice", root=tmp_path, limits=Limits(hosted=True, max_epochs=2))
-    assert json.loads((tmp_path / "jobs" / job_id / "config.json").read_text())["caps"]["max_epochs"] == 2
-    deadline = time.monotonic() + 120
-    while job_status(job_id, tmp_path).active and time.monotonic() < deadline:
-        time.sleep(0.2)
-    status = job_status(job_id, tmp_path)
-    assert status.state == "failed" and "at most 2 epochs" in status.message
-    assert list_runs(tmp_path) == []
+    with pytest.raises(ConfigError, match="at most 2 epochs"):
+        submit_job(config, "alice", root=tmp_path, limits=Limits(hosted=True, max_epochs=2))
+    assert list_runs(tmp_path) == [] and not list(tmp_path.glob("jobs/*/status.json"))
