@@ -185,6 +185,10 @@ def transition(folder: Path, decide: Callable[[JobStatus], JobStatus | None]) ->
         new = decide(read_status(folder, folder.name))
         if new is not None:
             write_status(folder, new)
+            if not new.active:
+                # An uploaded dataset is the job's largest file (61 MB for 5,000 64×64 RGB images) and no use
+                # once it has ended: a retry keeps the job active, so only a final end lets it go.
+                (folder / DATA).unlink(missing_ok=True)
         return new
 
 
@@ -209,8 +213,9 @@ def read_order(folder: Path) -> JobOrder:
 
 
 def write_dataset(folder: Path, dataset: Dataset) -> None:
-    """Writes an uploaded dataset for the worker, which cannot load it by name."""
-    np.savez(folder / DATA, x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
+    """Writes an uploaded dataset for the worker, which cannot load it by name (compressed: it is on disk until the
+    job ends, and counts in the store's disk cap)."""
+    np.savez_compressed(folder / DATA, x_train=dataset.x_train, y_train=dataset.y_train, x_test=dataset.x_test,
              y_test=dataset.y_test, class_names=np.array(dataset.class_names))
 
 

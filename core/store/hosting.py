@@ -12,11 +12,13 @@ enforce them, so a page that forgot a check still cannot break them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.store.records import RUNS
 from core.store.runs import STORE_ROOT, count_user_runs
 
 HOSTED_ENV = "CNNLAB_HOSTED"
@@ -51,6 +53,7 @@ CAPS: dict[str, Cap] = {
     "upload_megapixels": Cap("CNNLAB_UPLOAD_MEGAPIXELS", 250, "megapixels decoded per uploaded zip, in all"),
     "runs_per_workspace": Cap("CNNLAB_RUNS_PER_WORKSPACE", 5, "stored runs per workspace", "CNNLAB_RUNS_PER_SESSION"),
     "max_runs": Cap("CNNLAB_MAX_RUNS", 200, "stored visitor runs on the server"),
+    "store_mb": Cap("CNNLAB_STORE_MB", 4096, "MB of disk for visitors' runs and jobs"),
     "run_hours": Cap("CNNLAB_RUN_HOURS", 6, "hours a visitor's run is kept"),
 }
 LOCAL_UPLOAD_MB = 200  # `server.maxUploadSize` in .streamlit/config.toml
@@ -59,7 +62,7 @@ LOCAL_UPLOAD_MB = 200  # `server.maxUploadSize` in .streamlit/config.toml
 # TensorFlow run already uses two threads well, and each worker holds about 930 MB.
 _LOCAL_DEFAULTS = {"jobs_per_workspace": 1, "upload_mb": LOCAL_UPLOAD_MB, "workers": max(1, (os.cpu_count() or 2) // 2),
                    "image_megapixels": 40, "upload_megapixels": 4_000, "max_parameters": 100_000_000}
-_HOSTED_ONLY = ("runs_per_workspace", "max_runs", "run_hours")
+_HOSTED_ONLY = ("runs_per_workspace", "max_runs", "store_mb", "run_hours")
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class Limits:
         upload_megapixels: Megapixels all images of an uploaded zip may declare together.
         runs_per_workspace: Stored runs per workspace (hosted only).
         max_runs: Stored visitor runs on the server (hosted only).
+        store_mb: Megabytes the visitors' runs and the job folders (with their uploaded data) may take (hosted only).
         run_hours: Hours a visitor's run is kept before it is removed (hosted only).
         problems: Environment values that could not be read, each replaced by its default.
     """
@@ -98,6 +102,7 @@ class Limits:
     upload_megapixels: int = 4_000
     runs_per_workspace: int | None = None
     max_runs: int | None = None
+    store_mb: int | None = None
     run_hours: float | None = None
     problems: tuple[str, ...] = field(default=())
 
@@ -205,3 +210,18 @@ def check_store_quota(owner: str, limits: Limits, root: Path = STORE_ROOT, pendi
     if limits.max_runs is not None and count_user_runs(root) + pending_all >= limits.max_runs:
         raise QuotaError(f"The server's model store is full ({limits.max_runs} runs). Visitors' runs expire "
                          "after a few hours; try again later.")
+    if limits.store_mb is not None and (used := store_bytes(root)) >= limits.store_mb * 2**20:
+        raise QuotaError(f"The server's disk for runs is full ({used / 2**20:,.0f} MB of {limits.store_mb:,} MB). "
+                         "Visitors' runs expire after a few hours; try again later.")
+
+
+def store_bytes(root: Path = STORE_ROOT) -> int:
+    """Bytes on disk of the visitors' side of the store: every run folder and job folder (the shipped defaults,
+    kept elsewhere, do not count)."""
+    total = 0
+    for part in (RUNS, "jobs"):
+        for folder, _, names in os.walk(root / part):
+            for name in names:
+                with contextlib.suppress(OSError):  # a file removed while we walk
+                    total += os.lstat(os.path.join(folder, name)).st_size
+    return total
