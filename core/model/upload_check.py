@@ -42,6 +42,7 @@ MAX_UNPACKED_BYTES = 200 * 2**20  # all zip members, uncompressed: a zip bomb st
 MAX_CONFIG_BYTES = 2 * 2**20
 MAX_LAYERS = 100
 MAX_PARAMETERS = 20_000_000  # 80 MB of float32 weights
+CHECKS = "checks"  # under the store root: the line of checks waiting for a slot (`core.jobs.slots`)
 MAX_SIDE = 256
 MAX_JSON_DEPTH = 64  # a Sequential config nests about 8 levels; 20,000 nested arrays blew Python's recursion
 KERAS_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")  # all a Keras 3 file of these layers holds

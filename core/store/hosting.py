@@ -46,6 +46,7 @@ CAPS: dict[str, Cap] = {
     "max_run_tflop": Cap("CNNLAB_MAX_RUN_TFLOP", 200, "TFLOP of training per run"),
     "run_minutes": Cap("CNNLAB_RUN_MINUTES", 30, "minutes of training per run (then it stops, and keeps its model)"),
     "workers": Cap("CNNLAB_WORKERS", 1, "runs training at once on the server (the rest wait in line)"),
+    "model_checks": Cap("CNNLAB_MODEL_CHECKS", 1, "uploaded models checked at once (the rest wait in line)"),
     "jobs_per_workspace": Cap("CNNLAB_JOBS_PER_WORKSPACE", 1, "runs waiting or training at once per workspace",
                               "CNNLAB_JOBS_PER_SESSION"),
     "upload_mb": Cap("CNNLAB_MAX_UPLOAD_MB", 10, "MB per uploaded file"),
@@ -61,6 +62,7 @@ LOCAL_UPLOAD_MB = 200  # `server.maxUploadSize` in .streamlit/config.toml
 # store caps never apply (one's own machine keeps everything). One worker per two cores: a
 # TensorFlow run already uses two threads well, and each worker holds about 930 MB.
 _LOCAL_DEFAULTS = {"jobs_per_workspace": 1, "upload_mb": LOCAL_UPLOAD_MB, "workers": max(1, (os.cpu_count() or 2) // 2),
+                   "model_checks": 1,
                    "image_megapixels": 40, "upload_megapixels": 4_000, "max_parameters": 100_000_000}
 _HOSTED_ONLY = ("runs_per_workspace", "max_runs", "store_mb", "run_hours")
 
@@ -78,6 +80,7 @@ class Limits:
         run_minutes: Minutes of training, after which a run stops as if Stop were pressed and keeps its model;
             it bounds a run that is slower than its FLOP promise (the stall guard rightly leaves slow batches alone).
         workers: Runs training at once on the server: the warm worker processes (`core.jobs.pool`).
+        model_checks: Uploaded models checked at once on the server; each check loads TensorFlow in its own process.
         jobs_per_workspace: Runs waiting or training at once per workspace.
         upload_mb: Megabytes per uploaded file.
         image_megapixels: Megapixels an uploaded image may declare (decoding is paid by the pixel, not the byte).
@@ -96,6 +99,7 @@ class Limits:
     max_run_tflop: int | None = None
     run_minutes: int | None = None
     workers: int = 1
+    model_checks: int = 1
     jobs_per_workspace: int = 1
     upload_mb: int = LOCAL_UPLOAD_MB
     image_megapixels: int = 40

@@ -129,3 +129,35 @@ def test_a_bad_model_file_is_refused_with_the_reason_and_a_good_one_is_added_aft
     added = assert_says(app, "Added as run")
     run_id = added.split("Added as run ")[1].split(":")[0]
     assert run_id in {record.run_id for record in list_runs()}
+
+
+def test_a_check_waits_in_line_while_another_holds_the_only_slot(files):
+    """Issue 30 #5: every "Check and add" started its own TensorFlow process, with no global cap."""
+    import threading
+    import time
+
+    from core.jobs.slots import SlotLine
+    from core.model.upload_check import CHECKS
+    from core.store.runs import STORE_ROOT
+    from tests.robustness.test_pixel_budgets import _processes
+
+    holding, release, seen = threading.Event(), threading.Event(), []
+
+    def hold() -> None:
+        with SlotLine(STORE_ROOT / CHECKS, 1).slot():
+            holding.set()
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:  # meanwhile, no check of the page's may have started
+                seen.append(len(_processes("core.model.upload_check")))
+                time.sleep(0.1)
+            release.set()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(10)
+    before = len(list_runs())
+    app = upload(open_app(MODELS), "good.keras", files["good"])
+    thread.join(10)
+    assert release.is_set() and seen and max(seen) == 0
+    assert_clean(app)
+    assert_says(app, "Added as run") and len(list_runs()) == before + 1

@@ -65,10 +65,15 @@ def test_a_hosted_server_refuses_a_zip_of_blank_giant_images(monkeypatch):
 
 def _children() -> list[int]:
     """Live `core.data.unpacking` processes."""
+    return _processes("core.data.unpacking")
+
+
+def _processes(module: str) -> list[int]:
+    """Live processes running `python -m <module>`."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if (entry.name.isdigit() and b"core.data.unpacking" in (entry / "cmdline").read_bytes()
+            if (entry.name.isdigit() and module.encode() in (entry / "cmdline").read_bytes()
                     and (entry / "stat").read_text().split()[2] != "Z"):
                 found.append(int(entry.name))
         except OSError:

@@ -14,7 +14,8 @@ import streamlit as st
 
 from core.data.datasets import BUILTIN_DATASETS, dataset_name
 from core.data.numbers import percent
-from core.model.upload_check import MAX_FILE_BYTES, ModelFileError, check_fits, inspect_keras_file
+from core.jobs.slots import SlotLine
+from core.model.upload_check import CHECKS, MAX_FILE_BYTES, ModelFileError, check_fits, inspect_keras_file
 from core.store.access import may_change
 from core.store.hosting import QuotaError, check_store_quota
 from core.store.runs import (
@@ -202,15 +203,23 @@ def upload_form(root: Path = STORE_ROOT) -> None:
             st.error(f"Not added: {plain(error)}", icon=":material/block:")
             return
         name = Path(uploaded.name).stem[:80] or "uploaded model"
-        with st.spinner(f"Loading in safe mode and measuring test accuracy ({report.parameters:,} parameters)…"):
-            try:
-                done = subprocess.run([sys.executable, "-m", "core.model.upload_check", str(path), dataset, name,
-                                       str(root), hosting.owner()],
-                                      cwd=_REPO, capture_output=True, text=True, timeout=300,
-                                      env={**os.environ, "PYTHONPATH": str(_REPO), "TF_CPP_MIN_LOG_LEVEL": "3"})
-            except subprocess.TimeoutExpired:
-                st.error("Not added: checking the model took more than 5 minutes.", icon=":material/block:")
-                return
+        line = st.empty()
+
+        def waiting(ahead: int) -> None:
+            line.info(f"Waiting in line: {ahead} model check{'s' if ahead > 1 else ''} ahead of yours. Each loads "
+                      "TensorFlow, so this server checks a few at a time.", icon=":material/hourglass:")
+
+        with SlotLine(root / CHECKS, hosting.limits().model_checks).slot(waiting):
+            line.empty()
+            with st.spinner(f"Loading in safe mode and measuring test accuracy ({report.parameters:,} parameters)…"):
+                try:
+                    done = subprocess.run([sys.executable, "-m", "core.model.upload_check", str(path), dataset, name,
+                                           str(root), hosting.owner()],
+                                          cwd=_REPO, capture_output=True, text=True, timeout=300,
+                                          env={**os.environ, "PYTHONPATH": str(_REPO), "TF_CPP_MIN_LOG_LEVEL": "3"})
+                except subprocess.TimeoutExpired:
+                    st.error("Not added: checking the model took more than 5 minutes.", icon=":material/block:")
+                    return
     try:
         result = json.loads(done.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
