@@ -104,7 +104,7 @@ elif section == "Samples":
         st.button(f"Show image #{picked} in detail", on_click=inspect, args=(int(picked),), key=state.INSPECT_GO)
 
 elif section == "Pixels & label":
-    st.subheader(f"{split.capitalize()} image #{index}: {dataset.class_names[label]}")
+    st.subheader(f"{split.capitalize()} image #{index}: {plain(dataset.class_names[label])}")
     explorer_views.label_view(dataset, label)
     explorer_views.pixel_values(image)
 
@@ -129,5 +129,5 @@ elif section == "Normalisation":
     explorer_views.normalisation_view(image, stats, dataset.display_name)
 
 else:
-    st.subheader(f"Augmenting {split} image #{index}: {dataset.class_names[label]}")
+    st.subheader(f"Augmenting {split} image #{index}: {plain(dataset.class_names[label])}")
     explorer_views.augmentation_view(np.asarray(image))

@@ -237,6 +237,12 @@ def test_class_names_and_file_names_of_an_upload_show_as_text():
     captions = [caption for image in app.image for caption in image.captions]
     assert captions and not any("**bold**" in caption or "](" in caption for caption in captions), captions
     assert any(rendered(caption).endswith("**bold**") for caption in captions)  # read as typed
+    for section in ("Pixels & label", "Augmentation"):  # their headings name the image's class
+        app.segmented_control(key=explorer_state.SECTION).set_value(section)
+        rerun(app)
+        headings = [heading.value for heading in app.subheader if "bold" in heading.value]
+        assert headings and all("**bold**" not in heading and rendered(heading).endswith("**bold**")
+                                for heading in headings), headings
 
     evil = io.BytesIO()
     with zipfile.ZipFile(evil, "w") as archive:

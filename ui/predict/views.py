@@ -224,14 +224,14 @@ def feature_maps(model, image: np.ndarray) -> None:
         st.plotly_chart(tile_mosaic(shown, 8, "viridis", low, high if high > low else low + 1, "map", "activation"),
                         key="predict_maps")
         note = f" (the first {MAX_MAPS} of {maps.shape[2]})" if maps.shape[2] > MAX_MAPS else ""
-        st.caption(f"{layer.name}: {maps.shape[2]} maps of {maps.shape[0]}×{maps.shape[1]}{note}. Bright = the "
+        st.caption(f"{plain(layer.name)}: {maps.shape[2]} maps of {maps.shape[0]}×{maps.shape[1]}{note}. Bright = the "
                    "filter found its pattern there. Early layers respond to edges and strokes; deeper, smaller "
                    "maps respond to combinations of them.")
         _forget_beyond(FILTER, maps.shape[2] - 1)  # or fewer filters
         k = st.slider("Filter", 0, maps.shape[2] - 1, 0, key=FILTER) if maps.shape[2] > 1 else 0
         st.plotly_chart(pixel_heatmap(maps[:, :, k], zmin=float(maps.min()), zmax=float(maps.max()) or 1.0,
                                       numbers=maps.shape[0] <= 16, height=420, number_format="%{z:.1f}",
-                                      colorscale="viridis", title=f"{layer.name}, filter {k}"),
+                                      colorscale="viridis", title=plot_text(f"{layer.name}, filter {k}")),
                         key="predict_one_map")
     for activation in (a for a in found if not a.spatial):
         values = activation.values

@@ -11,6 +11,7 @@ import streamlit as st
 from core.data.labels import one_hot
 from core.train.config import MONITORS, PRECISIONS, TrainConfig
 from core.train.recipes import DEFAULT_RUNS, default_config, preset_config, settings_line
+from ui.text import plain
 from ui.train import model_builder, state
 
 BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
@@ -152,9 +153,9 @@ def offer_recommended(dataset: str, label: str, config: TrainConfig | None, max_
     if st.session_state.get(state.SETTINGS_FOR) == dataset or is_recommended(config, dataset, max_epochs, max_images):
         return
     with st.container(border=True):
-        st.markdown(f"You switched to **{label}** and your edited model and settings are kept. This dataset's "
-                    "recommended ones may suit it better.")
-        st.button(f"Use the recommended model and settings for {label}", icon=":material/restart_alt:",
+        st.markdown(f"You switched to **{plain(label)}** and your edited model and settings are kept. This dataset's "
+                    "recommended ones may suit it better.")  # an upload's label holds its zip's name
+        st.button(f"Use the recommended model and settings for {plain(label)}", icon=":material/restart_alt:",
                   on_click=apply_recommended, args=(dataset,), key=state.TAKE_RECOMMENDED)
 
 
