@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.evaluate.spreadsheet import spreadsheet_safe
 from ui.hosting import visible_store
 from ui.models import state
 from ui.models import views as store_views
@@ -26,7 +27,8 @@ else:
     # number column shows "None"; the values stay numbers, so the columns still sort.
     shown = frame.assign(**{column: frame[column] * 100 for column in ("test accuracy", "validation accuracy")})
     accuracy = st.column_config.ProgressColumn(format="%.2f%%", min_value=0, max_value=100)
-    picked = st.dataframe(shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+    picked = st.dataframe(spreadsheet_safe(shown), hide_index=True, width="stretch", on_select="rerun",
+                          selection_mode="single-row",
                           key=state.TABLE,
                           column_config={"test accuracy": accuracy, "validation accuracy": accuracy,
                                          "training s": st.column_config.NumberColumn(format="%.1f")})

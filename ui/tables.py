@@ -6,6 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.evaluate.spreadsheet import spreadsheet_safe
+
 SHARES = ("accuracy", "precision", "recall", "F1")  # a column whose name ends with one of these is a share
 COUNTS = ("images", "support", "predicted", "parameters", "params", "epochs")
 
@@ -31,4 +33,4 @@ def shown_metrics(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, object]]
 def metrics_dataframe(frame: pd.DataFrame, **kwargs: object) -> object:
     """`st.dataframe` of a metrics table in the shared number formats (`shown_metrics`)."""
     shown, config = shown_metrics(frame)
-    return st.dataframe(shown, column_config={**config, **kwargs.pop("column_config", {})}, **kwargs)
+    return st.dataframe(spreadsheet_safe(shown), column_config={**config, **kwargs.pop("column_config", {})}, **kwargs)

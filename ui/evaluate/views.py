@@ -18,6 +18,7 @@ from core.data.numbers import counted, percent
 from core.evaluate import comparison
 from core.evaluate import metrics as evaluation
 from core.evaluate.code_export import export_notebook, export_script, file_stem
+from core.evaluate.spreadsheet import csv_text
 from core.store.runs import RunRecord
 from ui import figures, palette
 from ui.choices import keep_if_offered
@@ -256,7 +257,7 @@ def compare_view(records: list[RunRecord], current: RunRecord) -> None:
         st.warning(note, icon=":material/trending_up:")
     table = comparison.comparison_table(picked)
     metrics_dataframe(table, hide_index=True, width="stretch")
-    st.download_button("Download the table as CSV", comparison.csv_text(table), "cnnlab_runs.csv", "text/csv",
+    st.download_button("Download the table as CSV", csv_text(table), "cnnlab_runs.csv", "text/csv",
                        icon=":material/download:")
 
 

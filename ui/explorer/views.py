@@ -12,6 +12,7 @@ from core.data.images import upscale_nearest
 from core.data.labels import one_hot
 from core.data.normalisation import normalisation_stages
 from core.data.statistics import PixelStats
+from core.evaluate.spreadsheet import spreadsheet_safe
 from ui import figures, palette
 from ui.explorer import figures as explorer_figures
 from ui.explorer import state
@@ -73,7 +74,7 @@ def label_view(dataset: Dataset, label: int) -> None:
                 f"`[{', '.join(f'{v:g}' for v in vector)}]`")
     columns = [name if name == str(i) else f"{i}: {name}" for i, name in enumerate(dataset.class_names)]
     frame = pd.DataFrame([vector.astype(int)], columns=columns, index=["one-hot"])
-    st.dataframe(frame.style.highlight_max(axis=1, color=palette.TABLE_MAXIMUM), width="stretch")
+    st.dataframe(spreadsheet_safe(frame).style.highlight_max(axis=1, color=palette.TABLE_MAXIMUM), width="stretch")
     with st.expander("Why one-hot?"):
         st.markdown(
             f"The network ends in {dataset.num_classes} outputs, one probability per class. To compare its answer "
