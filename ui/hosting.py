@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.classroom.classes import open_class_teachers, remove_class_files, remove_late_class_runs
+from core.classroom.classes import expire_classes, open_class_teachers, remove_class_files, remove_late_class_runs
 from core.jobs.jobs import prune_jobs
 from core.jobs.queue import training_queue
 from core.store.access import Access
@@ -65,6 +65,8 @@ def upkeep(root: Path = STORE_ROOT, force: bool = False) -> None:
         prune_jobs(root, older_than=caps.run_hours * 3600.0)
         expire_workspaces(caps.run_hours, root, now, keep=open_class_teachers(root))
         remove_class_files(caps.run_hours, root, now)
+    if caps.hosted and caps.class_hours is not None:
+        expire_classes(caps.class_hours, root, now)
 
 
 def visible_runs() -> list[RunRecord]:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from core.classroom.nicknames import check_nickname, same_nickname
 from core.store.access import Access
+from core.store.names import refusal
 from core.store.runs import (
     RUNS,
     STORE_ROOT,
@@ -43,6 +44,8 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no I, O, 0 or 1: read alou
 CODE_LENGTH = 8  # 40 bits: a code lets one join, and a closed class's code opens nothing
 MAX_CLASS_NAME = 60
 MAX_MEMBERS = 200
+MAX_OPEN_CLASSES = 3  # per teacher's workspace: a class costs a file and a code, and anyone can create one
+CODES = "codes"  # classes/codes/<join code> holds its class's id: a join reads one small file, not every class
 
 
 class ClassError(ValueError):
@@ -62,6 +65,8 @@ class ClassRoom:
         closed: Seconds since the epoch when it was closed; 0 while open.
         members: Student workspace id → nickname, in joining order.
         shared: Run ids the teacher shared with the class, in sharing order.
+        joined: Student workspace id → when they joined (seconds since the epoch): their runs started before
+            it are theirs, not the class's, and closing the class leaves them alone.
     """
 
     class_id: str
@@ -72,10 +77,23 @@ class ClassRoom:
     closed: float = 0.0
     members: dict[str, str] = field(default_factory=dict)
     shared: list[str] = field(default_factory=list)
+    joined: dict[str, float] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:
         return not self.closed
+
+    def made_here(self, record: RunRecord, root: Path) -> bool:
+        """Whether a run was started by a member after they joined.
+
+        Its start is taken as its save time less its time in the worker (or its training time): never earlier
+        than the true start, so a run started after joining always counts. (The save time is stored to the
+        second, rounded down: hence the second added.)
+        """
+        if record.source != RUNS or record.owner not in self.members:
+            return False
+        began = saved_at(record, root) + 1.0 - max(record.training_seconds, record.wall_seconds or 0.0)
+        return began >= self.joined.get(record.owner, self.created)
 
 
 def _folder(root: Path) -> Path:
@@ -92,6 +110,24 @@ def _save(room: ClassRoom, root: Path) -> None:
     write_text_atomically(_folder(root) / f"{room.class_id}.json", json.dumps(asdict(room)))
 
 
+def _code_index(root: Path) -> Path:
+    """The folder of join codes, built from the class files once if a store from before the index has none."""
+    index = _folder(root) / CODES
+    if not index.is_dir():
+        index.mkdir(parents=True, exist_ok=True)
+        for room in all_classes(root):
+            (index / room.join_code).write_text(room.class_id)
+    return index
+
+
+def _indexed(code: str, root: Path) -> ClassRoom | None:
+    try:
+        class_id = (_code_index(root) / code).read_text().strip()
+    except OSError:
+        return None
+    return load_class(class_id, root) if len(class_id) == 32 and class_id.isalnum() else None
+
+
 def load_class(class_id: str, root: Path = STORE_ROOT) -> ClassRoom | None:
     """A class by id, or None if there is none (or its file cannot be read)."""
     if not (isinstance(class_id, str) and len(class_id) == 32 and class_id.isalnum()):
@@ -100,7 +136,8 @@ def load_class(class_id: str, root: Path = STORE_ROOT) -> ClassRoom | None:
         room = ClassRoom(**json.loads((_folder(root) / f"{class_id}.json").read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return None
-    return room if isinstance(room.members, dict) and isinstance(room.shared, list) else None
+    return room if isinstance(room.members, dict) and isinstance(room.shared, list) and isinstance(room.joined, dict) \
+        else None
 
 
 def all_classes(root: Path = STORE_ROOT) -> list[ClassRoom]:
@@ -120,10 +157,12 @@ def normalise_code(text: object) -> str:
     return "".join(character for character in str(text)[:64].upper() if character.isalnum())
 
 
-def _new_code(taken: set[str]) -> str:
+def _new_code(root: Path) -> str:
+    """A join code no class holds (called under the classes' lock)."""
+    index = _code_index(root)
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        if code not in taken:
+        if not (index / code).exists():
             return code
 
 
@@ -131,16 +170,24 @@ def create_class(name: str, teacher: Workspace, root: Path = STORE_ROOT, now: fl
     """Creates an open class taught by `teacher` (whose workspace records it).
 
     Raises:
-        ClassError: If the name is empty or too long.
+        ClassError: If the name is empty, too long or holds hidden characters, or the teacher already has
+            `MAX_OPEN_CLASSES` open classes.
     """
+    if problem := refusal(str(name), "A class name"):
+        raise ClassError(problem)
     cleaned = " ".join(str(name).split())
     if not cleaned or len(cleaned) > MAX_CLASS_NAME:
         raise ClassError(f"A class name needs 1 to {MAX_CLASS_NAME} characters.")
     with _lock(root):
-        codes = {room.join_code for room in all_classes(root) if room.is_open}
-        room = ClassRoom(secrets.token_hex(16), cleaned, _new_code(codes), teacher.workspace_id,
+        teaching = [room for class_id in (reload_workspace(teacher, root).teaches or teacher.teaches)
+                    if (room := load_class(class_id, root)) is not None and room.is_open]
+        if len(teaching) >= MAX_OPEN_CLASSES:
+            raise ClassError(f"You have {len(teaching)} open classes, the most one workspace may have. Close one "
+                             "(download its runs first) before you create another.")
+        room = ClassRoom(secrets.token_hex(16), cleaned, _new_code(root), teacher.workspace_id,
                          created=time.time() if now is None else now)
         _save(room, root)
+        (_code_index(root) / room.join_code).write_text(room.class_id)
         teacher.teaches.append(room.class_id)
         _write_fields(teacher, root, teaches=lambda fresh: [*fresh.teaches, room.class_id])
     return room
@@ -166,17 +213,19 @@ def find_by_code(code: object, root: Path = STORE_ROOT) -> ClassRoom:
     wanted = normalise_code(code)
     if len(wanted) != CODE_LENGTH:
         raise ClassError(f"A join code has {CODE_LENGTH} letters and digits, like ABCD-EFGH.")
-    matches = [room for room in all_classes(root) if room.join_code == wanted]
-    if not matches:
+    room = _indexed(wanted, root)
+    if room is None or room.join_code != wanted:  # never issued, or replaced by a new code
         raise ClassError("There is no class with this join code. Check it with your teacher.")
-    newest = matches[-1]
-    if not newest.is_open:
-        raise ClassError(f"The class “{newest.name}” has been closed by its teacher.")
-    return newest
+    if not room.is_open:
+        raise ClassError(f"The class “{room.name}” has been closed.")
+    return room
 
 
-def join_class(code: object, nickname: object, workspace: Workspace, root: Path = STORE_ROOT) -> ClassRoom:
+def join_class(code: object, nickname: object, workspace: Workspace, root: Path = STORE_ROOT,
+               now: float | None = None) -> ClassRoom:
     """Puts `workspace` into the class with this code under `nickname` (leaving any class it was in).
+
+    Its runs from before this moment (`now`) stay its own: closing the class removes only the runs made in it.
 
     Raises:
         ClassError: For an unknown or closed class, the class's own teacher, or a full class.
@@ -197,6 +246,8 @@ def join_class(code: object, nickname: object, workspace: Workspace, root: Path 
             raise ClassError(f"This class is full ({MAX_MEMBERS} students).")
         if workspace.class_id and workspace.class_id != room.class_id:
             _remove_member(workspace.class_id, workspace.workspace_id, root)
+        if workspace.workspace_id not in room.members:
+            room.joined[workspace.workspace_id] = time.time() if now is None else now
         room.members[workspace.workspace_id] = cleaned
         _save(room, root)
         workspace.class_id, workspace.nickname = room.class_id, cleaned
@@ -208,6 +259,7 @@ def _remove_member(class_id: str, member: str, root: Path) -> None:
     room = load_class(class_id, root)
     if room is not None and member in room.members:
         del room.members[member]
+        room.joined.pop(member, None)
         _save(room, root)
 
 
@@ -225,6 +277,56 @@ def leave_class(workspace: Workspace, root: Path = STORE_ROOT) -> None:
         _write_fields(workspace, root, class_id=lambda _: "", nickname=lambda _: "")
 
 
+def remove_student(class_id: str, member: str, teacher: Workspace, root: Path = STORE_ROOT) -> ClassRoom:
+    """The teacher takes a student out of the class: their runs stay theirs, and are no longer the class's.
+
+    With `new_join_code` this undoes a take-over: whoever had the code joined, and can no longer.
+
+    Raises:
+        ClassError: If the class is not the teacher's, or the student is not in it.
+    """
+    with _lock(root):
+        room = taught_class(class_id, teacher, root)
+        if member not in room.members:
+            raise ClassError("This student is not in the class (any more).")
+        _remove_member(class_id, member, root)
+    return taught_class(class_id, teacher, root)
+
+
+def new_join_code(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) -> ClassRoom:
+    """Gives an open class a new join code; the old one stops working at once (members stay members).
+
+    Raises:
+        ClassError: If the class is not the teacher's, or is closed.
+    """
+    with _lock(root):
+        room = taught_class(class_id, teacher, root)
+        if not room.is_open:
+            raise ClassError("This class is closed.")
+        old, room.join_code = room.join_code, _new_code(root)
+        _save(room, root)
+        (_code_index(root) / room.join_code).write_text(room.class_id)
+        (_code_index(root) / old).unlink(missing_ok=True)
+    return room
+
+
+def expire_classes(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None) -> list[str]:
+    """Closes open classes created more than `older_than_hours` ago (upkeep); returns their ids.
+
+    A class is a lesson: one left open would keep its code working, and its teacher's workspace kept,
+    for ever. Its runs made in the class go as when its teacher closes it (`remove_late_class_runs`).
+    """
+    now = time.time() if now is None else now
+    closed = []
+    with _lock(root):
+        for room in all_classes(root):
+            if room.is_open and room.created < now - older_than_hours * 3600.0:
+                room.closed = now
+                _save(room, root)
+                closed.append(room.class_id)
+    return closed
+
+
 def taught_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) -> ClassRoom:
     """A class `teacher` created.
 
@@ -238,8 +340,8 @@ def taught_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) -> 
 
 
 def class_runs(room: ClassRoom, root: Path = STORE_ROOT) -> list[RunRecord]:
-    """Its students' runs, newest first."""
-    return [record for record in list_runs(root) if record.source == RUNS and record.owner in room.members]
+    """Its students' runs made in the class (started after they joined), newest first."""
+    return [record for record in list_runs(root) if room.made_here(record, root)]
 
 
 def share_run(class_id: str, run_id: str, teacher: Workspace, shared: bool = True,
@@ -302,7 +404,7 @@ def remove_late_class_runs(root: Path = STORE_ROOT) -> list[str]:
     for room in closed:
         for record in runs:
             # Started before the closing: saved, less its training time (its evaluation makes it earlier still).
-            if record.owner in room.members and saved_at(record, root) - record.training_seconds < room.closed:
+            if room.made_here(record, root) and saved_at(record, root) - record.training_seconds < room.closed:
                 with contextlib.suppress(StoreError, OSError):  # deleted meanwhile
                     delete_run(record.run_id, root)
                     removed.append(record.run_id)
@@ -359,6 +461,7 @@ def remove_class_files(older_than_hours: float, root: Path = STORE_ROOT, now: fl
     removed = []
     for room in all_classes(root):
         if room.closed and room.closed < cutoff:
+            (_code_index(root) / room.join_code).unlink(missing_ok=True)
             (_folder(root) / f"{room.class_id}.json").unlink(missing_ok=True)
             removed.append(room.class_id)
     return removed

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
+
+from confusable_homoglyphs import confusables
 
 MAX_NICKNAME = 24
 _ALLOWED_PUNCTUATION = set(" .-_'")
@@ -45,5 +48,20 @@ def check_nickname(text: object) -> str:
 
 
 def same_nickname(one: str, other: str) -> bool:
-    """Whether two nicknames would be confused (compared without case)."""
-    return one.casefold() == other.casefold()
+    """Whether two nicknames would be confused: the same without case, or after letters that look like Latin
+    ones (Cyrillic А, Greek Ο, …) are read as those. "Alex" and "Аlex" both joined one class before."""
+    return skeleton(one) == skeleton(other)
+
+
+@functools.lru_cache(maxsize=4096)
+def skeleton(nickname: str) -> str:
+    """The nickname as a reader might take it: casefolded, each look-alike of a Latin letter replaced by it.
+
+    The look-alikes come from Unicode's confusables list (`confusable_homoglyphs`), as in UTS #39's skeleton.
+    """
+    read = []
+    for character in unicodedata.normalize("NFKC", nickname).casefold():
+        found = confusables.is_confusable(character, preferred_aliases=["latin"]) if not character.isascii() else False
+        latin = [glyph["c"] for entry in found or [] for glyph in entry["homoglyphs"] if glyph["c"].isascii()]
+        read.append(latin[0].casefold() if latin else character)
+    return "".join(read)

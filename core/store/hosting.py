@@ -56,6 +56,7 @@ CAPS: dict[str, Cap] = {
     "max_runs": Cap("CNNLAB_MAX_RUNS", 200, "stored visitor runs on the server"),
     "store_mb": Cap("CNNLAB_STORE_MB", 4096, "MB of disk for visitors' runs and jobs"),
     "run_hours": Cap("CNNLAB_RUN_HOURS", 6, "hours a visitor's run is kept"),
+    "class_hours": Cap("CNNLAB_CLASS_HOURS", 24, "hours a class stays open before it closes itself"),
 }
 LOCAL_UPLOAD_MB = 200  # `server.maxUploadSize` in .streamlit/config.toml
 # Outside hosted mode: these have a default, the rest are uncapped unless set, and the per-visitor
@@ -64,7 +65,7 @@ LOCAL_UPLOAD_MB = 200  # `server.maxUploadSize` in .streamlit/config.toml
 _LOCAL_DEFAULTS = {"jobs_per_workspace": 1, "upload_mb": LOCAL_UPLOAD_MB, "workers": max(1, (os.cpu_count() or 2) // 2),
                    "model_checks": 1,
                    "image_megapixels": 40, "upload_megapixels": 4_000, "max_parameters": 100_000_000}
-_HOSTED_ONLY = ("runs_per_workspace", "max_runs", "store_mb", "run_hours")
+_HOSTED_ONLY = ("runs_per_workspace", "max_runs", "store_mb", "run_hours", "class_hours")
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class Limits:
         max_runs: Stored visitor runs on the server (hosted only).
         store_mb: Megabytes the visitors' runs and the job folders (with their uploaded data) may take (hosted only).
         run_hours: Hours a visitor's run is kept before it is removed (hosted only).
+        class_hours: Hours a class stays open before it closes itself, its code with it (hosted only).
         problems: Environment values that could not be read, each replaced by its default.
     """
 
@@ -108,6 +110,7 @@ class Limits:
     max_runs: int | None = None
     store_mb: int | None = None
     run_hours: float | None = None
+    class_hours: float | None = None
     problems: tuple[str, ...] = field(default=())
 
     @property
@@ -163,7 +166,7 @@ def current_limits(environ: Mapping[str, str] | None = None) -> Limits:
             values[name] = _read(environ, name, _LOCAL_DEFAULTS.get(name), problems)
         else:
             values[name] = None
-    whole = {name: None if value is None else (value if name == "run_hours" else max(1, int(value)))
+    whole = {name: None if value is None else (value if name in ("run_hours", "class_hours") else max(1, int(value)))
              for name, value in values.items()}
     return Limits(hosted=hosted, problems=tuple(problems), **whole)  # type: ignore[arg-type]
 

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.store.access import Viewer, may_change, may_read
+from core.store.names import refusal, without_hidden
 from core.store.records import (
     DEFAULTS,
     RUNS,
@@ -54,8 +55,13 @@ class StoreError(ValueError):
     """A store action that cannot be done: an unknown run, a bad name, a run that is read-only."""
 
 
-def _check_name(name: str) -> str:
-    cleaned = " ".join(str(name).split())
+def _check_name(name: str, strict: bool = False) -> str:
+    """A run name with its spaces collapsed. Hidden characters (`core.store.names`) are refused when `strict` (a
+    rename), else dropped: a run being saved is never lost over its name, which Start checked already."""
+    text = str(name)
+    if strict and (problem := refusal(text, "A run name")):
+        raise StoreError(problem)
+    cleaned = " ".join(without_hidden(text).split())
     if not cleaned or len(cleaned) > MAX_NAME_LENGTH:
         raise StoreError(f"A run name needs 1 to {MAX_NAME_LENGTH} characters.")
     return cleaned
@@ -282,7 +288,7 @@ def rename_run(run_id: str, name: str, root: Path = STORE_ROOT, viewer: Viewer =
         raise StoreError("The shipped default models cannot be renamed.")
     if not may_change(viewer, record.owner):
         raise StoreError("Only the workspace that trained this run can rename it.")
-    record.name = _check_name(name)
+    record.name = _check_name(name, strict=True)
     write_text_atomically(root / RUNS / run_id / META_FILE, record.to_json())
     return record
 

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from core.store.names import refusal
+
 OPTIMIZERS = ("adam", "sgd", "rmsprop")  # sgd means SGD with momentum
 LOSSES = ("sparse", "categorical")
 ENGINES = ("fit", "tape")
@@ -159,6 +161,10 @@ def check_config(config: TrainConfig, available: int, max_epochs: int | None = N
     Raises:
         ConfigError: Naming the setting and what to change.
     """
+    if problem := refusal(str(config.name), "A run name"):
+        raise ConfigError(problem)
+    if problem := refusal(str(config.name), "A run name"):
+        raise ConfigError(problem)
     integers = {"epochs": (1, MAX_EPOCHS), "batch_size": (1, MAX_BATCH_SIZE), "subset": (0, 10**9),
                 "seed": (0, 2**31 - 1), "early_patience": (0, 1000), "reduce_patience": (0, 1000)}
     for name, (low, high) in integers.items():

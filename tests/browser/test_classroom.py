@@ -154,7 +154,7 @@ def test_a_class_in_the_browser(browser_context, data_dir, tmp_path, monkeypatch
         expect(teacher.get_by_text("Class closed: 3 student runs removed.")).to_be_visible()
         students[1].goto(f"{server.url}/classroom?ws={workspace_key(students[1])}")
         wait_until_idle(students[1])
-        expect(students[1].get_by_text("was closed by its teacher").first).to_be_visible()
+        expect(students[1].get_by_text("has been closed, so the runs you made in it are gone").first).to_be_visible()
         for tab in (teacher, *students):
             assert_no_exception(tab)
         keys = {workspace_key(tab) for tab in (teacher, *students[:3])}

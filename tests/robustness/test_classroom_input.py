@@ -96,7 +96,7 @@ def test_a_class_closed_under_its_students_says_so_and_its_code_stops(lesson):
     assert_says(teacher, "Class closed")
     rerun(student)
     assert_clean(student)
-    assert_says(student, "was closed by its teacher")
+    assert_says(student, "has been closed, so the runs you made in it are gone")
     late = try_join(room.join_code, "Bo")
     assert_says(late, "has been closed")
     assert all("Traceback" not in alert for alert in alerts(late))

@@ -134,7 +134,8 @@ def lesson(tmp_path):
     room = create_class("Year 10 — CNNs", teacher, tmp_path)
     students = [create_workspace(tmp_path)[1] for _ in range(3)]
     for nickname, student in zip(("Ada", "Bob", "Cy"), students, strict=True):
-        join_class(room.join_code.lower()[:4] + "-" + room.join_code[4:], nickname, student, tmp_path)
+        join_class(room.join_code.lower()[:4] + "-" + room.join_code[4:], nickname, student, tmp_path,
+                   now=time.time() - 600)  # the lesson began ten minutes ago
     return tmp_path, teacher, load_class(room.class_id, tmp_path), students
 
 

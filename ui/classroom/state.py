@@ -18,6 +18,8 @@ PACE = "class_live_pace"  # the live table's poll interval (ui.polling.Pace)
 # Buttons
 CREATE, JOIN, LEAVE, CLOSE = "class_create", "class_join", "class_leave", "class_close"
 SHARE, OPEN_EVALUATE = "class_share", "class_open_evaluate"  # act on the leaderboard's picked run
+NEW_CODE, REMOVE, REMOVED = "class_new_code", "class_remove", "class_removed"  # the roster: a new code, take out
+REMOVED_WHO = "class_removed_who"  # the students picked to take out
 
 KEPT = KeptKeys("ui.classroom.state", keys=(TAUGHT, NICKNAME))
 

@@ -92,8 +92,10 @@ def join_panel() -> None:
         st.text_input("Nickname", key=state.NICKNAME, max_chars=MAX_NICKNAME,
                       help="What your teacher and the leaderboard show. Letters, digits, spaces and . - _ ' only.")
         st.button("Join", type="primary", icon=":material/login:", on_click=_join, key=state.JOIN)
-        st.caption("Your teacher will see your runs and their results. Your classmates never see your runs, "
-                   "unless your teacher shares one with the class.")
+        st.caption("Your teacher will see the runs you make in the class and their results. Your classmates never "
+                   "see your runs, unless your teacher shares one with the class. When your teacher closes the "
+                   "class, the runs you made in it are deleted (download any you want to keep). Runs you made "
+                   "before joining stay yours.")
 
 
 def create_panel() -> None:
@@ -129,6 +131,47 @@ def links_panel(room: ClassRoom) -> None:
         st.code(private_link(), language=None, wrap_lines=True)
         st.caption("Whoever opens it is this class's teacher: they see every student's runs, and can share or "
                    "close. It is your private workspace link; losing it means losing this view.")
+    roster_panel(room)
+
+
+def _new_code(class_id: str) -> None:
+    try:
+        room = classes.new_join_code(class_id, current_workspace(), STORE_ROOT)
+    except ClassError as error:
+        flash("error", plain(error))
+        return
+    flash("success", f"New join code {room.join_code[:4]}-{room.join_code[4:]}: the old one no longer works. "
+                     "Students already in the class stay.")
+
+
+def _remove(class_id: str) -> None:
+    room = classes.load_class(class_id, STORE_ROOT)
+    picked = st.session_state.get(state.REMOVED_WHO) or []
+    removed = []
+    for member in picked:
+        try:
+            classes.remove_student(class_id, member, current_workspace(), STORE_ROOT)
+        except ClassError as error:
+            flash("error", plain(error))
+            return
+        removed.append(room.members.get(member, "?") if room else "?")
+    st.session_state[state.REMOVED_WHO] = []
+    if removed:
+        flash("success", f"Took {plain(', '.join(removed))} out of the class; their runs stay theirs.")
+
+
+def roster_panel(room: ClassRoom) -> None:
+    """The teacher's hold on who is in: a new join code (the old one stops working) and taking students out."""
+    with st.expander("Students and join code", icon=":material/group:", key=f"class_roster_{room.class_id}"):
+        st.caption("If the code reached people who are not in your class, take them out and give the class a new "
+                   "code: the old one stops working, and students already in stay.")
+        st.button("New join code", icon=":material/autorenew:", key=state.NEW_CODE, on_click=_new_code,
+                  args=(room.class_id,))
+        if room.members:
+            st.multiselect("Students to take out", list(room.members), key=state.REMOVED_WHO,
+                           format_func=lambda member: room.members.get(member, "?"))
+            st.button("Take them out", icon=":material/person_remove:", key=state.REMOVE, on_click=_remove,
+                      args=(room.class_id,), disabled=not st.session_state.get(state.REMOVED_WHO))
 
 
 def live_students(class_id: str, runs_on_board: int) -> None:
@@ -294,9 +337,14 @@ def _leave() -> None:
 
 def student_view(workspace: Workspace, room: ClassRoom | None) -> None:
     """The student's class: their rank, and the runs the teacher shared."""
+    if room is not None and room.is_open and workspace.workspace_id not in room.members:
+        st.info(f"Your teacher took you out of “{plain(room.name)}”. Your runs stay yours. Ask your teacher for "
+                "the code to join again.", icon=":material/person_remove:")
+        classes.leave_class(workspace, STORE_ROOT)
+        return
     if room is None or not room.is_open or workspace.workspace_id not in room.members:
         name = f"“{plain(room.name)}”" if room is not None else "Your class"
-        st.info(f"{name} was closed by its teacher, so its runs are gone. You can join another class.",
+        st.info(f"{name} has been closed, so the runs you made in it are gone. You can join another class.",
                 icon=":material/lock:")
         classes.leave_class(workspace, STORE_ROOT)
         return
