@@ -12,7 +12,7 @@ import streamlit as st
 from core.data.datasets import folder_dataset
 from core.data.image_folder import FolderLimits, ImageFolderError
 from core.data.unpacking import budget_for, read_upload
-from ui import hosting, loaders, state
+from ui import guard, hosting, loaders, state
 from ui.text import plain
 
 SIDES, HOSTED_MAX_SIDE = (16, 28, 32, 48, 64, 96, 128), 64
@@ -55,6 +55,9 @@ def _request_load() -> None:
         return
     if too_big := hosting.upload_too_big(uploaded.getvalue()):
         st.session_state[UPLOAD_ERROR] = too_big
+        return
+    if too_many := guard.refused("upload"):
+        st.session_state[UPLOAD_ERROR] = too_many
         return
     st.session_state[PENDING] = True
 

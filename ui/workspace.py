@@ -19,6 +19,8 @@ from core.store.access import Access
 from core.store.runs import STORE_ROOT
 from core.store.workspaces import Workspace, WorkspaceError, create_workspace, key_hint, open_workspace, read_workspace
 from ui import state
+from ui.guard import refused
+from ui.text import plain
 
 WS_PARAM = "ws"
 _log = logging.getLogger(__name__)
@@ -42,6 +44,10 @@ def ensure_workspace() -> None:
             st.session_state[state.WORKSPACE_PROBLEM] = ("Your workspace expired on this server, with its runs. "
                                                          "A new one was started for you.")
     if workspace is None:
+        if too_many := refused("workspace"):
+            st.error(plain(too_many) + " If you have a private link (with ?ws=…), open it: it needs no new "
+                     "workspace.", icon=":material/block:")
+            st.stop()
         key, workspace = create_workspace(STORE_ROOT)
         st.session_state[state.WORKSPACE_NOTICE] = True
     st.session_state[state.WORKSPACE_KEY] = key

@@ -66,6 +66,9 @@ class JobStatus:
         estimate: Expected seconds of work, for the queue's ETAs (`core.jobs.eta.run_seconds`).
         attempt: How many times a worker has taken it (a run whose worker died is taken once more).
         ended: Seconds since the epoch when it reached its final state (0 while it is active).
+        client: Who asked, as a hash of their network address ("" when unknown).
+        share: How many of that client's runs were already waiting or training when it joined: the line takes
+            every client's first run before anyone's second (`line_key`).
     """
 
     job_id: str
@@ -81,6 +84,13 @@ class JobStatus:
     estimate: float = 0.0
     attempt: int = 0
     ended: float = 0.0
+    client: str = ""
+    share: int = 0
+
+    @property
+    def line_key(self) -> tuple[int, float]:
+        """Its place in line: every client's first run before anyone's second, then first come, first served."""
+        return self.share, self.created
 
     @property
     def active(self) -> bool:
@@ -164,7 +174,8 @@ def read_status(folder: Path, job_id: str) -> JobStatus:
         return JobStatus(job_id, "", "failed", message="The job's status file is unreadable.")
     if not all(isinstance(getattr(status, name), str) for name in ("job_id", "owner", "state", "name", "message")) \
             or any(isinstance(getattr(status, name), bool) or not isinstance(getattr(status, name), int)
-                   for name in ("pid", "attempt")) \
+                   for name in ("pid", "attempt", "share")) \
+            or not isinstance(status.client, str) \
             or not all(isinstance(getattr(status, name), int | float) and not isinstance(getattr(status, name), bool)
                        for name in ("created", "started", "estimate", "ended")):
         return JobStatus(job_id, "", "failed", message="The job's status file is damaged.")

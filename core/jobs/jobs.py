@@ -158,12 +158,13 @@ def max_queue() -> int:
     return value if value > 0 else DEFAULT_MAX_QUEUE
 
 
-def admit(owner: str, active: list[JobStatus], limits: Limits, root: Path) -> JobStatus | None:
+def admit(owner: str, active: list[JobStatus], limits: Limits, root: Path, client: str = "") -> JobStatus | None:
     """Checks that `owner` may queue a run now (under the global lock); returns their waiting run, which the
     new one replaces, if any.
 
     Raises:
-        JobLimitError: If their run is training, the queue is full, or a stored-run quota is used up.
+        JobLimitError: If their run is training, the queue is full, their client (network address) has as many
+            runs active as it may, or a stored-run quota is used up.
     """
     mine = sorted((job for job in active if job.owner == owner), key=lambda job: job.created)
     waiting = None
@@ -174,6 +175,12 @@ def admit(owner: str, active: list[JobStatus], limits: Limits, root: Path) -> Jo
             raise JobLimitError(f"Your run “{mine[0].name}” is training. Stop it, or wait for it to end, before "
                                 f"you start another: {share} per person at a time keeps the queue fair.")
         waiting = mine_queued[-1]  # the newest waiting run makes way, and the new one takes its place
+    from_client = [job for job in active if client and job.client == client and job is not waiting]
+    if limits.jobs_per_client is not None and len(from_client) >= limits.jobs_per_client:
+        raise JobLimitError(f"{len(from_client)} runs from your network are waiting or training, the most one "
+                            "internet address may have on this server. Try again when one has ended. (A class that "
+                            "shares one address shares this limit; its teacher can ask for a higher "
+                            "CNNLAB_JOBS_PER_CLIENT.)")
     queued = [job for job in active if job.queued]
     if waiting is None and len(queued) >= max_queue():
         raise JobLimitError(f"The queue is full: {len(queued)} runs are waiting. Try again when some have "
@@ -190,6 +197,14 @@ def planned_images(config: TrainConfig, dataset: Dataset | None) -> int:
     """Training images per epoch the run will use (for its estimate), known before any data is loaded."""
     available = len(dataset.x_train) if dataset is not None else BUILTIN_DATASETS[config.dataset].train_images
     return int(min(config.subset or available, available) * (1 - config.validation_split))
+
+
+def client_share(active: list[JobStatus], client: str, replaced: JobStatus | None = None) -> int:
+    """How many of `client`'s runs are waiting or training (a run being replaced keeps its own share): the new
+    run's `share`, so that the line takes every client's first run before anyone's second."""
+    if replaced is not None:
+        return replaced.share
+    return sum(1 for job in active if client and job.client == client)
 
 
 def check_order(config: TrainConfig, dataset: Dataset | None, limits: Limits) -> None:
@@ -212,7 +227,8 @@ def check_order(config: TrainConfig, dataset: Dataset | None, limits: Limits) ->
 
 def wait_in_line(job_id: str, active: list[JobStatus], workers: int,
                  left: Callable[[JobStatus], float | None] | None = None) -> Wait | None:
-    """A waiting run's place and ETA among the active runs (oldest first); None if it is not waiting.
+    """A waiting run's place and ETA among the active runs, in the line's order (`JobStatus.line_key`); None if it
+    is not waiting.
 
     Both backends call it: only how they list the active runs, count the workers and read a training run's
     progress differ.
@@ -221,7 +237,7 @@ def wait_in_line(job_id: str, active: list[JobStatus], workers: int,
         left: A training run's seconds left from its own progress (`eta.time_left`), or None when it cannot tell
             yet; then its estimate, less the time it has trained, stands in.
     """
-    queued = [job for job in active if job.queued]
+    queued = sorted((job for job in active if job.queued), key=lambda job: job.line_key)
     ids = [job.job_id for job in queued]
     if job_id not in ids:
         return None
@@ -239,7 +255,7 @@ def wait_in_line(job_id: str, active: list[JobStatus], workers: int,
 
 
 def submit_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, root: Path = STORE_ROOT,
-               limits: Limits | None = None, start_workers: bool = True) -> str:
+               limits: Limits | None = None, start_workers: bool = True, client: str = "") -> str:
     """Puts a run in the queue; returns its job id. A worker takes it when it reaches the front.
 
     Args:
@@ -251,6 +267,7 @@ def submit_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, 
             checks the epoch and image caps again against the loaded dataset.
         start_workers: Start this store's worker pool if no process runs it yet (tests of the
             queue alone turn it off).
+        client: Who asked (a hash of their address): its second run waits behind everyone's first.
 
     Raises:
         JobLimitError: If this owner has a run training, the queue is full, or a stored-run quota
@@ -263,13 +280,15 @@ def submit_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, 
     check_order(config, dataset, limits)
     images = planned_images(config, dataset)
     with _global_lock(root):
-        waiting = admit(owner, active_jobs(root), limits, root)
+        active = active_jobs(root)
+        waiting = admit(owner, active, limits, root, client)
         job_id = new_id()
         folder = jobs_root(root) / job_id
         estimate = run_seconds(images, config.epochs,
                                files.read_speeds(root).get(files.speed_key(config)))
         status = JobStatus(job_id, owner, "queued", config.name, config.dataset,
-                           created=waiting.created if waiting else time.time(), estimate=estimate)
+                           created=waiting.created if waiting else time.time(), estimate=estimate,
+                           client=client, share=client_share(active, client, waiting))
         try:
             _write_job(folder, status, config, dataset, root, limits)
         except OSError as error:  # a full disk, say: no traceback, and no half-made job left behind
@@ -304,7 +323,7 @@ def claim_next(root: Path, worker_pid: int) -> tuple[Path, JobStatus, int] | Non
     if not jobs_root(root).is_dir():
         return None
     with _global_lock(root):
-        waiting = [job for job in active_jobs(root) if job.queued]
+        waiting = sorted((job for job in active_jobs(root) if job.queued), key=lambda job: job.line_key)
         for status in waiting:
             folder = jobs_root(root) / status.job_id
             descriptor = os.open(folder / files.LOCK, os.O_CREAT | os.O_RDWR, 0o600)

@@ -35,8 +35,11 @@ class TrainingQueue(Protocol):
     name: str
 
     def submit(self, config: TrainConfig, owner: str, dataset: Dataset | None = None,
-               limits: Limits | None = None) -> str:
-        """Queues a run; returns its job id (raises `jobs.JobLimitError` or `jobs.JobError`)."""
+               limits: Limits | None = None, client: str = "") -> str:
+        """Queues a run; returns its job id (raises `jobs.JobLimitError` or `jobs.JobError`).
+
+        `client` is who asked (`core.store.ratelimits.client_id`): a client's second run waits behind everyone's
+        first, and a client may have only so many active runs."""
 
     def status(self, job_id: str) -> JobStatus:
         """The run's status (raises `jobs.JobError` for an unknown job)."""
@@ -66,8 +69,8 @@ class LocalQueue:
         self.root = Path(root)
 
     def submit(self, config: TrainConfig, owner: str, dataset: Dataset | None = None,
-               limits: Limits | None = None) -> str:
-        return jobs.submit_job(config, owner, dataset=dataset, root=self.root, limits=limits)
+               limits: Limits | None = None, client: str = "") -> str:
+        return jobs.submit_job(config, owner, dataset=dataset, root=self.root, limits=limits, client=client)
 
     def status(self, job_id: str) -> JobStatus:
         return jobs.job_status(job_id, self.root)

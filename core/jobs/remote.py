@@ -47,6 +47,7 @@ from core.jobs.jobs import (
     QueueUnavailable,
     admit,
     check_order,
+    client_share,
     planned_images,
     wait_in_line,
 )
@@ -57,6 +58,7 @@ from core.jobs.wire import (
     connect,
     encode_dataset,
     key,
+    line_score,
     make_celery,
     redacted,
     status_from,
@@ -170,7 +172,7 @@ class RemoteQueue:
                 pipe.rpush(key("events", new.job_id), json.dumps({"type": "end", "status": "failed",
                                                                    "message": new.message}))
             else:
-                pipe.zadd(key("waiting"), {new.job_id: new.created})  # its old place in line
+                pipe.zadd(key("waiting"), {new.job_id: line_score(new)})  # its old place in line
 
         changed = transition(self.redis, status.job_id, decide, then, watch=(key("beat", status.job_id),))
         with self._silent_guard:
@@ -186,7 +188,7 @@ class RemoteQueue:
             return self._checked(self._status(job_id))
 
     def submit(self, config: TrainConfig, owner: str, dataset: Dataset | None = None,
-               limits: Limits | None = None) -> str:
+               limits: Limits | None = None, client: str = "") -> str:
         limits = limits or current_limits()
         if config.dataset not in BUILTIN_DATASETS and dataset is None:
             raise JobError(f"The dataset {config.dataset!r} must be handed to the job.")
@@ -198,12 +200,14 @@ class RemoteQueue:
         images = planned_images(config, dataset)
         with self._reach(), self.redis.lock(key("lock"), timeout=30, blocking_timeout=30):
             while True:
-                waiting = admit(owner, self.active(), limits, self.root)
+                active = self.active()
+                waiting = admit(owner, active, limits, self.root, client)
                 job_id = new_id()
                 speed = self.redis.hget(key("speeds"), speed_key(config))
                 status = JobStatus(job_id, owner, "queued", config.name, config.dataset,
                                    created=waiting.created if waiting else time.time(),
-                                   estimate=run_seconds(images, config.epochs, float(speed) if speed else None))
+                                   estimate=run_seconds(images, config.epochs, float(speed) if speed else None),
+                                   client=client, share=client_share(active, client, waiting))
                 caps = run_caps(limits)
 
                 def write(pipe, _replaced=None, status=status, caps=caps) -> None:
@@ -211,7 +215,7 @@ class RemoteQueue:
                     if data is not None:
                         pipe.set(key("data", status.job_id), data)
                     self._write_status(status, pipe)
-                    pipe.zadd(key("waiting"), {status.job_id: status.created})
+                    pipe.zadd(key("waiting"), {status.job_id: line_score(status)})
                     pipe.sadd(key("active"), status.job_id)
 
                 if waiting is None:

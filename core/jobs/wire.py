@@ -141,3 +141,9 @@ def status_from(raw: bytes | None, job_id: str) -> JobStatus:
         return JobStatus(**json.loads(raw))
     except (ValueError, TypeError):
         return JobStatus(job_id, "", "failed", message="The job's status in Redis is damaged.")
+
+
+def line_score(status: JobStatus) -> float:
+    """A waiting run's score in Redis's "waiting" sorted set: its `line_key` as one number (a client's first runs,
+    oldest first, then everyone's second runs, and so on; 1e10 s is more than any time since the epoch)."""
+    return status.share * 1e10 + status.created

@@ -46,6 +46,7 @@ CAPS: dict[str, Cap] = {
     "max_run_tflop": Cap("CNNLAB_MAX_RUN_TFLOP", 200, "TFLOP of training per run"),
     "run_minutes": Cap("CNNLAB_RUN_MINUTES", 30, "minutes of training per run (then it stops, and keeps its model)"),
     "workers": Cap("CNNLAB_WORKERS", 1, "runs training at once on the server (the rest wait in line)"),
+    "jobs_per_client": Cap("CNNLAB_JOBS_PER_CLIENT", 40, "runs waiting or training at once per internet address"),
     "model_checks": Cap("CNNLAB_MODEL_CHECKS", 1, "uploaded models checked at once (the rest wait in line)"),
     "jobs_per_workspace": Cap("CNNLAB_JOBS_PER_WORKSPACE", 1, "runs waiting or training at once per workspace",
                               "CNNLAB_JOBS_PER_SESSION"),
@@ -81,6 +82,8 @@ class Limits:
         run_minutes: Minutes of training, after which a run stops as if Stop were pressed and keeps its model;
             it bounds a run that is slower than its FLOP promise (the stall guard rightly leaves slow batches alone).
         workers: Runs training at once on the server: the warm worker processes (`core.jobs.pool`).
+        jobs_per_client: Runs waiting or training at once from one network address, whatever its workspaces
+            (a class behind one NAT address is one client).
         model_checks: Uploaded models checked at once on the server; each check loads TensorFlow in its own process.
         jobs_per_workspace: Runs waiting or training at once per workspace.
         upload_mb: Megabytes per uploaded file.
@@ -102,6 +105,7 @@ class Limits:
     run_minutes: int | None = None
     workers: int = 1
     model_checks: int = 1
+    jobs_per_client: int | None = None
     jobs_per_workspace: int = 1
     upload_mb: int = LOCAL_UPLOAD_MB
     image_megapixels: int = 40

@@ -25,7 +25,7 @@ from core.jobs.jobs import JobError
 from core.jobs.queue import training_queue
 from core.store.runs import STORE_ROOT, RunRecord, list_runs
 from core.store.workspaces import Workspace
-from ui import figures
+from ui import figures, guard
 from ui.classroom import state
 from ui.polling import live_fragment
 from ui.text import plain
@@ -60,6 +60,9 @@ def open_in_evaluate(run_id: str) -> None:
 
 
 def _join() -> None:
+    if too_many := guard.refused("join"):
+        flash("error", plain(too_many))
+        return
     try:
         room = classes.join_class(st.session_state.get(state.JOIN_CODE, ""), st.session_state.get(state.NICKNAME, ""),
                                   current_workspace(), STORE_ROOT)
@@ -71,6 +74,9 @@ def _join() -> None:
 
 
 def _create() -> None:
+    if too_many := guard.refused("create_class"):
+        flash("error", plain(too_many))
+        return
     try:
         room = classes.create_class(st.session_state.get(state.CLASS_NAME, ""), current_workspace(), STORE_ROOT)
     except ClassError as error:

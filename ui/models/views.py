@@ -30,7 +30,7 @@ from core.store.runs import (
     rename_run,
     run_folder,
 )
-from ui import hosting
+from ui import guard, hosting
 from ui.models.state import ACTION_MESSAGE, ADDED, PENDING, TABLE, UPLOAD, UPLOAD_DATASET, UPLOAD_GO, WARNED
 from ui.tables import metrics_dataframe
 from ui.text import plain
@@ -192,6 +192,9 @@ def upload_form(root: Path = STORE_ROOT) -> None:
         check_store_quota(hosting.owner(), hosting.limits(), root)
     except QuotaError as error:
         st.error(f"Not added: {plain(error)}", icon=":material/block:")
+        return
+    if too_many := guard.refused("upload"):
+        st.error(f"Not added: {plain(too_many)}", icon=":material/block:")
         return
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "upload.keras"

@@ -28,7 +28,7 @@ from core.jobs.queue import training_queue
 from core.store.workspaces import record_job
 from core.train.config import TrainConfig
 from core.train.progress import ProgressView, fold, format_duration, status_line
-from ui import palette
+from ui import guard, palette
 from ui.polling import live_fragment
 from ui.runs import open_links
 from ui.tables import metrics_dataframe
@@ -119,8 +119,11 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> pd.DataFrame:
 
 def start(config: TrainConfig, owner: str, dataset: Dataset) -> None:
     """The Start button's callback: puts the run in the queue, or records why it cannot join it."""
+    if too_many := guard.refused("start"):
+        st.session_state[START_ERROR] = too_many
+        return
     try:
-        st.session_state[JOB_ID] = training_queue().submit(config, owner, dataset=dataset)
+        st.session_state[JOB_ID] = training_queue().submit(config, owner, dataset=dataset, client=guard.client())
     except (JobLimitError, JobError, ValueError) as error:
         st.session_state[START_ERROR] = str(error)
         return
