@@ -18,7 +18,7 @@ from core.classroom.classes import expire_classes, open_class_teachers, remove_c
 from core.jobs.jobs import prune_jobs
 from core.jobs.queue import training_queue
 from core.store.access import Access
-from core.store.hosting import Limits, current_limits
+from core.store.hosting import CAPS, Limits, current_limits
 from core.store.runs import STORE_ROOT, RunRecord, StoreListing, expire_runs, list_runs, remove_partials, scan_store
 from core.store.workspaces import expire_workspaces
 from ui.state import OWNER
@@ -90,6 +90,23 @@ def warm_workers() -> None:
     training_queue().warm()
 
 
+def enforce_upload_cap() -> None:
+    """Makes Streamlit's own upload endpoint refuse files over the cap (hosted mode), on the server.
+
+    The widgets' `max_upload_size` is enforced by the browser only: three 40 MB files sent straight to the
+    server were accepted and held 120 MB for the session, under the config file's 200 MB for local use. The
+    endpoint reads `server.maxUploadSize` on every request, so the hosted cap is set there once per process;
+    `STREAMLIT_SERVER_MAX_UPLOAD_SIZE` or the config file may set it lower still.
+    """
+    caps = limits()
+    if not caps.hosted:
+        return
+    from streamlit import config  # Streamlit's own config store; st.set_option refuses server options
+
+    if config.get_option("server.maxUploadSize") > caps.upload_mb:
+        config.set_option("server.maxUploadSize", caps.upload_mb, f"{CAPS['upload_mb'].variable} (hosted mode)")
+
+
 def upload_limit() -> int:
     """Megabytes for `st.file_uploader(max_upload_size=...)`."""
     return limits().upload_mb
@@ -111,5 +128,7 @@ def sidebar_note() -> None:
         return
     with st.sidebar:
         st.caption(f"**Shared server.** Your runs belong to your private workspace and are kept for "
-                   f"{caps.run_hours:g} hours; download any you want to keep. "
-                   "Limits: " + "; ".join(caps.summary()) + ".")
+                   f"{caps.run_hours:g} hours; download any you want to keep.")
+        # Sixteen caps read as a wall of text in the sidebar: one line each, behind a click.
+        with st.expander("This server's limits", icon=":material/tune:", key="hosting_limits"):
+            st.markdown("\n".join(f"- {phrase}" for phrase in caps.summary()))

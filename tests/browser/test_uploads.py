@@ -51,3 +51,36 @@ def test_a_slow_zip_can_be_cancelled_and_its_reader_stops(page, app_server, tmp_
     assert _children() == []
     assert_no_exception(page)
     page.screenshot(path=str(tmp_path / "zip-cancelled.png"), full_page=True)
+
+
+def test_a_hosted_server_itself_refuses_an_upload_over_the_cap(page, tmp_path, monkeypatch):
+    """Issue 30 #10: the 10 MB cap was enforced only in the browser; files sent straight to the server under
+    the config's 200 MB were accepted. Here the browser's upload request is swapped for 12 MB on its way."""
+    from tests.browser.conftest import start_server
+
+    monkeypatch.setenv("CNNLAB_HOSTED", "1")
+    server = start_server(tmp_path)
+    statuses: list[int] = []
+    try:
+        def swap(route) -> None:
+            boundary = "cnnlabboundary"
+            body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.zip\"\r\n"
+                    "Content-Type: application/zip\r\n\r\n").encode() + b"\0" * (12 * 2**20) \
+                + f"\r\n--{boundary}--\r\n".encode()
+            headers = {**route.request.headers, "content-type": f"multipart/form-data; boundary={boundary}"}
+            response = route.fetch(post_data=body, headers=headers)
+            statuses.append(response.status)
+            route.fulfill(response=response)
+
+        page.route("**/_stcore/upload_file/**", swap)
+        page.goto(f"{server.url}/dataset_explorer")
+        wait_until_idle(page)
+        choose_zip(page, "small.zip", bad_files.class_zip())
+        deadline = time.monotonic() + 20
+        while not statuses and time.monotonic() < deadline:
+            page.wait_for_timeout(200)
+        assert statuses == [413]
+        page.screenshot(path=str(tmp_path / "hosted-upload-refused.png"), full_page=True)
+    finally:
+        page.unroute("**/_stcore/upload_file/**")
+        server.stop()

@@ -43,6 +43,8 @@ def train_one(app) -> str:
 def test_caps_show_in_the_widgets_and_the_sidebar(hosted, data_dir):
     app = open_app("pages/train.py")
     assert any("Shared server" in caption.value for caption in app.sidebar.caption)
+    limits = " ".join(element.value for element in app.sidebar.markdown)
+    assert "- epochs per run: 20" in limits and "- parameters per model: 20,000,000" in limits
     assert app.slider(key=setting_key("epochs")).max == 20
     app.selectbox(key=state.DATASET).select("mnist")
     rerun(app)
