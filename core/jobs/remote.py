@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from core.data.datasets import BUILTIN_DATASETS, Dataset
@@ -64,9 +64,11 @@ from core.jobs.wire import (
     status_from,
     transition,
 )
+from core.model.upload_check import ModelFileError, inspect_keras_file
 from core.store.hosting import Limits, current_limits, run_caps
 from core.store.ids import new_id
-from core.store.runs import RUNS, STORE_ROOT
+from core.store.records import record_from_dict
+from core.store.runs import META_FILE, MODEL_FILE, RUNS, STORE_ROOT
 from core.train.config import TrainConfig
 
 MAX_DATA_ENV = "CNNLAB_MAX_REMOTE_DATA_MB"
@@ -318,16 +320,41 @@ class RemoteQueue:
         for raw in self.redis.smembers(key("finished")):
             job_id = raw.decode()
             data = self.redis.get(key("result", job_id))
-            if data is not None and self._import_run(data):
-                added += 1
+            if data is not None:
+                try:
+                    added += self._import_run(data)
+                except ModelFileError as error:
+                    self._refuse(job_id, str(error))
             pipe = self.redis.pipeline()
             pipe.delete(key("result", job_id))
             pipe.srem(key("finished"), job_id)
             pipe.execute()
         return added
 
+    def _refuse(self, job_id: str, problem: str) -> None:
+        """A run came back in a form the store does not take: its status says so, instead of "finished"."""
+        _log.warning("refused the run of job %s from its worker: %s", job_id, problem)
+        message = (f"The run came back from its worker in a form this server does not take, so it was not saved: "
+                   f"{problem}")
+
+        def decide(current: JobStatus, pipe) -> JobStatus | None:
+            return replace(current, state="failed", message=message, run_id="")
+
+        def then(pipe, new: JobStatus) -> None:
+            pipe.rpush(key("events", new.job_id), json.dumps({"type": "end", "status": "failed", "message": message}))
+
+        transition(self.redis, job_id, decide, then)
+
     def _import_run(self, data: bytes) -> bool:
-        """Unpacks a run's zip into the store by an atomic rename: a second copy of the same run is refused."""
+        """Unpacks a run's zip into the store by an atomic rename: a second copy of the same run is refused.
+
+        Anyone who can write to Redis can put a zip here, so the run passes the checks an uploaded model passes
+        (`core.model.upload_check`: known Keras layers only, no custom code, bounded sizes) and its record the
+        store's own reading, before it is renamed into place.
+
+        Raises:
+            ModelFileError: If the model file or its record would not be taken as an upload.
+        """
         runs = self.root / RUNS
         runs.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -342,10 +369,14 @@ class RemoteQueue:
                     if len(parts) != 2 or parts[0] != run_id or parts[1].startswith("."):
                         continue  # only the run's own files, never a path out of the folder
                     (staging / parts[1]).write_bytes(archive.read(name))
+                _check_collected(staging, run_id)
                 os.rename(staging, runs / run_id)  # fails if another server collected it first
             except OSError:
                 shutil.rmtree(staging, ignore_errors=True)
                 return False
+            except ModelFileError:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
         return True
 
     def _collect_forever(self) -> None:
@@ -366,3 +397,17 @@ class RemoteQueue:
         """Stops collecting (tests; a server collects for as long as it runs)."""
         self._closed.set()
         self._collector.join(5)
+
+
+def _check_collected(folder: Path, run_id: str) -> None:
+    """Raises ModelFileError unless a collected run's files are what a worker writes: a record the store reads
+    and a model file that passes the upload checks."""
+    try:
+        record = record_from_dict(json.loads((folder / META_FILE).read_text(encoding="utf-8")), run_id)
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        raise ModelFileError(f"its record is unreadable ({str(error)[:120]}).") from None
+    if record.run_id != run_id:
+        raise ModelFileError("its record names another run.")
+    report = inspect_keras_file(folder / MODEL_FILE, current_limits().max_parameters or 10**9)
+    if tuple(report.input_shape) != tuple(record.input_shape) or report.num_classes != len(record.class_names):
+        raise ModelFileError("its model does not match its record.")

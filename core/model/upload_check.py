@@ -222,8 +222,13 @@ def _read_config(path: Path) -> tuple[dict, str]:
     return config, str(version)
 
 
-def inspect_keras_file(path: Path) -> ModelFileReport:
+def inspect_keras_file(path: Path, max_parameters: int = MAX_PARAMETERS) -> ModelFileReport:
     """Reads and bounds-checks the config of a `.keras` file, without building anything.
+
+    Args:
+        path: The file.
+        max_parameters: The most parameters it may declare (uploads: `MAX_PARAMETERS`; a run collected from a
+            worker: the server's own cap on trained models).
 
     Raises:
         ModelFileError: With a message a user can act on.
@@ -274,8 +279,8 @@ def inspect_keras_file(path: Path) -> ModelFileReport:
             raise  # already names the layer ("Layer 4 (Conv2D): Layer 4 (Conv2D): …" otherwise)
         except (SpecError, TypeError, ValueError) as error:
             raise ModelFileError(f"{name}: {error}") from None
-        if parameters > MAX_PARAMETERS:
-            raise ModelFileError(f"{name} takes the model past {MAX_PARAMETERS:,} parameters; too big to load here.")
+        if parameters > max_parameters:
+            raise ModelFileError(f"{name} takes the model past {max_parameters:,} parameters; too big to load here.")
         spec.append(layer)
     output = spec[-1] if spec else None
     if not isinstance(output, Dense) or last_activation != "softmax" or shape != (output.units,):
