@@ -207,6 +207,18 @@ def client_share(active: list[JobStatus], client: str, replaced: JobStatus | Non
     return sum(1 for job in active if client and job.client == client)
 
 
+def may_train(job: JobStatus, training: list[JobStatus], workers: int, hosted: bool) -> bool:
+    """Whether a waiting run may take a free worker now.
+
+    On a shared server with two or more workers, one client's runs train on all but one of them at most: the
+    fair line orders the waiting runs, but a flood that arrived first would otherwise hold every worker for as
+    long as its runs last, and the next student would wait for that. With one worker there is nothing to keep.
+    """
+    if not hosted or workers < 2 or not job.client:
+        return True
+    return sum(1 for other in training if other.client == job.client) < workers - 1
+
+
 def check_order(config: TrainConfig, dataset: Dataset | None, limits: Limits) -> None:
     """Checks a run against the server's caps before it joins the queue, as its worker will again.
 
@@ -316,15 +328,21 @@ def _write_job(folder: Path, status: JobStatus, config: TrainConfig, dataset: Da
 
 
 def claim_next(root: Path, worker_pid: int) -> tuple[Path, JobStatus, int] | None:
-    """Gives the oldest waiting run to a worker: returns its folder, status and the job's locked descriptor.
+    """Gives the first run in the fair line (`JobStatus.line_key`) that may train now (`may_train`) to a worker:
+    returns its folder, status and the job's locked descriptor.
 
     The worker keeps the descriptor open until the run has ended; None when nothing waits.
     """
     if not jobs_root(root).is_dir():
         return None
+    limits = current_limits()  # the worker's own environment: hosted or not, and how many workers share the line
     with _global_lock(root):
-        waiting = sorted((job for job in active_jobs(root) if job.queued), key=lambda job: job.line_key)
+        active = active_jobs(root)
+        training = [job for job in active if job.training]
+        waiting = sorted((job for job in active if job.queued), key=lambda job: job.line_key)
         for status in waiting:
+            if not may_train(status, training, limits.workers, limits.hosted):
+                continue
             folder = jobs_root(root) / status.job_id
             descriptor = os.open(folder / files.LOCK, os.O_CREAT | os.O_RDWR, 0o600)
             try:

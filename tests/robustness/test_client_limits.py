@@ -132,3 +132,18 @@ def test_two_servers_on_one_redis_share_the_counts(monkeypatch):
             hit("upload", client_id(HOSTILE), environ)
     finally:
         redis.stop()
+
+
+def test_on_a_shared_server_a_flood_never_holds_every_worker(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNLAB_HOSTED", "1")
+    monkeypatch.setenv("CNNLAB_WORKERS", "2")
+    limits = current_limits()
+    flood = [submit_job(config(f"flood {n}"), f"ws{n}", root=tmp_path, limits=limits, start_workers=False,
+                        client="hostile") for n in range(3)]
+    assert claim_next(tmp_path, 1)[1].job_id == flood[0]
+    assert claim_next(tmp_path, 2) is None  # the second worker is kept for another client
+    student = submit_job(config("student"), "student", root=tmp_path, limits=limits, start_workers=False,
+                         client="honest")
+    assert claim_next(tmp_path, 2)[1].job_id == student
+    monkeypatch.setenv("CNNLAB_HOSTED", "")  # on one's own machine every worker works
+    assert claim_next(tmp_path, 3)[1].job_id == flood[1]
