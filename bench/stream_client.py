@@ -58,6 +58,7 @@ class Session:
     page: str
     query_string: str = ""
     page_hash: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. X-Forwarded-For, as a proxy would add it
     widgets: dict[str, str] = field(default_factory=dict)  # label → widget id, as last rendered
     values: dict[str, WidgetState] = field(default_factory=dict)  # widget id → the value this visitor set
     shown: Shown | None = None
@@ -76,7 +77,8 @@ class Session:
 
         address = self.url.replace("http://", "ws://", 1) + "/_stcore/stream"
         self._socket = await websockets.connect(address, subprotocols=["streamlit"], max_size=None,
-                                                open_timeout=timeout, ping_interval=None)
+                                                open_timeout=timeout, ping_interval=None,
+                                                additional_headers=self.headers or None)
         self._finished = asyncio.Event()
         self._reader = asyncio.create_task(self._read())
         await self.rerun(timeout=timeout)
@@ -93,6 +95,13 @@ class Session:
     async def type_text(self, label: str, text: str, timeout: float = 120) -> None:
         """Types into a text input and presses Enter: a rerun with its new value."""
         state = WidgetState(id=self.widgets[label], string_value=text)
+        self.values[state.id] = state
+        await self.rerun(timeout=timeout)
+
+    async def slide(self, label: str, value: float, timeout: float = 120) -> None:
+        """Moves a slider: a rerun with its new value."""
+        state = WidgetState(id=self.widgets[label])
+        state.double_array_value.data.append(value)
         self.values[state.id] = state
         await self.rerun(timeout=timeout)
 

@@ -28,7 +28,7 @@ if not teaching and not workspace.class_id:
     with create:
         views.create_panel()
 elif teaching:
-    with st.expander("Create another class", icon=":material/add:"):
+    with st.expander("Create another class", icon=":material/add:", key="class_create_open"):  # stays open on reruns
         views.create_panel()
 if not limits().hosted:
     st.caption("On your own machine every workspace sees every run; on a shared server (`CNNLAB_HOSTED=1`) a "

@@ -44,5 +44,6 @@ else:
 
 store_views.damaged_runs(listing.damaged)
 store_views.upload_result()
-with st.expander("Upload a .keras model", icon=":material/upload:"):
+# Keyed, so it stays open over the chosen file when the sidebar above changes on the upload's rerun.
+with st.expander("Upload a .keras model", icon=":material/upload:", key="models_upload_open"):
     store_views.upload_form()
