@@ -115,3 +115,14 @@ def test_the_child_reads_a_good_zip_like_the_server_would():
     assert there.class_names == here.class_names and (there.x_train == here.x_train).all()
     assert (there.y_test == here.y_test).all() and not there.x_train.flags.writeable
     assert os.environ.get("CNNLAB_HOSTED") is None
+
+
+def test_the_playgrounds_shared_cache_keeps_only_the_shrunk_upload():
+    """Each 165 KB PNG of 40 MP kept about 120 MB in a cache that every session shares."""
+    from PIL import Image
+
+    from tests.robustness.bad_files import png
+    from ui.playground import inputs
+
+    kept, size = inputs._decode_upload(png(Image.new("L", (6000, 4000))), "big.png", 40_000_000)
+    assert size == (4000, 6000) and kept.shape == (683, 1024, 3)  # 2 MB kept, not 72 MB
