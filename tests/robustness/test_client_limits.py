@@ -54,11 +54,11 @@ def test_rates_come_from_the_environment_and_a_bad_value_falls_back():
 
 def test_fifty_fresh_workspaces_from_one_address_are_refused_past_the_limit(monkeypatch):
     monkeypatch.setenv("CNNLAB_HOSTED", "1")
-    monkeypatch.setenv("CNNLAB_RATE_WORKSPACE", "10/hour")
+    monkeypatch.setenv("CNNLAB_RATE_WORKSPACE", "40/hour")
     monkeypatch.setattr(guard, "client_address", lambda: HOSTILE)
-    opened = [open_app("pages/home.py") for _ in range(12)]
+    opened = [open_app("pages/home.py") for _ in range(50)]
     made = [app for app in opened if state.OWNER in app.session_state]
-    assert len(made) == 10
+    assert len(made) == 40
     refused = opened[-1]
     assert_clean(refused)
     assert_says(refused, "Too many new workspaces from your network", "private link")
