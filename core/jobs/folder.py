@@ -113,8 +113,8 @@ class JobOrder:
     Args:
         config: The checked settings.
         root: The store the run is saved into.
-        caps: The server's epoch and image caps (`max_epochs`, `max_train_images`), checked again
-            by the worker against the dataset it loads.
+        caps: The server's run caps (`core.store.hosting.RUN_CAPS`), checked again by the worker against the
+            dataset it loads; the worker's own caps win where they are stricter (`enforced_caps`).
     """
 
     config: TrainConfig

@@ -276,7 +276,7 @@ def submit_job(config: TrainConfig, owner: str, dataset: Dataset | None = None, 
         dataset: Needed only for datasets the worker cannot load by name (a session's upload).
         root: The store root.
         limits: The caps to enforce; `core.store.hosting.current_limits()` by default. The worker
-            checks the epoch and image caps again against the loaded dataset.
+            checks the run caps again against the loaded dataset, with its own environment's caps.
         start_workers: Start this store's worker pool if no process runs it yet (tests of the
             queue alone turn it off).
         client: Who asked (a hash of their address): its second run waits behind everyone's first.
