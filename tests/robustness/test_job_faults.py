@@ -9,6 +9,7 @@ import errno
 import os
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -122,7 +123,8 @@ def test_partial_files_in_job_folders_are_cleaned_up(tmp_path):
 def test_a_new_tab_says_where_an_earlier_run_went(hosted, monkeypatch):
     if hosted:
         monkeypatch.setenv("CNNLAB_HOSTED", "1")
-    job_id = submit_job(config(epochs=500), "another workspace")
+    # A long run inside a hosted server's caps (the queue refuses 500 epochs there now): 20 epochs at batch 1.
+    job_id = submit_job(replace(config(epochs=20), batch_size=1), "another workspace")
     try:
         app = open_app(TRAIN)  # a new tab without that workspace's key
         assert_clean(app)
