@@ -240,8 +240,9 @@ def join_class(code: object, nickname: object, workspace: Workspace, root: Path 
             raise ClassError("This is your own class: you see it as its teacher. Students join from their own "
                              "browsers with the code.")
         others = {member: name for member, name in room.members.items() if member != workspace.workspace_id}
-        if any(same_nickname(cleaned, taken) for taken in others.values()):
-            raise NicknameError(f"Somebody in this class is already called “{cleaned}”. Pick another nickname.")
+        taken = next((name for name in others.values() if same_nickname(cleaned, name)), None)
+        if taken is not None:  # the name as it stands in the class ("Ada"), not as typed ("ADA", "Аda")
+            raise NicknameError(f"Somebody in this class is already called “{taken}”. Pick another nickname.")
         if workspace.workspace_id not in room.members and len(room.members) >= MAX_MEMBERS:
             raise ClassError(f"This class is full ({MAX_MEMBERS} students).")
         if workspace.class_id and workspace.class_id != room.class_id:

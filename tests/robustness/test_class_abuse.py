@@ -127,6 +127,6 @@ def test_look_alike_nicknames_are_refused_within_a_class(room):
     join_class(lesson.join_code, "Alex", create_workspace(root)[1], root)
     with pytest.raises(NicknameError, match="already called"):
         join_class(lesson.join_code, "\u0410lex", create_workspace(root)[1], root)  # Cyrillic А
-    with pytest.raises(NicknameError, match="already called"):
+    with pytest.raises(NicknameError, match="already called “Alex”"):  # the taken name, not the typed one
         join_class(lesson.join_code, "ALEX", create_workspace(root)[1], root)
     join_class(lesson.join_code, "Alexa", create_workspace(root)[1], root)

@@ -46,6 +46,9 @@ def test_caps_show_in_the_widgets_and_the_sidebar(hosted, data_dir):
     limits = " ".join(element.value for element in app.sidebar.markdown)
     assert "- epochs per run: 20" in limits and "- parameters per model: 20,000,000" in limits
     assert app.slider(key=setting_key("epochs")).max == 20
+    # The recommended digits run (30 epochs) arrives within the cap: no correction greets the student.
+    assert app.slider(key=setting_key("epochs")).value == 20
+    assert not any("more than this server allows" in info.value for info in app.info)
     app.selectbox(key=state.DATASET).select("mnist")
     rerun(app)
     assert app.select_slider(key=setting_key("subset")).options[-1] == "20,000"  # not MNIST's 60,000

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.data.labels import one_hot
+from core.store.hosting import current_limits
 from core.train.config import MONITORS, PRECISIONS, TrainConfig
 from core.train.recipes import DEFAULT_RUNS, default_config, preset_config, settings_line
 from ui.text import plain
@@ -39,7 +40,14 @@ def setting_key(name: str) -> str:
 
 
 def _state_for(config: TrainConfig) -> dict[str, object]:
-    """The session-state values that make this page's widgets show `config`."""
+    """The session-state values that make this page's widgets show `config`, within the server's epoch cap.
+
+    The digits recipe's 30 epochs met every hosted student with "30 epochs are more than this server allows;
+    set to 20." on arrival: a recipe applied here fits the server first.
+    """
+    cap = current_limits().max_epochs
+    if cap is not None and config.epochs > cap:
+        config = replace(config, epochs=cap)
     values = {setting_key(name): getattr(config, name) for name in _WIDGET_FIELDS}
     values[setting_key("subset")] = config.subset or _ALL_IMAGES
     values[setting_key("target_on")] = config.target_accuracy > 0
