@@ -122,6 +122,8 @@ def upload_too_big(data: bytes) -> str | None:
 
 def sidebar_note() -> None:
     """The private link; in hosted mode also what a visitor's runs are and which caps apply."""
+    if OWNER not in st.session_state:  # the projector view: no workspace, nothing of one to show
+        return
     workspace_sidebar()
     caps = limits()
     if not caps.hosted:

@@ -65,9 +65,34 @@ PAGES: tuple[PageSpec, ...] = (
 )
 
 
+PROJECTOR = PageSpec("pages/projector.py", "Projector view", ":material/co_present:",
+                     "A class's join code, QR code and leaderboard for the wall.")
+
+
+def _projector_elsewhere() -> None:
+    """What a projector key shows at any address but /projector: where to go (no other page runs without a
+    workspace)."""
+    st.title(PROJECTOR.title)
+    st.info("This link belongs on the projector page: open the projector view again from your Class page.",
+            icon=":material/co_present:")
+
+
+def projector_mode() -> bool:
+    """Whether this session shows a projector view (`?projector=…`): no workspace, no menu, no other page."""
+    return bool(st.query_params.get("projector"))
+
+
 def streamlit_pages() -> list[st.Page]:
-    """Builds the `st.Page` objects for `st.navigation`, Home first and default."""
-    return [st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec is HOME) for spec in PAGES]
+    """Builds the `st.Page` objects for `st.navigation`, Home first and default; in projector mode only the
+    projector view."""
+    if projector_mode():  # the default page is the address without a path, so the projector cannot be it
+        return [st.Page(_projector_elsewhere, title=PROJECTOR.title, default=True),
+                st.Page(PROJECTOR.path, title=PROJECTOR.title, icon=PROJECTOR.icon, url_path="projector")]
+    # Listed, hidden, in every session too: Streamlit looks a fresh tab's address up among the pages the last
+    # run listed, and a projector link would otherwise open on "Page not found".
+    return [*(st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec is HOME) for spec in PAGES),
+            st.Page(PROJECTOR.path, title=PROJECTOR.title, icon=PROJECTOR.icon, url_path="projector",
+                    visibility="hidden")]
 
 
 # Every owner of session-state keys, and what each keeps across page changes.
@@ -84,6 +109,9 @@ def init_state() -> None:
     """
     keep_all(KEPT)
     shared_state.init_shared_state()
+    if projector_mode():  # the wall's page: no workspace is made, and no key goes into its address
+        st.query_params.pop("ws", None)
+        return
     ensure_workspace()
     explorer_state.init_explorer_state()
     playground_state.init_playground_state()
@@ -97,7 +125,7 @@ def route() -> None:
     """Runs the page `st.navigation` picks, marked as routed; the router's last line."""
     _routing.active = True
     try:
-        st.navigation(streamlit_pages()).run()
+        st.navigation(streamlit_pages(), position="hidden" if projector_mode() else "sidebar").run()
     finally:
         _routing.active = False
 

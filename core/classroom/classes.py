@@ -46,6 +46,7 @@ MAX_CLASS_NAME = 60
 MAX_MEMBERS = 200
 MAX_OPEN_CLASSES = 3  # per teacher's workspace: a class costs a file and a code, and anyone can create one
 CODES = "codes"  # classes/codes/<join code> holds its class's id: a join reads one small file, not every class
+PROJECTORS = "projectors"  # classes/projectors/<token> holds its class's id: the projector view's read-only key
 
 
 class ClassError(ValueError):
@@ -67,6 +68,8 @@ class ClassRoom:
         shared: Run ids the teacher shared with the class, in sharing order.
         joined: Student workspace id → when they joined (seconds since the epoch): their runs started before
             it are theirs, not the class's, and closing the class leaves them alone.
+        projector: The projector view's key: it shows the class's name, join code and leaderboard, and
+            nothing else (never the teacher's workspace key, which can close the class).
     """
 
     class_id: str
@@ -78,6 +81,7 @@ class ClassRoom:
     members: dict[str, str] = field(default_factory=dict)
     shared: list[str] = field(default_factory=list)
     joined: dict[str, float] = field(default_factory=dict)
+    projector: str = ""
 
     @property
     def is_open(self) -> bool:
@@ -294,6 +298,37 @@ def remove_student(class_id: str, member: str, teacher: Workspace, root: Path = 
     return taught_class(class_id, teacher, root)
 
 
+def projector_key(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) -> str:
+    """The class's projector key (made on first use, also for a class from before projector views).
+
+    Raises:
+        ClassError: If the class is not the teacher's.
+    """
+    with _lock(root):
+        room = taught_class(class_id, teacher, root)
+        if not room.projector:
+            room.projector = secrets.token_urlsafe(18)
+            _save(room, root)
+        folder = _folder(root) / PROJECTORS
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / room.projector).exists():
+            (folder / room.projector).write_text(room.class_id)
+    return room.projector
+
+
+def find_by_projector(key: object, root: Path = STORE_ROOT) -> ClassRoom | None:
+    """The class a projector key opens (open or closed), or None for a key that opens nothing."""
+    text = str(key)
+    if not 16 <= len(text) <= 64 or not all(character.isalnum() or character in "-_" for character in text):
+        return None
+    try:
+        class_id = (_folder(root) / PROJECTORS / text).read_text().strip()
+    except OSError:
+        return None
+    room = load_class(class_id, root) if len(class_id) == 32 and class_id.isalnum() else None
+    return room if room is not None and room.projector == text else None
+
+
 def new_join_code(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) -> ClassRoom:
     """Gives an open class a new join code; the old one stops working at once (members stay members).
 
@@ -463,6 +498,8 @@ def remove_class_files(older_than_hours: float, root: Path = STORE_ROOT, now: fl
     for room in all_classes(root):
         if room.closed and room.closed < cutoff:
             (_code_index(root) / room.join_code).unlink(missing_ok=True)
+            if room.projector:
+                (_folder(root) / PROJECTORS / room.projector).unlink(missing_ok=True)
             (_folder(root) / f"{room.class_id}.json").unlink(missing_ok=True)
             removed.append(room.class_id)
     return removed

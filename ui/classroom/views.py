@@ -27,6 +27,7 @@ from core.store.runs import STORE_ROOT, RunRecord, list_runs
 from core.store.workspaces import Workspace
 from ui import figures, guard
 from ui.classroom import state
+from ui.classroom.projector import projector_link
 from ui.polling import live_fragment
 from ui.text import plain
 from ui.workspace import address, current_workspace, link_params, private_link
@@ -133,10 +134,17 @@ def links_panel(room: ClassRoom) -> None:
         st.markdown("**Join link** (or share this)")
         st.code(address({JOIN_PARAM: room.join_code}), language=None, wrap_lines=True)
     with right:
-        st.markdown("**Your teacher link**: keep it secret")
-        st.code(private_link(), language=None, wrap_lines=True)
-        st.caption("Whoever opens it is this class's teacher: they see every student's runs, and can share or "
-                   "close. It is your private workspace link; losing it means losing this view.")
+        st.link_button("Projector view", projector_link(classes.projector_key(room.class_id, current_workspace(),
+                                                                                 STORE_ROOT)),
+                       icon=":material/co_present:", type="primary",
+                       help="A page for the wall, in a new tab: the join code in large type, a QR code and the "
+                            "leaderboard. It holds no key of yours: it can show, and change nothing.")
+        # Beside the join code the teacher link ended up on projectors: it can close the class and see every run.
+        with st.expander("Show my teacher link", icon=":material/key:", key=f"class_teacher_link_{room.class_id}"):
+            st.code(private_link(), language=None, wrap_lines=True)
+            st.caption("Keep it secret. Whoever opens it is this class's teacher: they see every student's runs, "
+                       "and can share or close. It is your private workspace link; losing it means losing this "
+                       "view.")
     roster_panel(room)
 
 
