@@ -23,7 +23,8 @@ DOORWAYS = {
 # Each page script and the one ui package that is its own.
 PAGE_OWN = {"pages.dataset_explorer": "ui.explorer", "pages.convolution_playground": "ui.playground",
             "pages.train": "ui.train", "pages.models": "ui.models", "pages.evaluate": "ui.evaluate",
-            "pages.predict": "ui.predict", "pages.classroom": "ui.classroom", "pages.home": None, "streamlit_app": None}
+            "pages.predict": "ui.predict", "pages.classroom": "ui.classroom", "pages.home": None, "streamlit_app": None,
+            "pages.projector": "ui.classroom"}  # the projector view is the class's, for the wall
 # The shell keeps every page's session state alive on every run, so it reads each page's `state` module.
 SHELL = "ui.navigation"
 
