@@ -306,7 +306,7 @@ def _train(redis, status: JobStatus, worker: str) -> str:
         outbox({"type": "phase", "phase": "loading"})
         from core.data.datasets import load_dataset
         from core.store.hosting import enforced_caps
-        from core.train.config import TrainConfig, check_config
+        from core.train.config import TrainConfig, check_run
         from core.train.engine import train_and_store  # TensorFlow loads here, once per worker process
 
         order = json.loads(redis.get(key("order", status.job_id)))
@@ -314,13 +314,12 @@ def _train(redis, status: JobStatus, worker: str) -> str:
         data = redis.get(key("data", status.job_id))
         dataset = decode_dataset(data, config.dataset) if data is not None else load_dataset(config.dataset)
         sent = order.get("caps") if isinstance(order.get("caps"), dict) else {}
-        caps = enforced_caps(sent)  # this worker's own caps, from its environment; the message may only tighten them
-        minutes = caps.pop("run_minutes")
-        sizes = check_config(config, len(dataset.x_train), image_shape=dataset.image_shape,
-                             num_classes=dataset.num_classes, **caps)
+        # This worker's own caps, from its environment; the message may only tighten them.
+        sizes, time_limit = check_run(config, len(dataset.x_train), dataset.image_shape, dataset.num_classes,
+                                      enforced_caps(sent))
         with tempfile.TemporaryDirectory(prefix="cnnlab-remote-") as folder:
             record = train_and_store(config, dataset, outbox, outbox.should_stop, root=Path(folder),
-                                     owner=status.owner, time_limit=minutes * 60.0 if minutes else None)
+                                     owner=status.owner, time_limit=time_limit)
             if outbox.superseded:
                 return "taken over"  # the run is another attempt's now: this one's model is thrown away
             archive = _zip_run(Path(folder) / RUNS / record.run_id)

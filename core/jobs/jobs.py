@@ -54,7 +54,7 @@ from core.jobs.pool import ensure_pool, pool_settings
 from core.store.hosting import Limits, QuotaError, check_store_quota, current_limits, run_caps
 from core.store.ids import new_id
 from core.store.runs import STORE_ROOT, file_lock
-from core.train.config import TrainConfig, check_config
+from core.train.config import TrainConfig, check_run
 
 JOBS = "jobs"
 QUEUE_ENV = "CNNLAB_MAX_QUEUE"
@@ -232,9 +232,7 @@ def check_order(config: TrainConfig, dataset: Dataset | None, limits: Limits) ->
     else:
         info = BUILTIN_DATASETS[config.dataset]
         available, shape, classes = info.train_images, info.image_shape, len(info.class_names)
-    caps = run_caps(limits)
-    caps.pop("run_minutes")
-    check_config(config, available, image_shape=shape, num_classes=classes, **caps)
+    check_run(config, available, shape, classes, run_caps(limits))
 
 
 def wait_in_line(job_id: str, active: list[JobStatus], workers: int,

@@ -111,7 +111,7 @@ def run_job(folder: Path, status: JobStatus, datasets: DatasetCache) -> None:
         sink({"type": "phase", "phase": "loading"})
         order = files.read_order(folder)
         from core.store.hosting import enforced_caps
-        from core.train.config import check_config
+        from core.train.config import check_run
         from core.train.engine import train_and_store
 
         config = order.config
@@ -120,12 +120,11 @@ def run_job(folder: Path, status: JobStatus, datasets: DatasetCache) -> None:
             dataset = datasets.get(config.dataset) if config.dataset in BUILTIN_DATASETS else None
         if dataset is None:
             raise FileNotFoundError(f"The dataset {config.dataset!r} was not handed to the job.")
-        caps = enforced_caps(order.caps)  # this process's own caps; the order may only tighten them
-        minutes = caps.pop("run_minutes")
-        sizes = check_config(config, len(dataset.x_train), image_shape=dataset.image_shape,
-                             num_classes=dataset.num_classes, **caps)
+        # This process's own caps; the order may only tighten them.
+        sizes, time_limit = check_run(config, len(dataset.x_train), dataset.image_shape, dataset.num_classes,
+                                      enforced_caps(order.caps))
         record = train_and_store(config, dataset, sink, lambda: files.stop_requested(folder), root=order.root,
-                                 owner=status.owner, time_limit=minutes * 60.0 if minutes else None)
+                                 owner=status.owner, time_limit=time_limit)
     except Exception as error:
         traceback.print_exc()
         message = files.failure_message(error)

@@ -7,6 +7,7 @@ importing TensorFlow. `core.train.engine` turns a valid configuration into a tra
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
@@ -227,6 +228,31 @@ def check_config(config: TrainConfig, available: int, max_epochs: int | None = N
         except CostError as error:
             raise ConfigError(str(error)) from None
     return SplitSizes(train, validation, -(-train // config.batch_size))
+
+
+def check_run(config: TrainConfig, available: int, image_shape: tuple[int, int, int], num_classes: int,
+              caps: Mapping[str, object]) -> tuple[SplitSizes, float | None]:
+    """Checks a run against the settings' rules and a server's run caps; the one check the queue and both kinds
+    of worker make.
+
+    Args:
+        config: The settings.
+        available: Training images in the dataset.
+        image_shape, num_classes: The dataset's (H, W, C) and class count.
+        caps: `core.store.hosting.RUN_CAPS` by name; a missing or None cap is no cap.
+
+    Returns:
+        The split sizes, and the seconds the run may train (None: no limit).
+
+    Raises:
+        ConfigError: Naming the setting or cap and what to change.
+    """
+    checked = {name: caps.get(name) for name in ("max_epochs", "max_train_images", "max_parameters",
+                                                 "max_run_tflop")}
+    sizes = check_config(config, available, image_shape=image_shape, num_classes=num_classes,
+                         **checked)  # type: ignore[arg-type]
+    minutes = caps.get("run_minutes")
+    return sizes, float(minutes) * 60.0 if minutes else None
 
 
 def smoothed_loss_floor(smoothing: float, num_classes: int) -> float:
