@@ -14,7 +14,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.classroom.classes import expire_classes, open_class_teachers, remove_class_files, remove_late_class_runs
+from core.classroom.classes import open_class_teachers
+from core.classroom.closing import expire_classes, remove_class_files, remove_late_class_runs
 from core.jobs.jobs import prune_jobs
 from core.jobs.queue import training_queue
 from core.store.access import Access

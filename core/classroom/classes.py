@@ -5,18 +5,16 @@ Each class is a file, `<store root>/classes/<class id>.json`, rewritten atomical
 teacher is whoever holds the workspace that created it: the teacher link is that workspace's
 private link. Students join with a short code; the code only lets one join, never read.
 
-A class's runs are its students' runs. Closing a class removes them (the teacher can download them
-all as one zip first), and a student who opens the app afterwards is told the class was closed.
+A class's runs are the runs its students made in it. Keys open a class through small index files: a join
+code lets one join, a projector key shows the projector view. Its end (closing, expiry, clean-up, the zip of
+its runs) is `core.classroom.closing`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import secrets
 import time
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -30,7 +28,6 @@ from core.store.runs import (
     STORE_ROOT,
     RunRecord,
     StoreError,
-    delete_run,
     file_lock,
     list_runs,
     run_folder,
@@ -100,36 +97,50 @@ class ClassRoom:
         return began >= self.joined.get(record.owner, self.created)
 
 
-def _folder(root: Path) -> Path:
+def classes_folder(root: Path) -> Path:
     return root / CLASSES
 
 
 @contextmanager
-def _lock(root: Path) -> Iterator[None]:
-    with file_lock(_folder(root) / ".lock"):
+def classes_lock(root: Path) -> Iterator[None]:
+    with file_lock(classes_folder(root) / ".lock"):
         yield
 
 
-def _save(room: ClassRoom, root: Path) -> None:
-    write_text_atomically(_folder(root) / f"{room.class_id}.json", json.dumps(asdict(room)))
+def save_class(room: ClassRoom, root: Path) -> None:
+    write_text_atomically(classes_folder(root) / f"{room.class_id}.json", json.dumps(asdict(room)))
 
 
-def _code_index(root: Path) -> Path:
-    """The folder of join codes, built from the class files once if a store from before the index has none."""
-    index = _folder(root) / CODES
-    if not index.is_dir():
-        index.mkdir(parents=True, exist_ok=True)
+_INDEXED = {CODES: "join_code", PROJECTORS: "projector"}  # an index folder → the ClassRoom field it is keyed on
+
+
+def key_index(kind: str, root: Path) -> Path:
+    """An index of keys that open a class (`CODES` or `PROJECTORS`): `classes/<kind>/<key>` holds the class's id.
+    Built from the class files once if a store from before the index has none."""
+    folder = classes_folder(root) / kind
+    if not folder.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
         for room in all_classes(root):
-            (index / room.join_code).write_text(room.class_id)
-    return index
+            if key := getattr(room, _INDEXED[kind]):
+                (folder / key).write_text(room.class_id)
+    return folder
 
 
-def _indexed(code: str, root: Path) -> ClassRoom | None:
+def forget_keys(room: ClassRoom, root: Path) -> None:
+    """Removes the class's keys from their indexes (its file is about to go)."""
+    for kind, field_name in _INDEXED.items():
+        if key := getattr(room, field_name):
+            (key_index(kind, root) / key).unlink(missing_ok=True)
+
+
+def _lookup(kind: str, key: str, root: Path) -> ClassRoom | None:
+    """The class whose key of this kind is `key` now (one small file read; a replaced key opens nothing)."""
     try:
-        class_id = (_code_index(root) / code).read_text().strip()
+        class_id = (key_index(kind, root) / key).read_text().strip()
     except OSError:
         return None
-    return load_class(class_id, root) if len(class_id) == 32 and class_id.isalnum() else None
+    room = load_class(class_id, root) if len(class_id) == 32 and class_id.isalnum() else None
+    return room if room is not None and getattr(room, _INDEXED[kind]) == key else None
 
 
 def load_class(class_id: str, root: Path = STORE_ROOT) -> ClassRoom | None:
@@ -137,7 +148,7 @@ def load_class(class_id: str, root: Path = STORE_ROOT) -> ClassRoom | None:
     if not (isinstance(class_id, str) and len(class_id) == 32 and class_id.isalnum()):
         return None
     try:
-        room = ClassRoom(**json.loads((_folder(root) / f"{class_id}.json").read_text(encoding="utf-8")))
+        room = ClassRoom(**json.loads((classes_folder(root) / f"{class_id}.json").read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return None
     return room if isinstance(room.members, dict) and isinstance(room.shared, list) and isinstance(room.joined, dict) \
@@ -146,7 +157,7 @@ def load_class(class_id: str, root: Path = STORE_ROOT) -> ClassRoom | None:
 
 def all_classes(root: Path = STORE_ROOT) -> list[ClassRoom]:
     """Every class in the store, oldest first."""
-    folder = _folder(root)
+    folder = classes_folder(root)
     found = [load_class(path.stem, root) for path in folder.glob("*.json")] if folder.is_dir() else []
     return sorted((room for room in found if room is not None), key=lambda room: room.created)
 
@@ -163,7 +174,7 @@ def normalise_code(text: object) -> str:
 
 def _new_code(root: Path) -> str:
     """A join code no class holds (called under the classes' lock)."""
-    index = _code_index(root)
+    index = key_index(CODES, root)
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         if not (index / code).exists():
@@ -182,7 +193,7 @@ def create_class(name: str, teacher: Workspace, root: Path = STORE_ROOT, now: fl
     cleaned = " ".join(str(name).split())
     if not cleaned or len(cleaned) > MAX_CLASS_NAME:
         raise ClassError(f"A class name needs 1 to {MAX_CLASS_NAME} characters.")
-    with _lock(root):
+    with classes_lock(root):
         teaching = [room for class_id in (reload_workspace(teacher, root).teaches or teacher.teaches)
                     if (room := load_class(class_id, root)) is not None and room.is_open]
         if len(teaching) >= MAX_OPEN_CLASSES:
@@ -190,8 +201,8 @@ def create_class(name: str, teacher: Workspace, root: Path = STORE_ROOT, now: fl
                              "(download its runs first) before you create another.")
         room = ClassRoom(secrets.token_hex(16), cleaned, _new_code(root), teacher.workspace_id,
                          created=time.time() if now is None else now)
-        _save(room, root)
-        (_code_index(root) / room.join_code).write_text(room.class_id)
+        save_class(room, root)
+        (key_index(CODES, root) / room.join_code).write_text(room.class_id)
         teacher.teaches.append(room.class_id)
         _write_fields(teacher, root, teaches=lambda fresh: [*fresh.teaches, room.class_id])
     return room
@@ -217,8 +228,8 @@ def find_by_code(code: object, root: Path = STORE_ROOT) -> ClassRoom:
     wanted = normalise_code(code)
     if len(wanted) != CODE_LENGTH:
         raise ClassError(f"A join code has {CODE_LENGTH} letters and digits, like ABCD-EFGH.")
-    room = _indexed(wanted, root)
-    if room is None or room.join_code != wanted:  # never issued, or replaced by a new code
+    room = _lookup(CODES, wanted, root)
+    if room is None:  # never issued, or replaced by a new code
         raise ClassError("There is no class with this join code. Check it with your teacher.")
     if not room.is_open:
         raise ClassError(f"The class “{room.name}” has been closed.")
@@ -238,7 +249,7 @@ def join_class(code: object, nickname: object, workspace: Workspace, root: Path 
     from core.classroom.nicknames import NicknameError
 
     cleaned = check_nickname(nickname)
-    with _lock(root):
+    with classes_lock(root):
         room = find_by_code(code, root)
         if room.teacher == workspace.workspace_id:
             raise ClassError("This is your own class: you see it as its teacher. Students join from their own "
@@ -254,7 +265,7 @@ def join_class(code: object, nickname: object, workspace: Workspace, root: Path 
         if workspace.workspace_id not in room.members:
             room.joined[workspace.workspace_id] = time.time() if now is None else now
         room.members[workspace.workspace_id] = cleaned
-        _save(room, root)
+        save_class(room, root)
         workspace.class_id, workspace.nickname = room.class_id, cleaned
         _write_fields(workspace, root, class_id=lambda _: room.class_id, nickname=lambda _: cleaned)
     return room
@@ -265,7 +276,7 @@ def _remove_member(class_id: str, member: str, root: Path) -> None:
     if room is not None and member in room.members:
         del room.members[member]
         room.joined.pop(member, None)
-        _save(room, root)
+        save_class(room, root)
 
 
 def leave_class(workspace: Workspace, root: Path = STORE_ROOT) -> None:
@@ -274,7 +285,7 @@ def leave_class(workspace: Workspace, root: Path = STORE_ROOT) -> None:
     A closed class keeps its member list until its file goes, so that `remove_late_class_runs` still
     knows whose late runs belong to it.
     """
-    with _lock(root):
+    with classes_lock(root):
         room = load_class(workspace.class_id, root) if workspace.class_id else None
         if room is not None and room.is_open:
             _remove_member(workspace.class_id, workspace.workspace_id, root)
@@ -290,7 +301,7 @@ def remove_student(class_id: str, member: str, teacher: Workspace, root: Path = 
     Raises:
         ClassError: If the class is not the teacher's, or the student is not in it.
     """
-    with _lock(root):
+    with classes_lock(root):
         room = taught_class(class_id, teacher, root)
         if member not in room.members:
             raise ClassError("This student is not in the class (any more).")
@@ -304,15 +315,14 @@ def projector_key(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) ->
     Raises:
         ClassError: If the class is not the teacher's.
     """
-    with _lock(root):
+    with classes_lock(root):
         room = taught_class(class_id, teacher, root)
         if not room.projector:
             room.projector = secrets.token_urlsafe(18)
-            _save(room, root)
-        folder = _folder(root) / PROJECTORS
-        folder.mkdir(parents=True, exist_ok=True)
-        if not (folder / room.projector).exists():
-            (folder / room.projector).write_text(room.class_id)
+            save_class(room, root)
+        indexed = key_index(PROJECTORS, root) / room.projector
+        if not indexed.exists():
+            indexed.write_text(room.class_id)
     return room.projector
 
 
@@ -321,12 +331,7 @@ def find_by_projector(key: object, root: Path = STORE_ROOT) -> ClassRoom | None:
     text = str(key)
     if not 16 <= len(text) <= 64 or not all(character.isalnum() or character in "-_" for character in text):
         return None
-    try:
-        class_id = (_folder(root) / PROJECTORS / text).read_text().strip()
-    except OSError:
-        return None
-    room = load_class(class_id, root) if len(class_id) == 32 and class_id.isalnum() else None
-    return room if room is not None and room.projector == text else None
+    return _lookup(PROJECTORS, text, root)
 
 
 def new_join_code(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) -> ClassRoom:
@@ -335,32 +340,15 @@ def new_join_code(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) ->
     Raises:
         ClassError: If the class is not the teacher's, or is closed.
     """
-    with _lock(root):
+    with classes_lock(root):
         room = taught_class(class_id, teacher, root)
         if not room.is_open:
             raise ClassError("This class is closed.")
         old, room.join_code = room.join_code, _new_code(root)
-        _save(room, root)
-        (_code_index(root) / room.join_code).write_text(room.class_id)
-        (_code_index(root) / old).unlink(missing_ok=True)
+        save_class(room, root)
+        (key_index(CODES, root) / room.join_code).write_text(room.class_id)
+        (key_index(CODES, root) / old).unlink(missing_ok=True)
     return room
-
-
-def expire_classes(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None) -> list[str]:
-    """Closes open classes created more than `older_than_hours` ago (upkeep); returns their ids.
-
-    A class is a lesson: one left open would keep its code working, and its teacher's workspace kept,
-    for ever. Its runs made in the class go as when its teacher closes it (`remove_late_class_runs`).
-    """
-    now = time.time() if now is None else now
-    closed = []
-    with _lock(root):
-        for room in all_classes(root):
-            if room.is_open and room.created < now - older_than_hours * 3600.0:
-                room.closed = now
-                _save(room, root)
-                closed.append(room.class_id)
-    return closed
 
 
 def taught_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) -> ClassRoom:
@@ -388,7 +376,7 @@ def share_run(class_id: str, run_id: str, teacher: Workspace, shared: bool = Tru
         ClassError: If the class is not the teacher's or is closed, or the run is neither a
             student's nor the teacher's.
     """
-    with _lock(root):
+    with classes_lock(root):
         room = taught_class(class_id, teacher, root)
         if not room.is_open:
             raise ClassError("This class is closed.")
@@ -401,72 +389,8 @@ def share_run(class_id: str, run_id: str, teacher: Workspace, shared: bool = Tru
             room.shared.append(run_id)
         elif not shared and run_id in room.shared:
             room.shared.remove(run_id)
-        _save(room, root)
+        save_class(room, root)
     return room
-
-
-def close_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT, now: float | None = None) -> list[str]:
-    """Closes a class: no one can join it any more, and its students' runs are deleted.
-
-    Download them first with `class_archive`. Returns the ids of the runs removed.
-
-    Raises:
-        ClassError: If the class is not the teacher's.
-    """
-    with _lock(root):
-        room = taught_class(class_id, teacher, root)
-        room.closed = room.closed or (time.time() if now is None else now)
-        _save(room, root)  # closed first: a crash below leaves runs to remove, never a class still open
-    removed = []
-    for record in class_runs(room, root):
-        with contextlib.suppress(StoreError, OSError):  # deleted meanwhile by its student
-            delete_run(record.run_id, root)
-            removed.append(record.run_id)
-    return removed
-
-
-def remove_late_class_runs(root: Path = STORE_ROOT) -> list[str]:
-    """Removes closed classes' runs that started before the closing but were stored after it; returns their ids.
-
-    Closing stops its students' training runs, and a stopped run is still stored, a moment after
-    `close_class` deleted the others. Runs a student starts after the closing are theirs and stay. The
-    upkeep calls this, and the Class page after closing.
-    """
-    closed = [room for room in all_classes(root) if not room.is_open]
-    if not closed:
-        return []
-    runs = [record for record in list_runs(root) if record.source == RUNS]  # one look at the store for all
-    removed = []
-    for room in closed:
-        for record in runs:
-            # Started before the closing: saved, less its training time (its evaluation makes it earlier still).
-            if room.made_here(record, root) and saved_at(record, root) - record.training_seconds < room.closed:
-                with contextlib.suppress(StoreError, OSError):  # deleted meanwhile
-                    delete_run(record.run_id, root)
-                    removed.append(record.run_id)
-    return removed
-
-
-def class_archive(room: ClassRoom, root: Path = STORE_ROOT) -> bytes:
-    """Every student run of the class as one zip: `<nickname>/<run id>/model.keras, meta.json`,
-    and `class.json` naming the class, its students and its shared runs."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("class.json", json.dumps({"name": room.name, "students": sorted(room.members.values()),
-                                                   "shared": room.shared}, indent=1))
-        for record in class_runs(room, root):
-            folder = root / RUNS / record.run_id
-            nickname = _safe_folder(room.members.get(record.owner, "student"))
-            for path in sorted(folder.iterdir()):
-                if path.is_file():
-                    archive.write(path, f"{nickname}/{record.run_id}/{path.name}")
-    return buffer.getvalue()
-
-
-def _safe_folder(nickname: str) -> str:
-    # Nicknames hold letters, digits, spaces and . - _ ' only; ".." alone must not climb out on unzip.
-    name = nickname.replace("/", "_").replace("\\", "_").strip(". ")
-    return name or "student"
 
 
 def access_for(workspace: Workspace | None, root: Path = STORE_ROOT) -> Access | None:
@@ -489,18 +413,3 @@ def access_for(workspace: Workspace | None, root: Path = STORE_ROOT) -> Access |
 def reload_workspace(workspace: Workspace, root: Path = STORE_ROOT) -> Workspace:
     """The workspace's record as stored now (another tab may have joined a class meanwhile)."""
     return read_workspace(workspace.workspace_id, root) or workspace
-
-
-def remove_class_files(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None) -> list[str]:
-    """Removes closed classes' files once `older_than_hours` have passed since closing (upkeep)."""
-    cutoff = (time.time() if now is None else now) - older_than_hours * 3600.0
-    removed = []
-    for room in all_classes(root):
-        if room.closed and room.closed < cutoff:
-            (_code_index(root) / room.join_code).unlink(missing_ok=True)
-            if room.projector:
-                (_folder(root) / PROJECTORS / room.projector).unlink(missing_ok=True)
-            (_folder(root) / f"{room.class_id}.json").unlink(missing_ok=True)
-            removed.append(room.class_id)
-    return removed
-

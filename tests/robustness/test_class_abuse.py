@@ -10,16 +10,14 @@ from core.classroom.classes import (
     MAX_OPEN_CLASSES,
     ClassError,
     class_runs,
-    close_class,
     create_class,
-    expire_classes,
     find_by_code,
     join_class,
     load_class,
     new_join_code,
-    remove_late_class_runs,
     remove_student,
 )
+from core.classroom.closing import close_class, expire_classes, remove_late_class_runs
 from core.classroom.nicknames import NicknameError
 from core.store.runs import StoreError, list_runs, rename_run
 from core.store.workspaces import create_workspace, read_workspace

@@ -16,17 +16,15 @@ from core.classroom.classes import (
     CODE_LENGTH,
     ClassError,
     access_for,
-    class_archive,
-    close_class,
     create_class,
     find_by_code,
     join_class,
     leave_class,
     load_class,
     open_class_teachers,
-    remove_late_class_runs,
     share_run,
 )
+from core.classroom.closing import class_archive, close_class, remove_late_class_runs
 from core.classroom.nicknames import MAX_NICKNAME, NicknameError, check_nickname
 from core.store.access import Access
 from core.store.runs import StoreError, delete_run, list_runs, load_record, rename_run, save_run

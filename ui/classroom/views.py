@@ -13,7 +13,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core.classroom import classes
+from core.classroom import classes, closing
 from core.classroom.board import BoardRow, best_rank, leaderboard
 from core.classroom.classes import ClassError, ClassRoom
 from core.classroom.live import student_states
@@ -299,7 +299,7 @@ def _close(class_id: str) -> None:
             with contextlib.suppress(JobError):  # ended meanwhile
                 queue.cancel(job.job_id)
     try:
-        removed = classes.close_class(class_id, teacher, STORE_ROOT)
+        removed = closing.close_class(class_id, teacher, STORE_ROOT)
     except ClassError as error:
         flash("error", plain(error))
         return
@@ -307,7 +307,7 @@ def _close(class_id: str) -> None:
     deadline = time.monotonic() + STOP_WAIT_SECONDS
     while time.monotonic() < deadline and any(job.owner in members for job in _active(queue)):
         time.sleep(0.25)
-    removed += classes.remove_late_class_runs(STORE_ROOT)
+    removed += closing.remove_late_class_runs(STORE_ROOT)
     st.session_state.pop(state.TAUGHT, None)
     flash("success", f"Class closed: {len(removed)} student run{'s' if len(removed) != 1 else ''} removed.")
 
@@ -315,7 +315,7 @@ def _close(class_id: str) -> None:
 def close_panel(room: ClassRoom) -> None:
     with st.expander("End of the lesson: close the class", icon=":material/lock:",
                      expanded=bool(st.session_state.get(state.CLOSE_CONFIRM))):
-        st.download_button("Download every student run (.zip)", data=lambda: classes.class_archive(room, STORE_ROOT),
+        st.download_button("Download every student run (.zip)", data=lambda: closing.class_archive(room, STORE_ROOT),
                            file_name="class-runs.zip", mime="application/zip", icon=":material/download:",
                            on_click="ignore")
         st.caption("Each run's model.keras and meta.json, in a folder per student, and class.json.")
