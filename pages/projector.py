@@ -4,7 +4,8 @@ import streamlit as st
 
 from core.classroom.classes import find_by_projector
 from core.store.runs import STORE_ROOT
-from ui.classroom.projector import PROJECTOR_PARAM, projector_view
+from ui.classroom.projector import projector_view
+from ui.classroom.state import PROJECTOR_PARAM
 from ui.navigation import require_router
 
 require_router()

@@ -79,7 +79,7 @@ def _projector_elsewhere() -> None:
 
 def projector_mode() -> bool:
     """Whether this session shows a projector view (`?projector=…`): no workspace, no menu, no other page."""
-    return bool(st.query_params.get("projector"))
+    return bool(st.query_params.get(classroom_state.PROJECTOR_PARAM))
 
 
 def streamlit_pages() -> list[st.Page]:

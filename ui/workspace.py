@@ -77,11 +77,18 @@ def link_params(**extra: str) -> dict[str, str]:
     return {WS_PARAM: current_key(), **extra}
 
 
-def address(params: dict[str, str]) -> str:
-    """This page's full address with `params` as its query (relative when the address is unknown, as in tests)."""
-    url = st.context.url or ""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(params), ""))
+def address(params: dict[str, str], page: str | None = None) -> str:
+    """This page's full address with `params` as its query (relative when the address is unknown, as in tests).
+
+    Args:
+        params: The query.
+        page: Another page's url path (e.g. "classroom"), on this server and under its base path.
+    """
+    parts = urlsplit(st.context.url or "")
+    path = parts.path
+    if page is not None:
+        path = f"{path.rsplit('/', 1)[0] if path.count('/') > 1 else ''}/{page}"
+    return urlunsplit((parts.scheme, parts.netloc, path, urlencode(params), ""))
 
 
 def private_link() -> str:

@@ -4,8 +4,6 @@ by the class's projector key (`?projector=…`), which shows these and can chang
 
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit, urlunsplit
-
 import pandas as pd
 import streamlit as st
 
@@ -18,26 +16,18 @@ from core.store.runs import STORE_ROOT
 from ui.classroom import state
 from ui.polling import live_fragment
 from ui.text import plain
+from ui.workspace import address
 
-PROJECTOR_PARAM = "projector"
-JOIN_PARAM = "join"
 BOARD_SECONDS = 5.0  # the wall's leaderboard: a glance every few seconds is plenty
-
-
-def page_link(path: str, params: dict[str, str]) -> str:
-    """An address on this server: this page's scheme, host and base path, another page's path, `params`."""
-    parts = urlsplit(st.context.url or "")
-    base = parts.path.rsplit("/", 1)[0] if parts.path.count("/") > 1 else ""
-    return urlunsplit((parts.scheme, parts.netloc, f"{base}/{path}", urlencode(params), ""))
 
 
 def projector_link(key: str) -> str:
     """The projector view's address: the class's projector key, never the teacher's workspace key."""
-    return page_link("projector", {PROJECTOR_PARAM: key})
+    return address({state.PROJECTOR_PARAM: key}, page="projector")
 
 
 def join_link(room: ClassRoom) -> str:
-    return page_link("classroom", {JOIN_PARAM: room.join_code})
+    return address({state.JOIN_PARAM: room.join_code}, page="classroom")
 
 
 def best_runs(room: ClassRoom) -> pd.DataFrame:

@@ -21,6 +21,9 @@ SHARE, OPEN_EVALUATE = "class_share", "class_open_evaluate"  # act on the leader
 NEW_CODE, REMOVE, REMOVED = "class_new_code", "class_remove", "class_removed"  # the roster: a new code, take out
 REMOVED_WHO = "class_removed_who"  # the students picked to take out
 
+# Address parameters: a join link's code, and the projector view's key.
+JOIN_PARAM, PROJECTOR_PARAM = "join", "projector"
+
 KEPT = KeptKeys("ui.classroom.state", keys=(TAUGHT, NICKNAME))
 
 

@@ -27,13 +27,12 @@ from core.store.runs import STORE_ROOT, RunRecord, list_runs
 from core.store.workspaces import Workspace
 from ui import figures, guard
 from ui.classroom import state
-from ui.classroom.projector import projector_link
+from ui.classroom.projector import join_link, projector_link
 from ui.polling import live_fragment
 from ui.text import plain
-from ui.workspace import address, current_workspace, link_params, private_link
+from ui.workspace import current_workspace, link_params, private_link
 
 LIVE_SECONDS = 3.0  # how often the teacher's table of students refreshes itself
-JOIN_PARAM = "join"
 
 
 def flash(kind: str, text: str) -> None:
@@ -70,7 +69,7 @@ def _join() -> None:
     except (ClassError, NicknameError) as error:
         flash("error", plain(error))
         return
-    st.query_params.pop(JOIN_PARAM, None)
+    st.query_params.pop(state.JOIN_PARAM, None)
     flash("success", f"You joined “{plain(room.name)}” as {plain(room.members[current_workspace().workspace_id])}.")
 
 
@@ -89,7 +88,7 @@ def _create() -> None:
 
 def join_panel() -> None:
     """A student's way in: the join code (from a join link, or typed) and a nickname."""
-    linked = st.query_params.get(JOIN_PARAM)
+    linked = st.query_params.get(state.JOIN_PARAM)
     if linked and not st.session_state.get(state.JOIN_CODE):
         st.session_state[state.JOIN_CODE] = classes.normalise_code(linked)[: classes.CODE_LENGTH]
     with st.container(border=True):
@@ -132,10 +131,11 @@ def links_panel(room: ClassRoom) -> None:
         st.markdown("**Join code** for your students")
         st.code(f"{room.join_code[:4]}-{room.join_code[4:]}", language=None)
         st.markdown("**Join link** (or share this)")
-        st.code(address({JOIN_PARAM: room.join_code}), language=None, wrap_lines=True)
+        st.code(join_link(room), language=None, wrap_lines=True)
     with right:
-        st.link_button("Projector view", projector_link(classes.projector_key(room.class_id, current_workspace(),
-                                                                                 STORE_ROOT)),
+        # The key is made once; afterwards the class record read for this page already holds it.
+        key = room.projector or classes.projector_key(room.class_id, current_workspace(), STORE_ROOT)
+        st.link_button("Projector view", projector_link(key),
                        icon=":material/co_present:", type="primary",
                        help="A page for the wall, in a new tab: the join code in large type, a QR code and the "
                             "leaderboard. It holds no key of yours: it can show, and change nothing.")
