@@ -119,8 +119,8 @@ def dataset_picker(on_load: Callable[[], None] | None = None) -> str:
         st.session_state[state.DATASET] = options[0]
     with st.sidebar:
         key = st.selectbox("Dataset", options, key=state.DATASET, format_func=loaders.dataset_label)
-        # Keyed so it stays open when the sidebar above it changes: the first visit's workspace note goes away
-        # on the upload's rerun, and an unkeyed expander then closed over the file the visitor had just chosen.
+        # Keyed so it stays open when the sidebar above it changes (the reading's progress line comes and goes
+        # there); `workspace_sidebar` keeps its one-time notes in a fixed slot for the same reason.
         with st.expander("Use your own images (.zip)", key=EXPANDER):
             limits = upload_limits()
             st.caption(

@@ -100,11 +100,15 @@ def workspace_sidebar() -> None:
     """The private link in the sidebar, the notice once for a new workspace, and why an address's key was refused."""
     problem = st.session_state.pop(state.WORKSPACE_PROBLEM, None)
     with st.sidebar:
-        if problem:
-            st.warning(problem, icon=":material/key_off:")
-        if st.session_state.pop(state.WORKSPACE_NOTICE, False):
-            st.info("This is your **private workspace**. Its link, below, is the only key to your runs: bookmark "
-                    "it. Anyone with it sees your work, and losing it means losing access.", icon=":material/key:")
+        # The one-time notes sit in a container that is always there: when they go on the next run, everything
+        # below keeps its place in the sidebar, so an expander a visitor opened (the zip upload) stays open.
+        with st.container():
+            if problem:
+                st.warning(problem, icon=":material/key_off:")
+            if st.session_state.pop(state.WORKSPACE_NOTICE, False):
+                st.info("This is your **private workspace**. Its link, below, is the only key to your runs: "
+                        "bookmark it. Anyone with it sees your work, and losing it means losing access.",
+                        icon=":material/key:")
         with st.expander("Your private link: bookmark it", icon=":material/key:"):
             st.code(private_link(), language=None, wrap_lines=True)
             st.caption("Open it on any device, in any tab, to see your runs and your training. Keep it to yourself.")
