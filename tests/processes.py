@@ -36,3 +36,14 @@ def descendants(*roots: int) -> list[int]:
         found.append(pid)
         stack.extend(tree.get(pid, []))
     return found
+
+
+def running(module: str) -> list[int]:
+    """Live (not zombie) processes running `python -m <module>`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if (entry.name.isdigit() and module.encode() in (entry / "cmdline").read_bytes()
+                    and (entry / "stat").read_text().split()[2] != "Z"):
+                found.append(int(entry.name))
+    return found

@@ -139,7 +139,7 @@ def test_a_check_waits_in_line_while_another_holds_the_only_slot(files):
     from core.jobs.slots import SlotLine
     from core.model.upload_check import CHECKS
     from core.store.runs import STORE_ROOT
-    from tests.robustness.test_pixel_budgets import _processes
+    from tests.processes import running
 
     holding, release, seen = threading.Event(), threading.Event(), []
 
@@ -148,7 +148,7 @@ def test_a_check_waits_in_line_while_another_holds_the_only_slot(files):
             holding.set()
             deadline = time.monotonic() + 3
             while time.monotonic() < deadline:  # meanwhile, no check of the page's may have started
-                seen.append(len(_processes("core.model.upload_check")))
+                seen.append(len(running("core.model.upload_check")))
                 time.sleep(0.1)
             release.set()
 

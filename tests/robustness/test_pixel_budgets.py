@@ -8,7 +8,6 @@ about 30 minutes and 785 MB of the server's memory a click.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -16,6 +15,7 @@ import core.data.image_folder as image_folder
 from core.data.image_folder import FolderLimits, ImageFolderError, read_image_folder
 from core.data.unpacking import ChildBudget, UnpackCancelled, read_upload
 from tests.app.harness import open_app
+from tests.processes import running
 from tests.robustness import bad_files
 from tests.robustness.conftest import assert_clean, assert_says
 from tests.robustness.test_zip_datasets import EXPLORER, load_zip
@@ -65,20 +65,7 @@ def test_a_hosted_server_refuses_a_zip_of_blank_giant_images(monkeypatch):
 
 def _children() -> list[int]:
     """Live `core.data.unpacking` processes."""
-    return _processes("core.data.unpacking")
-
-
-def _processes(module: str) -> list[int]:
-    """Live processes running `python -m <module>`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if (entry.name.isdigit() and module.encode() in (entry / "cmdline").read_bytes()
-                    and (entry / "stat").read_text().split()[2] != "Z"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+    return running("core.data.unpacking")
 
 
 def test_the_child_is_stopped_by_its_memory_limit_with_a_clear_message():
