@@ -46,3 +46,29 @@ def test_the_projector_view_shows_the_code_and_a_readable_qr_and_no_key(browser_
         wall.close()
     finally:
         room.close()
+
+
+def test_the_projector_board_follows_new_runs_on_its_timer(browser_context, app_server, tmp_path):
+    """The board is a fragment on a timer, which AppTest never runs: a run stored after the page opened appears."""
+    from core.classroom.classes import create_class, join_class, projector_key
+    from core.store.runs import STORE_ROOT
+    from core.store.workspaces import create_workspace
+    from tests.unit.test_classroom import store_run
+
+    teacher = create_workspace(STORE_ROOT)[1]
+    room = create_class("Timer lesson", teacher, STORE_ROOT)
+    wall = browser_context.new_page()
+    wall.set_default_timeout(60_000)
+    try:
+        wall.goto(f"{app_server.url}/projector?projector={projector_key(room.class_id, teacher, STORE_ROOT)}")
+        wait_until_idle(wall)
+        expect(wall.get_by_text("No finished run yet")).to_be_visible()
+        student = create_workspace(STORE_ROOT)[1]
+        join_class(room.join_code, "Grace", student, STORE_ROOT)
+        store_run(STORE_ROOT, student.workspace_id, 0.875, seconds=0.01)
+        expect(wall.get_by_text("each student's best run")).to_be_visible(timeout=20_000)  # no reload
+        expect(wall.locator('[data-testid="stDataFrame"]')).to_be_visible()
+        assert_no_exception(wall)
+        wall.screenshot(path=str(tmp_path / "projector-board.png"))
+    finally:
+        wall.close()
