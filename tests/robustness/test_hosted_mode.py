@@ -49,6 +49,8 @@ def test_caps_show_in_the_widgets_and_the_sidebar(hosted, data_dir):
     # The recommended digits run (30 epochs) arrives within the cap: no correction greets the student.
     assert app.slider(key=setting_key("epochs")).value == 20
     assert not any("more than this server allows" in info.value for info in app.info)
+    assert any("tuned for this dataset" in caption.value and "· 20 epochs ·" in caption.value
+               for caption in app.caption)  # and its caption says what will train
     app.selectbox(key=state.DATASET).select("mnist")
     rerun(app)
     assert app.select_slider(key=setting_key("subset")).options[-1] == "20,000"  # not MNIST's 60,000

@@ -39,15 +39,19 @@ def setting_key(name: str) -> str:
     return f"{state.SETTING}{_KEYS.get(name, name)}"
 
 
-def _state_for(config: TrainConfig) -> dict[str, object]:
-    """The session-state values that make this page's widgets show `config`, within the server's epoch cap.
+def _fitted(config: TrainConfig, max_epochs: int | None = None) -> TrainConfig:
+    """A recipe as this server trains it: its epochs within the server's cap (`current_limits()` by default).
 
-    The digits recipe's 30 epochs met every hosted student with "30 epochs are more than this server allows;
-    set to 20." on arrival: a recipe applied here fits the server first.
+    The one place a recipe meets the cap. The digits recipe's 30 epochs met every hosted student with "30 epochs
+    are more than this server allows; set to 20." on arrival, and its caption still said 30.
     """
-    cap = current_limits().max_epochs
-    if cap is not None and config.epochs > cap:
-        config = replace(config, epochs=cap)
+    cap = current_limits().max_epochs if max_epochs is None else max_epochs
+    return replace(config, epochs=cap) if cap is not None and config.epochs > cap else config
+
+
+def _state_for(config: TrainConfig) -> dict[str, object]:
+    """The session-state values that make this page's widgets show `config`, within the server's epoch cap."""
+    config = _fitted(config)
     values = {setting_key(name): getattr(config, name) for name in _WIDGET_FIELDS}
     values[setting_key("subset")] = config.subset or _ALL_IMAGES
     values[setting_key("target_on")] = config.target_accuracy > 0
@@ -82,9 +86,8 @@ def apply_lesson(dataset: str) -> None:
 def settings_origin(dataset: str, max_epochs: int | None = None) -> str:
     """Where the page's settings come from now: "lesson", "tuned" or "own" (edited)."""
     current = {name: st.session_state.get(setting_key(name)) for name in _SETTINGS_SHOWN}
-    for origin, wanted in (("tuned", default_config(dataset)), ("lesson", default_config(dataset, "dense"))):
-        if max_epochs is not None:  # a hosted server's cap lowered the epochs: still the same settings
-            wanted.epochs = min(wanted.epochs, max_epochs)
+    for origin, recipe in (("tuned", default_config(dataset)), ("lesson", default_config(dataset, "dense"))):
+        wanted = _fitted(recipe, max_epochs)  # a hosted server's cap lowered the epochs: still the same settings
         if current == {name: getattr(wanted, name) for name in _SETTINGS_SHOWN}:
             return origin
     return "own"
@@ -95,13 +98,14 @@ def settings_note(dataset: str, max_epochs: int | None = None) -> None:
     origin = settings_origin(dataset, max_epochs)
     tuned_for = default_config(dataset).model_key
     if origin == "lesson":
-        st.caption(f"Trains with **the lessons' settings**: {settings_line(default_config(dataset, 'dense'))}.")
+        st.caption(f"Trains with **the lessons' settings**: "
+                   f"{settings_line(_fitted(default_config(dataset, 'dense'), max_epochs))}.")
     elif origin == "tuned":
         note = "" if st.session_state.get(state.PRESET) == tuned_for else (
             f" They were tuned for `{tuned_for}`: on another model they may train poorly; **Lesson settings** "
             "suit every model.")
-        st.caption(f"Trains with **the settings tuned for this dataset**: {settings_line(default_config(dataset))}."
-                   + note)
+        st.caption(f"Trains with **the settings tuned for this dataset**: "
+                   f"{settings_line(_fitted(default_config(dataset), max_epochs))}." + note)
     else:
         st.caption("Trains with **your own settings** (tab 2).")
 
@@ -133,9 +137,7 @@ def is_recommended(config: TrainConfig | None, dataset: str, max_epochs: int | N
     """Whether `config` is the dataset's recommended config, as far as a server's caps allow."""
     if config is None:
         return False
-    wanted = default_config(dataset)
-    if max_epochs is not None:
-        wanted.epochs = min(wanted.epochs, max_epochs)
+    wanted = _fitted(default_config(dataset), max_epochs)
     return _comparable(replace(config, subset=0 if max_images and config.subset == max_images else config.subset)) \
         == _comparable(wanted)
 
