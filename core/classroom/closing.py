@@ -14,6 +14,9 @@ import time
 import zipfile
 from pathlib import Path
 
+import pandas as pd
+
+from core.classroom.board import best_per_student, board_frame, leaderboard
 from core.classroom.classes import (
     ClassRoom,
     all_classes,
@@ -24,7 +27,9 @@ from core.classroom.classes import (
     save_class,
     taught_class,
 )
-from core.store.runs import RUNS, STORE_ROOT, StoreError, delete_run, list_runs, saved_at
+from core.evaluate.comparison import parameters, spec_summary
+from core.evaluate.spreadsheet import csv_text
+from core.store.runs import RUNS, STORE_ROOT, RunRecord, StoreError, delete_run, list_runs, saved_at
 from core.store.workspaces import Workspace
 
 
@@ -70,19 +75,49 @@ def remove_late_class_runs(root: Path = STORE_ROOT) -> list[str]:
     return removed
 
 
+def run_settings_frame(room: ClassRoom, records: list[RunRecord]) -> pd.DataFrame:
+    """Every run of the class with its settings and metrics, one row a run (`runs.csv` in the results zip)."""
+    rows = []
+    for record in records:
+        settings, test = record.hyperparameters, record.metrics.get("test", {})
+        rows.append({"student": room.members.get(record.owner, "?"), "run": record.name, "run id": record.run_id,
+                     "dataset": record.dataset, "status": record.status, "stop reason": record.stop_reason,
+                     "model": spec_summary(record), "parameters": parameters(record),
+                     "epochs": record.epochs_trained, **{name: settings.get(name) for name in SETTINGS},
+                     "test accuracy": test.get("accuracy"), "test loss": test.get("loss"),
+                     "training s": round(record.training_seconds, 1), "saved": record.created})
+    return pd.DataFrame(rows)
+
+
+SETTINGS = ("batch_size", "optimizer", "learning_rate", "schedule", "seed")  # runs.csv's columns of settings
+
+
 def class_archive(room: ClassRoom, root: Path = STORE_ROOT) -> bytes:
-    """Every student run of the class as one zip: `<nickname>/<run id>/model.keras, meta.json`,
-    and `class.json` naming the class, its students and its shared runs."""
+    """The lesson's results as one zip.
+
+    - `leaderboard.csv`: each student's best run, the table the teacher sees (`board.board_frame`);
+    - `runs.csv`: every run with its settings and metrics;
+    - `<nickname>/<run id>/model.keras, meta.json` for every run;
+    - `class.json`: the class, its students and its shared runs.
+
+    Every text cell of the CSVs is safe to open in a spreadsheet (`core.evaluate.spreadsheet`).
+    """
+    records = class_runs(room, root)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("class.json", json.dumps({"name": room.name, "students": sorted(room.members.values()),
-                                                   "shared": room.shared}, indent=1))
-        for record in class_runs(room, root):
+                                                   "shared": room.shared, "closed": bool(room.closed)}, indent=1))
+        archive.writestr("leaderboard.csv", csv_text(board_frame(best_per_student(leaderboard(room, records)))))
+        archive.writestr("runs.csv", csv_text(run_settings_frame(room, records)))
+        for record in records:
             folder = root / RUNS / record.run_id
             nickname = _safe_folder(room.members.get(record.owner, "student"))
-            for path in sorted(folder.iterdir()):
-                if path.is_file():
-                    archive.write(path, f"{nickname}/{record.run_id}/{path.name}")
+            with contextlib.suppress(OSError):  # deleted meanwhile by its student
+                for path in sorted(folder.iterdir()):
+                    if path.is_file():
+                        # A .keras file is a zip already: stored as it is, not compressed again.
+                        kind = zipfile.ZIP_STORED if path.suffix == ".keras" else zipfile.ZIP_DEFLATED
+                        archive.write(path, f"{nickname}/{record.run_id}/{path.name}", compress_type=kind)
     return buffer.getvalue()
 
 

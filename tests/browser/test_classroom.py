@@ -138,12 +138,13 @@ def test_a_class_in_the_browser(browser_context, data_dir, tmp_path, monkeypatch
         wait_until_idle(second)
         expect(second.get_by_text(re.compile("finished after")).first).to_be_visible()
 
-        # The end of the lesson: the teacher downloads every run as one zip, then closes the class.
-        teacher.get_by_text("End of the lesson: close the class").click()
+        # The end of the lesson: the teacher downloads the results as one zip, then closes the class.
         with teacher.expect_download() as download:
-            teacher.get_by_role("button", name="Download every student run (.zip)").click()
+            teacher.get_by_role("button", name="Download results (.zip)").click()
         with zipfile.ZipFile(download.value.path()) as archive:
             assert sum(name.endswith("/model.keras") for name in archive.namelist()) == 3
+            assert "leaderboard.csv" in archive.namelist()
+        teacher.get_by_text("End of the lesson: close the class").click()
         confirm = teacher.get_by_test_id("stCheckbox").filter(has_text="I understand: closing deletes")
         confirm.locator("label").click()  # the label, as a person clicks it (the input itself is hidden)
         expect(teacher.get_by_role("checkbox", name=re.compile("I understand: closing deletes"))).to_be_checked()

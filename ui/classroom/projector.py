@@ -8,10 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from core.classroom import classes
-from core.classroom.board import leaderboard
+from core.classroom.board import best_per_student, board_frame, leaderboard
 from core.classroom.classes import ClassRoom
 from core.classroom.qr import qr_png
-from core.data.numbers import percent
 from core.store.runs import STORE_ROOT
 from ui.classroom import state
 from ui.polling import live_fragment
@@ -32,14 +31,8 @@ def join_link(room: ClassRoom) -> str:
 
 def best_runs(room: ClassRoom) -> pd.DataFrame:
     """Each student's best run, best first: the wall shows people, not a student's every attempt."""
-    seen, rows = set(), []
-    for row in leaderboard(room, classes.class_runs(room, STORE_ROOT)):
-        if row.owner in seen:
-            continue
-        seen.add(row.owner)
-        rows.append({"rank": len(rows) + 1, "student": row.nickname, "test accuracy": percent(row.test_accuracy, 1),
-                     "model": row.model, "training s": round(row.training_seconds, 1)})
-    return pd.DataFrame(rows, columns=["rank", "student", "test accuracy", "model", "training s"])
+    frame = board_frame(best_per_student(leaderboard(room, classes.class_runs(room, STORE_ROOT))))
+    return frame[["rank", "student", "test accuracy", "model", "training s"]]
 
 
 def _board(class_id: str) -> None:

@@ -14,9 +14,11 @@ CLOSE_CONFIRM = "class_close_confirm"  # the tick that arms "Close the class"
 MESSAGE = "class_message"  # the outcome of the last action, shown once: (kind, text)
 LAST_STUDENTS = "class_last_students"  # class id → (rows, when): the live table as last seen, for a queue outage
 PACE = "class_live_pace"  # the live table's poll interval (ui.polling.Pace)
+BOARD_VIEW = "class_board_view"  # the leaderboard: "best" (each student's best run) or "all" runs
 
 # Buttons
 CREATE, JOIN, LEAVE, CLOSE = "class_create", "class_join", "class_leave", "class_close"
+RESULTS = "class_results"  # the "Download results" button
 SHARE, OPEN_EVALUATE = "class_share", "class_open_evaluate"  # act on the leaderboard's picked run
 NEW_CODE, REMOVE, REMOVED = "class_new_code", "class_remove", "class_removed"  # the roster: a new code, take out
 REMOVED_WHO = "class_removed_who"  # the students picked to take out
@@ -24,7 +26,7 @@ REMOVED_WHO = "class_removed_who"  # the students picked to take out
 # Address parameters: a join link's code, and the projector view's key.
 JOIN_PARAM, PROJECTOR_PARAM = "join", "projector"
 
-KEPT = KeptKeys("ui.classroom.state", keys=(TAUGHT, NICKNAME))
+KEPT = KeptKeys("ui.classroom.state", keys=(TAUGHT, NICKNAME, BOARD_VIEW))
 
 
 def open_shared_key(run_id: str) -> str:

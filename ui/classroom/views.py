@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core.classroom import classes, closing
-from core.classroom.board import BoardRow, best_rank, leaderboard
+from core.classroom.board import best_per_student, best_rank, board_frame, leaderboard
 from core.classroom.classes import ClassError, ClassRoom
 from core.classroom.live import student_states
 from core.classroom.nicknames import MAX_NICKNAME, NicknameError
@@ -222,15 +222,7 @@ def _students_table(class_id: str, runs_on_board: int) -> None:
     st.dataframe(spreadsheet_safe(pd.DataFrame([{"student": row.nickname,
                                                  "state": f"{row.state} (stale)" if stale else row.state,
                                                  "detail": row.detail, "run": row.run_name} for row in rows])),
-                 hide_index=True, width="stretch")
-
-
-def board_frame(rows: list[BoardRow]) -> pd.DataFrame:
-    """The leaderboard as a table (cells are text to the browser, never HTML)."""
-    return pd.DataFrame([{"rank": row.rank, "student": row.nickname, "run": row.run_name,
-                          "test accuracy": percent(row.test_accuracy, 1), "model": row.model,
-                          "parameters": row.parameters, "training s": round(row.training_seconds, 1),
-                          "shared": "yes" if row.shared else ""} for row in rows])
+                 hide_index=True, width="stretch", height=table_height(len(rows)))
 
 
 def _share(class_id: str, run_id: str, shared: bool) -> None:
@@ -242,13 +234,50 @@ def _share(class_id: str, run_id: str, shared: bool) -> None:
     flash("success", "Shared with the class." if shared else "No longer shared.")
 
 
+BOARD_VIEWS = {"best": "Each student's best run", "all": "All runs"}
+ROW_PX, HEADER_PX = 35, 38  # a dataframe's row and header heights: a table this tall never scrolls inside
+
+
+def table_height(rows: int) -> int:
+    """The height that shows `rows` rows without an inner scroll bar (a class of 30 in one glance)."""
+    return HEADER_PX + ROW_PX * max(rows, 1) + 2
+
+
+def board_columns(every_run: bool) -> dict:
+    """Column widths in pixels that fit the page at 1280 px with the sidebar open (about 810 px for the table):
+    no column cut off, no sideways scrolling. Each student's best run leaves out the run's name (a class's runs
+    are mostly a preset's name and differ little), which gives the student and the model more room."""
+    name, model = (140, 140) if every_run else (200, 215)
+    return {
+        "rank": st.column_config.NumberColumn("rank", width=45),
+        "student": st.column_config.TextColumn("student", width=name),
+        "test accuracy": st.column_config.TextColumn("test accuracy", width=85),
+        "model": st.column_config.TextColumn("model", width=model, help="A preset's name, or the layers in order"),
+        "parameters": st.column_config.NumberColumn("parameters", width=85, format="localized"),
+        "epochs": st.column_config.NumberColumn("epochs", width=55),
+        "training s": st.column_config.NumberColumn("training s", width=75),
+        "run": st.column_config.TextColumn("run", width=130) if every_run else None,
+        "shared": st.column_config.TextColumn("shared", width=55),
+    }
+
+
 def leaderboard_panel(room: ClassRoom, runs: list[RunRecord]) -> None:
-    rows = leaderboard(room, runs)
-    st.markdown("**Leaderboard** by test accuracy")
+    every = leaderboard(room, runs)
+    top, pick = st.columns([3, 2], vertical_alignment="bottom")
+    top.markdown("**Leaderboard** by test accuracy")
+    if st.session_state.get(state.BOARD_VIEW) not in BOARD_VIEWS:  # the first visit, or the choice clicked off
+        st.session_state[state.BOARD_VIEW] = "best"
+    view = pick.segmented_control("Show", list(BOARD_VIEWS), format_func=BOARD_VIEWS.__getitem__,
+                                  key=state.BOARD_VIEW, label_visibility="collapsed") or "best"
+    rows = every if view == "all" else best_per_student(every)
     if not rows:
         st.caption("No finished run yet: rows appear as your students' runs finish.")
         return
-    st.dataframe(spreadsheet_safe(board_frame(rows)), hide_index=True, width="stretch")
+    st.dataframe(spreadsheet_safe(board_frame(rows)), hide_index=True, width="stretch",
+                 column_config=board_columns(view == "all"), height=table_height(len(rows)))
+    if view != "all" and len(every) > len(rows):
+        st.caption(f"{len(every)} runs in all: pick “All runs” to see each student's every run.")
+    rows = every  # the actions below reach any run, not only the best ones
     by_id = {row.run_id: row for row in rows}
     if st.session_state.get(state.PICKED_RUN) not in by_id:  # a run deleted meanwhile, or the first visit
         st.session_state[state.PICKED_RUN] = rows[0].run_id
@@ -312,13 +341,39 @@ def _close(class_id: str) -> None:
     flash("success", f"Class closed: {len(removed)} student run{'s' if len(removed) != 1 else ''} removed.")
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _results_zip(class_id: str, fingerprint: str) -> bytes:
+    # One zip a class and state of its runs, shared by the teacher's tabs; a new run makes a new fingerprint.
+    room = classes.load_class(class_id, STORE_ROOT)
+    return closing.class_archive(room, STORE_ROOT) if room is not None else b""
+
+
+def _fingerprint(room: ClassRoom, runs: list[RunRecord]) -> str:
+    return repr((sorted((record.run_id, record.name, record.created) for record in runs), sorted(room.members.items()),
+                 sorted(room.shared), room.closed))
+
+
+def results_panel(room: ClassRoom, runs: list[RunRecord]) -> None:
+    """The lesson's results, one click away: every model, every run's settings and metrics, and the leaderboard.
+
+    The zip is made when the page is drawn (again when a run lands: the live table reruns the page), not on the
+    click: a file made on the click belongs to no session, and Streamlit deletes such a file after the next two
+    script runs of any session, which in a class of live tabs came before the browser fetched it.
+    """
+    data = _results_zip(room.class_id, _fingerprint(room, runs))
+    left, right = st.columns([2, 3], vertical_alignment="center")
+    left.download_button("Download results (.zip)", data=data, file_name=f"class-results-{room.class_id}.zip",
+                         mime="application/zip", icon=":material/download:", on_click="ignore",
+                         key=state.RESULTS, type="primary")
+    right.caption(f"{len(runs)} run{'s' if len(runs) != 1 else ''} · {len(data) / 1e6:.1f} MB: `leaderboard.csv` "
+                  "(each student's best run), `runs.csv` (every run's settings and metrics), and each run's "
+                  "model.keras and meta.json in a folder per student.")
+
+
 def close_panel(room: ClassRoom) -> None:
     with st.expander("End of the lesson: close the class", icon=":material/lock:",
                      expanded=bool(st.session_state.get(state.CLOSE_CONFIRM))):
-        st.download_button("Download every student run (.zip)", data=lambda: closing.class_archive(room, STORE_ROOT),
-                           file_name="class-runs.zip", mime="application/zip", icon=":material/download:",
-                           on_click="ignore")
-        st.caption("Each run's model.keras and meta.json, in a folder per student, and class.json.")
+        st.caption("Download the results first (above).")
         confirmed = st.checkbox("I understand: closing deletes every student run of this class, and its code "
                                 "stops working.", key=state.CLOSE_CONFIRM)
         st.button("Close the class", type="primary", disabled=not confirmed, on_click=_close, args=(room.class_id,),
@@ -338,6 +393,7 @@ def teacher_view(rooms: list[ClassRoom]) -> None:
     runs = classes.class_runs(room, STORE_ROOT)
     live_students(room.class_id, len(runs))
     leaderboard_panel(room, runs)
+    results_panel(room, runs)
     close_panel(room)
 
 
