@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.classroom.ending import class_sidebar_note
 from ui.hosting import enforce_upload_cap, sidebar_note
 from ui.navigation import init_state, route
 from ui.polling import start_collector
@@ -11,4 +12,5 @@ start_collector()  # the full collection Streamlit no longer runs after every re
 enforce_upload_cap()  # hosted mode: Streamlit's upload endpoint itself refuses files over the cap
 init_state()
 sidebar_note()
+class_sidebar_note()  # a student's class about to close, or closed: said on every page
 route()

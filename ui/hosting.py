@@ -14,8 +14,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.classroom.classes import open_class_teachers
-from core.classroom.closing import expire_classes, remove_class_files, remove_late_class_runs
+from core.classroom.classes import class_teachers
+from core.classroom.closing import expire_classes, expire_closed_classes
 from core.jobs.jobs import prune_jobs
 from core.jobs.queue import training_queue
 from core.store.access import Access
@@ -60,12 +60,12 @@ def upkeep(root: Path = STORE_ROOT, force: bool = False) -> None:
     for problem in caps.problems:  # the operator's typo, in the server log rather than on visitors' pages
         _log.warning(problem)
     remove_partials(root)
-    remove_late_class_runs(root)  # a closed class's run that its closing stopped, stored just after it
     if caps.hosted and caps.run_hours is not None:
+        # A closed class is its teacher's to read for as long as a visitor's run is kept, then goes with its runs.
+        expire_closed_classes(caps.run_hours, root, now)
         expire_runs(caps.run_hours, root, now)
         prune_jobs(root, older_than=caps.run_hours * 3600.0)
-        expire_workspaces(caps.run_hours, root, now, keep=open_class_teachers(root))
-        remove_class_files(caps.run_hours, root, now)
+        expire_workspaces(caps.run_hours, root, now, keep=class_teachers(root))
     if caps.hosted and caps.class_hours is not None:
         expire_classes(caps.class_hours, root, now)
 

@@ -67,6 +67,8 @@ class ClassRoom:
             it are theirs, not the class's, and closing the class leaves them alone.
         projector: The projector view's key: it shows the class's name, join code and leaderboard, and
             nothing else (never the teacher's workspace key, which can close the class).
+        warned: Seconds since the epoch when the teacher told the students the class is about to close; 0 if
+            not (yet). Their pages say so, so they can download what they want to keep.
     """
 
     class_id: str
@@ -79,13 +81,14 @@ class ClassRoom:
     shared: list[str] = field(default_factory=list)
     joined: dict[str, float] = field(default_factory=dict)
     projector: str = ""
+    warned: float = 0.0
 
     @property
     def is_open(self) -> bool:
         return not self.closed
 
     def made_here(self, record: RunRecord, root: Path) -> bool:
-        """Whether a run was started by a member after they joined.
+        """Whether a run was started by a member after they joined, and before the class closed.
 
         Its start is taken as its save time less its time in the worker (or its training time): never earlier
         than the true start, so a run started after joining always counts. (The save time is stored to the
@@ -94,7 +97,10 @@ class ClassRoom:
         if record.source != RUNS or record.owner not in self.members:
             return False
         began = saved_at(record, root) + 1.0 - max(record.training_seconds, record.wall_seconds or 0.0)
-        return began >= self.joined.get(record.owner, self.created)
+        # A run its closing stopped began before it and is the class's, though stored just after; a run begun
+        # after the closing is the student's own.
+        before_closing = not self.closed or began - 1.0 < self.closed
+        return began >= self.joined.get(record.owner, self.created) and before_closing
 
 
 def classes_folder(root: Path) -> Path:
@@ -162,9 +168,10 @@ def all_classes(root: Path = STORE_ROOT) -> list[ClassRoom]:
     return sorted((room for room in found if room is not None), key=lambda room: room.created)
 
 
-def open_class_teachers(root: Path = STORE_ROOT) -> frozenset[str]:
-    """The workspaces teaching an open class: kept by the store's upkeep however long they go unused."""
-    return frozenset(room.teacher for room in all_classes(root) if room.is_open)
+def class_teachers(root: Path = STORE_ROOT) -> frozenset[str]:
+    """The workspaces teaching a class still on file (open, or closed and not yet expired): kept by the store's
+    upkeep however long they go unused, since the teacher link is the only way back to the class's results."""
+    return frozenset(room.teacher for room in all_classes(root))
 
 
 def normalise_code(text: object) -> str:
@@ -282,8 +289,8 @@ def _remove_member(class_id: str, member: str, root: Path) -> None:
 def leave_class(workspace: Workspace, root: Path = STORE_ROOT) -> None:
     """Takes `workspace` out of its class (its runs stay its own).
 
-    A closed class keeps its member list until its file goes, so that `remove_late_class_runs` still
-    knows whose late runs belong to it.
+    A closed class keeps its member list until its file goes: its teacher still reads their runs, and may
+    reopen it.
     """
     with classes_lock(root):
         room = load_class(workspace.class_id, root) if workspace.class_id else None
@@ -399,9 +406,9 @@ def access_for(workspace: Workspace | None, root: Path = STORE_ROOT) -> Access |
     if workspace is None:
         return None
     readable, shared = set(), set()
-    for class_id in workspace.teaches:
+    for class_id in workspace.teaches:  # a closed class too: its teacher reads its results until it expires
         room = load_class(class_id, root)
-        if room is not None and room.is_open:
+        if room is not None:
             readable.update(room.members)
             shared.update(room.shared)
     room = load_class(workspace.class_id, root) if workspace.class_id else None

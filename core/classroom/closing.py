@@ -1,6 +1,8 @@
-"""The end of a class: closing it (its runs made in the class go, after the teacher's zip of them), closing itself
-when it expires, removing the runs its closing stopped but that were stored just after, and removing a closed
-class's files once its runs are long gone.
+"""The end of a class: warning its students, closing it (or it closes itself when it expires), reopening it, the
+zip of its results, and deleting it with the runs made in it (by its teacher, or by the upkeep some hours after
+the closing).
+
+A closed class stays readable to its teacher until it is deleted: the leaderboard, the curves and the zip.
 
 Each of these runs on the class files of `core.classroom.classes`, under its lock.
 """
@@ -18,25 +20,30 @@ import pandas as pd
 
 from core.classroom.board import best_per_student, board_frame, leaderboard
 from core.classroom.classes import (
+    MAX_OPEN_CLASSES,
+    ClassError,
     ClassRoom,
     all_classes,
     class_runs,
     classes_folder,
     classes_lock,
     forget_keys,
+    load_class,
+    reload_workspace,
     save_class,
     taught_class,
 )
 from core.evaluate.comparison import parameters, spec_summary
 from core.evaluate.spreadsheet import csv_text
-from core.store.runs import RUNS, STORE_ROOT, RunRecord, StoreError, delete_run, list_runs, saved_at
+from core.store.runs import RUNS, STORE_ROOT, RunRecord, StoreError, delete_run
 from core.store.workspaces import Workspace
 
 
-def close_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT, now: float | None = None) -> list[str]:
-    """Closes a class: no one can join it any more, and its students' runs are deleted.
+def close_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT, now: float | None = None) -> ClassRoom:
+    """Closes a class: its code stops working, and its shared runs are no longer shown to its students.
 
-    Download them first with `class_archive`. Returns the ids of the runs removed.
+    Its runs stay, for its teacher to read and download (and the students' own to them), until it expires
+    (`expire_closed_classes`) or its teacher deletes it (`delete_class`). Until then it can be reopened.
 
     Raises:
         ClassError: If the class is not the teacher's.
@@ -44,34 +51,80 @@ def close_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT, now:
     with classes_lock(root):
         room = taught_class(class_id, teacher, root)
         room.closed = room.closed or (time.time() if now is None else now)
-        save_class(room, root)  # closed first: a crash below leaves runs to remove, never a class still open
+        save_class(room, root)
+    return room
+
+
+def reopen_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) -> ClassRoom:
+    """Opens a closed class again, with its code, its students and its runs, as it was before the closing.
+
+    Raises:
+        ClassError: If the class is not the teacher's (or has expired), or the teacher already has the most open
+            classes a workspace may have.
+    """
+    with classes_lock(root):
+        room = taught_class(class_id, teacher, root)
+        if room.is_open:
+            return room
+        teaching = [other for other_id in reload_workspace(teacher, root).teaches if other_id != class_id
+                    and (other := load_class(other_id, root)) is not None and other.is_open]
+        if len(teaching) >= MAX_OPEN_CLASSES:
+            raise ClassError(f"You have {len(teaching)} open classes, the most one workspace may have. Close one "
+                             "before you reopen this one.")
+        room.closed, room.warned = 0.0, 0.0
+        save_class(room, root)
+    return room
+
+
+def warn_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT, now: float | None = None) -> ClassRoom:
+    """Tells the class's students, on their pages, that the class is about to close (or, with `now=0`, no more).
+
+    Raises:
+        ClassError: If the class is not the teacher's, or is closed.
+    """
+    with classes_lock(root):
+        room = taught_class(class_id, teacher, root)
+        if not room.is_open:
+            raise ClassError("This class is closed.")
+        room.warned = time.time() if now is None else now
+        save_class(room, root)
+    return room
+
+
+def delete_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) -> list[str]:
+    """Deletes a class at once: its runs made in it, its file and its keys. Returns the ids of the runs removed.
+
+    Raises:
+        ClassError: If the class is not the teacher's, or is still open (close it first: that stops its runs).
+    """
+    room = taught_class(class_id, teacher, root)
+    if room.is_open:
+        raise ClassError("Close the class before you delete it.")
+    return _remove_class(room, root)
+
+
+def _remove_class(room: ClassRoom, root: Path) -> list[str]:
+    # The runs first: a crash between the two leaves a class file to retry with, never runs nobody can find.
     removed = []
     for record in class_runs(room, root):
         with contextlib.suppress(StoreError, OSError):  # deleted meanwhile by its student
             delete_run(record.run_id, root)
             removed.append(record.run_id)
+    with classes_lock(root):
+        forget_keys(room, root)
+        (classes_folder(root) / f"{room.class_id}.json").unlink(missing_ok=True)
     return removed
 
 
-def remove_late_class_runs(root: Path = STORE_ROOT) -> list[str]:
-    """Removes closed classes' runs that started before the closing but were stored after it; returns their ids.
-
-    Closing stops its students' training runs, and a stopped run is still stored, a moment after
-    `close_class` deleted the others. Runs a student starts after the closing are theirs and stay. The
-    upkeep calls this, and the Class page after closing.
-    """
-    closed = [room for room in all_classes(root) if not room.is_open]
-    if not closed:
-        return []
-    runs = [record for record in list_runs(root) if record.source == RUNS]  # one look at the store for all
+def expire_closed_classes(keep_hours: float, root: Path = STORE_ROOT, now: float | None = None) -> list[str]:
+    """Deletes classes closed more than `keep_hours` ago, with the runs made in them (upkeep, hosted); returns
+    the ids of the classes removed."""
+    cutoff = (time.time() if now is None else now) - keep_hours * 3600.0
     removed = []
-    for room in closed:
-        for record in runs:
-            # Started before the closing: saved, less its training time (its evaluation makes it earlier still).
-            if room.made_here(record, root) and saved_at(record, root) - record.training_seconds < room.closed:
-                with contextlib.suppress(StoreError, OSError):  # deleted meanwhile
-                    delete_run(record.run_id, root)
-                    removed.append(record.run_id)
+    for room in all_classes(root):
+        if room.closed and room.closed < cutoff:
+            _remove_class(room, root)
+            removed.append(room.class_id)
     return removed
 
 
@@ -131,7 +184,7 @@ def expire_classes(older_than_hours: float, root: Path = STORE_ROOT, now: float 
     """Closes open classes created more than `older_than_hours` ago (upkeep); returns their ids.
 
     A class is a lesson: one left open would keep its code working, and its teacher's workspace kept,
-    for ever. Its runs made in the class go as when its teacher closes it (`remove_late_class_runs`).
+    for ever. It is then as if its teacher had closed it: readable, and deleted `keep_hours` later.
     """
     now = time.time() if now is None else now
     closed = []
@@ -142,15 +195,3 @@ def expire_classes(older_than_hours: float, root: Path = STORE_ROOT, now: float 
                 save_class(room, root)
                 closed.append(room.class_id)
     return closed
-
-
-def remove_class_files(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None) -> list[str]:
-    """Removes closed classes' files once `older_than_hours` have passed since closing (upkeep)."""
-    cutoff = (time.time() if now is None else now) - older_than_hours * 3600.0
-    removed = []
-    for room in all_classes(root):
-        if room.closed and room.closed < cutoff:
-            forget_keys(room, root)
-            (classes_folder(root) / f"{room.class_id}.json").unlink(missing_ok=True)
-            removed.append(room.class_id)
-    return removed

@@ -165,8 +165,8 @@ def expire_workspaces(older_than_hours: float, root: Path = STORE_ROOT, now: flo
 
     A workspace with a run left keeps its record, so its link still opens that run until the
     run itself expires (`core.store.runs.expire_runs`). So does every workspace in `keep`: the
-    teachers of open classes (`core.classroom.classes.open_class_teachers`), whose teacher link must
-    work until they close the class.
+    teachers of classes still on file (`core.classroom.classes.class_teachers`), whose teacher link must
+    work until the class is deleted.
     """
     folder = root / WORKSPACES
     if not folder.is_dir():

@@ -145,17 +145,27 @@ def test_a_class_in_the_browser(browser_context, data_dir, tmp_path, monkeypatch
             assert sum(name.endswith("/model.keras") for name in archive.namelist()) == 3
             assert "leaderboard.csv" in archive.namelist()
         teacher.get_by_text("End of the lesson: close the class").click()
-        confirm = teacher.get_by_test_id("stCheckbox").filter(has_text="I understand: closing deletes")
+        teacher.get_by_role("button", name="Warn the students").click()
+        wait_until_idle(teacher)
+        students[1].goto(f"{server.url}/train?ws={workspace_key(students[1])}")  # a student on another page
+        wait_until_idle(students[1])
+        expect(students[1].get_by_test_id("stSidebar").get_by_text("about to close")).to_be_visible()
+        confirm = teacher.get_by_test_id("stCheckbox").filter(has_text="I understand: closing stops")
         confirm.locator("label").click()  # the label, as a person clicks it (the input itself is hidden)
-        expect(teacher.get_by_role("checkbox", name=re.compile("I understand: closing deletes"))).to_be_checked()
+        expect(teacher.get_by_role("checkbox", name=re.compile("I understand: closing stops"))).to_be_checked()
         wait_until_idle(teacher)
         expect(teacher.get_by_role("button", name="Close the class")).to_be_enabled()
         teacher.get_by_role("button", name="Close the class").click()
         wait_until_idle(teacher)
-        expect(teacher.get_by_text("Class closed: 3 student runs removed.")).to_be_visible()
+        expect(teacher.get_by_text("Class closed.")).to_be_visible()
+        # Closed, the class stays the teacher's to read: its leaderboard and its results, and a way to reopen it.
+        expect(teacher.get_by_role("button", name="Reopen the class")).to_be_visible()
+        expect(teacher.get_by_role("button", name="Download results (.zip)")).to_be_visible()
+        expect(teacher.locator('[data-testid="stDataFrame"]')).to_have_count(1)  # the leaderboard
+        teacher.screenshot(path=str(tmp_path / "class-closed-teacher.png"))
         students[1].goto(f"{server.url}/classroom?ws={workspace_key(students[1])}")
         wait_until_idle(students[1])
-        expect(students[1].get_by_text("has been closed, so the runs you made in it are gone").first).to_be_visible()
+        expect(students[1].get_by_text("is closed. The runs you made in it are kept until").first).to_be_visible()
         for tab in (teacher, *students):
             assert_no_exception(tab)
         keys = {workspace_key(tab) for tab in (teacher, *students[:3])}

@@ -17,7 +17,7 @@ from core.classroom.classes import (
     new_join_code,
     remove_student,
 )
-from core.classroom.closing import close_class, expire_classes, remove_late_class_runs
+from core.classroom.closing import close_class, delete_class, expire_classes
 from core.classroom.nicknames import NicknameError
 from core.store.runs import StoreError, list_runs, rename_run
 from core.store.workspaces import create_workspace, read_workspace
@@ -31,15 +31,15 @@ def room(tmp_path):
     return tmp_path, teacher, create_class("Lesson", teacher, tmp_path)
 
 
-def test_closing_a_class_keeps_the_runs_a_student_made_before_joining(room):
+def test_deleting_a_class_keeps_the_runs_a_student_made_before_joining(room):
     root, teacher, lesson = room
     _, ada = create_workspace(root)
     before = store_run(root, ada.workspace_id, 0.9, seconds=60, name="my own, trained before she joined")
     join_class(lesson.join_code, "Ada", ada, root)
     during = store_run(root, ada.workspace_id, 0.8, seconds=0.01, name="in the lesson")
     assert [run.run_id for run in class_runs(load_class(lesson.class_id, root), root)] == [during]
-    assert close_class(lesson.class_id, teacher, root) == [during]
-    remove_late_class_runs(root)
+    close_class(lesson.class_id, teacher, root)
+    assert delete_class(lesson.class_id, teacher, root) == [during]
     assert [run.run_id for run in list_runs(root) if run.source == "runs"] == [before]
 
 

@@ -86,17 +86,28 @@ def test_a_forged_join_code_opens_nothing(lesson, code, words):
     assert_says(app, words)
 
 
-def test_a_class_closed_under_its_students_says_so_and_its_code_stops(lesson):
+def test_a_class_closed_under_its_students_warns_them_says_so_and_its_code_stops(lesson):
     teacher, room = lesson
     student = try_join(room.join_code, "Ada")
+    teacher.button(key=class_state.WARN).click()  # "Warn the students"
+    rerun(teacher)
+    rerun(student)
+    assert_says(student, "about to close")  # on the Class page and in the sidebar of every page
+    assert any("about to close" in element.value for element in student.sidebar.warning)
     teacher.checkbox(key=class_state.CLOSE_CONFIRM).check()
     rerun(teacher)
     teacher.button(key=class_state.CLOSE).click()
     rerun(teacher)
     assert_says(teacher, "Class closed")
+    assert_says(teacher, "Closed at")  # the teacher still has the class, with its reopen button
     rerun(student)
     assert_clean(student)
-    assert_says(student, "has been closed, so the runs you made in it are gone")
+    assert_says(student, "is closed. The runs you made in it are kept")
     late = try_join(room.join_code, "Bo")
     assert_says(late, "has been closed")
     assert all("Traceback" not in alert for alert in alerts(late))
+    teacher.button(key=class_state.REOPEN).click()
+    rerun(teacher)
+    assert_says(teacher, "is open again")
+    assert load_class(room.class_id).is_open
+    assert_says(try_join(room.join_code, "Bo"), "You joined")

@@ -16,15 +16,16 @@ from core.classroom.classes import (
     CODE_LENGTH,
     ClassError,
     access_for,
+    class_runs,
+    class_teachers,
     create_class,
     find_by_code,
     join_class,
     leave_class,
     load_class,
-    open_class_teachers,
     share_run,
 )
-from core.classroom.closing import class_archive, close_class, remove_late_class_runs
+from core.classroom.closing import class_archive, close_class, delete_class, expire_closed_classes, reopen_class
 from core.classroom.nicknames import MAX_NICKNAME, NicknameError, check_nickname
 from core.store.access import Access
 from core.store.runs import StoreError, delete_run, list_runs, load_record, rename_run, save_run
@@ -70,7 +71,7 @@ def test_a_key_opens_its_workspace_and_a_made_up_or_malformed_one_is_refused(tmp
             open_workspace(bad, tmp_path)
 
 
-def test_unused_workspaces_expire_unless_they_own_a_run_or_teach_an_open_class(tmp_path):
+def test_unused_workspaces_expire_unless_they_own_a_run_or_teach_a_class_still_on_file(tmp_path):
     long_ago = time.time() - 10 * 3600
     _, idle = create_workspace(tmp_path, now=long_ago)
     _, busy = create_workspace(tmp_path, now=long_ago)
@@ -78,11 +79,13 @@ def test_unused_workspaces_expire_unless_they_own_a_run_or_teach_an_open_class(t
     _, fresh = create_workspace(tmp_path)
     store_run(tmp_path, busy.workspace_id, 0.5)
     room = create_class("still teaching", teacher, tmp_path, now=long_ago)
-    assert expire_workspaces(6, tmp_path, keep=open_class_teachers(tmp_path)) == [idle.workspace_id]
+    assert expire_workspaces(6, tmp_path, keep=class_teachers(tmp_path)) == [idle.workspace_id]
     kept = {busy.workspace_id, teacher.workspace_id, fresh.workspace_id}
     assert {path.stem for path in (tmp_path / WORKSPACES).glob("*.json")} == kept
-    close_class(room.class_id, teacher, tmp_path)
-    assert expire_workspaces(6, tmp_path, keep=open_class_teachers(tmp_path)) == [teacher.workspace_id]
+    close_class(room.class_id, teacher, tmp_path)  # closed, but its results are still the teacher's to read
+    assert expire_workspaces(6, tmp_path, keep=class_teachers(tmp_path)) == []
+    assert expire_closed_classes(6, tmp_path, now=time.time() + 7 * 3600) == [room.class_id]
+    assert expire_workspaces(6, tmp_path, keep=class_teachers(tmp_path)) == [teacher.workspace_id]
 
 
 # The access rule --------------------------------------------------------------------------------------------
@@ -222,27 +225,55 @@ def test_leaving_a_class_takes_the_student_out(lesson):
     assert access_for(ada, root).shared_runs == frozenset()
 
 
-def test_closing_a_class_removes_its_runs_after_the_zip_and_its_code_opens_nothing(lesson):
+def test_a_closed_class_stays_readable_to_its_teacher_and_its_code_opens_nothing_until_reopened(lesson):
     root, teacher, room, (ada, bob, _) = lesson
     ada_run, bob_run = store_run(root, ada.workspace_id, 0.7), store_run(root, bob.workspace_id, 0.8)
-    teachers_own = store_run(root, teacher.workspace_id, 0.5)
-    archive = zipfile.ZipFile(io.BytesIO(class_archive(room, root)))
-    names = set(archive.namelist())
-    assert {f"Ada/{ada_run}/model.keras", f"Ada/{ada_run}/meta.json", f"Bob/{bob_run}/meta.json"} <= names
+    close_class(room.class_id, teacher, root)
+    closed = load_class(room.class_id, root)
+    assert not closed.is_open and {run.run_id for run in class_runs(closed, root)} == {ada_run, bob_run}
+    assert access_for(teacher, root).readable_owners == frozenset(room.members)  # the leaderboard, the zip
+    archive = zipfile.ZipFile(io.BytesIO(class_archive(closed, root)))
+    assert {f"Ada/{ada_run}/model.keras", f"Bob/{bob_run}/meta.json", "leaderboard.csv"} <= set(archive.namelist())
     assert json.loads(archive.read("class.json"))["students"] == ["Ada", "Bob", "Cy"]
-    assert sorted(close_class(room.class_id, teacher, root)) == sorted([ada_run, bob_run])
-    assert {run.run_id for run in list_runs(root) if run.source == "runs"} == {teachers_own}
     with pytest.raises(ClassError, match="closed"):
         find_by_code(room.join_code, root)
     _, late = create_workspace(root)
     with pytest.raises(ClassError, match="closed"):
         join_class(room.join_code, "Dee", late, root)
-    assert access_for(teacher, root).readable_owners == frozenset()
+    reopened = reopen_class(room.class_id, teacher, root)
+    assert reopened.is_open and find_by_code(room.join_code, root).class_id == room.class_id
+    assert list(reopened.members.values()) == ["Ada", "Bob", "Cy"]  # the same students, the same code
+    join_class(room.join_code, "Dee", late, root)
 
 
-def test_a_run_stopped_by_the_closing_but_stored_after_it_is_removed_too(lesson):
+def test_a_closed_class_is_deleted_with_its_runs_by_its_teacher_or_once_it_expires(lesson):
+    root, teacher, room, (ada, bob, _) = lesson
+    store_run(root, ada.workspace_id, 0.7)
+    teachers_own = store_run(root, teacher.workspace_id, 0.5)
+    with pytest.raises(ClassError, match="Close the class"):
+        delete_class(room.class_id, teacher, root)
+    close_class(room.class_id, teacher, root, now=time.time())
+    with pytest.raises(ClassError, match="no such class"):
+        delete_class(room.class_id, ada, root)
+    assert expire_closed_classes(6, root, now=time.time() + 5 * 3600) == []  # still the teacher's to read
+    assert expire_closed_classes(6, root, now=time.time() + 7 * 3600) == [room.class_id]
+    assert {run.run_id for run in list_runs(root) if run.source == "runs"} == {teachers_own}
+    assert load_class(room.class_id, root) is None
+    with pytest.raises(ClassError, match="no class with this join code"):
+        find_by_code(room.join_code, root)
+    with pytest.raises(ClassError, match="no such class"):
+        reopen_class(room.class_id, teacher, root)  # too late
+    other = create_class("Next lesson", teacher, root)
+    join_class(other.join_code, "Bob", bob, root)
+    bobs = store_run(root, bob.workspace_id, 0.8, seconds=0.01)
+    close_class(other.class_id, teacher, root)
+    assert delete_class(other.class_id, teacher, root) == [bobs]
+
+
+def test_a_run_stopped_by_the_closing_but_stored_after_it_is_the_classs_and_a_later_one_the_students(lesson):
     """Closing stops a student's training run, but a stopped run is still stored, a moment after the class
-    closed: the upkeep removes it. A run its student starts after the closing is theirs and stays."""
+    closed: it is the class's (in its results, and deleted with it). A run its student starts after the closing
+    is theirs and stays."""
     root, teacher, room, (ada, bob, _) = lesson
     close_class(room.class_id, teacher, root)
     closed = load_class(room.class_id, root).closed
@@ -254,8 +285,9 @@ def test_a_run_stopped_by_the_closing_but_stored_after_it_is_removed_too(lesson)
     fresh.owner, fresh.training_seconds = bob.workspace_id, 1.0
     fresh.created = datetime.fromtimestamp(closed + 60, UTC).isoformat(timespec="seconds")  # started after
     save_run(fresh, fake_model, root)
-    leave_class(ada, root)  # she saw the "closed" notice before the upkeep ran: her late run is still found
-    assert remove_late_class_runs(root) == [late.run_id]
+    leave_class(ada, root)  # she read the "closed" notice and left: her run is still the class's
+    assert [run.run_id for run in class_runs(load_class(room.class_id, root), root)] == [late.run_id]
+    assert delete_class(room.class_id, teacher, root) == [late.run_id]
     assert {run.run_id for run in list_runs(root) if run.source == "runs"} == {fresh.run_id}
 
 

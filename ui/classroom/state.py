@@ -19,6 +19,8 @@ BOARD_VIEW = "class_board_view"  # the leaderboard: "best" (each student's best 
 # Buttons
 CREATE, JOIN, LEAVE, CLOSE = "class_create", "class_join", "class_leave", "class_close"
 RESULTS = "class_results"  # the "Download results" button
+WARN, REOPEN, DELETE = "class_warn", "class_reopen", "class_delete"  # a class's end: warn, and once closed
+DELETE_CONFIRM = "class_delete_confirm"  # the tick that arms "Delete"
 SHARE, OPEN_EVALUATE = "class_share", "class_open_evaluate"  # act on the leaderboard's picked run
 NEW_CODE, REMOVE, REMOVED = "class_new_code", "class_remove", "class_removed"  # the roster: a new code, take out
 REMOVED_WHO = "class_removed_who"  # the students picked to take out

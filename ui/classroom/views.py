@@ -6,14 +6,13 @@ or a dataframe cell, never as HTML.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
-from core.classroom import classes, closing
+from core.classroom import classes
 from core.classroom.board import best_per_student, best_rank, board_frame, leaderboard
 from core.classroom.classes import ClassError, ClassRoom
 from core.classroom.live import student_states
@@ -26,29 +25,14 @@ from core.jobs.queue import training_queue
 from core.store.runs import STORE_ROOT, RunRecord, list_runs
 from core.store.workspaces import Workspace
 from ui import figures, guard
-from ui.classroom import state
+from ui.classroom import ending, state
+from ui.classroom.messages import flash, show_flash  # noqa: F401 (show_flash: the page's)
 from ui.classroom.projector import join_link, projector_link
 from ui.polling import live_fragment
 from ui.text import plain
 from ui.workspace import current_workspace, link_params, private_link
 
 LIVE_SECONDS = 3.0  # how often the teacher's table of students refreshes itself
-
-
-def flash(kind: str, text: str) -> None:
-    """Keeps an action's outcome to show once, after the rerun the action causes."""
-    st.session_state[state.MESSAGE] = (kind, text)
-
-
-def show_flash() -> None:
-    """The last action's outcome, in a container that is always there: elements below keep their place in the
-    page, so an open expander stays open on the next run."""
-    kind, text = st.session_state.pop(state.MESSAGE, (None, ""))
-    with st.container():
-        if kind == "success":
-            st.success(text, icon=":material/check_circle:")
-        elif kind == "error":
-            st.error(text, icon=":material/error:")
 
 
 def open_in_evaluate(run_id: str) -> None:
@@ -100,8 +84,8 @@ def join_panel() -> None:
         st.button("Join", type="primary", icon=":material/login:", on_click=_join, key=state.JOIN)
         st.caption("Your teacher will see the runs you make in the class and their results. Your classmates never "
                    "see your runs, unless your teacher shares one with the class. When your teacher closes the "
-                   "class, the runs you made in it are deleted (download any you want to keep). Runs you made "
-                   "before joining stay yours.")
+                   "class, the runs you made in it are deleted some hours later (you are told before, and can "
+                   "download any you want to keep). Runs you made before joining stay yours.")
 
 
 def create_panel() -> None:
@@ -119,9 +103,9 @@ def create_panel() -> None:
 
 
 def taught_classes(workspace: Workspace) -> list[ClassRoom]:
-    """The open classes this workspace teaches, newest first."""
-    found = [classes.load_class(class_id, STORE_ROOT) for class_id in workspace.teaches]
-    return [room for room in reversed(found) if room is not None and room.is_open]
+    """The classes this workspace teaches, open or closed (until deleted), the open ones first, newest first."""
+    found = [room for class_id in reversed(workspace.teaches) if (room := classes.load_class(class_id, STORE_ROOT))]
+    return sorted(found, key=lambda room: not room.is_open)
 
 
 def links_panel(room: ClassRoom) -> None:
@@ -294,8 +278,9 @@ def leaderboard_panel(room: ClassRoom, runs: list[RunRecord]) -> None:
     if left.button("Open in Evaluate", icon=":material/analytics:", key=state.OPEN_EVALUATE):
         open_in_evaluate(picked)  # st.switch_page works in the script, not in a callback
     shared = by_id[picked].shared
-    right.button("Stop sharing" if shared else "Share with the class", icon=":material/share:",
-                 on_click=_share, args=(room.class_id, picked, not shared), key=state.SHARE)
+    if room.is_open:  # a closed class shows its students nothing more
+        right.button("Stop sharing" if shared else "Share with the class", icon=":material/share:",
+                     on_click=_share, args=(room.class_id, picked, not shared), key=state.SHARE)
     records = {record.run_id: record for record in runs}
     chosen = st.multiselect("Overlay the curves of", list(by_id), key=state.CURVE_RUNS,
                             format_func=lambda run_id: f"{by_id[run_id].nickname} · {by_id[run_id].run_name}",
@@ -308,93 +293,27 @@ def leaderboard_panel(room: ClassRoom, runs: list[RunRecord]) -> None:
         right.plotly_chart(figures.comparison_curves(curves, "accuracy"))
 
 
-STOP_WAIT_SECONDS = 15  # closing waits this long for stopped runs to be stored (the upkeep catches later ones)
-
-
-def _active(queue) -> list:
-    try:
-        return queue.active()
-    except JobError:
-        return []
-
-
-def _close(class_id: str) -> None:
-    teacher = current_workspace()
-    room = classes.load_class(class_id, STORE_ROOT)
-    queue = training_queue()
-    members = room.members if room is not None else {}
-    for job in _active(queue):  # runs still waiting or training would be stored after the class is gone
-        if job.owner in members:
-            with contextlib.suppress(JobError):  # ended meanwhile
-                queue.cancel(job.job_id)
-    try:
-        removed = closing.close_class(class_id, teacher, STORE_ROOT)
-    except ClassError as error:
-        flash("error", plain(error))
-        return
-    # A stopped run is still stored, a moment later: wait for them (a batch, then the save), then remove it.
-    deadline = time.monotonic() + STOP_WAIT_SECONDS
-    while time.monotonic() < deadline and any(job.owner in members for job in _active(queue)):
-        time.sleep(0.25)
-    removed += closing.remove_late_class_runs(STORE_ROOT)
-    st.session_state.pop(state.TAUGHT, None)
-    flash("success", f"Class closed: {len(removed)} student run{'s' if len(removed) != 1 else ''} removed.")
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _results_zip(class_id: str, fingerprint: str) -> bytes:
-    # One zip a class and state of its runs, shared by the teacher's tabs; a new run makes a new fingerprint.
-    room = classes.load_class(class_id, STORE_ROOT)
-    return closing.class_archive(room, STORE_ROOT) if room is not None else b""
-
-
-def _fingerprint(room: ClassRoom, runs: list[RunRecord]) -> str:
-    return repr((sorted((record.run_id, record.name, record.created) for record in runs), sorted(room.members.items()),
-                 sorted(room.shared), room.closed))
-
-
-def results_panel(room: ClassRoom, runs: list[RunRecord]) -> None:
-    """The lesson's results, one click away: every model, every run's settings and metrics, and the leaderboard.
-
-    The zip is made when the page is drawn (again when a run lands: the live table reruns the page), not on the
-    click: a file made on the click belongs to no session, and Streamlit deletes such a file after the next two
-    script runs of any session, which in a class of live tabs came before the browser fetched it.
-    """
-    data = _results_zip(room.class_id, _fingerprint(room, runs))
-    left, right = st.columns([2, 3], vertical_alignment="center")
-    left.download_button("Download results (.zip)", data=data, file_name=f"class-results-{room.class_id}.zip",
-                         mime="application/zip", icon=":material/download:", on_click="ignore",
-                         key=state.RESULTS, type="primary")
-    right.caption(f"{len(runs)} run{'s' if len(runs) != 1 else ''} · {len(data) / 1e6:.1f} MB: `leaderboard.csv` "
-                  "(each student's best run), `runs.csv` (every run's settings and metrics), and each run's "
-                  "model.keras and meta.json in a folder per student.")
-
-
-def close_panel(room: ClassRoom) -> None:
-    with st.expander("End of the lesson: close the class", icon=":material/lock:",
-                     expanded=bool(st.session_state.get(state.CLOSE_CONFIRM))):
-        st.caption("Download the results first (above).")
-        confirmed = st.checkbox("I understand: closing deletes every student run of this class, and its code "
-                                "stops working.", key=state.CLOSE_CONFIRM)
-        st.button("Close the class", type="primary", disabled=not confirmed, on_click=_close, args=(room.class_id,),
-                  icon=":material/lock:", key=state.CLOSE)
-
-
 def teacher_view(rooms: list[ClassRoom]) -> None:
-    """The class on screen (the newest by default): links, live students, leaderboard, curves, closing."""
+    """The class on screen (the newest open one by default): links, live students, leaderboard, curves, results
+    and closing; for a closed class, its status, the leaderboard, curves and results."""
     ids = [room.class_id for room in rooms]
     if st.session_state.get(state.TAUGHT) not in ids:
         st.session_state[state.TAUGHT] = ids[0]
     if len(rooms) > 1:
-        names = {room.class_id: room.name for room in rooms}
+        names = {room.class_id: room.name + ("" if room.is_open else " (closed)") for room in rooms}
         st.selectbox("Class", ids, key=state.TAUGHT, format_func=names.__getitem__)
     room = next(room for room in rooms if room.class_id == st.session_state[state.TAUGHT])
-    links_panel(room)
     runs = classes.class_runs(room, STORE_ROOT)
+    if not room.is_open:
+        ending.closed_panel(room)
+        leaderboard_panel(room, runs)
+        ending.results_panel(room, runs)
+        return
+    links_panel(room)
     live_students(room.class_id, len(runs))
     leaderboard_panel(room, runs)
-    results_panel(room, runs)
-    close_panel(room)
+    ending.results_panel(room, runs)
+    ending.close_panel(room)
 
 
 # A student's view -------------------------------------------------------------------------------------------
@@ -412,23 +331,27 @@ def student_view(workspace: Workspace, room: ClassRoom | None) -> None:
                 "the code to join again.", icon=":material/person_remove:")
         classes.leave_class(workspace, STORE_ROOT)
         return
-    if room is None or not room.is_open or workspace.workspace_id not in room.members:
-        name = f"“{plain(room.name)}”" if room is not None else "Your class"
-        st.info(f"{name} has been closed, so the runs you made in it are gone. You can join another class.",
+    if room is None or workspace.workspace_id not in room.members:
+        st.info("Your class has been deleted, with the runs you made in it. You can join another class.",
                 icon=":material/lock:")
         classes.leave_class(workspace, STORE_ROOT)
+        return
+    if notice := ending.student_notice(room):  # warned, or closed: the student stays in it until they leave
+        st.warning(notice, icon=":material/lock_clock:" if room.is_open else ":material/lock:")
+    if not room.is_open:
+        st.button("Leave the class", icon=":material/logout:", on_click=_leave, key=state.LEAVE)
         return
     st.markdown(f"### {plain(room.name)}")
     st.markdown(f"You are in this class as **{plain(workspace.nickname)}**. Your teacher sees your runs.")
     runs = list_runs(STORE_ROOT)
-    rows = leaderboard(room, runs)
+    rows = best_per_student(leaderboard(room, classes.class_runs(room, STORE_ROOT)))
     mine = best_rank(rows, workspace.workspace_id)
     if mine is None:
         st.metric("Your rank", "—", help="Train a run on the Train page: it joins the leaderboard when it finishes.")
-        st.caption(f"{len(rows)} run{'s' if len(rows) != 1 else ''} on the leaderboard so far.")
+        st.caption(f"{len(rows)} student{'s' if len(rows) != 1 else ''} on the leaderboard so far.")
     else:
         st.metric("Your rank", f"#{mine.rank} of {len(rows)}",
-                  help="Your best run's place among the class's runs, by test accuracy.")
+                  help="Your best run's place among your classmates' best runs, by test accuracy.")
         st.caption(f"Your best run, “{plain(mine.run_name)}”, reached {percent(mine.test_accuracy, 1)} test accuracy.")
     shared = [record for record in runs if record.run_id in room.shared]
     st.markdown("**Shared by your teacher**")

@@ -1,0 +1,24 @@
+"""An action's outcome, kept to show once after the rerun the action causes (a callback's own output would be
+drawn above the page and vanish)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.classroom import state
+
+
+def flash(kind: str, text: str) -> None:
+    """Keeps an action's outcome to show once, after the rerun the action causes."""
+    st.session_state[state.MESSAGE] = (kind, text)
+
+
+def show_flash() -> None:
+    """The last action's outcome, in a container that is always there: elements below keep their place in the
+    page, so an open expander stays open on the next run."""
+    kind, text = st.session_state.pop(state.MESSAGE, (None, ""))
+    with st.container():
+        if kind == "success":
+            st.success(text, icon=":material/check_circle:")
+        elif kind == "error":
+            st.error(text, icon=":material/error:")
