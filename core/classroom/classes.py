@@ -69,6 +69,8 @@ class ClassRoom:
             nothing else (never the teacher's workspace key, which can close the class).
         warned: Seconds since the epoch when the teacher told the students the class is about to close; 0 if
             not (yet). Their pages say so, so they can download what they want to keep.
+        paused: Since when the teacher has paused new Starts (seconds since the epoch); 0 if not paused.
+        max_epochs, max_images, max_runs: The class's own caps (`core.classroom.control.ClassCaps`); 0 for none.
     """
 
     class_id: str
@@ -82,6 +84,10 @@ class ClassRoom:
     joined: dict[str, float] = field(default_factory=dict)
     projector: str = ""
     warned: float = 0.0
+    paused: float = 0.0
+    max_epochs: int = 0
+    max_images: int = 0
+    max_runs: int = 0
 
     @property
     def is_open(self) -> bool:

@@ -1,7 +1,10 @@
-"""What each student of a class is doing now, for the teacher's live view: their latest run's state."""
+"""What each student of a class is doing now, for the teacher's live view: their latest run's state, whether
+their last Start was refused (blocked, and by what), and whether they have gone idle. Who needs the teacher comes
+first (`ORDER`)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,10 @@ from core.train.progress import ProgressView, fold
 
 STATE_WORDS = {"queued": "queued", "starting": "training", "running": "training", "finished": "finished",
                "stopped": "finished (stopped early)", "cancelled": "cancelled", "failed": "failed"}
+IDLE_MINUTES = 5  # no page view for this long, and nothing training: the student may be stuck, or elsewhere
+# The table's order: a student the teacher should go to first, then those waiting, then those doing fine.
+ORDER = ("blocked", "failed", "idle", "no run yet", "cancelled", "queued", "training", "finished (stopped early)",
+         "finished")
 
 
 @dataclass(frozen=True)
@@ -25,15 +32,22 @@ class StudentState:
 
     Args:
         nickname: The student's nickname.
-        state: "no run yet", "queued", "training", "finished", "finished (stopped early)", "cancelled" or "failed".
-        detail: The place in line, the epoch, the test accuracy, or why it failed (or stopped early).
-        run_name: The run's name ("" before any run).
+        state: "no run yet", "queued", "training", "finished", "finished (stopped early)", "cancelled", "failed",
+            "blocked" (their last Start was refused) or "idle" (see `IDLE_MINUTES`).
+        detail: The place in line, the epoch, the test accuracy, why it failed (or stopped early), what blocked
+            the Start, or for how long they have been idle.
+        run_name: The latest run's name ("" before any run).
     """
 
     nickname: str
     state: str
     detail: str
     run_name: str
+
+    @property
+    def order(self) -> int:
+        """Its place in `ORDER`: who needs the teacher first."""
+        return ORDER.index(self.state) if self.state in ORDER else len(ORDER)
 
 
 def _score(run_id: str, root: Path) -> str:
@@ -45,12 +59,14 @@ def _score(run_id: str, root: Path) -> str:
     return f"{percent(accuracy, 1)} test accuracy" if accuracy is not None else ""
 
 
-def student_states(room: ClassRoom, queue: TrainingQueue, root: Path = STORE_ROOT) -> list[StudentState]:
-    """Every student's latest run, in joining order.
+def student_states(room: ClassRoom, queue: TrainingQueue, root: Path = STORE_ROOT,
+                   now: float | None = None) -> list[StudentState]:
+    """Every student's state, who needs the teacher first (`ORDER`), then in joining order.
 
     Raises:
         core.jobs.jobs.QueueUnavailable: If the scale-out queue cannot be reached.
     """
+    now = time.time() if now is None else now
     found = []
     # A run waiting or training is the student's latest, whatever their workspace recorded last (two tabs of
     # one workspace may record their Starts out of order).
@@ -64,6 +80,17 @@ def student_states(room: ClassRoom, queue: TrainingQueue, root: Path = STORE_ROO
             if type(error) is not JobError:  # the queue is unreachable: the caller says so once
                 raise
             status = None  # pruned after the store's run hours
+        active = status is not None and (status.queued or status.training)
+        if workspace is not None and workspace.blocked and not active and \
+                workspace.blocked_at >= (status.created if status is not None else 0.0):
+            found.append(StudentState(nickname, "blocked", workspace.blocked, status.name if status else ""))
+            continue
+        idle = (now - workspace.last_seen) / 60.0 if workspace is not None else 0.0
+        if not active and idle >= IDLE_MINUTES:
+            last = f"; last run {STATE_WORDS.get(status.state, status.state)}" if status is not None else ""
+            found.append(StudentState(nickname, "idle", f"no page opened for {idle:.0f} min{last}",
+                                      status.name if status else ""))
+            continue
         if status is None:
             found.append(StudentState(nickname, "no run yet", "", ""))
             continue
@@ -77,4 +104,4 @@ def student_states(room: ClassRoom, queue: TrainingQueue, root: Path = STORE_ROO
         elif status.run_id:
             detail = _score(status.run_id, root) or detail
         found.append(StudentState(nickname, STATE_WORDS.get(status.state, status.state), detail, status.name))
-    return found
+    return sorted(found, key=lambda row: row.order)  # stable: joining order within a state

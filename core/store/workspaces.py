@@ -48,6 +48,8 @@ class Workspace:
         nickname: Its nickname in that class, or "".
         teaches: The classes it created, oldest first.
         last_job: Its latest training job, whose state its teacher sees live (queued, training, failed…).
+        blocked: Why its latest Start was refused (a cap, its class paused), or "" since a Start went through.
+        blocked_at: When that Start was refused (seconds since the epoch).
     """
 
     workspace_id: str
@@ -57,6 +59,8 @@ class Workspace:
     nickname: str = ""
     teaches: list[str] = field(default_factory=list)
     last_job: str = ""
+    blocked: str = ""
+    blocked_at: float = 0.0
 
 
 def new_key() -> str:
@@ -155,8 +159,11 @@ def open_workspace(key: object, root: Path = STORE_ROOT, now: float | None = Non
 
 
 def record_job(identifier: str, job_id: str, root: Path = STORE_ROOT) -> None:
-    """Notes a workspace's latest job (a missing workspace is left alone)."""
-    update_workspace(identifier, lambda workspace: setattr(workspace, "last_job", job_id), root)
+    """Notes a workspace's latest job, which ends any block on its Starts (a missing workspace is left alone)."""
+    def change(workspace: Workspace) -> None:
+        workspace.last_job, workspace.blocked, workspace.blocked_at = job_id, "", 0.0
+
+    update_workspace(identifier, change, root)
 
 
 def expire_workspaces(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None,

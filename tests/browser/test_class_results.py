@@ -97,6 +97,9 @@ def test_a_class_of_30_fits_the_teachers_room_at_1280_without_scrolling_inside_a
 
         fits(0)
         fits(1)
+        tab.get_by_role("button", name="Pause Starts").click()
+        wait_until_idle(tab)
+        expect(tab.get_by_role("button", name="Resume Starts")).to_be_visible()
         tab.screenshot(path=str(tmp_path / "teacher-room-30-1280.png"))
         tables.nth(1).scroll_into_view_if_needed()
         tab.screenshot(path=str(tmp_path / "teacher-board-30-1280.png"))

@@ -337,15 +337,16 @@ def test_the_teachers_live_view_says_each_students_state_in_words(lesson):
     assert (rows["Bob"].state, rows["Bob"].detail) == ("training", "epoch 3 of 5")
     assert (rows["Cy"].state, rows["Cy"].detail) == ("finished", "87.5% test accuracy")
     statuses["j-bob"] = JobStatus("j-bob", bob.workspace_id, "failed", name="deeper", message="Out of memory.")
-    assert student_states(room, FakeQueue(), root)[1].detail == "Out of memory."
+    rows = {row.nickname: row for row in student_states(room, FakeQueue(), root)}
+    assert (rows["Bob"].state, rows["Bob"].detail) == ("failed", "Out of memory.")
     # A run waiting or training is the one shown, even if another tab of the workspace recorded an older Start last.
     statuses["j-ada-old"] = JobStatus("j-ada-old", ada.workspace_id, "cancelled", name="first",
                                       message="Replaced by a newer Start, which took its place.")
     record_job(ada.workspace_id, "j-ada-old", root)
-    assert student_states(room, FakeQueue(), root)[0].state == "queued"
+    assert {row.nickname: row.state for row in student_states(room, FakeQueue(), root)}["Ada"] == "queued"
     del statuses["j-ada"]
     record_job(ada.workspace_id, "pruned-long-ago", root)
-    assert student_states(room, FakeQueue(), root)[0].state == "no run yet"
+    assert {row.nickname: row.state for row in student_states(room, FakeQueue(), root)}["Ada"] == "no run yet"
 
 
 def test_a_page_holding_an_older_copy_of_the_workspace_never_undoes_what_another_tab_wrote(tmp_path):

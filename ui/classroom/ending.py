@@ -185,6 +185,8 @@ def student_notice(room: ClassRoom | None) -> str:
     """What a student is told about their class's end, or "" while it goes on as usual."""
     if room is None:
         return ""
+    if room.is_open and room.paused:
+        return "Your teacher has paused training for the class: Start works again when they resume it."
     if room.is_open and room.warned:
         return (f"Your teacher is about to close “{plain(room.name)}”. The runs you made in it will be kept "
                 f"{kept_until(room, teacher=False)}, then deleted: download any you want to keep from the Models "

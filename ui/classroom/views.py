@@ -26,6 +26,7 @@ from core.store.runs import STORE_ROOT, RunRecord, list_runs
 from core.store.workspaces import Workspace
 from ui import figures, guard
 from ui.classroom import ending, state
+from ui.classroom.controls import controls_panel
 from ui.classroom.messages import flash, show_flash  # noqa: F401 (show_flash: the page's)
 from ui.classroom.projector import join_link, projector_link
 from ui.polling import live_fragment
@@ -310,6 +311,7 @@ def teacher_view(rooms: list[ClassRoom]) -> None:
         ending.results_panel(room, runs)
         return
     links_panel(room)
+    controls_panel(room)
     live_students(room.class_id, len(runs))
     leaderboard_panel(room, runs)
     ending.results_panel(room, runs)

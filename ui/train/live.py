@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.classroom.control import record_blocked, start_refusal
 from core.data.datasets import Dataset, dataset_name
 from core.jobs.eta import wait_line
 from core.jobs.jobs import (
@@ -34,6 +35,7 @@ from ui.runs import open_links
 from ui.tables import metrics_dataframe
 from ui.text import plain
 from ui.train.state import CHARTS, EVENTS, JOB_ID, LAST_SEEN, PACE, START_ERROR, cancel_key, stop_key
+from ui.workspace import current_workspace
 
 POLL_SECONDS = 0.5
 WAIT_POLL_SECONDS = 2.0  # a waiting run changes only its place in line: each poll costs the browser as much as
@@ -117,15 +119,23 @@ def metrics_table(metrics: dict[str, dict[str, float]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _refuse(owner: str, reason: str) -> None:
+    st.session_state[START_ERROR] = reason
+    record_blocked(owner, reason)  # a student's teacher sees who is blocked, and by what
+
+
 def start(config: TrainConfig, owner: str, dataset: Dataset) -> None:
     """The Start button's callback: puts the run in the queue, or records why it cannot join it."""
     if too_many := guard.refused("start"):
-        st.session_state[START_ERROR] = too_many
+        _refuse(owner, too_many)
+        return
+    if by_class := start_refusal(current_workspace(), config, len(dataset.x_train)):  # paused, or a class cap
+        _refuse(owner, by_class)
         return
     try:
         st.session_state[JOB_ID] = training_queue().submit(config, owner, dataset=dataset, client=guard.client())
     except (JobLimitError, JobError, ValueError) as error:
-        st.session_state[START_ERROR] = str(error)
+        _refuse(owner, str(error))
         return
     record_job(owner, st.session_state[JOB_ID])  # what the workspace's teacher sees live on the Class page
 
