@@ -70,6 +70,7 @@ class ClassRoom:
         warned: Seconds since the epoch when the teacher told the students the class is about to close; 0 if
             not (yet). Their pages say so, so they can download what they want to keep.
         paused: Since when the teacher has paused new Starts (seconds since the epoch); 0 if not paused.
+        locked: Whether the teacher has locked the class to new students (its members may still rejoin).
         max_epochs, max_images, max_runs: The class's own caps (`core.classroom.control.ClassCaps`); 0 for none.
     """
 
@@ -85,6 +86,7 @@ class ClassRoom:
     projector: str = ""
     warned: float = 0.0
     paused: float = 0.0
+    locked: bool = False
     max_epochs: int = 0
     max_images: int = 0
     max_runs: int = 0
@@ -270,7 +272,12 @@ def join_class(code: object, nickname: object, workspace: Workspace, root: Path 
         others = {member: name for member, name in room.members.items() if member != workspace.workspace_id}
         taken = next((name for name in others.values() if same_nickname(cleaned, name)), None)
         if taken is not None:  # the name as it stands in the class ("Ada"), not as typed ("ADA", "Аda")
-            raise NicknameError(f"Somebody in this class is already called “{taken}”. Pick another nickname.")
+            raise NicknameError(f"Somebody in this class is already called “{taken}”. Pick another nickname. If "
+                                f"you are {taken} and lost your tab, open your seat link (your private link), or "
+                                "join under another name and ask your teacher to hand your seat back.")
+        if workspace.workspace_id not in room.members and room.locked:
+            raise ClassError("Your teacher has locked this class: nobody new can join. If you lost your tab, open "
+                             "your seat link, or ask your teacher to hand your seat back.")
         if workspace.workspace_id not in room.members and len(room.members) >= MAX_MEMBERS:
             raise ClassError(f"This class is full ({MAX_MEMBERS} students).")
         if workspace.class_id and workspace.class_id != room.class_id:

@@ -293,6 +293,21 @@ def rename_run(run_id: str, name: str, root: Path = STORE_ROOT, viewer: Viewer =
     return record
 
 
+def give_run(run_id: str, owner: str, root: Path = STORE_ROOT) -> RunRecord:
+    """Makes `owner` the workspace a user run belongs to (its metadata is rewritten atomically): a class's
+    teacher handing a student's seat, and its runs, back to the student's new workspace.
+
+    Raises:
+        StoreError: For an unknown run or a shipped default.
+    """
+    record = load_record(run_id, root)
+    if record.source != RUNS:
+        raise StoreError("The shipped default models belong to nobody.")
+    record.owner = owner
+    write_text_atomically(root / RUNS / run_id / META_FILE, record.to_json())
+    return record
+
+
 def delete_run(run_id: str, root: Path = STORE_ROOT, viewer: Viewer = None) -> None:
     """Deletes a user run: renamed out of the listing first, then removed.
 

@@ -26,6 +26,10 @@ CAP_FIELDS = ("class_cap_epochs", "class_cap_images", "class_cap_runs")  # the c
 SHARE, OPEN_EVALUATE = "class_share", "class_open_evaluate"  # act on the leaderboard's picked run
 NEW_CODE, REMOVE, REMOVED = "class_new_code", "class_remove", "class_removed"  # the roster: a new code, take out
 REMOVED_WHO = "class_removed_who"  # the students picked to take out
+LOCK, RENAME, MERGE = "class_lock", "class_rename", "class_merge"  # the roster's other buttons
+RENAMED_WHO, NEW_NICKNAME = "class_renamed_who", "class_new_nickname"  # the student renamed, and the new name
+GHOST, MERGE_INTO = "class_ghost", "class_merge_into"  # a lost seat, and the student's new one
+JUST_JOINED = "class_just_joined"  # set by a join: the seat link is shown open once
 
 # Address parameters: a join link's code, and the projector view's key.
 JOIN_PARAM, PROJECTOR_PARAM = "join", "projector"

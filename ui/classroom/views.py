@@ -29,6 +29,7 @@ from ui.classroom import ending, state
 from ui.classroom.controls import controls_panel
 from ui.classroom.messages import flash, show_flash  # noqa: F401 (show_flash: the page's)
 from ui.classroom.projector import join_link, projector_link
+from ui.classroom.roster import roster_panel
 from ui.polling import live_fragment
 from ui.text import plain
 from ui.workspace import current_workspace, link_params, private_link
@@ -55,6 +56,7 @@ def _join() -> None:
         flash("error", plain(error))
         return
     st.query_params.pop(state.JOIN_PARAM, None)
+    st.session_state[state.JUST_JOINED] = True  # the seat link, shown large once
     flash("success", f"You joined “{plain(room.name)}” as {plain(room.members[current_workspace().workspace_id])}.")
 
 
@@ -131,46 +133,6 @@ def links_panel(room: ClassRoom) -> None:
                        "and can share or close. It is your private workspace link; losing it means losing this "
                        "view.")
     roster_panel(room)
-
-
-def _new_code(class_id: str) -> None:
-    try:
-        room = classes.new_join_code(class_id, current_workspace(), STORE_ROOT)
-    except ClassError as error:
-        flash("error", plain(error))
-        return
-    flash("success", f"New join code {room.join_code[:4]}-{room.join_code[4:]}: the old one no longer works. "
-                     "Students already in the class stay.")
-
-
-def _remove(class_id: str) -> None:
-    room = classes.load_class(class_id, STORE_ROOT)
-    picked = st.session_state.get(state.REMOVED_WHO) or []
-    removed = []
-    for member in picked:
-        try:
-            classes.remove_student(class_id, member, current_workspace(), STORE_ROOT)
-        except ClassError as error:
-            flash("error", plain(error))
-            return
-        removed.append(room.members.get(member, "?") if room else "?")
-    st.session_state[state.REMOVED_WHO] = []
-    if removed:
-        flash("success", f"Took {plain(', '.join(removed))} out of the class; their runs stay theirs.")
-
-
-def roster_panel(room: ClassRoom) -> None:
-    """The teacher's hold on who is in: a new join code (the old one stops working) and taking students out."""
-    with st.expander("Students and join code", icon=":material/group:", key=f"class_roster_{room.class_id}"):
-        st.caption("If the code reached people who are not in your class, take them out and give the class a new "
-                   "code: the old one stops working, and students already in stay.")
-        st.button("New join code", icon=":material/autorenew:", key=state.NEW_CODE, on_click=_new_code,
-                  args=(room.class_id,))
-        if room.members:
-            st.multiselect("Students to take out", list(room.members), key=state.REMOVED_WHO,
-                           format_func=lambda member: room.members.get(member, "?"))
-            st.button("Take them out", icon=":material/person_remove:", key=state.REMOVE, on_click=_remove,
-                      args=(room.class_id,), disabled=not st.session_state.get(state.REMOVED_WHO))
 
 
 def live_students(class_id: str, runs_on_board: int) -> None:
@@ -326,6 +288,17 @@ def _leave() -> None:
     flash("success", "You left the class. Your runs stay yours.")
 
 
+def seat_link(workspace: Workspace) -> None:
+    """The student's way back to their seat (their private link): shown open once, right after joining, then
+    behind an expander. A lost tab without it means joining again, and the teacher handing the seat back."""
+    just_joined = st.session_state.pop(state.JUST_JOINED, False)
+    with st.expander("Your seat link", icon=":material/event_seat:", expanded=just_joined,
+                     key="class_seat_link_open"):
+        st.code(private_link(), language=None, wrap_lines=True)
+        st.caption(f"Bookmark it, or copy it somewhere safe: it brings you back to this class as "
+                   f"{plain(workspace.nickname)}, with your runs, from this or any device. Keep it to yourself.")
+
+
 def student_view(workspace: Workspace, room: ClassRoom | None) -> None:
     """The student's class: their rank, and the runs the teacher shared."""
     if room is not None and room.is_open and workspace.workspace_id not in room.members:
@@ -345,6 +318,7 @@ def student_view(workspace: Workspace, room: ClassRoom | None) -> None:
         return
     st.markdown(f"### {plain(room.name)}")
     st.markdown(f"You are in this class as **{plain(workspace.nickname)}**. Your teacher sees your runs.")
+    seat_link(workspace)
     runs = list_runs(STORE_ROOT)
     rows = best_per_student(leaderboard(room, classes.class_runs(room, STORE_ROOT)))
     mine = best_rank(rows, workspace.workspace_id)
