@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.classroom.ending import class_sidebar_note
+from ui.class_notice import class_sidebar_note
 from ui.hosting import enforce_upload_cap, sidebar_note
 from ui.navigation import init_state, route
 from ui.polling import start_collector

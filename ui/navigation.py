@@ -13,16 +13,18 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.store.runs import STORE_ROOT
+from core.store.workspaces import remember_settings
 from ui import state as shared_state
 from ui.classroom import state as classroom_state
 from ui.evaluate import state as evaluate_state
 from ui.explorer import state as explorer_state
 from ui.models import state as models_state
-from ui.persist import KeptKeys, keep_all
+from ui.persist import KeptKeys, keep_all, restore, snapshot
 from ui.playground import state as playground_state
 from ui.predict import state as predict_state
 from ui.train import state as train_state
-from ui.workspace import ensure_workspace
+from ui.workspace import current_workspace, ensure_workspace
 
 
 @dataclass(frozen=True)
@@ -108,13 +110,36 @@ def init_state() -> None:
     values that must survive a visit to another page are kept (`ui.persist.keep`) on every run.
     """
     keep_all(KEPT)
-    shared_state.init_shared_state()
     if projector_mode():  # the wall's page: no workspace is made, and no key goes into its address
+        shared_state.init_shared_state()
         st.query_params.pop("ws", None)
         return
     ensure_workspace()
+    if st.session_state.get(shared_state.RESTORED) != st.session_state[shared_state.OWNER]:
+        # A new session on a workspace (a reload, another device) or another key opened in this tab: the model
+        # and settings as the workspace's student left them.
+        st.session_state[shared_state.RESTORED] = st.session_state[shared_state.OWNER]
+        saved = current_workspace().settings
+        if not str(saved.get(shared_state.DATASET, "")).startswith("folder:"):  # an upload lives in its session
+            restore(saved)
+        st.session_state[shared_state.SAVED] = saved
+    shared_state.init_shared_state()
     explorer_state.init_explorer_state()
     playground_state.init_playground_state()
+
+
+REMEMBERED: tuple[KeptKeys, ...] = (shared_state.REMEMBERED, train_state.REMEMBERED)
+
+
+def remember() -> None:
+    """Writes the workspace's model and settings to its record when this run changed them (one small write)."""
+    if projector_mode() or shared_state.OWNER not in st.session_state:
+        return
+    values = snapshot([key for owner in REMEMBERED for key in owner.keys],
+                      tuple(prefix for owner in REMEMBERED for prefix in owner.prefixes))
+    if values != st.session_state.get(shared_state.SAVED):
+        st.session_state[shared_state.SAVED] = values
+        remember_settings(st.session_state[shared_state.OWNER], values, STORE_ROOT)
 
 
 # Set by `route` while the router runs the page, in the script thread that runs it.
@@ -128,6 +153,7 @@ def route() -> None:
         st.navigation(streamlit_pages(), position="hidden" if projector_mode() else "sidebar").run()
     finally:
         _routing.active = False
+    remember()  # after a run that ended normally (a rerun or stop leaves it to the next run)
 
 
 def require_router() -> None:

@@ -71,3 +71,32 @@ def keys_with_prefix(prefixes: tuple[str, ...]) -> set[str]:
     """Every kept or present key starting with one of the prefixes."""
     names = {str(key).removeprefix(_SHADOW) for key in st.session_state}
     return {name for name in names if name.startswith(prefixes)}
+
+
+def _json_value(value: object) -> bool:
+    if value is None or isinstance(value, bool | int | float | str):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_json_value(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and _json_value(item) for key, item in value.items())
+    return False
+
+
+def snapshot(keys: Iterable[str], prefixes: tuple[str, ...] = ()) -> dict[str, object]:
+    """The JSON-safe values of these keys (and of every key with one of the prefixes), for keeping on disk."""
+    wanted = set(keys) | keys_with_prefix(prefixes)
+    values = {}
+    for key in sorted(wanted):
+        value = st.session_state.get(key, st.session_state.get(_SHADOW + key))
+        if value is not None and _json_value(value):
+            values[key] = list(value) if isinstance(value, tuple) else value
+    return values
+
+
+def restore(values: dict[str, object]) -> None:
+    """Puts kept values back, at a session's first run (a reload, another device), before any default is set."""
+    for key, value in values.items():
+        if isinstance(key, str):
+            st.session_state[key] = value
+            st.session_state[_SHADOW + key] = value

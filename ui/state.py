@@ -20,6 +20,9 @@ WORKSPACE_PROBLEM = "workspace_problem"  # why the address's key was not used, s
 WORKSPACE_NOTICE = "workspace_notice"  # True until the new workspace's notice has been shown once
 
 KEPT = KeptKeys("ui.state", keys=(DATASET,))
+REMEMBERED = KeptKeys("ui.state", keys=(DATASET,))  # kept on disk with the workspace (`ui.navigation.remember`)
+RESTORED = "settings_restored"  # the workspace whose remembered settings this session took
+SAVED = "settings_saved"  # the remembered settings as last written, so an unchanged run writes nothing
 
 
 def init_shared_state() -> None:

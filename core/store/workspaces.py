@@ -50,6 +50,8 @@ class Workspace:
         last_job: Its latest training job, whose state its teacher sees live (queued, training, failed…).
         blocked: Why its latest Start was refused (a cap, its class paused), or "" since a Start went through.
         blocked_at: When that Start was refused (seconds since the epoch).
+        settings: The Train page's model and settings as last left (widget key → a JSON value), so a reload or
+            another device opens them as they were (`remember_settings`).
     """
 
     workspace_id: str
@@ -61,6 +63,7 @@ class Workspace:
     last_job: str = ""
     blocked: str = ""
     blocked_at: float = 0.0
+    settings: dict[str, object] = field(default_factory=dict)
 
 
 def new_key() -> str:
@@ -121,6 +124,8 @@ def read_workspace(identifier: str, root: Path = STORE_ROOT) -> Workspace | None
     texts = (workspace.class_id, workspace.nickname, workspace.last_job)
     if not isinstance(workspace.teaches, list) or not all(isinstance(value, str) for value in texts):
         return None
+    if not isinstance(workspace.settings, dict):
+        workspace.settings = {}
     return workspace
 
 
@@ -164,6 +169,17 @@ def record_job(identifier: str, job_id: str, root: Path = STORE_ROOT) -> None:
         workspace.last_job, workspace.blocked, workspace.blocked_at = job_id, "", 0.0
 
     update_workspace(identifier, change, root)
+
+
+MAX_SETTINGS_BYTES = 64_000  # a model of a hundred layers and every setting is under 20 kB
+
+
+def remember_settings(identifier: str, values: dict[str, object], root: Path = STORE_ROOT) -> bool:
+    """Keeps a workspace's page settings (JSON values only); returns False if they are too big to keep."""
+    if len(json.dumps(values)) > MAX_SETTINGS_BYTES:
+        return False
+    return update_workspace(identifier, lambda workspace: setattr(workspace, "settings", dict(values)),
+                            root) is not None
 
 
 def expire_workspaces(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None,

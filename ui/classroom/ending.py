@@ -1,8 +1,9 @@
 """The end of a lesson, for its teacher: the results zip, warning the students, closing, and a closed class (still
-readable, reopened or deleted); and what the students are told about it.
+readable, reopened or deleted).
 
 A closed class keeps its runs for its teacher until it is deleted: by its teacher, or by the upkeep on a hosted
-server `run_hours` after the closing (`core.classroom.closing.expire_closed_classes`).
+server `run_hours` after the closing (`core.classroom.closing.expire_closed_classes`). What the students are told
+is `ui.class_notice`, on every page.
 """
 
 from __future__ import annotations
@@ -17,29 +18,13 @@ from core.classroom.classes import ClassError, ClassRoom
 from core.jobs.jobs import JobError
 from core.jobs.queue import training_queue
 from core.store.runs import STORE_ROOT, RunRecord
+from ui.class_notice import clock, kept_until
 from ui.classroom import state
 from ui.classroom.messages import flash
-from ui.hosting import limits
-from ui.state import OWNER
 from ui.text import plain
 from ui.workspace import current_workspace
 
 STOP_WAIT_SECONDS = 15  # closing waits this long for its stopped runs to be stored, so the results hold them
-
-
-def clock(when: float) -> str:
-    """A time a teacher or student reads on the page: "14:05", with the day if it is not today."""
-    today = time.strftime("%Y-%m-%d") == time.strftime("%Y-%m-%d", time.localtime(when))
-    return time.strftime("%H:%M" if today else "%a %d %b, %H:%M", time.localtime(when))
-
-
-def kept_until(room: ClassRoom, teacher: bool = True) -> str:
-    """How long a closed (or closing) class's runs stay: "until 20:05" on a hosted server (where the upkeep deletes
-    it), else until its teacher deletes it."""
-    hours = limits().run_hours if limits().hosted else None
-    if hours is None:
-        return "until you delete it" if teacher else "until your teacher deletes the class"
-    return f"until {clock((room.closed or time.time()) + hours * 3600.0)}"
 
 
 # The results ------------------------------------------------------------------------------------------------
@@ -176,32 +161,3 @@ def closed_panel(room: ClassRoom) -> None:
         confirmed = st.checkbox("Delete the class and every run made in it", key=state.DELETE_CONFIRM)
         st.button("Delete", type="primary", disabled=not confirmed, on_click=_delete, args=(room.class_id,),
                   key=state.DELETE)
-
-
-# What the students see --------------------------------------------------------------------------------------
-
-
-def student_notice(room: ClassRoom | None) -> str:
-    """What a student is told about their class's end, or "" while it goes on as usual."""
-    if room is None:
-        return ""
-    if room.is_open and room.paused:
-        return "Your teacher has paused training for the class: Start works again when they resume it."
-    if room.is_open and room.warned:
-        return (f"Your teacher is about to close “{plain(room.name)}”. The runs you made in it will be kept "
-                f"{kept_until(room, teacher=False)}, then deleted: download any you want to keep from the Models "
-                "page.")
-    if not room.is_open:
-        return (f"“{plain(room.name)}” is closed. The runs you made in it are kept {kept_until(room, teacher=False)}, "
-                "then deleted: download any you want to keep from the Models page.")
-    return ""
-
-
-def class_sidebar_note() -> None:
-    """On every page of a student whose class is closing or closed, the notice in the sidebar: a student spends
-    the lesson on Train, not on the Class page."""
-    if OWNER not in st.session_state:  # the projector view has no workspace, hence nothing to say
-        return
-    workspace = current_workspace()
-    if workspace.class_id and (notice := student_notice(classes.load_class(workspace.class_id, STORE_ROOT))):
-        st.sidebar.warning(notice, icon=":material/lock_clock:")

@@ -25,6 +25,7 @@ from core.jobs.queue import training_queue
 from core.store.runs import STORE_ROOT, RunRecord, list_runs
 from core.store.workspaces import Workspace
 from ui import figures, guard
+from ui.class_notice import student_notice
 from ui.classroom import ending, state
 from ui.classroom.controls import controls_panel
 from ui.classroom.messages import flash, show_flash  # noqa: F401 (show_flash: the page's)
@@ -311,7 +312,7 @@ def student_view(workspace: Workspace, room: ClassRoom | None) -> None:
                 icon=":material/lock:")
         classes.leave_class(workspace, STORE_ROOT)
         return
-    if notice := ending.student_notice(room):  # warned, or closed: the student stays in it until they leave
+    if notice := student_notice(room):  # warned, or closed: the student stays in it until they leave
         st.warning(notice, icon=":material/lock_clock:" if room.is_open else ":material/lock:")
     if not room.is_open:
         st.button("Leave the class", icon=":material/logout:", on_click=_leave, key=state.LEAVE)

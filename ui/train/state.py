@@ -30,6 +30,9 @@ LAST_SEEN = "train_job_last_seen"  # job id → (JobStatus, when): what the pane
 PACE = "train_live_pace"  # the live panel's poll interval (ui.polling.Pace)
 
 KEPT = KeptKeys("ui.train.state", keys=(PRESET, ADD_KIND, RUN_NAME), prefixes=(SETTING, LAYER))
+# What the workspace keeps on disk: the model and settings as the student left them, for a reload or another device.
+REMEMBERED = KeptKeys("ui.train.state", keys=(SPEC, SPEC_IDS, PRESET, ADD_KIND, RUN_NAME, SETTINGS_FOR),
+                      prefixes=(SETTING, LAYER))
 
 
 def stop_key(job_id: str) -> str:
