@@ -22,8 +22,10 @@ NAMES = ("Ada", "Bea", "Cal", "Dev", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jun", 
 
 def lesson(store: Path) -> tuple[str, str, str]:
     """A class of 30 with their runs; returns (teacher key, a student's key, the class id)."""
-    from core.classroom.classes import create_class, join_class, save_class
-    from core.classroom.control import record_blocked
+    from core.classroom.classes import create_class, join_class
+    from core.classroom.control import ClassCaps, record_blocked, set_caps
+    from core.model.layers import spec_to_dicts
+    from core.model.presets import PRESETS
     from core.store.ids import new_id
     from core.store.records import RunRecord
     from core.store.runs import save_run
@@ -41,7 +43,8 @@ def lesson(store: Path) -> tuple[str, str, str]:
             preset, epochs = chance.choice((("fast_digits", 5), ("fast_digits", 10), ("two_conv_blocks", 3)))
             accuracy = round(0.93 + 0.06 * chance.random(), 4)
             record = RunRecord(run_id=new_id(), name=f"{preset} on MNIST, {epochs} epochs", dataset="mnist",
-                               spec=[], hyperparameters={"model_key": preset, "epochs": epochs, "batch_size": 128},
+                               spec=spec_to_dicts(PRESETS[preset].spec()),
+                               hyperparameters={"model_key": preset, "epochs": epochs, "batch_size": 128},
                                history={"loss": [0.5 / (epoch + 1) for epoch in range(epochs)],
                                         "accuracy": [accuracy - 0.05 / (epoch + 1) for epoch in range(epochs)]},
                                metrics={"test": {"accuracy": accuracy}}, training_seconds=8.0 + 4 * epochs,
@@ -51,8 +54,7 @@ def lesson(store: Path) -> tuple[str, str, str]:
         if number == 3:
             record_blocked(student.workspace_id, "Your teacher caps this class's runs at 10 epochs: set Epochs to "
                                                  "10 or fewer.", store)
-    room.max_epochs = 10
-    save_class(room, store)
+    set_caps(room.class_id, teacher, ClassCaps(max_epochs=10), {"max_epochs": 20}, store)
     return teacher_key, student_key, room.class_id
 
 
@@ -73,11 +75,12 @@ def main() -> int:
                 tab = context.new_page()
                 tab.set_default_timeout(60_000)
                 tab.goto(f"{server.url}/classroom?ws={teacher_key}")
-                wait_until_idle(tab)
+                tab.get_by_role("button", name="Stop all runs").wait_for()  # a fresh server's first run shows
+                wait_until_idle(tab)  # the bare folder-mode page for a moment, until its router takes over
                 tab.screenshot(path=str(IMAGES / "class-teacher-1280.png"))
-                tab.locator('[data-testid="stDataFrame"]').first.scroll_into_view_if_needed()
+                tab.get_by_text("Stop all runs").first.evaluate("e => e.scrollIntoView({block: 'start'})")
                 tab.screenshot(path=str(IMAGES / "class-students-1280.png"))
-                tab.locator('[data-testid="stDataFrame"]').nth(1).scroll_into_view_if_needed()
+                tab.get_by_text("Leaderboard", exact=True).first.evaluate("e => e.scrollIntoView({block: 'start'})")
                 tab.screenshot(path=str(IMAGES / "class-leaderboard-1280.png"))
                 projector = tab.get_by_role("link", name="Projector view").get_attribute("href")
                 wall = context.new_page()

@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.classroom.classes import load_class
 from ui.classroom import views
+from ui.classroom.messages import show_flash
 from ui.hosting import limits
 from ui.navigation import require_router
 from ui.privacy import your_data
@@ -14,7 +15,7 @@ require_router()
 st.title("Class")
 st.caption("A teacher creates a class and gives the join code to the students. Each student's runs then appear "
            "here for the teacher, live, with a leaderboard; the teacher can share any run with the whole class.")
-views.show_flash()
+show_flash()
 workspace = current_workspace()
 teaching = views.taught_classes(workspace)
 if teaching:

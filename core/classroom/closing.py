@@ -145,7 +145,10 @@ def run_settings_frame(room: ClassRoom, records: list[RunRecord]) -> pd.DataFram
 SETTINGS = ("batch_size", "optimizer", "learning_rate", "schedule", "seed")  # runs.csv's columns of settings
 
 
-def class_archive(room: ClassRoom, root: Path = STORE_ROOT) -> bytes:
+MAX_ARCHIVE_BYTES = 256 * 2**20  # the zip is built in memory: 200 students' 5 runs of 20M parameters would be 80 GB
+
+
+def class_archive(room: ClassRoom, root: Path = STORE_ROOT, max_bytes: int = MAX_ARCHIVE_BYTES) -> bytes:
     """The lesson's results as one zip.
 
     - `leaderboard.csv`: each student's best run, the table the teacher sees (`board.board_frame`);
@@ -153,24 +156,38 @@ def class_archive(room: ClassRoom, root: Path = STORE_ROOT) -> bytes:
     - `<nickname>/<run id>/model.keras, meta.json` for every run;
     - `class.json`: the class, its students and its shared runs.
 
-    Every text cell of the CSVs is safe to open in a spreadsheet (`core.evaluate.spreadsheet`).
+    Every text cell of the CSVs is safe to open in a spreadsheet (`core.evaluate.spreadsheet`). Model files
+    that would take the zip over `max_bytes` are left out, best runs first in, and `models-left-out.txt` names
+    them (each stays downloadable from the Models page).
     """
     records = class_runs(room, root)
+    best = {row.run_id for row in best_per_student(leaderboard(room, records))}
+    left_out: list[str] = []
+    size = 0
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("class.json", json.dumps({"name": room.name, "students": sorted(room.members.values()),
                                                    "shared": room.shared, "closed": bool(room.closed)}, indent=1))
         archive.writestr("leaderboard.csv", csv_text(board_frame(best_per_student(leaderboard(room, records)))))
         archive.writestr("runs.csv", csv_text(run_settings_frame(room, records)))
-        for record in records:
+        for record in sorted(records, key=lambda record: record.run_id not in best):  # the best runs' models first
             folder = root / RUNS / record.run_id
             nickname = _safe_folder(room.members.get(record.owner, "student"))
             with contextlib.suppress(OSError):  # deleted meanwhile by its student
                 for path in sorted(folder.iterdir()):
-                    if path.is_file():
-                        # A .keras file is a zip already: stored as it is, not compressed again.
-                        kind = zipfile.ZIP_STORED if path.suffix == ".keras" else zipfile.ZIP_DEFLATED
-                        archive.write(path, f"{nickname}/{record.run_id}/{path.name}", compress_type=kind)
+                    if not path.is_file():
+                        continue
+                    name = f"{nickname}/{record.run_id}/{path.name}"
+                    size += path.stat().st_size
+                    if size > max_bytes:
+                        left_out.append(name)
+                        continue
+                    # A .keras file is a zip already: stored as it is, not compressed again.
+                    kind = zipfile.ZIP_STORED if path.suffix == ".keras" else zipfile.ZIP_DEFLATED
+                    archive.write(path, name, compress_type=kind)
+        if left_out:
+            archive.writestr("models-left-out.txt", f"Left out to keep this zip under {max_bytes // 2**20} MB; "
+                                                    "each run is on the Models page:\n" + "\n".join(left_out) + "\n")
     return buffer.getvalue()
 
 

@@ -5,6 +5,7 @@ first (`ORDER`)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from core.data.numbers import percent
 from core.jobs.eta import wait_line
 from core.jobs.jobs import JobError
 from core.jobs.queue import TrainingQueue
-from core.store.runs import STORE_ROOT, StoreError, load_record
+from core.store.runs import STORE_ROOT, RunRecord, StoreError, load_record
 from core.store.workspaces import read_workspace
 from core.train.progress import ProgressView, fold
 
@@ -59,9 +60,13 @@ def _score(run_id: str, root: Path) -> str:
     return f"{percent(accuracy, 1)} test accuracy" if accuracy is not None else ""
 
 
-def student_states(room: ClassRoom, queue: TrainingQueue, root: Path = STORE_ROOT,
-                   now: float | None = None) -> list[StudentState]:
+def student_states(room: ClassRoom, queue: TrainingQueue, root: Path = STORE_ROOT, now: float | None = None,
+                   runs: Sequence[RunRecord] = ()) -> list[StudentState]:
     """Every student's state, who needs the teacher first (`ORDER`), then in joining order.
+
+    Args:
+        runs: The class's stored runs (`classes.class_runs`), newest first: a student whose job the queue no
+            longer knows (pruned, or from before a restart) shows their latest stored run, not "no run yet".
 
     Raises:
         core.jobs.jobs.QueueUnavailable: If the scale-out queue cannot be reached.
@@ -92,7 +97,9 @@ def student_states(room: ClassRoom, queue: TrainingQueue, root: Path = STORE_ROO
                                       status.name if status else ""))
             continue
         if status is None:
-            found.append(StudentState(nickname, "no run yet", "", ""))
+            stored = next((record for record in runs if record.owner == member), None)
+            found.append(StudentState(nickname, "finished", _score(stored.run_id, root), stored.name) if stored
+                         else StudentState(nickname, "no run yet", "", ""))
             continue
         detail = status.message if status.state in ("failed", "stopped") else ""
         if status.queued:

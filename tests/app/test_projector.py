@@ -47,8 +47,8 @@ def test_a_teacher_opens_the_projector_view_and_it_holds_no_key():
     teacher_key = teacher.session_state[state.WORKSPACE_KEY]
     ada = create_workspace(STORE_ROOT)[1]
     join_class(room.join_code, "Ada", ada, STORE_ROOT)
-    store_run(STORE_ROOT, ada.workspace_id, 0.9, seconds=0.01, name="first")
-    store_run(STORE_ROOT, ada.workspace_id, 0.95, seconds=0.01, name="second")
+    store_run(STORE_ROOT, ada.workspace_id, 0.9, seconds=0.0, name="first")
+    store_run(STORE_ROOT, ada.workspace_id, 0.95, seconds=0.0, name="second")
 
     wall = projector(key)
     assert "ws" not in wall.query_params and state.OWNER not in wall.session_state  # no workspace made

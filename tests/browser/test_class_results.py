@@ -34,7 +34,7 @@ def test_the_results_zip_downloads_even_when_the_room_reruns_before_the_browser_
     room = create_class("Results lesson", teacher, STORE_ROOT)
     student = create_workspace(STORE_ROOT)[1]
     join_class(room.join_code, "Grace", student, STORE_ROOT)
-    store_run(STORE_ROOT, student.workspace_id, 0.875, seconds=0.01)
+    store_run(STORE_ROOT, student.workspace_id, 0.875, seconds=0.0)
     tab = browser_context.new_page()
     tab.set_default_timeout(60_000)
 
@@ -55,7 +55,7 @@ def test_the_results_zip_downloads_even_when_the_room_reruns_before_the_browser_
             button.click()
         with zipfile.ZipFile(io.BytesIO(open(download.value.path(), "rb").read())) as archive:
             names = archive.namelist()
-        assert sum(name.endswith("/model.keras") for name in names) == 1 and "leaderboard.csv" in names
+        assert sum(name.endswith("/model.keras") for name in names) == 1 and "leaderboard.csv" in names, names
         time.sleep(LIVE_SECONDS * 2.5)  # the table reran twice more: the address the browser was given still works
         with urllib.request.urlopen(fetched[-1]) as response:  # a 404 raises
             assert response.read()[:2] == b"PK"
@@ -78,7 +78,7 @@ def test_a_class_of_30_fits_the_teachers_room_at_1280_without_scrolling_inside_a
         join_class(room.join_code, f"Student {number + 1:02d} Longname-Dou", student, STORE_ROOT)
         for attempt in range(2):  # two runs each: the default board shows 30 rows, not 60
             store_run(STORE_ROOT, student.workspace_id, 0.5 + 0.01 * number + 0.001 * attempt,
-                      seconds=0.01, name=f"fast_digits on Digits (scikit-learn, 8×8), {attempt + 1} epochs")
+                      seconds=0.0, name=f"fast_digits on Digits (scikit-learn, 8×8), {attempt + 1} epochs")
     tab = browser_context.new_page()
     tab.set_viewport_size({"width": 1280, "height": 800})
     tab.set_default_timeout(60_000)

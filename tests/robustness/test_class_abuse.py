@@ -36,7 +36,7 @@ def test_deleting_a_class_keeps_the_runs_a_student_made_before_joining(room):
     _, ada = create_workspace(root)
     before = store_run(root, ada.workspace_id, 0.9, seconds=60, name="my own, trained before she joined")
     join_class(lesson.join_code, "Ada", ada, root)
-    during = store_run(root, ada.workspace_id, 0.8, seconds=0.01, name="in the lesson")
+    during = store_run(root, ada.workspace_id, 0.8, seconds=0.0, name="in the lesson")
     assert [run.run_id for run in class_runs(load_class(lesson.class_id, root), root)] == [during]
     close_class(lesson.class_id, teacher, root)
     assert delete_class(lesson.class_id, teacher, root) == [during]

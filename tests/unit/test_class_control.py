@@ -55,9 +55,9 @@ def test_class_caps_are_within_the_servers_and_each_refuses_the_start_that_break
     assert start_refusal(ada, config(epochs=5), 1_000, root) is None
     assert "2,000 training images" in start_refusal(ada, config(), 60_000, root)  # all of MNIST
     assert start_refusal(ada, config(subset=2_000), 60_000, root) is None
-    store_run(root, ada.workspace_id, 0.5, seconds=0.01)
+    store_run(root, ada.workspace_id, 0.5, seconds=0.0)
     assert start_refusal(ada, config(), 1_000, root) is None
-    store_run(root, ada.workspace_id, 0.6, seconds=0.01)
+    store_run(root, ada.workspace_id, 0.6, seconds=0.0)
     assert "made 2 runs in this class" in start_refusal(ada, config(), 1_000, root)
     set_caps(room.class_id, teacher, ClassCaps(), SERVER, root)  # all off
     assert start_refusal(ada, config(epochs=20), 60_000, root) is None
@@ -90,3 +90,15 @@ def test_the_live_table_puts_blocked_failed_and_idle_students_first_and_says_why
     record_job(ada.workspace_id, queue(root, ada.workspace_id), root)  # a Start that goes through unblocks her
     assert not read_workspace(ada.workspace_id, root).blocked
     assert {row.nickname: row.state for row in student_states(room, LocalQueue(root), root)}["Ada"] == "queued"
+
+
+def test_a_student_whose_job_the_queue_forgot_shows_their_latest_stored_run_not_no_run_yet(lesson):  # noqa: F811
+    from core.classroom.classes import class_runs
+
+    root, _, room, (ada, _, _) = lesson
+    store_run(root, ada.workspace_id, 0.875, name="kept")  # stored; its job pruned, or from before a restart
+    rows = {row.nickname: row for row in student_states(room, LocalQueue(root), root,
+                                                        runs=class_runs(room, root))}
+    assert (rows["Ada"].state, rows["Ada"].detail, rows["Ada"].run_name) == ("finished", "87.5% test accuracy",
+                                                                             "kept")
+    assert rows["Bob"].state == "no run yet"

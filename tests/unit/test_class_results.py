@@ -50,3 +50,16 @@ def test_the_zip_holds_every_run_and_a_leaderboard_csv_that_is_the_table_with_fo
     assert len(every) == 3 and {row["batch_size"] for row in every} == {"32"}
     assert any(row["run"].startswith("'=HYPERLINK") for row in every)  # a spreadsheet shows it, never runs it
     assert not any(cell.startswith(("=", "@", "+")) for row in every for cell in row.values() if cell)
+
+
+def test_a_zip_over_its_budget_leaves_models_out_best_runs_first_and_says_which(lesson):  # noqa: F811
+    root, _, room, (ada, bob, _) = lesson
+    worse = store_run(root, ada.workspace_id, 0.5)
+    best = store_run(root, ada.workspace_id, 0.9)
+    bobs = store_run(root, bob.workspace_id, 0.8)
+    one_run = sum(path.stat().st_size for path in (root / "runs" / best).iterdir())
+    archive = zipfile.ZipFile(io.BytesIO(class_archive(room, root, max_bytes=2 * one_run)))
+    names = archive.namelist()
+    assert {f"Ada/{best}/model.keras", f"Bob/{bobs}/model.keras"} <= set(names)  # each student's best is in
+    assert f"Ada/{worse}/model.keras" not in names and "leaderboard.csv" in names
+    assert f"Ada/{worse}/model.keras" in archive.read("models-left-out.txt").decode()

@@ -42,6 +42,9 @@ from tests.unit.test_store import fake_model, record
 
 
 def store_run(root, owner: str, accuracy: float, seconds: float = 1.0, name: str = "run") -> str:
+    """Stores a finished run of `owner`'s. One stored right after a join counts as made in the class only with
+    `seconds=0`: its start is taken as its save time's second, plus one, less `seconds` (`ClassRoom.made_here`),
+    and 0.01 s left a 10 ms window in which a join just before the save came after that start."""
     run = record(name=name)
     run.owner, run.metrics, run.training_seconds = owner, {"test": {"accuracy": accuracy}}, seconds
     save_run(run, fake_model, root)
@@ -265,7 +268,7 @@ def test_a_closed_class_is_deleted_with_its_runs_by_its_teacher_or_once_it_expir
         reopen_class(room.class_id, teacher, root)  # too late
     other = create_class("Next lesson", teacher, root)
     join_class(other.join_code, "Bob", bob, root)
-    bobs = store_run(root, bob.workspace_id, 0.8, seconds=0.01)
+    bobs = store_run(root, bob.workspace_id, 0.8, seconds=0.0)
     close_class(other.class_id, teacher, root)
     assert delete_class(other.class_id, teacher, root) == [bobs]
 

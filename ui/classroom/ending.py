@@ -30,7 +30,7 @@ STOP_WAIT_SECONDS = 15  # closing waits this long for its stopped runs to be sto
 # The results ------------------------------------------------------------------------------------------------
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
+@st.cache_resource(max_entries=2, show_spinner=False)  # each up to MAX_ARCHIVE_BYTES
 def _results_zip(class_id: str, fingerprint: str) -> bytes:
     # One zip a class and state of its runs, shared by the teacher's tabs; a new run makes a new fingerprint.
     room = classes.load_class(class_id, STORE_ROOT)

@@ -28,7 +28,7 @@ from ui import figures, guard
 from ui.class_notice import student_notice
 from ui.classroom import ending, state
 from ui.classroom.controls import controls_panel
-from ui.classroom.messages import flash, show_flash  # noqa: F401 (show_flash: the page's)
+from ui.classroom.messages import flash
 from ui.classroom.projector import join_link, projector_link
 from ui.classroom.roster import roster_panel
 from ui.polling import live_fragment
@@ -87,9 +87,9 @@ def join_panel() -> None:
                       help="What your teacher and the leaderboard show. Letters, digits, spaces and . - _ ' only.")
         st.button("Join", type="primary", icon=":material/login:", on_click=_join, key=state.JOIN)
         st.caption("Your teacher will see the runs you make in the class and their results. Your classmates never "
-                   "see your runs, unless your teacher shares one with the class. When your teacher closes the "
-                   "class, the runs you made in it are deleted some hours later (you are told before, and can "
-                   "download any you want to keep). Runs you made before joining stay yours.")
+                   "see your runs, unless your teacher shares one with the class. Some time after your teacher "
+                   "closes the class, the runs you made in it are deleted: you are told before, and can download "
+                   "any you want to keep. Runs you made before joining stay yours.")
 
 
 def create_panel() -> None:
@@ -136,6 +136,15 @@ def links_panel(room: ClassRoom) -> None:
     roster_panel(room)
 
 
+STUDENT_COLUMNS = {  # about 810 px at 1280 with the sidebar open: the detail (a refusal's reason) gets the room
+    "student": st.column_config.TextColumn("student", width=150),
+    "state": st.column_config.TextColumn("state", width=120, help="Who needs you first: blocked, failed, idle, "
+                                                                  "no run yet, then queued, training, finished"),
+    "detail": st.column_config.TextColumn("detail", width=360),
+    "run": st.column_config.TextColumn("run", width=170),
+}
+
+
 def live_students(class_id: str, runs_on_board: int) -> None:
     """Every student's latest run, refreshed every few seconds (less often when the server is busy); when a
     run has been stored or removed since the page was drawn, the whole page runs again, so the leaderboard
@@ -147,7 +156,8 @@ def _students_table(class_id: str, runs_on_board: int) -> None:
     room = classes.load_class(class_id, STORE_ROOT)
     if room is None:
         return
-    if len(classes.class_runs(room, STORE_ROOT)) != runs_on_board:
+    runs = classes.class_runs(room, STORE_ROOT)
+    if len(runs) != runs_on_board:
         st.rerun(scope="app")
     st.markdown(f"**Students** ({len(room.members)}): their latest run, live")
     if not room.members:
@@ -155,7 +165,7 @@ def _students_table(class_id: str, runs_on_board: int) -> None:
         return
     seen = st.session_state.setdefault(state.LAST_STUDENTS, {})
     try:
-        rows = student_states(room, training_queue())
+        rows = student_states(room, training_queue(), runs=runs)
         seen[class_id] = (rows, time.time())
         stale = ""
     except JobError as error:
@@ -170,7 +180,7 @@ def _students_table(class_id: str, runs_on_board: int) -> None:
     st.dataframe(spreadsheet_safe(pd.DataFrame([{"student": row.nickname,
                                                  "state": f"{row.state} (stale)" if stale else row.state,
                                                  "detail": row.detail, "run": row.run_name} for row in rows])),
-                 hide_index=True, width="stretch", height=table_height(len(rows)))
+                 hide_index=True, width="stretch", height=table_height(len(rows)), column_config=STUDENT_COLUMNS)
 
 
 def _share(class_id: str, run_id: str, shared: bool) -> None:
