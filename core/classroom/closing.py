@@ -128,6 +128,10 @@ def expire_closed_classes(keep_hours: float, root: Path = STORE_ROOT, now: float
     return removed
 
 
+SETTINGS = ("batch_size", "optimizer", "learning_rate", "schedule", "seed")  # runs.csv's columns of settings
+MAX_ARCHIVE_BYTES = 256 * 2**20  # the zip is built in memory: 200 students' 5 runs of 20M parameters would be 80 GB
+
+
 def run_settings_frame(room: ClassRoom, records: list[RunRecord]) -> pd.DataFrame:
     """Every run of the class with its settings and metrics, one row a run (`runs.csv` in the results zip)."""
     rows = []
@@ -140,12 +144,6 @@ def run_settings_frame(room: ClassRoom, records: list[RunRecord]) -> pd.DataFram
                      "test accuracy": test.get("accuracy"), "test loss": test.get("loss"),
                      "training s": round(record.training_seconds, 1), "saved": record.created})
     return pd.DataFrame(rows)
-
-
-SETTINGS = ("batch_size", "optimizer", "learning_rate", "schedule", "seed")  # runs.csv's columns of settings
-
-
-MAX_ARCHIVE_BYTES = 256 * 2**20  # the zip is built in memory: 200 students' 5 runs of 20M parameters would be 80 GB
 
 
 def class_archive(room: ClassRoom, root: Path = STORE_ROOT, max_bytes: int = MAX_ARCHIVE_BYTES) -> bytes:
@@ -161,14 +159,15 @@ def class_archive(room: ClassRoom, root: Path = STORE_ROOT, max_bytes: int = MAX
     them (each stays downloadable from the Models page).
     """
     records = class_runs(room, root)
-    best = {row.run_id for row in best_per_student(leaderboard(room, records))}
+    board = best_per_student(leaderboard(room, records))
+    best = {row.run_id for row in board}
     left_out: list[str] = []
     size = 0
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("class.json", json.dumps({"name": room.name, "students": sorted(room.members.values()),
                                                    "shared": room.shared, "closed": bool(room.closed)}, indent=1))
-        archive.writestr("leaderboard.csv", csv_text(board_frame(best_per_student(leaderboard(room, records)))))
+        archive.writestr("leaderboard.csv", csv_text(board_frame(board)))
         archive.writestr("runs.csv", csv_text(run_settings_frame(room, records)))
         for record in sorted(records, key=lambda record: record.run_id not in best):  # the best runs' models first
             folder = root / RUNS / record.run_id
@@ -177,11 +176,11 @@ def class_archive(room: ClassRoom, root: Path = STORE_ROOT, max_bytes: int = MAX
                 for path in sorted(folder.iterdir()):
                     if not path.is_file():
                         continue
-                    name = f"{nickname}/{record.run_id}/{path.name}"
-                    size += path.stat().st_size
-                    if size > max_bytes:
+                    name, file_size = f"{nickname}/{record.run_id}/{path.name}", path.stat().st_size
+                    if size + file_size > max_bytes:
                         left_out.append(name)
                         continue
+                    size += file_size
                     # A .keras file is a zip already: stored as it is, not compressed again.
                     kind = zipfile.ZIP_STORED if path.suffix == ".keras" else zipfile.ZIP_DEFLATED
                     archive.write(path, name, compress_type=kind)
