@@ -137,9 +137,9 @@ def remember() -> None:
         return
     values = snapshot([key for owner in REMEMBERED for key in owner.keys],
                       tuple(prefix for owner in REMEMBERED for prefix in owner.prefixes))
-    if values != st.session_state.get(shared_state.SAVED):
+    if values != st.session_state.get(shared_state.SAVED) and \
+            remember_settings(st.session_state[shared_state.OWNER], values, STORE_ROOT):
         st.session_state[shared_state.SAVED] = values
-        remember_settings(st.session_state[shared_state.OWNER], values, STORE_ROOT)
 
 
 # Set by `route` while the router runs the page, in the script thread that runs it.

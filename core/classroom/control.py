@@ -123,12 +123,20 @@ def start_refusal(workspace: Workspace, config: TrainConfig, available: int, roo
     return None
 
 
-def record_blocked(workspace_id: str, reason: str, root: Path = STORE_ROOT, now: float | None = None) -> None:
+def record_blocked(workspace_id: str, reason: str, root: Path = STORE_ROOT, now: float | None = None) -> bool:
     """Keeps why a student's Start was refused (a cap, a pause), for their teacher's live table; a Start that
-    goes through clears it (`core.store.workspaces.record_job`)."""
+    goes through clears it (`core.store.workspaces.record_job`). Returns False if it could not be written.
+
+    A note for the teacher, never in the way of the refusal itself: a Start refused because the disk is full
+    must still say so, so a failed write is only reported back.
+    """
     when = time.time() if now is None else now
 
     def change(workspace: Workspace) -> None:
         workspace.blocked, workspace.blocked_at = reason[:300], when
 
-    update_workspace(workspace_id, change, root)
+    try:
+        update_workspace(workspace_id, change, root)
+    except OSError:
+        return False
+    return True

@@ -175,11 +175,15 @@ MAX_SETTINGS_BYTES = 64_000  # a model of a hundred layers and every setting is 
 
 
 def remember_settings(identifier: str, values: dict[str, object], root: Path = STORE_ROOT) -> bool:
-    """Keeps a workspace's page settings (JSON values only); returns False if they are too big to keep."""
+    """Keeps a workspace's page settings (JSON values only); returns False if they are too big to keep, or could
+    not be written (a full disk: the page goes on, and the next change tries again)."""
     if len(json.dumps(values)) > MAX_SETTINGS_BYTES:
         return False
-    return update_workspace(identifier, lambda workspace: setattr(workspace, "settings", dict(values)),
-                            root) is not None
+    try:
+        return update_workspace(identifier, lambda workspace: setattr(workspace, "settings", dict(values)),
+                                root) is not None
+    except OSError:
+        return False
 
 
 def expire_workspaces(older_than_hours: float, root: Path = STORE_ROOT, now: float | None = None,

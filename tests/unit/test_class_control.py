@@ -102,3 +102,21 @@ def test_a_student_whose_job_the_queue_forgot_shows_their_latest_stored_run_not_
     assert (rows["Ada"].state, rows["Ada"].detail, rows["Ada"].run_name) == ("finished", "87.5% test accuracy",
                                                                              "kept")
     assert rows["Bob"].state == "no run yet"
+
+
+def test_on_a_full_disk_the_teachers_notes_and_the_kept_settings_give_way_without_an_error(lesson, monkeypatch):  # noqa: F811
+    import errno
+
+    from core.store.workspaces import remember_settings
+
+    root, _, _, (ada, _, _) = lesson
+
+    def full(descriptor):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    assert record_blocked(ada.workspace_id, "No space left on device", root) is False  # the refusal still shows
+    assert remember_settings(ada.workspace_id, {"hp_epochs": 3}, root) is False  # the page goes on
+    monkeypatch.undo()
+    assert record_blocked(ada.workspace_id, "paused", root) and remember_settings(ada.workspace_id, {"a": 1}, root)
+    assert read_workspace(ada.workspace_id, root).settings == {"a": 1}
