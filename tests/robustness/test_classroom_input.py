@@ -111,3 +111,24 @@ def test_a_class_closed_under_its_students_warns_them_says_so_and_its_code_stops
     assert_says(teacher, "is open again")
     assert load_class(room.class_id).is_open
     assert_says(try_join(room.join_code, "Bo"), "You joined")
+
+
+def test_a_full_disk_under_the_teachers_controls_says_so_without_a_traceback_or_a_path(lesson, monkeypatch):
+    import errno
+    import os
+
+    teacher, room = lesson
+    try_join(room.join_code, "Ada")
+    rerun(teacher)
+
+    def full(descriptor):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)  # every atomic write flushes with fsync: the disk refuses it
+    teacher.button(key=class_state.PAUSE).click()
+    rerun(teacher)
+    monkeypatch.undo()
+    assert_clean(teacher)
+    message = assert_says(teacher, "could not save this", "No space left on device", "Nothing was changed")
+    assert "/" not in message  # no server path
+    assert not load_class(room.class_id).paused

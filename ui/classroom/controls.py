@@ -11,9 +11,8 @@ from core.jobs.jobs import JobError
 from core.jobs.queue import training_queue
 from core.store.runs import STORE_ROOT
 from ui.classroom import state
-from ui.classroom.messages import flash
+from ui.classroom.messages import failure, flash
 from ui.hosting import limits
-from ui.text import plain
 from ui.workspace import current_workspace
 
 
@@ -24,7 +23,7 @@ def _stop_all(class_id: str) -> None:
     try:
         stopped = control.stop_class_runs(room, training_queue())
     except JobError as error:
-        flash("error", plain(error))
+        flash("error", failure(error))
         return
     flash("success", f"Stopped {stopped} run{'s' if stopped != 1 else ''}: those training stop after their batch "
                      "and are saved as far as they got." if stopped else "No run of the class was waiting or "
@@ -34,8 +33,8 @@ def _stop_all(class_id: str) -> None:
 def _pause(class_id: str, paused: bool) -> None:
     try:
         control.pause_class(class_id, current_workspace(), paused, STORE_ROOT)
-    except ClassError as error:
-        flash("error", plain(error))
+    except (ClassError, OSError) as error:  # OSError: a full disk
+        flash("error", failure(error))
         return
     flash("success", "Starts are paused: your students' pages say so, and a Start is refused until you resume."
           if paused else
@@ -53,8 +52,8 @@ def _save_caps(class_id: str) -> None:
     caps = control.ClassCaps(*(int(st.session_state.get(f"{key}_{class_id}") or 0) for key in state.CAP_FIELDS))
     try:
         control.set_caps(class_id, current_workspace(), caps, server_caps(), STORE_ROOT)
-    except ClassError as error:
-        flash("error", plain(error))
+    except (ClassError, OSError) as error:  # OSError: a full disk
+        flash("error", failure(error))
         return
     flash("success", "The class's caps are saved: they apply to the next Start.")
 

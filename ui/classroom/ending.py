@@ -20,7 +20,7 @@ from core.jobs.queue import training_queue
 from core.store.runs import STORE_ROOT, RunRecord
 from ui.class_notice import clock, kept_until
 from ui.classroom import state
-from ui.classroom.messages import flash
+from ui.classroom.messages import failure, flash
 from ui.text import plain
 from ui.workspace import current_workspace
 
@@ -72,8 +72,8 @@ def _active(queue) -> list:
 def _warn(class_id: str, on: bool) -> None:
     try:
         closing.warn_class(class_id, current_workspace(), STORE_ROOT, now=None if on else 0.0)
-    except ClassError as error:
-        flash("error", plain(error))
+    except (ClassError, OSError) as error:  # OSError: a full disk
+        flash("error", failure(error))
         return
     flash("success", "Your students now see that the class is about to close, on every page they open."
           if on else "The warning is taken back.")
@@ -92,8 +92,8 @@ def _close(class_id: str) -> None:
                 stopped += 1
     try:
         room = closing.close_class(class_id, teacher, STORE_ROOT)
-    except ClassError as error:
-        flash("error", plain(error))
+    except (ClassError, OSError) as error:  # OSError: a full disk
+        flash("error", failure(error))
         return
     # A stopped run is still stored, a moment later (a batch, then the save): wait, so the results hold it.
     deadline = time.monotonic() + STOP_WAIT_SECONDS
@@ -132,8 +132,8 @@ def close_panel(room: ClassRoom) -> None:
 def _reopen(class_id: str) -> None:
     try:
         room = closing.reopen_class(class_id, current_workspace(), STORE_ROOT)
-    except ClassError as error:
-        flash("error", plain(error))
+    except (ClassError, OSError) as error:  # OSError: a full disk
+        flash("error", failure(error))
         return
     flash("success", f"“{plain(room.name)}” is open again, with the same join code and students.")
 
@@ -141,8 +141,8 @@ def _reopen(class_id: str) -> None:
 def _delete(class_id: str) -> None:
     try:
         removed = closing.delete_class(class_id, current_workspace(), STORE_ROOT)
-    except ClassError as error:
-        flash("error", plain(error))
+    except (ClassError, OSError) as error:  # OSError: a full disk
+        flash("error", failure(error))
         return
     st.session_state.pop(state.TAUGHT, None)
     st.session_state.pop(state.DELETE_CONFIRM, None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.classroom import state
+from ui.text import plain
 
 
 def flash(kind: str, text: str) -> None:
@@ -22,3 +23,12 @@ def show_flash() -> None:
             st.success(text, icon=":material/check_circle:")
         elif kind == "error":
             st.error(text, icon=":material/error:")
+
+
+def failure(error: Exception) -> str:
+    """An action's error in words: a refusal's own message, or for a disk that refused to write, what happened
+    without the server's paths."""
+    if isinstance(error, OSError):
+        return (f"The server could not save this ({error.strerror or 'its disk refused'}). Nothing was changed; try "
+                "again in a moment.")
+    return plain(error)

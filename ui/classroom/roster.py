@@ -10,7 +10,7 @@ from core.classroom.classes import ClassError, ClassRoom
 from core.classroom.nicknames import MAX_NICKNAME, NicknameError
 from core.store.runs import STORE_ROOT
 from ui.classroom import state
-from ui.classroom.messages import flash
+from ui.classroom.messages import failure, flash
 from ui.text import plain
 from ui.workspace import current_workspace
 
@@ -18,8 +18,8 @@ from ui.workspace import current_workspace
 def _new_code(class_id: str) -> None:
     try:
         room = classes.new_join_code(class_id, current_workspace(), STORE_ROOT)
-    except ClassError as error:
-        flash("error", plain(error))
+    except (ClassError, OSError) as error:  # OSError: a full disk
+        flash("error", failure(error))
         return
     flash("success", f"New join code {room.join_code[:4]}-{room.join_code[4:]}: the old one no longer works. "
                      "Students already in the class stay.")
@@ -32,8 +32,8 @@ def _remove(class_id: str) -> None:
     for member in picked:
         try:
             classes.remove_student(class_id, member, current_workspace(), STORE_ROOT)
-        except ClassError as error:
-            flash("error", plain(error))
+        except (ClassError, OSError) as error:  # OSError: a full disk
+            flash("error", failure(error))
             return
         removed.append(room.members.get(member, "?") if room else "?")
     st.session_state[state.REMOVED_WHO] = []
@@ -44,8 +44,8 @@ def _remove(class_id: str) -> None:
 def _lock(class_id: str, locked: bool) -> None:
     try:
         roster.lock_class(class_id, current_workspace(), locked, STORE_ROOT)
-    except ClassError as error:
-        flash("error", plain(error))
+    except (ClassError, OSError) as error:  # OSError: a full disk
+        flash("error", failure(error))
         return
     flash("success", "The class is locked: nobody new can join; your students can still come back." if locked
           else "The class is open to new students again.")
@@ -56,8 +56,8 @@ def _rename(class_id: str) -> None:
     try:
         room = roster.rename_student(class_id, member, st.session_state.get(state.NEW_NICKNAME, ""),
                                      current_workspace(), STORE_ROOT)
-    except (ClassError, NicknameError) as error:
-        flash("error", plain(error))
+    except (ClassError, NicknameError, OSError) as error:
+        flash("error", failure(error))
         return
     st.session_state[state.NEW_NICKNAME] = ""
     flash("success", f"Renamed: now {plain(room.members[member])}.")
@@ -67,8 +67,8 @@ def _merge(class_id: str) -> None:
     ghost, into = st.session_state.get(state.GHOST), st.session_state.get(state.MERGE_INTO)
     try:
         room = roster.merge_students(class_id, ghost, into, current_workspace(), STORE_ROOT)
-    except ClassError as error:
-        flash("error", plain(error))
+    except (ClassError, OSError) as error:  # OSError: a full disk
+        flash("error", failure(error))
         return
     flash("success", f"Seat handed back: the student's new tab is {plain(room.members[into])} again, with that "
                      "seat's runs.")

@@ -28,7 +28,7 @@ from ui import figures, guard
 from ui.class_notice import student_notice
 from ui.classroom import ending, state
 from ui.classroom.controls import controls_panel
-from ui.classroom.messages import flash
+from ui.classroom.messages import failure, flash
 from ui.classroom.projector import join_link, projector_link
 from ui.classroom.roster import roster_panel
 from ui.polling import live_fragment
@@ -53,8 +53,8 @@ def _join() -> None:
     try:
         room = classes.join_class(st.session_state.get(state.JOIN_CODE, ""), st.session_state.get(state.NICKNAME, ""),
                                   current_workspace(), STORE_ROOT)
-    except (ClassError, NicknameError) as error:
-        flash("error", plain(error))
+    except (ClassError, NicknameError, OSError) as error:
+        flash("error", failure(error))
         return
     st.query_params.pop(state.JOIN_PARAM, None)
     st.session_state[state.JUST_JOINED] = True  # the seat link, shown large once
@@ -67,8 +67,8 @@ def _create() -> None:
         return
     try:
         room = classes.create_class(st.session_state.get(state.CLASS_NAME, ""), current_workspace(), STORE_ROOT)
-    except ClassError as error:
-        flash("error", plain(error))
+    except (ClassError, OSError) as error:  # OSError: a full disk
+        flash("error", failure(error))
         return
     st.session_state[state.TAUGHT] = room.class_id
     flash("success", f"Class “{plain(room.name)}” created. Give your students its join code.")
@@ -186,8 +186,8 @@ def _students_table(class_id: str, runs_on_board: int) -> None:
 def _share(class_id: str, run_id: str, shared: bool) -> None:
     try:
         classes.share_run(class_id, run_id, current_workspace(), shared, STORE_ROOT)
-    except ClassError as error:
-        flash("error", plain(error))
+    except (ClassError, OSError) as error:  # OSError: a full disk
+        flash("error", failure(error))
         return
     flash("success", "Shared with the class." if shared else "No longer shared.")
 
