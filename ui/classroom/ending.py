@@ -13,7 +13,7 @@ import time
 
 import streamlit as st
 
-from core.classroom import classes, closing
+from core.classroom import classes, closing, control
 from core.classroom.classes import ClassError, ClassRoom
 from core.jobs.jobs import JobError
 from core.jobs.queue import training_queue
@@ -85,11 +85,9 @@ def _close(class_id: str) -> None:
     queue = training_queue()
     members = room.members if room is not None else {}
     stopped = 0
-    for job in _active(queue):  # a lesson's end: nothing of the class keeps training
-        if job.owner in members:
-            with contextlib.suppress(JobError):  # ended meanwhile
-                queue.cancel(job.job_id)
-                stopped += 1
+    if room is not None:  # a lesson's end: nothing of the class keeps training
+        with contextlib.suppress(JobError):  # the queue out of reach: the class closes all the same
+            stopped = control.stop_class_runs(room, queue)
     try:
         room = closing.close_class(class_id, teacher, STORE_ROOT)
     except (ClassError, OSError) as error:  # OSError: a full disk
