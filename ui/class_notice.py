@@ -53,5 +53,6 @@ def class_sidebar_note() -> None:
     if OWNER not in st.session_state:  # the projector view has no workspace, hence nothing to say
         return
     workspace = current_workspace()
-    if workspace.class_id and (notice := student_notice(classes.load_class(workspace.class_id, STORE_ROOT))):
-        st.sidebar.warning(notice, icon=":material/lock_clock:")
+    room = classes.load_class(workspace.class_id, STORE_ROOT) if workspace.class_id else None
+    if room is not None and workspace.workspace_id in room.members and (notice := student_notice(room)):
+        st.sidebar.warning(notice, icon=":material/lock_clock:")  # not for a student taken out meanwhile
