@@ -360,14 +360,10 @@ def new_join_code(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) ->
     Raises:
         ClassError: If the class is not the teacher's, or is closed.
     """
-    with classes_lock(root):
-        room = taught_class(class_id, teacher, root)
-        if not room.is_open:
-            raise ClassError("This class is closed.")
+    with teachers_change(class_id, teacher, root) as room:  # under the lock: `_new_code` checks the index
         old, room.join_code = room.join_code, _new_code(root)
-        save_class(room, root)
         (key_index(CODES, root) / room.join_code).write_text(room.class_id)
-        (key_index(CODES, root) / old).unlink(missing_ok=True)
+        (key_index(CODES, root) / old).unlink(missing_ok=True)  # a lookup checks the class's own code too
     return room
 
 
@@ -383,6 +379,23 @@ def taught_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT) -> 
     return room
 
 
+@contextmanager
+def teachers_change(class_id: str, teacher: Workspace, root: Path = STORE_ROOT,
+                    open_only: bool = True) -> Iterator[ClassRoom]:
+    """A change its teacher makes to a class: the class as stored now, under the classes' lock, saved after the
+    `with` block unless it raised.
+
+    Raises:
+        ClassError: If the class is not the teacher's, or (with `open_only`) is closed.
+    """
+    with classes_lock(root):
+        room = taught_class(class_id, teacher, root)
+        if open_only and not room.is_open:
+            raise ClassError("This class is closed.")
+        yield room
+        save_class(room, root)
+
+
 def class_runs(room: ClassRoom, root: Path = STORE_ROOT) -> list[RunRecord]:
     """Its students' runs made in the class (started after they joined), newest first."""
     return [record for record in list_runs(root) if room.made_here(record, root)]
@@ -396,10 +409,7 @@ def share_run(class_id: str, run_id: str, teacher: Workspace, shared: bool = Tru
         ClassError: If the class is not the teacher's or is closed, or the run is neither a
             student's nor the teacher's.
     """
-    with classes_lock(root):
-        room = taught_class(class_id, teacher, root)
-        if not room.is_open:
-            raise ClassError("This class is closed.")
+    with teachers_change(class_id, teacher, root) as room:
         access = Access(teacher.workspace_id, frozenset(room.members))
         try:
             run_folder(run_id, root, access)
@@ -409,7 +419,6 @@ def share_run(class_id: str, run_id: str, teacher: Workspace, shared: bool = Tru
             room.shared.append(run_id)
         elif not shared and run_id in room.shared:
             room.shared.remove(run_id)
-        save_class(room, root)
     return room
 
 

@@ -32,6 +32,7 @@ from core.classroom.classes import (
     reload_workspace,
     save_class,
     taught_class,
+    teachers_change,
 )
 from core.evaluate.comparison import parameters, spec_summary
 from core.evaluate.spreadsheet import csv_text
@@ -48,10 +49,8 @@ def close_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT, now:
     Raises:
         ClassError: If the class is not the teacher's.
     """
-    with classes_lock(root):
-        room = taught_class(class_id, teacher, root)
+    with teachers_change(class_id, teacher, root, open_only=False) as room:
         room.closed = room.closed or (time.time() if now is None else now)
-        save_class(room, root)
     return room
 
 
@@ -82,12 +81,8 @@ def warn_class(class_id: str, teacher: Workspace, root: Path = STORE_ROOT, now: 
     Raises:
         ClassError: If the class is not the teacher's, or is closed.
     """
-    with classes_lock(root):
-        room = taught_class(class_id, teacher, root)
-        if not room.is_open:
-            raise ClassError("This class is closed.")
+    with teachers_change(class_id, teacher, root) as room:
         room.warned = time.time() if now is None else now
-        save_class(room, root)
     return room
 
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.classroom.classes import ClassError, ClassRoom, class_runs, classes_lock, load_class, save_class, taught_class
+from core.classroom.classes import ClassError, ClassRoom, class_runs, load_class, teachers_change
 from core.jobs.jobs import JobError
 from core.jobs.queue import TrainingQueue
 from core.store.runs import STORE_ROOT
@@ -54,10 +54,8 @@ def set_caps(class_id: str, teacher: Workspace, caps: ClassCaps, server: dict[st
         if value and (ceiling := server.get(name)) and value > ceiling:
             raise ClassError(f"This server allows at most {ceiling:,} {words}; a class cap can only be lower "
                              f"(got {value:,}).")
-    with classes_lock(root):
-        room = taught_class(class_id, teacher, root)
+    with teachers_change(class_id, teacher, root, open_only=False) as room:
         room.max_epochs, room.max_images, room.max_runs = caps.max_epochs, caps.max_images, caps.max_runs
-        save_class(room, root)
     return room
 
 
@@ -69,12 +67,8 @@ def pause_class(class_id: str, teacher: Workspace, paused: bool, root: Path = ST
     Raises:
         ClassError: If the class is not the teacher's, or is closed.
     """
-    with classes_lock(root):
-        room = taught_class(class_id, teacher, root)
-        if not room.is_open:
-            raise ClassError("This class is closed.")
+    with teachers_change(class_id, teacher, root) as room:
         room.paused = (time.time() if now is None else now) if paused else 0.0
-        save_class(room, root)
     return room
 
 

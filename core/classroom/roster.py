@@ -20,6 +20,7 @@ from core.classroom.classes import (
     load_class,
     save_class,
     taught_class,
+    teachers_change,
 )
 from core.classroom.nicknames import NicknameError, check_nickname, same_nickname
 from core.store.runs import STORE_ROOT, StoreError, give_run
@@ -63,12 +64,8 @@ def lock_class(class_id: str, teacher: Workspace, locked: bool, root: Path = STO
     Raises:
         ClassError: If the class is not the teacher's, or is closed.
     """
-    with classes_lock(root):
-        room = taught_class(class_id, teacher, root)
-        if not room.is_open:
-            raise ClassError("This class is closed.")
+    with teachers_change(class_id, teacher, root) as room:
         room.locked = locked
-        save_class(room, root)
     return room
 
 
