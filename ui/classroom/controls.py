@@ -6,12 +6,12 @@ from __future__ import annotations
 import streamlit as st
 
 from core.classroom import control
-from core.classroom.classes import ClassError, ClassRoom, load_class
+from core.classroom.classes import ClassRoom, load_class
 from core.jobs.jobs import JobError
 from core.jobs.queue import training_queue
 from core.store.runs import STORE_ROOT
 from ui.classroom import state
-from ui.classroom.messages import failure, flash
+from ui.classroom.messages import attempt, failure, flash
 from ui.hosting import limits
 from ui.workspace import current_workspace
 
@@ -31,10 +31,7 @@ def _stop_all(class_id: str) -> None:
 
 
 def _pause(class_id: str, paused: bool) -> None:
-    try:
-        control.pause_class(class_id, current_workspace(), paused, STORE_ROOT)
-    except (ClassError, OSError) as error:  # OSError: a full disk
-        flash("error", failure(error))
+    if attempt(control.pause_class, class_id, current_workspace(), paused, STORE_ROOT) is None:
         return
     flash("success", "Starts are paused: your students' pages say so, and a Start is refused until you resume."
           if paused else
@@ -50,10 +47,7 @@ def server_caps() -> dict[str, int | None]:
 
 def _save_caps(class_id: str) -> None:
     caps = control.ClassCaps(*(int(st.session_state.get(f"{key}_{class_id}") or 0) for key in state.CAP_FIELDS))
-    try:
-        control.set_caps(class_id, current_workspace(), caps, server_caps(), STORE_ROOT)
-    except (ClassError, OSError) as error:  # OSError: a full disk
-        flash("error", failure(error))
+    if attempt(control.set_caps, class_id, current_workspace(), caps, server_caps(), STORE_ROOT) is None:
         return
     flash("success", "The class's caps are saved: they apply to the next Start.")
 

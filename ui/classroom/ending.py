@@ -14,13 +14,13 @@ import time
 import streamlit as st
 
 from core.classroom import classes, closing, control
-from core.classroom.classes import ClassError, ClassRoom
+from core.classroom.classes import ClassRoom
 from core.jobs.jobs import JobError
 from core.jobs.queue import training_queue
 from core.store.runs import STORE_ROOT, RunRecord
 from ui.class_notice import clock, kept_until
 from ui.classroom import state
-from ui.classroom.messages import failure, flash
+from ui.classroom.messages import attempt, flash
 from ui.text import plain
 from ui.workspace import current_workspace
 
@@ -70,10 +70,7 @@ def _active(queue) -> list:
 
 
 def _warn(class_id: str, on: bool) -> None:
-    try:
-        closing.warn_class(class_id, current_workspace(), STORE_ROOT, now=None if on else 0.0)
-    except (ClassError, OSError) as error:  # OSError: a full disk
-        flash("error", failure(error))
+    if attempt(closing.warn_class, class_id, current_workspace(), STORE_ROOT, now=None if on else 0.0) is None:
         return
     flash("success", "Your students now see that the class is about to close, on every page they open."
           if on else "The warning is taken back.")
@@ -88,10 +85,7 @@ def _close(class_id: str) -> None:
     if room is not None:  # a lesson's end: nothing of the class keeps training
         with contextlib.suppress(JobError):  # the queue out of reach: the class closes all the same
             stopped = control.stop_class_runs(room, queue)
-    try:
-        room = closing.close_class(class_id, teacher, STORE_ROOT)
-    except (ClassError, OSError) as error:  # OSError: a full disk
-        flash("error", failure(error))
+    if (room := attempt(closing.close_class, class_id, teacher, STORE_ROOT)) is None:
         return
     # A stopped run is still stored, a moment later (a batch, then the save): wait, so the results hold it.
     deadline = time.monotonic() + STOP_WAIT_SECONDS
@@ -128,19 +122,13 @@ def close_panel(room: ClassRoom) -> None:
 
 
 def _reopen(class_id: str) -> None:
-    try:
-        room = closing.reopen_class(class_id, current_workspace(), STORE_ROOT)
-    except (ClassError, OSError) as error:  # OSError: a full disk
-        flash("error", failure(error))
+    if (room := attempt(closing.reopen_class, class_id, current_workspace(), STORE_ROOT)) is None:
         return
     flash("success", f"“{plain(room.name)}” is open again, with the same join code and students.")
 
 
 def _delete(class_id: str) -> None:
-    try:
-        removed = closing.delete_class(class_id, current_workspace(), STORE_ROOT)
-    except (ClassError, OSError) as error:  # OSError: a full disk
-        flash("error", failure(error))
+    if (removed := attempt(closing.delete_class, class_id, current_workspace(), STORE_ROOT)) is None:
         return
     st.session_state.pop(state.TAUGHT, None)
     st.session_state.pop(state.DELETE_CONFIRM, None)

@@ -3,10 +3,17 @@ drawn above the page and vanish)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import streamlit as st
 
+from core.classroom.classes import ClassError
+from core.classroom.nicknames import NicknameError
 from ui.classroom import state
 from ui.text import plain
+
+T = TypeVar("T")
 
 
 def flash(kind: str, text: str) -> None:
@@ -23,6 +30,16 @@ def show_flash() -> None:
             st.success(text, icon=":material/check_circle:")
         elif kind == "error":
             st.error(text, icon=":material/error:")
+
+
+def attempt(action: Callable[..., T], *args: object, **kwargs: object) -> T | None:
+    """Runs a class action of a button's callback. A refusal (`ClassError`, `NicknameError`) or a disk that
+    refused to write is kept to show once (`failure`), and None returned: the callback then stops."""
+    try:
+        return action(*args, **kwargs)
+    except (ClassError, NicknameError, OSError) as error:
+        flash("error", failure(error))
+        return None
 
 
 def failure(error: Exception) -> str:

@@ -6,20 +6,17 @@ from __future__ import annotations
 import streamlit as st
 
 from core.classroom import classes, roster
-from core.classroom.classes import ClassError, ClassRoom
-from core.classroom.nicknames import MAX_NICKNAME, NicknameError
+from core.classroom.classes import ClassRoom
+from core.classroom.nicknames import MAX_NICKNAME
 from core.store.runs import STORE_ROOT
 from ui.classroom import state
-from ui.classroom.messages import failure, flash
+from ui.classroom.messages import attempt, flash
 from ui.text import plain
 from ui.workspace import current_workspace
 
 
 def _new_code(class_id: str) -> None:
-    try:
-        room = classes.new_join_code(class_id, current_workspace(), STORE_ROOT)
-    except (ClassError, OSError) as error:  # OSError: a full disk
-        flash("error", failure(error))
+    if (room := attempt(classes.new_join_code, class_id, current_workspace(), STORE_ROOT)) is None:
         return
     flash("success", f"New join code {room.join_code[:4]}-{room.join_code[4:]}: the old one no longer works. "
                      "Students already in the class stay.")
@@ -30,10 +27,7 @@ def _remove(class_id: str) -> None:
     picked = st.session_state.get(state.REMOVED_WHO) or []
     removed = []
     for member in picked:
-        try:
-            classes.remove_student(class_id, member, current_workspace(), STORE_ROOT)
-        except (ClassError, OSError) as error:  # OSError: a full disk
-            flash("error", failure(error))
+        if attempt(classes.remove_student, class_id, member, current_workspace(), STORE_ROOT) is None:
             return
         removed.append(room.members.get(member, "?") if room else "?")
     st.session_state[state.REMOVED_WHO] = []
@@ -42,10 +36,7 @@ def _remove(class_id: str) -> None:
 
 
 def _lock(class_id: str, locked: bool) -> None:
-    try:
-        roster.lock_class(class_id, current_workspace(), locked, STORE_ROOT)
-    except (ClassError, OSError) as error:  # OSError: a full disk
-        flash("error", failure(error))
+    if attempt(roster.lock_class, class_id, current_workspace(), locked, STORE_ROOT) is None:
         return
     flash("success", "The class is locked: nobody new can join; your students can still come back." if locked
           else "The class is open to new students again.")
@@ -53,11 +44,8 @@ def _lock(class_id: str, locked: bool) -> None:
 
 def _rename(class_id: str) -> None:
     member = st.session_state.get(state.RENAMED_WHO)
-    try:
-        room = roster.rename_student(class_id, member, st.session_state.get(state.NEW_NICKNAME, ""),
-                                     current_workspace(), STORE_ROOT)
-    except (ClassError, NicknameError, OSError) as error:
-        flash("error", failure(error))
+    nickname = st.session_state.get(state.NEW_NICKNAME, "")
+    if (room := attempt(roster.rename_student, class_id, member, nickname, current_workspace(), STORE_ROOT)) is None:
         return
     st.session_state[state.NEW_NICKNAME] = ""
     flash("success", f"Renamed: now {plain(room.members[member])}.")
@@ -65,10 +53,7 @@ def _rename(class_id: str) -> None:
 
 def _merge(class_id: str) -> None:
     ghost, into = st.session_state.get(state.GHOST), st.session_state.get(state.MERGE_INTO)
-    try:
-        room = roster.merge_students(class_id, ghost, into, current_workspace(), STORE_ROOT)
-    except (ClassError, OSError) as error:  # OSError: a full disk
-        flash("error", failure(error))
+    if (room := attempt(roster.merge_students, class_id, ghost, into, current_workspace(), STORE_ROOT)) is None:
         return
     flash("success", f"Seat handed back: the student's new tab is {plain(room.members[into])} again, with that "
                      "seat's runs.")

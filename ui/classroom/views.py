@@ -14,9 +14,9 @@ import streamlit as st
 
 from core.classroom import classes
 from core.classroom.board import best_per_student, best_rank, board_frame, leaderboard
-from core.classroom.classes import ClassError, ClassRoom
+from core.classroom.classes import ClassRoom
 from core.classroom.live import student_states
-from core.classroom.nicknames import MAX_NICKNAME, NicknameError
+from core.classroom.nicknames import MAX_NICKNAME
 from core.data.numbers import percent
 from core.evaluate.comparison import curve_rows
 from core.evaluate.spreadsheet import spreadsheet_safe
@@ -28,7 +28,7 @@ from ui import figures, guard
 from ui.class_notice import student_notice
 from ui.classroom import ending, state
 from ui.classroom.controls import controls_panel
-from ui.classroom.messages import failure, flash
+from ui.classroom.messages import attempt, flash
 from ui.classroom.projector import join_link, projector_link
 from ui.classroom.roster import roster_panel
 from ui.polling import live_fragment
@@ -50,11 +50,8 @@ def _join() -> None:
     if too_many := guard.refused("join"):
         flash("error", plain(too_many))
         return
-    try:
-        room = classes.join_class(st.session_state.get(state.JOIN_CODE, ""), st.session_state.get(state.NICKNAME, ""),
-                                  current_workspace(), STORE_ROOT)
-    except (ClassError, NicknameError, OSError) as error:
-        flash("error", failure(error))
+    code, nickname = st.session_state.get(state.JOIN_CODE, ""), st.session_state.get(state.NICKNAME, "")
+    if (room := attempt(classes.join_class, code, nickname, current_workspace(), STORE_ROOT)) is None:
         return
     st.query_params.pop(state.JOIN_PARAM, None)
     st.session_state[state.JUST_JOINED] = True  # the seat link, shown large once
@@ -65,10 +62,8 @@ def _create() -> None:
     if too_many := guard.refused("create_class"):
         flash("error", plain(too_many))
         return
-    try:
-        room = classes.create_class(st.session_state.get(state.CLASS_NAME, ""), current_workspace(), STORE_ROOT)
-    except (ClassError, OSError) as error:  # OSError: a full disk
-        flash("error", failure(error))
+    name = st.session_state.get(state.CLASS_NAME, "")
+    if (room := attempt(classes.create_class, name, current_workspace(), STORE_ROOT)) is None:
         return
     st.session_state[state.TAUGHT] = room.class_id
     flash("success", f"Class “{plain(room.name)}” created. Give your students its join code.")
@@ -184,10 +179,7 @@ def _students_table(class_id: str, runs_on_board: int) -> None:
 
 
 def _share(class_id: str, run_id: str, shared: bool) -> None:
-    try:
-        classes.share_run(class_id, run_id, current_workspace(), shared, STORE_ROOT)
-    except (ClassError, OSError) as error:  # OSError: a full disk
-        flash("error", failure(error))
+    if attempt(classes.share_run, class_id, run_id, current_workspace(), shared, STORE_ROOT) is None:
         return
     flash("success", "Shared with the class." if shared else "No longer shared.")
 
