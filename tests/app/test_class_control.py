@@ -11,8 +11,8 @@ import pytest
 from core.classroom.classes import load_class
 from core.jobs.queue import training_queue
 from core.store.workspaces import update_workspace
-from tests.app.harness import open_app, rerun
-from tests.app.test_classroom import CLASS, join
+from tests.app.harness import rerun
+from tests.app.test_classroom import create_class_page, join
 from tests.robustness.conftest import assert_clean, assert_says
 from tests.unit.test_jobs import wait_for
 from ui import state
@@ -43,12 +43,7 @@ def table(teacher) -> dict[str, tuple[str, str]]:
 
 
 def test_thirty_students_pause_a_class_cap_stop_all_and_who_is_stuck(hosted):
-    teacher = open_app(CLASS)
-    teacher.text_input(key=class_state.CLASS_NAME).set_value("Year 10, a class of 30")
-    teacher.button(key=class_state.CREATE).click()
-    rerun(teacher)
-    room = load_class(teacher.session_state[class_state.TAUGHT])
-    code = f"{room.join_code[:4]}-{room.join_code[4:]}"
+    teacher, room, code = create_class_page("Year 10, a class of 30")
     students = [join(code, f"Student {number:02d}") for number in range(1, 31)]
     assert len(load_class(room.class_id).members) == 30
     assert set(table(teacher).values()) == {("no run yet", "")}

@@ -7,7 +7,7 @@ import pytest
 
 from core.classroom.classes import load_class
 from tests.app.harness import open_app, rendered, rerun
-from tests.app.test_classroom import CLASS, join, key_of, page_text
+from tests.app.test_classroom import CLASS, create_class_page, join, key_of, page_text
 from tests.robustness.conftest import assert_clean, assert_says
 from ui.classroom import state as class_state
 
@@ -22,12 +22,7 @@ def nicknames(room_id: str) -> list[str]:
 
 
 def test_a_class_of_30_reclaims_merges_renames_removes_and_locks(hosted):
-    teacher = open_app(CLASS)
-    teacher.text_input(key=class_state.CLASS_NAME).set_value("Roster lesson")
-    teacher.button(key=class_state.CREATE).click()
-    rerun(teacher)
-    room = load_class(teacher.session_state[class_state.TAUGHT])
-    code = f"{room.join_code[:4]}-{room.join_code[4:]}"
+    teacher, room, code = create_class_page("Roster lesson")
     students = [join(code, f"Student {number:02d}") for number in range(1, 31)]
     # The seat link is on the class page right after joining (besides the sidebar): the student's private link.
     assert any(key_of(students[4]) in element.value for element in students[4].main.code)  # Student 05's

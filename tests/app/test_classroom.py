@@ -49,6 +49,16 @@ def test_a_new_workspace_says_once_that_its_link_is_the_only_key():
     assert not [info for info in again.sidebar.info if "private workspace" in info.value]
 
 
+def create_class_page(name: str):
+    """A teacher's Class page that has just created a class named `name`: (the page, the class, its code)."""
+    teacher = open_app(CLASS)
+    teacher.text_input(key=class_state.CLASS_NAME).set_value(name)
+    teacher.button(key=class_state.CREATE).click()
+    rerun(teacher)
+    room = load_class(teacher.session_state[class_state.TAUGHT])
+    return teacher, room, f"{room.join_code[:4]}-{room.join_code[4:]}"
+
+
 def join(code: str, nickname: str):
     app = open_app(CLASS, query={"join": code})
     assert app.text_input(key=class_state.JOIN_CODE).value == code.replace("-", "")  # the join link fills it in
@@ -161,12 +171,8 @@ def test_while_the_queue_cannot_be_reached_the_live_views_keep_the_last_state_se
     from core.jobs.jobs import QueueUnavailable
     from tests.unit.test_jobs import wait_for
 
-    teacher = open_app(CLASS)
-    teacher.text_input(key=class_state.CLASS_NAME).set_value("Outage")
-    teacher.button(key=class_state.CREATE).click()
-    rerun(teacher)
-    room = load_class(teacher.session_state[class_state.TAUGHT])
-    ada = join(f"{room.join_code[:4]}-{room.join_code[4:]}", "Ada")
+    teacher, _room, code = create_class_page("Outage")
+    ada = join(code, "Ada")
     job_id = start_training(ada, 1)
     wait_for(lambda: not training_queue().status(job_id).active, 300)
     rerun(ada)
