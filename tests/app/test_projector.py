@@ -10,9 +10,10 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.classroom.classes import join_class, load_class
+from core.classroom.closing import close_class
 from core.classroom.qr import qr_png
 from core.store.runs import STORE_ROOT
-from core.store.workspaces import create_workspace
+from core.store.workspaces import create_workspace, open_workspace
 from tests.app.harness import open_app, rendered, rerun
 from tests.conftest import REPO_ROOT
 from tests.unit.test_classroom import store_run
@@ -59,6 +60,13 @@ def test_a_teacher_opens_the_projector_view_and_it_holds_no_key():
     board = wall.dataframe[0].value
     assert list(board["student"]) == ["Ada"] and list(board["test accuracy"]) == ["95.0%"]  # her best run only
     assert not wall.button and not wall.text_input  # it can change nothing
+    assert wall.get("image")  # the QR code
+
+    close_class(room.class_id, open_workspace(teacher_key, STORE_ROOT), STORE_ROOT)
+    closed = projector(key)  # the wall after the lesson: its results, and no code inviting joins that fail
+    shown = " ".join(rendered(element.value) for element in (*closed.markdown, *closed.get("html")))
+    assert "This class is closed" in closed.warning[0].value and not closed.get("image")
+    assert room.join_code[:4] not in shown and list(closed.dataframe[0].value["student"]) == ["Ada"]
 
 
 def test_a_projector_key_that_opens_nothing_says_so():

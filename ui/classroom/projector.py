@@ -51,8 +51,10 @@ def _board(class_id: str) -> None:
 def projector_view(room: ClassRoom) -> None:
     """The whole projector page for `room`."""
     st.markdown(f"# {plain(room.name)}")
-    if not room.is_open:
+    if not room.is_open:  # its code and QR code would invite joins that cannot happen; its results stay
         st.warning("This class is closed: its code no longer lets anyone join.", icon=":material/lock:")
+        _board(room.class_id)  # nothing changes in a closed class: no timer
+        return
     left, right = st.columns([3, 2], vertical_alignment="center")
     code = f"{room.join_code[:4]}-{room.join_code[4:]}"
     with left:
