@@ -132,3 +132,42 @@ def test_a_full_disk_under_the_teachers_controls_says_so_without_a_traceback_or_
     message = assert_says(teacher, "could not save this", "No space left on device", "Nothing was changed")
     assert "/" not in message  # no server path
     assert not load_class(room.class_id).paused
+
+
+
+def test_a_full_disk_under_a_join_says_so_without_a_traceback(lesson, monkeypatch):
+    import errno
+    import os
+
+    _, room = lesson
+    app = open_app(CLASS)
+    app.text_input(key=class_state.JOIN_CODE).set_value(room.join_code)
+    app.text_input(key=class_state.NICKNAME).set_value("Ada")
+
+    def full(descriptor):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    app.button(key=class_state.JOIN).click()
+    rerun(app)
+    monkeypatch.undo()
+    assert_clean(app)
+    assert_says(app, "could not save this", "No space left on device")
+    assert not load_class(room.class_id).members
+
+
+def test_a_student_taken_out_sees_no_notice_of_the_class_in_the_sidebar(lesson):
+    from core.classroom.classes import remove_student
+    from core.store.workspaces import read_workspace
+
+    teacher, room = lesson
+    student = try_join(room.join_code, "Ada")
+    teacher.button(key=class_state.PAUSE).click()
+    rerun(teacher)
+    rerun(student)
+    assert any("paused training" in element.value for element in student.sidebar.warning)
+    owner = read_workspace(teacher.session_state[state.OWNER])
+    remove_student(room.class_id, student.session_state[state.OWNER], owner)
+    student.switch_page("pages/home.py")
+    rerun(student)
+    assert not any("paused training" in element.value for element in student.sidebar.warning)

@@ -58,8 +58,10 @@ def test_a_zip_over_its_budget_leaves_models_out_best_runs_first_and_says_which(
     best = store_run(root, ada.workspace_id, 0.9)
     bobs = store_run(root, bob.workspace_id, 0.8)
     one_run = sum(path.stat().st_size for path in (root / "runs" / best).iterdir())
-    archive = zipfile.ZipFile(io.BytesIO(class_archive(room, root, max_bytes=2 * one_run)))
+    meta = (root / "runs" / worse / "meta.json").stat().st_size
+    archive = zipfile.ZipFile(io.BytesIO(class_archive(room, root, max_bytes=2 * one_run + meta)))
     names = archive.namelist()
     assert {f"Ada/{best}/model.keras", f"Bob/{bobs}/model.keras"} <= set(names)  # each student's best is in
     assert f"Ada/{worse}/model.keras" not in names and "leaderboard.csv" in names
+    assert f"Ada/{worse}/meta.json" in names  # a file left out does not use up the budget of those after it
     assert f"Ada/{worse}/model.keras" in archive.read("models-left-out.txt").decode()
