@@ -110,6 +110,27 @@ def test_clear_empties_the_canvas(shipped):
     assert np.all(np.asarray(CASES["a zero"]).shape == (280, 280, 4))
 
 
+def test_undo_takes_back_the_last_stroke_and_leaves_the_same_answer_as_without_it(shipped):
+    """Injected as the browser's canvas would hold it after each stroke: a 7, then a stray stroke across it."""
+    seven = [[(80, 60), (200, 60), (120, 230)]]
+    stray = [[(30, 250), (250, 250)], [(250, 30), (30, 250)]]
+    alone = open_app(PREDICT)
+    alone.session_state[predict_state.INJECTED] = canvas(seven)
+    rerun(alone)
+    answer = markdown(alone)
+    assert "It reads **7**" in answer
+    app = open_app(PREDICT)
+    app.session_state[predict_state.INJECTED] = [canvas(seven), canvas(seven + stray)]
+    rerun(app)
+    assert markdown(app) != answer  # the stray stroke changed the answer
+    app.button(key=predict_state.UNDO).click()
+    rerun(app)
+    assert markdown(app) == answer
+    app.button(key=predict_state.UNDO).click()
+    rerun(app)
+    assert "empty" in app.info[0].value and "It reads" not in markdown(app)
+
+
 def test_a_dash_is_called_not_a_digit_and_the_switch_shows_the_raw_guess(shipped):
     app = open_app(PREDICT)
     app.session_state[predict_state.INJECTED] = canvas([[(70, 140), (210, 140)]])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import shutil
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -65,6 +66,63 @@ def test_drawn_digits_are_read(page, app_server, shipped, tmp_path):
         wait_until_idle(page)
         assert_no_exception(page)
     page.screenshot(path=str(tmp_path / "predict.png"), full_page=True)
+
+
+
+
+def canvas_pixels(tab) -> str:
+    """The canvas's pixels as a PNG data URL (it sits in the component's shadow root, which locators pierce)."""
+    return tab.locator("canvas.cnnlab-drawing").first.evaluate("canvas => canvas.toDataURL('image/png')")
+
+
+def wait_for_change(tab, before: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while canvas_pixels(tab) == before:
+        assert time.monotonic() < deadline, "the canvas did not change"
+        tab.wait_for_timeout(100)
+
+
+def test_undo_then_redraw_gives_the_same_prediction_as_one_drawing(page, app_server, shipped, tmp_path):
+    """A 3 drawn at once, against the same 3 with a slip taken back by the Undo button and redrawn, and a stray
+    stroke taken back with Ctrl+Z: the same canvas, to the pixel, and the same answer, to the digit."""
+    STROKES["slip"] = [[(0.0, 0.2), (1.0, 0.9)]]
+    page.goto(f"{app_server.url}/predict")
+    wait_until_idle(page)
+    expect(page.get_by_text("The canvas is empty")).to_be_visible(timeout=90_000)
+    verdict = page.locator('[data-testid="stMarkdownContainer"]').filter(has_text="It reads")
+    page.locator("canvas.cnnlab-drawing").first.wait_for()
+    draw(page, "3", 70, 40, 200)
+    expect(verdict).to_contain_text("It reads 3,", timeout=60_000)
+    wait_until_idle(page)
+    once, once_pixels = verdict.inner_text(), canvas_pixels(page)
+
+    page.get_by_role("button", name="Clear").click()
+    wait_until_idle(page)
+    expect(page.get_by_text("The canvas is empty")).to_be_visible(timeout=30_000)
+    page.locator("canvas.cnnlab-drawing").first.wait_for()
+    first, second = STROKES["3"]
+    STROKES["first"], STROKES["second"] = [first], [second]
+    draw(page, "first", 70, 40, 200)
+    draw(page, "slip", 70, 40, 200)
+    wait_until_idle(page)
+    slipped = canvas_pixels(page)
+    page.get_by_role("button", name="Undo").click()
+    wait_for_change(page, slipped)  # the click's rerun reached the canvas
+    wait_until_idle(page)
+    draw(page, "second", 70, 40, 200)
+    expect(verdict).to_have_text(once, timeout=60_000)
+    assert canvas_pixels(page) == once_pixels
+    wait_until_idle(page)
+
+    draw(page, "slip", 70, 40, 200)
+    wait_until_idle(page)
+    assert canvas_pixels(page) != once_pixels
+    page.keyboard.press("Control+z")
+    expect(verdict).to_have_text(once, timeout=60_000)
+    assert canvas_pixels(page) == once_pixels
+    wait_until_idle(page)
+    assert_no_exception(page)
+    page.screenshot(path=str(tmp_path / "predict-undo.png"), full_page=True)
 
 
 def test_a_drawn_x_is_not_a_digit_and_the_switch_shows_the_raw_guess(page, app_server, shipped, tmp_path):

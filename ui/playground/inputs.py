@@ -165,8 +165,7 @@ def _drawn_image() -> InputImage | None:
     """The learner's own drawing, prepared as MNIST's digits were (28×28, centred): what a digit network sees."""
     controls = st.container(horizontal=True, vertical_alignment="bottom", gap="small")
     width = controls.slider("Stroke width", 6, 40, 18, key=pg.DRAW_STROKE, width=160)
-    controls.button("Clear", icon=":material/delete:", on_click=canvas.clear, args=(pg.DRAW_KEYS,),
-                    key=pg.DRAW_CLEAR)
+    canvas.buttons(pg.DRAW_KEYS, controls)
     rgba = canvas.drawing(width, pg.DRAW_KEYS)
     prepared = prepare_drawing(rgba) if rgba is not None else None
     if prepared is None:

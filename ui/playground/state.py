@@ -61,9 +61,10 @@ URL_CHECKED = "pg_url_checked"
 URL_PROBLEMS = "pg_url_problems"
 UPLOAD = "pg_upload"  # the picture uploader
 # The "Draw" source: the learner's own drawing, on the same canvas as Predict's
-DRAW_STROKE, DRAW_CLEAR = "pg_draw_stroke", "pg_draw_clear"
+DRAW_STROKE, DRAW_CLEAR, DRAW_UNDO = "pg_draw_stroke", "pg_draw_clear", "pg_draw_undo"
+DRAW_UNDO_COUNT = "pg_draw_undo_count"  # the Undo button's clicks: the canvas takes back one stroke for each
 DRAW_CANVAS, DRAW_GENERATION, DRAW_INJECTED = "pg_draw_canvas_", "pg_draw_generation", "pg_draw_injected"
-DRAW_KEYS = CanvasKeys(DRAW_CANVAS, DRAW_GENERATION, DRAW_INJECTED)
+DRAW_KEYS = CanvasKeys(DRAW_CANVAS, DRAW_GENERATION, DRAW_INJECTED, DRAW_UNDO_COUNT, DRAW_CLEAR, DRAW_UNDO)
 RANDOM = "pg_random"  # the random-kernel button
 STEP_INPUT = "pg_step_input"  # the input the step positions belong to: a new input starts them over
 STEP_CHANNEL = "pg_step_channel"

@@ -15,12 +15,14 @@ CHECK = "predict_digit_check"  # the digit check on: say when a drawing is not a
 # The inputs
 STROKE = "predict_stroke"
 CLEAR = "predict_clear"
+UNDO = "predict_undo"
+UNDO_COUNT = "predict_undo_count"  # the Undo button's clicks: the canvas takes back one stroke for each new one
 UPLOAD = "predict_upload"
 RANDOM = "predict_random"
 INJECTED = "predict_injected_drawing"  # tests put an (H, W, 4) drawing here: the canvas does not run under AppTest
 CANVAS_GENERATION = "predict_canvas_generation"  # bumped by Clear: a new canvas key is an empty canvas
 CANVAS = "predict_canvas_"  # prefix: the canvas's key, one per generation
-CANVAS_KEYS = CanvasKeys(CANVAS, CANVAS_GENERATION, INJECTED)
+CANVAS_KEYS = CanvasKeys(CANVAS, CANVAS_GENERATION, INJECTED, UNDO_COUNT, CLEAR, UNDO)
 
 # What the network sees
 LAYER = "predict_layer"

@@ -18,7 +18,6 @@ from ui.loaders import dataset_for_run
 from ui.predict.state import (
     CANVAS_KEYS,
     CHECK,
-    CLEAR,
     FILTER,
     INDEX,
     LAYER,
@@ -47,8 +46,9 @@ def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.Dra
     controls, board = st.columns([1, 2])
     with controls:
         width = st.slider("Stroke width", 6, 40, 18, key=STROKE)
-        st.button("Clear", icon=":material/delete:", on_click=canvas.clear, args=(CANVAS_KEYS,), key=CLEAR)
-        st.caption("Draw one digit, large or small, anywhere. The prediction updates at the end of each stroke, "
+        canvas.buttons(CANVAS_KEYS)
+        st.caption(f"Draw one digit, large or small, anywhere. Undo, or {canvas.UNDO_SHORTCUT}, takes back the last "
+                   "stroke. The prediction updates at the end of each stroke, "
                    "when you lift the mouse or your finger.")
     with board:
         rgba = canvas.drawing(width, CANVAS_KEYS)
