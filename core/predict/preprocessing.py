@@ -184,6 +184,51 @@ def _border_level(grey: np.ndarray) -> float:
     return float(np.median(border))
 
 
+def _otsu(values: np.ndarray) -> float:
+    """Otsu's threshold of grey levels 0–255: the level that best splits them into two groups."""
+    counts = np.bincount(np.clip(values, 0, 255).astype(np.int64).ravel(), minlength=256).astype(np.float64)
+    levels = np.arange(256, dtype=np.float64)
+    below, mass_below = np.cumsum(counts), np.cumsum(counts * levels)
+    above, mass_above = below[-1] - below, mass_below[-1] - mass_below
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = below * above * (mass_below / below - mass_above / above) ** 2
+    return float(np.nanargmax(np.where(np.isfinite(between), between, np.nan))) if np.isfinite(between).any() else 0.0
+
+
+def paper_level(grey: np.ndarray) -> np.ndarray:
+    """The background's level at each pixel of an (H, W) picture of light ink on a darker ground: (H, W) float32.
+
+    A photo of paper is lit unevenly: a shadow or a lamp makes one corner much lighter than another, and a
+    single background level for the whole picture let the lighter part count as ink, so the "digit" cropped
+    was the ink plus a patch of paper (a third of the photographed digits in `tests/unit/test_preprocessing.py`
+    came out so). Light changes slowly across a page, so the level is a smooth surface (a quadratic in x and
+    y) fitted to the paper alone: the pixels darker than Otsu's threshold, then those within three spreads of
+    the fit, twice more. However bold the strokes, they are not paper, so they are never taken for light. It
+    works on a copy at most 128 px a side.
+    """
+    height, width = grey.shape
+    scale = min(1.0, 128 / max(height, width))
+    small = np.asarray(Image.fromarray(grey.astype(np.float32), mode="F").resize(
+        (max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.BILINEAR), dtype=np.float64)
+
+    def terms(rows: np.ndarray, columns: np.ndarray) -> np.ndarray:  # (..., 6): 1, x, y, x², xy, y² on −1…1
+        return np.stack([np.ones_like(rows), columns, rows, columns ** 2, columns * rows, rows ** 2], axis=-1)
+
+    rows, columns = np.meshgrid(np.linspace(-1, 1, small.shape[0]), np.linspace(-1, 1, small.shape[1]), indexing="ij")
+    basis = terms(rows, columns)  # (h, w, 6)
+    paper = small <= _otsu(small)
+    coefficients = np.zeros(6)
+    for _ in range(3):
+        if paper.sum() < 12:  # almost no paper (the picture is all ink): nothing to measure the light by
+            break
+        coefficients = np.linalg.lstsq(basis[paper], small[paper], rcond=None)[0]
+        residual = small - basis @ coefficients
+        spread = 1.4826 * float(np.median(np.abs(residual[paper]))) + 1.0
+        paper = residual < 3 * spread
+    level = (basis @ coefficients).astype(np.float32)  # (h, w); a smooth surface loses nothing by enlarging
+    return np.asarray(Image.fromarray(level, mode="F").resize((width, height), Image.Resampling.BILINEAR))
+
+
 def prepare_upload(image: np.ndarray, input_shape: tuple[int, int, int], digit_style: bool) -> PreparedUpload | None:
     """Prepares a decoded upload, (H, W, C) uint8, for a model taking `input_shape` images.
 
@@ -208,8 +253,9 @@ def prepare_upload(image: np.ndarray, input_shape: tuple[int, int, int], digit_s
         inverted = _border_level(grey) > 127
         if inverted:
             grey = 255.0 - grey
-        background, peak = _border_level(grey), float(grey.max())
-        stretched = np.clip((grey - background) / max(peak - background, 1.0) * 255.0, 0, 255)
+        flat = grey - paper_level(grey)  # the paper's own level, place by place: uneven light is not ink
+        background, peak = _border_level(flat), float(flat.max())
+        stretched = np.clip((flat - background) / max(peak - background, 1.0) * 255.0, 0, 255)
         stages = prepare_grey((stretched + 0.5).astype(np.uint8), side=height, box=digit_box(height))
         if stages is None:
             return None
