@@ -80,7 +80,7 @@ def build_digit_check() -> Path:
     mnist = load_dataset("mnist")
     staged = CHECK_FOLDER.with_name(".partial-digit_check")
     shutil.rmtree(staged, ignore_errors=True)
-    train_check(mnist.x_train, mnist.y_train, mnist.x_test, staged, epochs=10, non_digits=60_000)
+    train_check(mnist.x_train, mnist.y_train, mnist.x_test, staged, epochs=10, non_digits=60_000, typed=30_000)
     if CHECK_FOLDER.exists():
         shutil.rmtree(CHECK_FOLDER)
     os.rename(staged, CHECK_FOLDER)

@@ -2,10 +2,13 @@
 
 A network trained only on digits must answer with a digit, so a dash reads as 7 at 100% and a
 smiley as 0. Its own confidence cannot tell (a softmax over ten digits has no "none of these"), so
-the check is a second, small network with one question: digit or not? It was trained on MNIST's
-training digits and digits drawn by code (positives), and on letters, shapes, symbols, scribbles,
-dots and dashes drawn by code (`core.predict.sketches`), all through the app's drawing path. Its
-threshold is calibrated on held-out drawings and MNIST's test digits (`scripts/build_default_models.py`).
+the check is a second, small network with one question: digit or not? It was trained on digits
+(MNIST's, drawn by code, scikit-learn's 8×8 enlarged, photographed) and non-digits (letters, shapes,
+symbols, marks, scribbles, dots and dashes drawn by code, and letters and symbols typeset in many
+fonts), both sides in every style of real handwriting (`core.predict.styles`: thick, thin, slanted,
+broken, scanned small and enlarged), all through the app's own path. Its threshold is calibrated on
+held-out sets, one per style, so that the worst style's digits are flagged at most 1% of the time
+(`core.predict.rejection_training`, `scripts/build_default_models.py`).
 
 It judges the drawing, not the model, so it serves every model trained on MNIST: the shipped default
 and learners' own runs alike. Models of other data (clothes, photos, 8×8 digits) get no check.

@@ -177,11 +177,67 @@ LETTERS: dict[str, list[Stroke]] = {
     "house": [[(80, 230), (80, 120), (140, 50), (200, 120), (200, 230), (80, 230)]],
 }
 
-NON_DIGIT_FAMILIES = ("dash", "dots", "letter", "shape", "face", "scribble")
+# Marks people make on paper: none is a digit in any hand (the upright ones, | / ( ), are left out: 1s).
+MARKS: dict[str, list[Stroke]] = {
+    "caret": [[(80, 190), (140, 90), (200, 190)]],
+    "less": [[(200, 70), (90, 140), (200, 210)]],
+    "greater": [[(80, 70), (190, 140), (80, 210)]],
+    "tilde": [[(50, 160), (85, 120), (125, 125), (155, 155), (195, 160), (230, 120)]],
+    "ellipsis": [[(70, 150)], [(140, 150)], [(210, 150)]],
+    "colon": [[(140, 90)], [(140, 190)]],
+    "up arrow": [[(140, 230), (140, 50)], [(85, 105), (140, 50), (195, 105)]],
+    "down arrow": [[(140, 50), (140, 230)], [(85, 175), (140, 230), (195, 175)]],
+    "diagonal arrow": [[(60, 220), (210, 70)], [(130, 70), (210, 70), (210, 150)]],
+    "double arrow": [[(40, 140), (240, 140)], [(85, 95), (40, 140), (85, 185)], [(195, 95), (240, 140), (195, 185)]],
+    "cross": [[(100, 100), (180, 180)], [(180, 100), (100, 180)]],
+    "circled cross": [_ellipse(140, 140, 90, 90), [(85, 85), (195, 195)], [(195, 85), (85, 195)]],
+    "box tick": [[(60, 60), (220, 60), (220, 220), (60, 220), (60, 60)], [(90, 140), (130, 185), (200, 90)]],
+    "crossed out": [[(50, 100), (230, 100)], [(50, 140), (230, 140)], [(50, 180), (230, 180)],
+                    [(50, 190), (230, 90)]],
+    "underline": [[(40, 200), (240, 200)], [(40, 225), (240, 225)]],
+    "hash": [[(120, 60), (110, 220)], [(170, 60), (160, 220)], [(70, 110), (210, 110)], [(70, 170), (210, 170)]],
+}
+
+
+def _sun(rng: np.random.Generator) -> list[Stroke]:
+    rays = int(rng.integers(6, 10))
+    return [_ellipse(140, 140, 45, 45)] + [[
+        (140 + 60 * math.sin(2 * math.pi * i / rays), 140 - 60 * math.cos(2 * math.pi * i / rays)),
+        (140 + 100 * math.sin(2 * math.pi * i / rays), 140 - 100 * math.cos(2 * math.pi * i / rays))]
+        for i in range(rays)]
+
+
+def _cloud(rng: np.random.Generator) -> list[Stroke]:
+    bumps = int(rng.integers(4, 7))
+    stroke: Stroke = []
+    for i in range(bumps):
+        cx = 60 + 160 * (i + 0.5) / bumps
+        stroke += _ellipse(cx, 120, 160 / bumps / 2 + 8, 40, -0.25, 0.25, 10)
+    return [[*stroke, (220, 120), (220, 180), (60, 180), (60, 120)]]
+
+
+SHAPES: dict[str, Callable[[np.random.Generator], list[Stroke]]] = {
+    "star": _star, "triangle": lambda r: _polygon(3, r), "square": lambda r: _polygon(4, r),
+    "pentagon": lambda r: _polygon(5, r), "hexagon": lambda r: _polygon(6, r), "wave": _wave, "spiral": _spiral,
+    "hatching": _hatching, "frame": lambda r: [[(60, 60), (220, 60), (220, 220), (60, 220), (60, 60)]],
+    "sun": _sun, "cloud": _cloud,
+    "crescent": lambda r: [_ellipse(140, 140, 85, 90, 0.55, 1.45) + _ellipse(175, 140, 65, 75, 1.4, 0.6)],
+    "plus shape": lambda r: [[(110, 50), (170, 50), (170, 110), (230, 110), (230, 170), (170, 170), (170, 230),
+                              (110, 230), (110, 170), (50, 170), (50, 110), (110, 110), (110, 50)]],
+    "lightning": lambda r: [[(170, 40), (90, 150), (160, 150), (100, 240)]],
+    "infinity": lambda r: [_ellipse(95, 140, 50, 35, 0.25, 1.25) + _ellipse(185, 140, 50, 35, 0.75, -0.25)],
+    "wide ellipse": lambda r: [_ellipse(140, 140, 110, 40)],
+    "arrow shape": lambda r: [[(40, 120), (160, 120), (160, 80), (240, 140), (160, 200), (160, 160), (40, 160),
+                               (40, 120)]],
+}
+FILLED = ("disc", "square", "triangle", "star", "heart", "diamond", "blob")
+NON_DIGIT_FAMILIES = ("dash", "dots", "letter", "shape", "face", "scribble", "mark", "filled")
 
 
 def non_digit(family: str, rng: np.random.Generator) -> list[Stroke]:
-    """One non-digit template of a family: "dash", "dots", "letter", "shape", "face" or "scribble".
+    """One non-digit template of a family: one of `NON_DIGIT_FAMILIES`.
+
+    A "filled" template is one closed outline, which `drawn_non_digit` fills in.
 
     Raises:
         ValueError: For an unknown family.
@@ -193,15 +249,36 @@ def non_digit(family: str, rng: np.random.Generator) -> list[Stroke]:
     if family == "letter":
         return LETTERS[str(rng.choice(list(LETTERS)))]
     if family == "shape":
-        makers: tuple[Callable[[np.random.Generator], list[Stroke]], ...] = (
-            _star, lambda r: _polygon(3, r), lambda r: _polygon(4, r), _wave, _spiral, _hatching,
-            lambda r: [[(60, 60), (220, 60), (220, 220), (60, 220), (60, 60)]])
-        return makers[int(rng.integers(len(makers)))](rng)
+        return SHAPES[str(rng.choice(list(SHAPES)))](rng)
+    if family == "mark":
+        return MARKS[str(rng.choice(list(MARKS)))]
+    if family == "filled":
+        return _outline(str(rng.choice(FILLED)), rng)
     if family == "face":
         return _face(rng)
     if family == "scribble":
         return _scribble(rng)
     raise ValueError(f"Unknown non-digit family {family!r}; choose from {', '.join(NON_DIGIT_FAMILIES)}.")
+
+
+def _outline(name: str, rng: np.random.Generator) -> list[Stroke]:
+    """The outline of a filled shape, as one closed stroke."""
+    if name == "disc":
+        return [_ellipse(140, 140, rng.uniform(50, 90), 90)]
+    if name == "square":
+        return _polygon(4, rng)
+    if name == "triangle":
+        return _polygon(3, rng)
+    if name == "star":
+        return _star(rng)
+    if name == "heart":
+        return LETTERS["heart"]
+    if name == "diamond":
+        return [[(140, 40), (220, 140), (140, 240), (60, 140), (140, 40)]]
+    walk = rng.normal(0, 12, 12).cumsum()  # a blob: a circle with a wobbling radius
+    radius = 70 + walk - np.linspace(0, walk[-1], 12)
+    return [[(140 + r * math.sin(2 * math.pi * i / 12), 140 - r * math.cos(2 * math.pi * i / 12))
+             for i, r in enumerate([*radius, radius[0]])]]
 
 
 def jittered(strokes: list[Stroke], rng: np.random.Generator, wobble: float = 5.0) -> tuple[list[Stroke], float]:
@@ -242,7 +319,12 @@ def drawn_digit(digit: int, rng: np.random.Generator) -> np.ndarray:
 def drawn_non_digit(rng: np.random.Generator, family: str | None = None) -> np.ndarray:
     """A drawing that is not a digit, of a family or any: (280, 280) uint8 grey."""
     family = family or str(rng.choice(NON_DIGIT_FAMILIES))
-    strokes, width = jittered(non_digit(family, rng), rng, wobble=3.0 if family == "dots" else 5.0)
+    strokes, width = jittered(non_digit(family, rng), rng, wobble=3.0 if family in ("dots", "filled") else 5.0)
     if family == "dots":
         width = max(width, 12.0)
-    return render(strokes, width)
+    drawing = render(strokes, width)
+    if family == "filled":  # coloured in: the outline's inside is ink too
+        image = Image.fromarray(drawing)
+        ImageDraw.Draw(image).polygon([(x, y) for x, y in strokes[0]], fill=255)
+        drawing = np.asarray(image, dtype=np.uint8)
+    return drawing

@@ -80,11 +80,15 @@ def scanned(grey: np.ndarray, rng: np.random.Generator, side: int = 16, binary: 
     """A drawing as a small scan of it, enlarged: USPS's 16×16 grey, Semeion's 16×16 black and white, or 8×8.
 
     The ink is cropped and scaled to fill the small field (stretched to both sides sometimes, as some
-    scanned sets were), thickened sometimes (scans of felt pens), binarised if `binary`, then enlarged.
+    scanned sets were), thickened sometimes at 16×16 (scans of felt pens), binarised if `binary`, then
+    enlarged. At 8×8 a thickened or stretched 1 is a solid block, which would teach the check that
+    blocks are digits.
     """
     ink = _crop(grey)
-    small = _fit(ink, side, stretch=rng.random() < 0.3)
-    if rng.random() < (0.6 if binary else 0.3):  # a thick pen, or a scanner's blur, at the small size
+    # Stretched to fill both sides, as some scanned sets were; never a narrow drawing (a 1 would become a block).
+    squat = 0.5 <= ink.shape[1] / ink.shape[0] <= 2
+    small = _fit(ink, side, stretch=squat and rng.random() < 0.3)
+    if side >= 16 and rng.random() < (0.6 if binary else 0.3):  # a thick pen, or a scanner's blur, at 16×16
         small = ndimage.grey_dilation(small, footprint=np.ones((2, 2), bool) if rng.random() < 0.7 else _disk(1))
     margin = int(rng.integers(0, 3)) if side >= 16 else 0
     field = _centred(small, side + 2 * margin)  # (side + 2m, side + 2m)

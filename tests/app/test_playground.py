@@ -260,6 +260,15 @@ def test_ones_own_drawing_is_the_input_prepared_as_mnist_was():
     app.button(key=pg.DRAW_CLEAR).click()
     rerun(app)
     assert any("Draw on the canvas" in info.value for info in app.info)
+    # Undo takes back the last stroke: the canvas after each stroke, injected as the browser would hold it
+    app.session_state[pg.DRAW_INJECTED] = [CASES["centred seven"], CASES["a zero"]]
+    rerun(app)
+    zero_formulas = formulas(app)
+    app.button(key=pg.DRAW_UNDO).click()
+    rerun(app)
+    assert not app.exception and formulas(app) == zero_formulas  # same shapes: the input is still a drawing
+    assert app.session_state[pg.DRAW_INJECTED] == [CASES["centred seven"]]
+    assert app.session_state[pg.DRAW_UNDO_COUNT] == 1  # what tells the browser's canvas to take one back
 
 
 def test_every_run_sends_the_kernel_cells_their_values():
