@@ -8,6 +8,7 @@ from core.data.idx import IdxFormatError
 from core.data.images import upscale_nearest
 from core.data.sampling import grid_page
 from core.data.statistics import balance_sentence
+from core.evaluate.descriptions import describe_dataset_image
 from ui import hosting, loaders
 from ui.choices import keep_if_offered
 from ui.dataset_picker import dataset_picker
@@ -95,7 +96,9 @@ elif section == "Samples":
                f"(page {chosen.page + 1} of {chosen.page_count:,}). Captions: index · class.")
     factor = explorer_views.display_size(height)
     st.image([upscale_nearest(images[i], factor) for i in chosen.indices],
-             caption=[f"#{i} · {plain(dataset.class_names[labels[i]])}" for i in chosen.indices])
+             caption=[f"#{i} · {plain(dataset.class_names[labels[i]])}" for i in chosen.indices],
+             alt=[describe_dataset_image(int(i), "training" if split == "train" else split,
+                                     dataset.class_names[labels[i]]) for i in chosen.indices])
     keep_if_offered(state.INSPECT, [*chosen.indices, None])  # another page of images
     picked = st.selectbox("Inspect one of these images", chosen.indices, index=None, key=state.INSPECT,
                           format_func=lambda i: f"#{i} · {dataset.class_names[labels[i]]}",

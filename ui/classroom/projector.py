@@ -65,5 +65,6 @@ def projector_view(room: ClassRoom) -> None:
                 f'line-height: 1.1; white-space: nowrap; color: #1c2330;">{code}</div>')
         st.markdown(f"### or scan the code with a phone\nThe address: `{join_link(room)}`")
     with right:
-        st.image(qr_png(join_link(room)), caption="Scan to join", width=420)
+        st.image(qr_png(join_link(room)), caption="Scan to join", width=420,
+                 alt="QR code of the class's join link: scan it with a phone's camera to join")
     live_fragment(_board, state.PACE, BOARD_SECONDS, True, room.class_id)

@@ -18,6 +18,7 @@ from core.data.numbers import counted, percent
 from core.evaluate import comparison
 from core.evaluate import metrics as evaluation
 from core.evaluate.code_export import export_notebook, export_script, file_stem
+from core.evaluate.descriptions import describe_test_image
 from core.evaluate.spreadsheet import csv_text
 from core.store.runs import RunRecord
 from ui import figures, palette
@@ -121,14 +122,15 @@ def gallery(dataset: Dataset, positions: np.ndarray, probabilities: np.ndarray, 
         return
     names = dataset.class_names
     guesses = probabilities[shown].argmax(axis=1)
-    tiles, texts = [], []
+    tiles, texts, alts = [], [], []
     for position, guess in zip(shown, guesses, strict=True):
         truth = int(dataset.y_test[position])
         tiles.append(framed_tile(dataset.x_test[position], _verdict_colour(guess, truth)))
         confidence = probabilities[position, guess]
         texts.append(f"#{position} · {percent(confidence)}" if captions == "pair" else
                      f"#{position} pred {plain(names[guess])} / true {plain(names[truth])} ({percent(confidence)})")
-    st.image(tiles, caption=texts, width=96 if captions == "pair" else 110)
+        alts.append(describe_test_image(int(position), names[truth], names[guess], float(confidence)))
+    st.image(tiles, caption=texts, width=96 if captions == "pair" else 110, alt=alts)
     if len(positions) > GALLERY_SIZE:
         st.caption(f"The first {GALLERY_SIZE} of {len(positions):,} images.")
     if run_id is not None:
@@ -216,8 +218,9 @@ def one_image_view(dataset: Dataset, probabilities: np.ndarray, run_id: str) -> 
             st.session_state[INDEX] = int(np.random.default_rng().integers(count))
         index = st.number_input("Test image index", 0, count - 1, key=INDEX)
         truth, guess = int(dataset.y_test[index]), int(probabilities[index].argmax())
-        st.image(framed_tile(dataset.x_test[index], _verdict_colour(guess, truth), side=168), width=180)
         names = dataset.class_names
+        st.image(framed_tile(dataset.x_test[index], _verdict_colour(guess, truth), side=168), width=180,
+                 alt=describe_test_image(int(index), names[truth], names[guess], float(probabilities[index, guess])))
         st.markdown(f"Expected **{plain(names[truth])}**, guessed **{plain(names[guess])}** "
                     f"({percent(probabilities[index, guess], 1)} sure).")
         st.page_link("pages/predict.py", label="Open in Predict: its feature maps and heat map",

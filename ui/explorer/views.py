@@ -140,7 +140,8 @@ def augmentation_view(image: np.ndarray) -> None:
             variants = augment_variants(image, settings, count=count, seed=int(seed))
         factor = display_size(image.shape[0])
         shown = [upscale_nearest(image, factor)] + [upscale_nearest(v, factor) for v in variants]
-        st.image(shown, caption=["original"] + [f"variant {i + 1}" for i in range(count)])
+        st.image(shown, caption=["original"] + [f"variant {i + 1}" for i in range(count)],
+                 alt=["the original image"] + [f"augmented variant {i + 1} of the image" for i in range(count)])
         st.caption(f"±{rotation * 360:.0f}° rotation, up to {zoom:.0%} zoom, up to {translation:.0%} shift. "
                    "The same layers, placed at the start of a model, make a new variant of every image in every "
                    "epoch, and switch themselves off at prediction time.")

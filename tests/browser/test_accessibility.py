@@ -1,0 +1,78 @@
+"""Accessibility (WCAG 2.1 AA) in Chromium: axe-core on every page, in the states a learner reaches.
+
+A page fails on any critical or serious violation; moderate and minor ones are printed (run with -s to
+see them), so they are known without blocking. axe checks what a machine can (contrast, names, alt text,
+roles, heading order); what it cannot, such as whether a text alternative is *useful*, the README lists.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from playwright.sync_api import expect
+
+from core.store.runs import DEFAULTS, STORE_ROOT
+from core.train.recipes import SHIPPED_RUN_IDS
+from tests.browser.conftest import wait_until_idle
+from tests.browser.test_pages import url_path
+from tests.browser.test_predict import draw
+from tests.conftest import REPO_ROOT
+from ui.navigation import PAGES
+
+pytestmark = pytest.mark.browser
+BLOCKING = ("critical", "serious")
+
+
+@pytest.fixture(scope="module")
+def shipped_mnist():
+    run_id = SHIPPED_RUN_IDS["mnist"]
+    target = STORE_ROOT / DEFAULTS / run_id
+    shutil.copytree(REPO_ROOT / "models" / DEFAULTS / run_id, target, dirs_exist_ok=True)
+    yield run_id
+    shutil.rmtree(target, ignore_errors=True)
+
+
+def audit(tab, where: str) -> None:
+    """Runs axe on the page as it stands; fails on blocking violations, prints the others."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    wait_until_idle(tab)
+    violations = Axe().run(tab).response["violations"]
+    for violation in violations:
+        if violation["impact"] not in BLOCKING:
+            print(f"{where}: {violation['impact']} {violation['id']} ({len(violation['nodes'])})")
+    blocking = [f"{violation['impact']} {violation['id']}: {violation['help']} — "
+                + "; ".join(node["html"][:120] for node in violation["nodes"][:3])
+                for violation in violations if violation["impact"] in BLOCKING]
+    assert not blocking, f"{where}:\n" + "\n".join(blocking)
+
+
+@pytest.mark.parametrize("spec", [spec for spec in PAGES if spec.path != "pages/projector.py"],
+                         ids=lambda spec: spec.title)
+def test_every_page_as_it_opens_has_no_serious_violation(page, app_server, shipped_mnist, spec):
+    page.goto(f"{app_server.url}/{url_path(spec)}")
+    expect(page.locator("h1").first).to_be_visible(timeout=90_000)
+    page.wait_for_timeout(1500)  # the page's first data (a dataset, a model's predictions) arrives after the title
+    audit(page, spec.title)
+
+
+def test_predict_with_a_drawing_has_no_serious_violation(page, app_server, shipped_mnist):
+    page.goto(f"{app_server.url}/predict")
+    expect(page.get_by_text("The canvas is empty")).to_be_visible(timeout=90_000)
+    page.locator("canvas.cnnlab-drawing").first.wait_for()
+    draw(page, "7", 60, 40, 200)
+    expect(page.locator('[data-testid="stMarkdownContainer"]').filter(has_text="It reads")).to_be_visible(
+        timeout=60_000)
+    audit(page, "Predict with a drawing")
+
+
+def test_evaluate_galleries_say_what_each_image_is(page, app_server, shipped_mnist):
+    """Each gallery tile's text alternative gives its index, true class, reading and confidence."""
+    page.goto(f"{app_server.url}/evaluate")
+    tiles = page.locator('[data-testid="stImage"] img')
+    expect(tiles.first).to_be_visible(timeout=120_000)
+    wait_until_idle(page)
+    alts = [tiles.nth(i).get_attribute("alt") or "" for i in range(min(tiles.count(), 12))]
+    assert alts and all(alt.startswith("test image ") and ", read as " in alt and "%" in alt for alt in alts), alts
+    audit(page, "Evaluate with its galleries")
