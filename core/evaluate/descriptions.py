@@ -33,3 +33,59 @@ def describe_test_image(position: int, truth: str, guess: str, confidence: float
 def describe_dataset_image(position: int, split: str, name: str) -> str:
     """One dataset image, e.g. "training image 7: a 3"."""
     return f"{split} image {position}: {_article(name)}"
+
+
+def probabilities_summary(probabilities, class_names) -> str:
+    """The probability bars in a sentence: the top classes and their shares, e.g. "7 at 99.1%, then 1 at 0.6%".
+
+    Args:
+        probabilities: (K,) one image's probabilities.
+        class_names: The K classes' names.
+    """
+    order = sorted(range(len(class_names)), key=lambda k: -float(probabilities[k]))
+    shown = [k for k in order[:3] if float(probabilities[k]) >= 0.001] or order[:1]
+    parts = [f"{class_names[k]} at {float(probabilities[k]):.1%}" for k in shown]
+    return "Probabilities, highest first: " + ", then ".join(parts) + "; every other class lower."
+
+
+def _best(rows: list[dict], key: str, lowest: bool) -> tuple[int, float] | None:
+    values = [(int(row["epoch"]), float(row[key])) for row in rows if row.get(key) is not None]
+    if not values:
+        return None
+    return (min if lowest else max)(values, key=lambda pair: pair[1])
+
+
+def curves_summary(epoch_rows: list[dict], metric: str) -> str:
+    """One metric's curves in a sentence, e.g. "Loss: validation lowest at epoch 6 (0.041); training 0.012 at
+    epoch 8, the last."
+
+    Args:
+        epoch_rows: One dict per finished epoch, with "epoch" from 1 and the metrics Keras logged.
+        metric: "loss" or "accuracy" (lower is better for loss, higher for the rest).
+    """
+    name = metric.capitalize()
+    if not epoch_rows:
+        return f"{name}: no epoch has finished yet."
+    lowest = metric == "loss"
+    shown = (lambda value: f"{value:.3g}") if lowest else (lambda value: f"{value:.1%}")
+    parts = []
+    if best := _best(epoch_rows, f"val_{metric}", lowest):
+        parts.append(f"validation {'lowest' if lowest else 'highest'} at epoch {best[0]} ({shown(best[1])})")
+    last = epoch_rows[-1]
+    if last.get(metric) is not None:
+        parts.append(f"training {shown(float(last[metric]))} at epoch {int(last['epoch'])}, the last")
+    return f"{name}: " + ("; ".join(parts) if parts else "not measured") + "."
+
+
+def confusion_summary(counts, class_names) -> str:
+    """A confusion matrix (rows true, columns predicted) in a sentence: the share right and the commonest mistake."""
+    total = int(sum(int(value) for row in counts for value in row))
+    right = int(sum(int(counts[k][k]) for k in range(len(class_names))))
+    mistakes = [(int(counts[t][p]), t, p) for t in range(len(class_names)) for p in range(len(class_names))
+                if t != p and int(counts[t][p]) > 0]
+    sentence = f"Right answers (the diagonal): {right:,} of {total:,} ({right / max(total, 1):.1%})."
+    if mistakes:
+        count, truth, guess = max(mistakes)
+        sentence += (f" The commonest mistake: {_article(class_names[truth])} read as {class_names[guess]}, "
+                     f"{count:,} time{'s' if count != 1 else ''}.")
+    return sentence

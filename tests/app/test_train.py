@@ -99,7 +99,10 @@ def test_a_one_epoch_job_on_2000_images_trains_in_the_background_and_is_stored()
     assert links["evaluate"]["run"] == links["predict"]["run"] == [new[0].run_id]
     assert len(new) == 1 and new[0].name == "apptest run" and new[0].dataset == "mnist"
     assert new[0].hyperparameters["subset"] == 2000 and new[0].metrics["test"]["images"] == 10_000
-    metrics = app.dataframe[0].value  # the train / validation / test table comes first on the page
+    metrics = next(frame.value for frame in app.dataframe if "split" in frame.value)  # train / validation / test
+    curves = next(frame.value for frame in app.dataframe if "epoch" in frame.value)  # the charts' text alternative
+    assert list(curves["epoch"]) == [1] and {"loss", "accuracy"} <= set(curves)
+    assert any(caption.value.startswith("Loss: ") and "Accuracy: " in caption.value for caption in app.caption)
     assert list(metrics["split"]) == ["train", "validation", "test"]
 
     models = open_app("pages/models.py")

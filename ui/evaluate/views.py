@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from core.conv.kernels import KERNEL_SIZES
@@ -18,10 +19,11 @@ from core.data.numbers import counted, percent
 from core.evaluate import comparison
 from core.evaluate import metrics as evaluation
 from core.evaluate.code_export import export_notebook, export_script, file_stem
-from core.evaluate.descriptions import describe_test_image
+from core.evaluate.descriptions import confusion_summary, describe_test_image, probabilities_summary
 from core.evaluate.spreadsheet import csv_text
 from core.store.runs import RunRecord
 from ui import figures, palette
+from ui.chart_text import probability_table, text_alternative
 from ui.choices import keep_if_offered
 from ui.evaluate import figures as eval_figures
 from ui.evaluate.state import (
@@ -171,6 +173,10 @@ def confusion_view(dataset: Dataset, probabilities: np.ndarray, run_id: str) -> 
         st.altair_chart(eval_figures.confusion_chart(shown, counts, names, (st.session_state[TRUE],
                         st.session_state[PREDICTED])), key=MATRIX, on_select=_pick_cell,
                         selection_mode=eval_figures.CELL, width="stretch")
+        text_alternative(confusion_summary(counts, names),
+                         pd.DataFrame(counts, columns=[f"read as {name}" for name in names]).assign(
+                             **{"true class": list(names)})[["true class", *(f"read as {name}" for name in names)]],
+                         "The confusion matrix")
     with right:
         st.markdown("**Read it like this.** Each row is a true class and each column is a prediction. The "
                     "diagonal holds the right answers; everything off it is a mistake, and its position tells "
@@ -228,6 +234,8 @@ def one_image_view(dataset: Dataset, probabilities: np.ndarray, run_id: str) -> 
     with right:
         st.plotly_chart(figures.probability_bars(probabilities[index], dataset.class_names, truth))
         st.caption("The softmax output: one probability per class, summing to 1. The outlined bar is the true class.")
+        text_alternative(probabilities_summary(probabilities[index], names),
+                         probability_table(probabilities[index], names), "The probabilities")
 
 
 def compare_view(records: list[RunRecord], current: RunRecord) -> None:

@@ -9,9 +9,11 @@ from plotly.subplots import make_subplots
 
 from core.data.images import UPLOAD_TYPES, ImageDecodeError, decode_image
 from core.data.numbers import percent
+from core.evaluate.descriptions import probabilities_summary
 from core.predict import inspection, preprocessing, rejection
 from core.store.runs import RunRecord
 from ui import canvas, hosting, palette
+from ui.chart_text import probability_table, text_alternative
 from ui.choices import keep_if_offered
 from ui.figures import pixel_heatmap, probability_bars, tile_mosaic
 from ui.loaders import dataset_for_run
@@ -176,6 +178,8 @@ def prediction(model, image: np.ndarray, class_names: list[str], true_class: int
         mark = ":green[**right**]" if guess == true_class else ":red[**wrong**]"
         st.markdown(f"Expected **{plain(class_names[true_class])}**, guessed **{plain(class_names[guess])}**: {mark}.")
     st.plotly_chart(probability_bars(probabilities, class_names, true_class), key="predict_bars")
+    text_alternative(probabilities_summary(probabilities, class_names), probability_table(probabilities, class_names),
+                     "The probabilities")
     return probabilities
 
 

@@ -18,6 +18,7 @@ import streamlit as st
 
 from core.classroom.control import record_blocked, start_refusal
 from core.data.datasets import Dataset, dataset_name
+from core.evaluate.descriptions import curves_summary
 from core.jobs.eta import wait_line
 from core.jobs.jobs import (
     JobError,
@@ -30,6 +31,7 @@ from core.store.workspaces import record_job
 from core.train.config import TrainConfig
 from core.train.progress import ProgressView, fold, format_duration, status_line
 from ui import guard, palette
+from ui.chart_text import epoch_table, text_alternative
 from ui.polling import live_fragment
 from ui.runs import open_links
 from ui.tables import metrics_dataframe
@@ -246,6 +248,9 @@ def _render(job_id: str, owner: str, drawn: str) -> float | None:
     left, right = st.columns(2)
     left.plotly_chart(loss, key=f"loss_{job_id}", width="stretch")
     right.plotly_chart(accuracy, key=f"accuracy_{job_id}", width="stretch")
+    if view.epoch_rows:  # text for the two charts; nothing to say before the first epoch ends
+        text_alternative(f"{curves_summary(view.epoch_rows, 'loss')} {curves_summary(view.epoch_rows, 'accuracy')}",
+                         epoch_table(view.epoch_rows), "The curves, epoch by epoch")
     _outcome(status, view)
     return POLL_SECONDS
 
