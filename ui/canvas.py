@@ -73,8 +73,11 @@ export default function (component) {
     canvas.height = data.side;
     canvas.tabIndex = 0;  // reachable by keyboard, so Ctrl+Z has a home even with nothing else focused
     canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", "Drawing canvas: draw one digit with the mouse, a finger or a pen. "
-                        + "Ctrl+Z takes back the last stroke.");
+    let strokes = 0;  // what the canvas holds, for its accessible name
+    const describe = () => canvas.setAttribute("aria-label", "Drawing canvas: draw one digit with the mouse, a "
+      + "finger or a pen; Ctrl+Z takes back the last stroke. "
+      + (strokes ? `It holds ${strokes} stroke${strokes === 1 ? "" : "s"}.` : "It is empty."));
+    describe();
     parentElement.appendChild(canvas);
     const context = canvas.getContext("2d", { willReadFrequently: true });
     context.fillStyle = data.paper;
@@ -96,6 +99,8 @@ export default function (component) {
     canvas.undoStroke = () => {
       if (!history.length || last !== null) return;  // nothing to take back, or a stroke still being drawn
       context.putImageData(history.pop(), 0, 0);
+      strokes = Math.max(0, strokes - 1);
+      describe();
       send();
     };
     canvas.addEventListener("pointerdown", (event) => {
@@ -123,6 +128,8 @@ export default function (component) {
     const lift = () => {
       if (last === null) return;
       last = null;
+      strokes += 1;
+      describe();
       send();  // at once: no debounce
     };
     canvas.addEventListener("pointerup", lift);

@@ -61,6 +61,8 @@ def test_train_evaluate_and_predict_with_the_keyboard_alone(page, app_server, tm
     page.keyboard.press("Enter")
     expect(page.get_by_text(re.compile("finished after"))).to_be_visible(timeout=240_000)
     wait_until_idle(page)
+    # The result is a polite live region, once: a screen reader announces it without moving the focus.
+    expect(page.get_by_role("status").filter(has_text=re.compile("finished after"))).to_have_count(1)
 
     # Open Evaluate from the navigation.
     tab_to(page, r"^A .*Evaluate$")

@@ -117,8 +117,11 @@ def test_undo_then_redraw_gives_the_same_prediction_as_one_drawing(page, app_ser
     draw(page, "slip", 70, 40, 200)
     wait_until_idle(page)
     assert canvas_pixels(page) != once_pixels
+    board = page.locator("canvas.cnnlab-drawing").first
+    expect(board).to_have_attribute("aria-label", re.compile("It holds 3 strokes"))  # its name says what it holds
     page.keyboard.press("Control+z")
     expect(verdict).to_have_text(once, timeout=60_000)
+    expect(board).to_have_attribute("aria-label", re.compile("It holds 2 strokes"))
     assert canvas_pixels(page) == once_pixels
     wait_until_idle(page)
     assert_no_exception(page)
