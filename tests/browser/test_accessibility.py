@@ -7,6 +7,7 @@ roles, heading order); what it cannot, such as whether a text alternative is *us
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -14,7 +15,7 @@ from playwright.sync_api import expect
 
 from core.store.runs import DEFAULTS, STORE_ROOT
 from core.train.recipes import SHIPPED_RUN_IDS
-from tests.browser.conftest import wait_until_idle
+from tests.browser.conftest import start_server, wait_until_idle
 from tests.browser.test_pages import url_path
 from tests.browser.test_predict import draw
 from tests.conftest import REPO_ROOT
@@ -76,3 +77,42 @@ def test_evaluate_galleries_say_what_each_image_is(page, app_server, shipped_mni
     alts = [tiles.nth(i).get_attribute("alt") or "" for i in range(min(tiles.count(), 12))]
     assert alts and all(alt.startswith("test image ") and ", read as " in alt and "%" in alt for alt in alts), alts
     audit(page, "Evaluate with its galleries")
+
+
+def test_train_with_a_finished_run_has_no_serious_violation(page, app_server):
+    """The live panel as a run ends: progress, both curves, their text and table, the results."""
+    page.goto(f"{app_server.url}/train")
+    expect(page.locator("h1").first).to_have_text("Train", timeout=60_000)
+    wait_until_idle(page)
+    page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_text(re.compile("finished after"))).to_be_visible(timeout=240_000)
+    audit(page, "Train with a finished run")
+
+
+def test_the_class_page_as_teacher_and_as_student_has_no_serious_violation(browser_context, tmp_path, monkeypatch):
+    from core.classroom.classes import all_classes
+
+    store = tmp_path / "store"
+    monkeypatch.setenv("CNNLAB_HOSTED", "1")
+    monkeypatch.setenv("CNNLAB_STORE_DIR", str(store))
+    server = start_server(tmp_path)
+    teacher, student = browser_context.new_page(), browser_context.new_page()
+    try:
+        teacher.set_default_timeout(60_000)
+        teacher.goto(f"{server.url}/classroom")
+        wait_until_idle(teacher)
+        teacher.get_by_role("textbox", name="Class name").fill("Lesson 4")
+        teacher.get_by_role("button", name="Create the class").click()
+        expect(teacher.get_by_role("button", name="Stop all runs")).to_be_visible()
+        audit(teacher, "Class as teacher")
+        student.set_default_timeout(60_000)
+        student.goto(f"{server.url}/classroom?join={all_classes(store)[0].join_code}")
+        wait_until_idle(student)
+        student.get_by_role("textbox", name="Nickname").fill("Ada")
+        student.get_by_role("button", name="Join", exact=True).click()
+        expect(student.get_by_text("as Ada").first).to_be_visible()
+        audit(student, "Class as student")
+    finally:
+        teacher.close()
+        student.close()
+        server.stop()
