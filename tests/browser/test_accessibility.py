@@ -116,3 +116,15 @@ def test_the_class_page_as_teacher_and_as_student_has_no_serious_violation(brows
         teacher.close()
         student.close()
         server.stop()
+
+
+def test_the_layer_buttons_are_named_for_a_screen_reader_and_show_only_their_icons(page, app_server, tmp_path):
+    """They were read by their icons' names ("arrow_upward", "delete")."""
+    page.goto(f"{app_server.url}/train")
+    expect(page.locator("h1").first).to_have_text("Train", timeout=60_000)
+    wait_until_idle(page)
+    up = page.get_by_role("button", name="Move layer 2 up")
+    expect(up).to_be_visible()
+    expect(page.get_by_role("button", name="Remove layer 1")).to_be_visible()
+    assert up.bounding_box()["width"] < 60  # the name is not shown: an icon-sized button, as before
+    page.get_by_test_id("stVerticalBlock").filter(has=up).first.screenshot(path=str(tmp_path / "layer-buttons.png"))

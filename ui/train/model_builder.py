@@ -155,16 +155,29 @@ def layer_rows() -> None:
                 for name in editable:
                     _widget(uid, layer, name, st)
             with st.container(horizontal=True, gap="small", wrap=False, width="content"):
-                st.button("", key=f"up_{uid}", on_click=_move, args=(uid, -1), help="move up",
-                          icon=":material/arrow_upward:", disabled=position == 1)
-                st.button("", key=f"down_{uid}", on_click=_move, args=(uid, 1), help="move down",
-                          icon=":material/arrow_downward:", disabled=position == len(spec))
-                st.button("", key=f"del_{uid}", on_click=_remove, args=(uid,), help="remove this layer",
-                          icon=":material/delete:")
+                # Named for a screen reader ("Move layer 3 up"), the name hidden on screen by ICON_ONLY_CSS:
+                # a label-less button was read by its icon's name, "arrow_upward".
+                st.button(f"Move layer {position} up", key=f"up_{uid}", on_click=_move, args=(uid, -1),
+                          help="move up", icon=":material/arrow_upward:", disabled=position == 1)
+                st.button(f"Move layer {position} down", key=f"down_{uid}", on_click=_move, args=(uid, 1),
+                          help="move down", icon=":material/arrow_downward:", disabled=position == len(spec))
+                st.button(f"Remove layer {position}", key=f"del_{uid}", on_click=_remove, args=(uid,),
+                          help="remove this layer", icon=":material/delete:")
+    st.html(ICON_ONLY_CSS)
     add, button = st.columns([3, 1], vertical_alignment="bottom")
     add.selectbox("Add a layer", list(LAYER_TYPES), key=ADD_KIND,
                   format_func=lambda kind: f"{kind}: {_DESCRIPTIONS[kind]}")
     button.button("Add layer", on_click=_add, icon=":material/add:", width="stretch")
+
+
+# The layer buttons show only their icons; their names stay for screen readers (the usual visually-hidden rule).
+ICON_ONLY_CSS = """<style>
+[class*="st-key-up_"] button [data-testid="stMarkdownContainer"],
+[class*="st-key-down_"] button [data-testid="stMarkdownContainer"],
+[class*="st-key-del_"] button [data-testid="stMarkdownContainer"] {
+  position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap;
+}
+</style>"""
 
 
 def current_spec() -> tuple[list[Layer] | None, str | None]:
