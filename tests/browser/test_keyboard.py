@@ -87,3 +87,19 @@ def test_train_evaluate_and_predict_with_the_keyboard_alone(page, app_server, tm
     wait_until_idle(page)
     assert_no_exception(page)
     page.screenshot(path=str(tmp_path / "keyboard-predict.png"), full_page=True)
+
+
+def test_the_kernel_editor_works_from_the_keyboard(page, app_server):
+    """Tab to a kernel cell, type a number, Enter: the kernel and everything computed from it follow."""
+    page.goto(f"{app_server.url}/convolution_playground")
+    expect(page.locator("h1").first).to_have_text("Convolution Playground", timeout=60_000)
+    wait_until_idle(page)
+    before = page.locator('[data-testid="stMain"]').inner_text()
+    tab_to(page, r"^INPUT Kernel row 2, column 2")  # each cell is named by its place
+    page.keyboard.press("Control+a")
+    page.keyboard.type("7")
+    page.keyboard.press("Enter")
+    wait_until_idle(page)
+    expect(page.get_by_role("textbox", name="Kernel row 2, column 2")).to_have_value("7")
+    assert page.locator('[data-testid="stMain"]').inner_text() != before  # the sums and maps were recomputed
+    assert_no_exception(page)
