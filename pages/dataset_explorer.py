@@ -68,7 +68,7 @@ def inspect(position: int) -> None:
 if section == "Overview":
     train_counts = loaders.class_counts(key, "train", dataset)
     test_counts = loaders.class_counts(key, "test", dataset)
-    st.subheader("Class balance")
+    st.header("Class balance")
     st.plotly_chart(explorer_figures.class_balance(dataset.class_names, train_counts, test_counts),
                     key="explorer_balance")
     st.caption(balance_sentence(train_counts, dataset.class_names))
@@ -107,17 +107,17 @@ elif section == "Samples":
         st.button(f"Show image #{picked} in detail", on_click=inspect, args=(int(picked),), key=state.INSPECT_GO)
 
 elif section == "Pixels & label":
-    st.subheader(f"{split.capitalize()} image #{index}: {plain(dataset.class_names[label])}")
+    st.header(f"{split.capitalize()} image #{index}: {plain(dataset.class_names[label])}")
     explorer_views.label_view(dataset, label)
     explorer_views.pixel_values(image)
 
 elif section == "Statistics":
-    st.subheader(f"Mean image of each class ({split} split)")
+    st.header(f"Mean image of each class ({split} split)")
     means = loaders.mean_images(key, split, dataset)
     st.plotly_chart(explorer_figures.image_row(means, dataset.class_names), key="explorer_means")
     st.caption("Each picture averages every image of one class, pixel by pixel. Sharp mean images mean the "
                "class is drawn consistently in the same place; blurry ones mean it varies a lot.")
-    st.subheader("Pixel-value histogram")
+    st.header("Pixel-value histogram")
     counts = loaders.histogram(key, split, dataset)
     log_scale = st.toggle("Logarithmic count axis", value=True, key=state.LOG_SCALE,
                           help="Most pixels are background, so on a linear axis the 0 bar hides the rest.")
@@ -127,10 +127,10 @@ elif section == "Statistics":
                f"{counts[:, 255].sum() / counts.sum():.1%} are exactly 255.")
 
 elif section == "Normalisation":
-    st.subheader(f"{split.capitalize()} image #{index} on three scales")
+    st.header(f"{split.capitalize()} image #{index} on three scales")
     stats = loaders.train_pixel_stats(key, dataset)
     explorer_views.normalisation_view(image, stats, dataset.display_name)
 
 else:
-    st.subheader(f"Augmenting {split} image #{index}: {plain(dataset.class_names[label])}")
+    st.header(f"Augmenting {split} image #{index}: {plain(dataset.class_names[label])}")
     explorer_views.augmentation_view(np.asarray(image))

@@ -35,7 +35,7 @@ else:
     rows = picked.selection.rows if picked is not None else []
     if rows and rows[0] < len(records):
         record = records[rows[0]]
-        st.subheader(plain(record.name))
+        st.header(plain(record.name))
         open_links(record.run_id, "models", image_model=len(record.input_shape) == 3)
         store_views.run_details(record)
         store_views.actions(record)

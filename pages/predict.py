@@ -74,9 +74,9 @@ def panel() -> None:
     with right:
         pv.input_pixels(model_input)
     if stages is not None:
-        st.subheader("X-ray: how the input was prepared")
+        st.header("X-ray: how the input was prepared")
         pv.xray(stages, naive)
-    st.subheader("Inside the network")
+    st.header("Inside the network")
     view = st.segmented_control("Look at", ["Feature maps", "Saliency"], key=state.VIEW,
                                 label_visibility="collapsed") or "Feature maps"
     if view == "Feature maps":

@@ -53,7 +53,7 @@ if not st.session_state.get(JOB_ID) and (found := train_live.workspace_job(activ
 job_id = st.session_state.get(JOB_ID)
 if job_id:
     with st.container(border=True):
-        st.subheader("Live run")
+        st.header("Live run")
         live_panel(job_id, owner)
 
 model_builder.sync_preset()

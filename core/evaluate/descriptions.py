@@ -89,3 +89,29 @@ def confusion_summary(counts, class_names) -> str:
         sentence += (f" The commonest mistake: {_article(class_names[truth])} read as {class_names[guess]}, "
                      f"{count:,} time{'s' if count != 1 else ''}.")
     return sentence
+
+
+def feature_maps_summary(layer: str, maps, per_row: int) -> str:
+    """A layer's grid of feature maps in words: which filter is where, and which responded most.
+
+    Args:
+        layer: The layer's name.
+        maps: (k, h, w) the maps shown, filter 0 first.
+        per_row: Maps in each row of the grid.
+    """
+    count = len(maps)
+    strongest = max(range(count), key=lambda k: float(maps[k].max()))
+    return (f"Feature maps of layer {layer}: filters 0–{count - 1}, {per_row} to a row, left to right and top to "
+            f"bottom. Filter {strongest} responds most (up to {float(maps[strongest].max()):.2f}).")
+
+
+def feature_map_summary(layer: str, filter_index: int, values) -> str:
+    """One feature map in words: its layer and filter, and where it responds most.
+
+    Args:
+        values: (h, w) the map.
+    """
+    flat = int(values.argmax())
+    row, column = divmod(flat, values.shape[1])
+    return (f"Feature map of layer {layer}, filter {filter_index}, {values.shape[0]}×{values.shape[1]}: strongest at "
+            f"row {row}, column {column} ({float(values.max()):.2f}).")

@@ -71,7 +71,7 @@ def test_explorer_every_section_and_widget_on_mnist(data_dir):
     rerun(app)
     assert app.session_state[explorer_state.IMAGE_INDEX] == picked
     assert app.session_state[explorer_state.SECTION] == "Pixels & label"
-    assert app.subheader[0].value == f"Train image #{picked}: 3"
+    assert app.header[0].value == f"Train image #{picked}: 3"
     assert "one-hot vector `[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]`" in app.markdown[0].value
     app.slider(key=f"{explorer_state.CROP_ROWS}28_False").set_value((5, 10))
     rerun(app)
@@ -81,7 +81,7 @@ def test_explorer_every_section_and_widget_on_mnist(data_dir):
     app.radio(key=explorer_state.SPLIT).set_value("test")
     app.number_input(key=explorer_state.IMAGE_INDEX).set_value(0)
     rerun(app)
-    assert app.subheader[0].value == "Test image #0: 7"
+    assert app.header[0].value == "Test image #0: 7"
 
     app.segmented_control(key=explorer_state.SECTION).set_value("Statistics")
     rerun(app)
@@ -240,7 +240,7 @@ def test_class_names_and_file_names_of_an_upload_show_as_text():
     for section in ("Pixels & label", "Augmentation"):  # their headings name the image's class
         app.segmented_control(key=explorer_state.SECTION).set_value(section)
         rerun(app)
-        headings = [heading.value for heading in app.subheader if "bold" in heading.value]
+        headings = [heading.value for heading in app.header if "bold" in heading.value]
         assert headings and all("**bold**" not in heading and rendered(heading).endswith("**bold**")
                                 for heading in headings), headings
 

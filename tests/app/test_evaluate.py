@@ -80,7 +80,7 @@ def test_a_chosen_confusion_cell_shows_only_its_images(runs):
     most_confident = cell_indices(labels, probabilities, true_class, predicted_class)[: ev.GALLERY_SIZE]
     assert shown == most_confident.tolist()
     assert all(labels[i] == true_class and guesses[i] == predicted_class for i in shown)
-    assert f"True {true_class}, predicted {predicted_class}: {len(expected)}" in app.subheader[0].value
+    assert f"True {true_class}, predicted {predicted_class}: {len(expected)}" in app.header[0].value
 
 
 def test_the_chart_click_callback_picks_the_cell(monkeypatch):
@@ -222,7 +222,7 @@ def test_another_run_starts_on_its_own_most_frequent_mix_up(runs):
     app.selectbox(key=evaluate_state.TRUE).set_value(2)
     app.selectbox(key=evaluate_state.PREDICTED).set_value(2)
     rerun(app)
-    assert app.subheader[0].value.startswith("True 2, predicted 2")
+    assert app.header[0].value.startswith("True 2, predicted 2")
     app.selectbox(key=evaluate_state.RUN).set_value(runs[1])
     rerun(app)
     counts = np.zeros((10, 10), int)
@@ -230,7 +230,7 @@ def test_another_run_starts_on_its_own_most_frequent_mix_up(runs):
     np.add.at(counts, (labels, guesses), 1)
     np.fill_diagonal(counts, 0)
     true_class, predicted_class = np.unravel_index(counts.argmax(), counts.shape)
-    assert app.subheader[0].value.startswith(f"True {true_class}, predicted {predicted_class}"), app.subheader[0].value
+    assert app.header[0].value.startswith(f"True {true_class}, predicted {predicted_class}"), app.header[0].value
 
 
 def test_counts_take_the_right_number_and_a_class_never_said_has_no_precision(monkeypatch):

@@ -43,7 +43,7 @@ def test_rename_then_delete_a_run(two_runs):
     assert list(table["name"]) == ["shipped mnist", "my first run"]  # defaults first
     assert list(table["kind"]) == ["shipped default", "your run"]
     pick_row(app, 1)
-    assert [header.value for header in app.subheader] == ["my first run"]
+    assert [header.value for header in app.header] == ["my first run"]
     links = {element.proto.page: parse_qs(element.proto.query_string) for element in app.get("page_link")}
     assert links["evaluate"]["run"] == links["predict"]["run"] == [mine]  # a 28×28×1 model: Evaluate and Predict
 
@@ -64,13 +64,13 @@ def test_rename_then_delete_a_run(two_runs):
     assert [run.name for run in list_runs()] == ["shipped mnist"]
     assert list(app.dataframe[0].value["name"]) == ["shipped mnist"]
     assert "Deleted “better name”" in app.success[0].value
-    assert not app.subheader  # the selection is cleared, not moved onto another run
+    assert not app.header  # the selection is cleared, not moved onto another run
 
 
 def test_a_shipped_default_cannot_be_renamed_or_deleted(two_runs):
     _, shipped = two_runs
     app = pick_row(open_app(MODELS), 0)
-    assert [header.value for header in app.subheader] == ["shipped mnist"]
+    assert [header.value for header in app.header] == ["shipped mnist"]
     assert "cannot be renamed or deleted" in " ".join(caption.value for caption in app.caption)
     assert not [widget for widget in app.text_input if widget.key == f"rename_{shipped}"]
     assert not [widget for widget in app.toggle if widget.key == f"confirm_{shipped}"]

@@ -79,12 +79,19 @@ def test_evaluate_galleries_say_what_each_image_is(page, app_server, shipped_mni
     audit(page, "Evaluate with its galleries")
 
 
-def test_train_with_a_finished_run_has_no_serious_violation(page, app_server):
-    """The live panel as a run ends: progress, both curves, their text and table, the results."""
+def test_train_while_a_run_trains_and_when_it_ends_has_no_serious_violation(page, app_server):
+    """The live panel while it polls (progress, both curves, their text and table), then the results."""
     page.goto(f"{app_server.url}/train")
     expect(page.locator("h1").first).to_have_text("Train", timeout=60_000)
     wait_until_idle(page)
     page.get_by_role("button", name="Start training").click()
+    expect(page.get_by_text(re.compile(r"Epoch \d+/\d+ · batch|finished after")).first).to_be_visible(
+        timeout=120_000)
+    from axe_playwright_python.sync_playwright import Axe
+
+    training = [violation for violation in Axe().run(page).response["violations"]  # no idle wait: it is polling
+                if violation["impact"] in BLOCKING]
+    assert not training, [violation["id"] for violation in training]
     expect(page.get_by_text(re.compile("finished after"))).to_be_visible(timeout=240_000)
     audit(page, "Train with a finished run")
 

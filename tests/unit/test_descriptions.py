@@ -55,3 +55,16 @@ def test_probabilities_name_the_top_classes_highest_first():
     summary = probabilities_summary(np.array([0.001, 0.006, 0.0, 0.993]), ["a", "b", "c", "d"])
     assert summary == ("Probabilities, highest first: d at 99.3%, then b at 0.6%, then a at 0.1%; "
                        "every other class lower.")
+
+
+def test_feature_maps_are_described_by_layer_and_filter():
+    import numpy as np
+
+    from core.evaluate.descriptions import feature_map_summary, feature_maps_summary
+
+    maps = np.zeros((3, 4, 5))
+    maps[2, 1, 3] = 0.9
+    assert feature_maps_summary("conv2d", maps, 8) == ("Feature maps of layer conv2d: filters 0–2, 8 to a row, left to "
+                                                       "right and top to bottom. Filter 2 responds most (up to 0.90).")
+    assert feature_map_summary("conv2d", 2, maps[2]) == ("Feature map of layer conv2d, filter 2, 4×5: strongest at "
+                                                         "row 1, column 3 (0.90).")

@@ -137,7 +137,7 @@ def _delete(class_id: str) -> None:
 
 def closed_panel(room: ClassRoom) -> None:
     """A closed class's status, and its teacher's two ways on: reopen it, or delete it now."""
-    st.markdown(f"### {plain(room.name)}")
+    st.markdown(f"## {plain(room.name)}")
     st.info(f"Closed at {clock(room.closed)}: its code no longer lets anyone join. Its results stay here "
             f"{kept_until(room)}; you can reopen it until then.", icon=":material/lock:")
     left, right = st.columns(2)

@@ -75,7 +75,7 @@ def join_panel() -> None:
     if linked and not st.session_state.get(state.JOIN_CODE):
         st.session_state[state.JOIN_CODE] = classes.normalise_code(linked)[: classes.CODE_LENGTH]
     with st.container(border=True):
-        st.subheader("Join a class")
+        st.header("Join a class")
         st.text_input("Join code", key=state.JOIN_CODE, max_chars=16, placeholder="ABCD-EFGH",
                       help="Your teacher's code: 8 letters and digits.")
         st.text_input("Nickname", key=state.NICKNAME, max_chars=MAX_NICKNAME,
@@ -90,7 +90,7 @@ def join_panel() -> None:
 def create_panel() -> None:
     """A teacher's way in: a class name."""
     with st.container(border=True):
-        st.subheader("Teach a class")
+        st.header("Teach a class")
         st.text_input("Class name", key=state.CLASS_NAME, max_chars=classes.MAX_CLASS_NAME,
                       placeholder="e.g. Year 11 · CNNs, lesson 2")
         st.button("Create the class", icon=":material/school:", on_click=_create, key=state.CREATE)
@@ -108,7 +108,7 @@ def taught_classes(workspace: Workspace) -> list[ClassRoom]:
 
 
 def links_panel(room: ClassRoom) -> None:
-    st.markdown(f"### {plain(room.name)}")
+    st.markdown(f"## {plain(room.name)}")
     left, right = st.columns(2)
     with left:
         st.markdown("**Join code** for your students")
@@ -319,7 +319,7 @@ def student_view(workspace: Workspace, room: ClassRoom | None) -> None:
     if not room.is_open:
         st.button("Leave the class", icon=":material/logout:", on_click=_leave, key=state.LEAVE)
         return
-    st.markdown(f"### {plain(room.name)}")
+    st.markdown(f"## {plain(room.name)}")
     st.markdown(f"You are in this class as **{plain(workspace.nickname)}**. Your teacher sees your runs.")
     seat_link(workspace)
     runs = list_runs(STORE_ROOT)

@@ -191,7 +191,7 @@ def confusion_view(dataset: Dataset, probabilities: np.ndarray, run_id: str) -> 
     true_class, predicted_class = st.session_state[TRUE], st.session_state[PREDICTED]
     positions = evaluation.cell_indices(dataset.y_test, probabilities, true_class, predicted_class)
     verdict = counted(len(positions), "right answer" if true_class == predicted_class else "mistake")
-    st.subheader(f"True {plain(names[true_class])}, predicted {plain(names[predicted_class])}: {verdict}")
+    st.header(f"True {plain(names[true_class])}, predicted {plain(names[predicted_class])}: {verdict}")
     st.caption("Most confident first; the number is the test-image index and the model's probability for its guess.")
     gallery(dataset, positions, probabilities, run_id=run_id)
 

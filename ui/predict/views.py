@@ -9,7 +9,7 @@ from plotly.subplots import make_subplots
 
 from core.data.images import UPLOAD_TYPES, ImageDecodeError, decode_image
 from core.data.numbers import percent
-from core.evaluate.descriptions import probabilities_summary
+from core.evaluate.descriptions import feature_map_summary, feature_maps_summary, probabilities_summary
 from core.predict import inspection, preprocessing, rejection
 from core.store.runs import RunRecord
 from ui import canvas, hosting, palette
@@ -230,13 +230,14 @@ def feature_maps(model, image: np.ndarray) -> None:
         note = f" (the first {MAX_MAPS} of {maps.shape[2]})" if maps.shape[2] > MAX_MAPS else ""
         st.caption(f"{plain(layer.name)}: {maps.shape[2]} maps of {maps.shape[0]}×{maps.shape[1]}{note}. Bright = the "
                    "filter found its pattern there. Early layers respond to edges and strokes; deeper, smaller "
-                   "maps respond to combinations of them.")
+                   "maps respond to combinations of them. " + plain(feature_maps_summary(layer.name, shown, 8)))
         _forget_beyond(FILTER, maps.shape[2] - 1)  # or fewer filters
         k = st.slider("Filter", 0, maps.shape[2] - 1, 0, key=FILTER) if maps.shape[2] > 1 else 0
         st.plotly_chart(pixel_heatmap(maps[:, :, k], zmin=float(maps.min()), zmax=float(maps.max()) or 1.0,
                                       numbers=maps.shape[0] <= 16, height=420, number_format="%{z:.1f}",
                                       colorscale="viridis", title=plot_text(f"{layer.name}, filter {k}")),
                         key="predict_one_map")
+        st.caption(plain(feature_map_summary(layer.name, k, maps[:, :, k])))
     for activation in (a for a in found if not a.spatial):
         values = activation.values
         figure = go.Figure(go.Bar(y=values, hovertemplate="unit %{x}: %{y:.3f}<extra></extra>"))
