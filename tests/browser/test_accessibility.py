@@ -77,6 +77,11 @@ def test_evaluate_galleries_say_what_each_image_is(page, app_server, shipped_mni
     alts = [tiles.nth(i).get_attribute("alt") or "" for i in range(min(tiles.count(), 12))]
     assert alts and all(alt.startswith("test image ") and ", read as " in alt and "%" in alt for alt in alts), alts
     audit(page, "Evaluate with its galleries")
+    for view in ("Mistakes", "One image", "Compare runs", "Learned filters", "Export code"):  # every view of it
+        page.get_by_role("radio", name=view, exact=True).click()
+        wait_until_idle(page)
+        page.wait_for_timeout(500)
+        audit(page, f"Evaluate, {view}")
 
 
 def test_train_while_a_run_trains_and_when_it_ends_has_no_serious_violation(page, app_server):
@@ -135,3 +140,14 @@ def test_the_layer_buttons_are_named_for_a_screen_reader_and_show_only_their_ico
     expect(page.get_by_role("button", name="Remove layer 1")).to_be_visible()
     assert up.bounding_box()["width"] < 60  # the name is not shown: an icon-sized button, as before
     page.get_by_test_id("stVerticalBlock").filter(has=up).first.screenshot(path=str(tmp_path / "layer-buttons.png"))
+
+
+def test_every_section_of_the_explorer_has_no_serious_violation(page, app_server):
+    page.goto(f"{app_server.url}/dataset_explorer")
+    expect(page.locator("h1").first).to_have_text("Dataset Explorer", timeout=60_000)
+    wait_until_idle(page)
+    for section in ("Samples", "Pixels & label", "Statistics", "Normalisation", "Augmentation"):
+        page.locator('[data-testid="stButtonGroup"]').get_by_text(section, exact=True).click()
+        wait_until_idle(page)
+        page.wait_for_timeout(500)
+        audit(page, f"Dataset Explorer, {section}")

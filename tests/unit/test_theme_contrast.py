@@ -43,5 +43,8 @@ def test_captions_and_their_code_meet_aa_on_both_backgrounds(text, background):
     assert ratio >= 4.5, f"{text} at 60% on {background}: {ratio:.2f}:1"
 
 
-def test_the_primary_colour_meets_aa_as_text_on_white():
-    assert contrast(rgb(THEME["primaryColor"]), rgb(THEME["backgroundColor"])) >= 4.5
+@pytest.mark.parametrize("tint", [0.0, 0.1, 0.2])
+def test_the_primary_colour_meets_aa_as_text_on_white_and_on_its_own_tints(tint):
+    """A selected segmented-control option: primary text on a 10% tint of itself, 20% when hovered or focused."""
+    primary = THEME["primaryColor"]
+    assert contrast(rgb(primary), faded(primary, THEME["backgroundColor"], tint)) >= 4.5

@@ -146,7 +146,7 @@ def augmentation_view(image: np.ndarray) -> None:
                    "The same layers, placed at the start of a model, make a new variant of every image in every "
                    "epoch, and switch themselves off at prediction time.")
         st.code("\n".join(["augment = keras.Sequential(["] + [f"    {line}," for line in settings.layer_code()]
-                          + ["])"]), language="python")
+                          + ["])"]), language=None, wrap_lines=True)  # plain: highlighting failed AA contrast
     with st.expander("Why augment?"):
         st.markdown(
             "A model that has seen each training image many times can memorise them and still fail on new ones. "
