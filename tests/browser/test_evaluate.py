@@ -48,7 +48,7 @@ def test_clicking_a_cell_shows_its_images(page, app_server, digits_run, tmp_path
     wait_until_idle(page)
     page.wait_for_selector('[data-testid="stVegaLiteChart"] path[aria-label^="true 0, predicted 0:"]')
     assert_no_exception(page)
-    heading = page.locator("h3").filter(has_text=re.compile(r"^True \d, predicted \d"))
+    heading = page.locator("h2").filter(has_text=re.compile(r"^True \d, predicted \d"))
 
     for row, column in ((3, 3), (0, 0)):  # two diagonal cells: each holds that digit's right answers
         x, y = cell_centre(page, row, column)
@@ -88,7 +88,7 @@ def test_a_tap_on_a_phone_selects_a_cell(browser_context, app_server, digits_run
         cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
         phone.goto(f"{app_server.url}/evaluate?run={digits_run}")
         wait_until_idle(phone)
-        heading = phone.locator("h3").filter(has_text=re.compile(r"^True \d, predicted \d"))
+        heading = phone.locator("h2").filter(has_text=re.compile(r"^True \d, predicted \d"))
         expect(heading).to_be_visible(timeout=60_000)
         for row, column in ((7, 1), (2, 2)):
             tap(phone, *cell_centre(phone, row, column))
