@@ -34,7 +34,7 @@ def probability_table(probabilities, class_names) -> pd.DataFrame:
 
 
 def epoch_table(epoch_rows: list[dict]) -> pd.DataFrame:
-    """A run's finished epochs as a table: epoch, then each metric Keras logged (4 significant digits)."""
+    """A run's finished epochs as a table: epoch, then each metric Keras logged (to 4 decimals)."""
     metrics = [key for key in ("loss", "val_loss", "accuracy", "val_accuracy") if any(key in row for row in epoch_rows)]
     return pd.DataFrame([{"epoch": int(row["epoch"]), **{key: (round(float(row[key]), 4) if row.get(key) is not None
                                                             else None) for key in metrics}} for row in epoch_rows])
