@@ -226,12 +226,13 @@ def feature_maps(model, image: np.ndarray) -> None:
         maps = layer.values  # (h, w, k)
         shown = np.moveaxis(maps[:, :, :MAX_MAPS], -1, 0)  # (k, h, w)
         low, high = min(0.0, float(shown.min())), float(shown.max())
-        st.plotly_chart(tile_mosaic(shown, MAPS_PER_ROW, "viridis", low, high if high > low else low + 1, "map", "activation"),
-                        key="predict_maps")
+        mosaic = tile_mosaic(shown, MAPS_PER_ROW, "viridis", low, high if high > low else low + 1, "map", "activation")
+        st.plotly_chart(mosaic, key="predict_maps")
         note = f" (the first {MAX_MAPS} of {maps.shape[2]})" if maps.shape[2] > MAX_MAPS else ""
         st.caption(f"{plain(layer.name)}: {maps.shape[2]} maps of {maps.shape[0]}×{maps.shape[1]}{note}. Bright = the "
                    "filter found its pattern there. Early layers respond to edges and strokes; deeper, smaller "
-                   "maps respond to combinations of them. " + plain(feature_maps_summary(layer.name, shown, MAPS_PER_ROW)))
+                   "maps respond to combinations of them. "
+                   + plain(feature_maps_summary(layer.name, shown, MAPS_PER_ROW)))
         _forget_beyond(FILTER, maps.shape[2] - 1)  # or fewer filters
         k = st.slider("Filter", 0, maps.shape[2] - 1, 0, key=FILTER) if maps.shape[2] > 1 else 0
         st.plotly_chart(pixel_heatmap(maps[:, :, k], zmin=float(maps.min()), zmax=float(maps.max()) or 1.0,
