@@ -10,11 +10,12 @@ dataset itself is passed with a leading underscore so Streamlit does not hash it
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from core.data import statistics
+from core.data import own_classes, statistics
 from core.data.datasets import (
     BUILTIN_DATASETS,
     Dataset,
@@ -26,6 +27,8 @@ from core.data.datasets import (
 )
 from core.store.hosting import current_limits
 from core.store.records import RunRecord
+from core.store.runs import STORE_ROOT
+from core.store.workspaces import read_workspace
 from ui import state
 from ui.text import plain
 
@@ -60,9 +63,47 @@ def _load_builtin(name: str, data_dir: str | None) -> Dataset:
         return _cached_builtin(name, data_dir)
 
 
+def own_sets() -> list[own_classes.ClassSet]:
+    """The class sets this workspace may train on: its own, then those its class's teacher shared."""
+    owner = st.session_state.get(state.OWNER)
+    if not owner:
+        return []
+    workspace = read_workspace(owner, STORE_ROOT)
+    class_id = workspace.class_id if workspace is not None else ""
+    mine = own_classes.sets_of(owner, STORE_ROOT)
+    return [*mine, *(one for one in own_classes.shared_with(class_id, STORE_ROOT) if one.owner != owner)]
+
+
 def dataset_options() -> list[str]:
-    """The keys the dataset picker offers: the built-ins, then this session's uploads."""
-    return [*BUILTIN_DATASETS, *st.session_state.get(state.UPLOADED_DATASETS, {})]
+    """The keys the dataset picker offers: the built-ins, the class sets ready to train, then this session's
+    uploads."""
+    ready = [one.key for one in own_sets() if own_classes.readiness(one) is None]
+    return [*BUILTIN_DATASETS, *ready, *st.session_state.get(state.UPLOADED_DATASETS, {})]
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _cached_set(set_id: str, version: int, root: str) -> Dataset:
+    """A class set's arrays, read once per change (its version) and shared read-only."""
+    class_set = own_classes.read_set(set_id, Path(root))
+    if class_set is None:
+        raise KeyError(set_id)
+    return own_classes.to_dataset(class_set, Path(root)).read_only()
+
+
+def own_dataset(key: str) -> Dataset:
+    """A class set this workspace may read, as a dataset.
+
+    Raises:
+        KeyError: If the set is gone, not this workspace's (nor shared with its class), or not ready to train.
+    """
+    try:
+        set_id = own_classes.set_id_of(key)
+    except own_classes.ClassSetError:
+        raise KeyError(key) from None
+    class_set = next((one for one in own_sets() if one.set_id == set_id), None)
+    if class_set is None or own_classes.readiness(class_set) is not None:
+        raise KeyError(key)
+    return _cached_set(set_id, class_set.version, str(STORE_ROOT))
 
 
 def dataset_label(key: str) -> str:
@@ -80,7 +121,7 @@ def get_dataset(key: str) -> Dataset:
     A built-in that Keras must download first shows a visible status while it does.
 
     Raises:
-        KeyError: If the key is an upload this session no longer holds.
+        KeyError: If the key is an upload this session no longer holds, or a class set it may not read.
         core.data.datasets.DatasetNotFoundError: If a built-in is missing and cannot be downloaded.
     """
     if key in BUILTIN_DATASETS:
@@ -94,6 +135,8 @@ def get_dataset(key: str) -> Dataset:
                 status.update(label=f"Downloaded {info.display_name}.", state="complete", expanded=False)
             return dataset
         return _load_builtin(key, data_dir_text)
+    if own_classes.is_own_key(key):
+        return own_dataset(key)
     return st.session_state[state.UPLOADED_DATASETS][key]
 
 
@@ -133,6 +176,10 @@ def dataset_for_run(record: RunRecord) -> tuple[Dataset | None, str]:
     try:
         dataset = get_dataset(record.dataset)
     except KeyError:
+        if own_classes.is_own_key(record.dataset):
+            return None, (f"This run was trained on a set of classes, “{plain(dataset_name(record.dataset))}”, that "
+                          "is deleted, not yours, or now has a class with too few examples; its test images "
+                          "cannot be shown.")
         return None, (f"This run was trained on an uploaded folder, “{plain(dataset_name(record.dataset))}”, that "
                       "this session no longer holds: upload it again on the Dataset Explorer page to see its test "
                       "images.")

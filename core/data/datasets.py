@@ -433,4 +433,8 @@ def dataset_name(key: str) -> str:
             colour = "RGB" if parts[4] == "rgb" else "grey"
             return f"{name} (your upload, {parts[3]}×{parts[3]} {colour})"
         return f"{name} (your upload)"
+    if key.startswith("own:"):
+        from core.data.own_classes import describe_key  # the set's names live in the store, beside its examples
+
+        return describe_key(key)
     return key

@@ -328,3 +328,26 @@ def drawn_non_digit(rng: np.random.Generator, family: str | None = None) -> np.n
         ImageDraw.Draw(image).polygon([(x, y) for x, y in strokes[0]], fill=255)
         drawing = np.asarray(image, dtype=np.uint8)
     return drawing
+
+
+OWN_SHAPES = ("circle", "triangle", "star", "square")  # the classes a learner draws first, in the tests and bench
+
+
+def drawn_shape(name: str, rng: np.random.Generator) -> np.ndarray:
+    """A shape as a learner draws an example of their own class: (280, 280) uint8 grey, outline only.
+
+    Raises:
+        ValueError: For a name not in `OWN_SHAPES`.
+    """
+    if name == "circle":
+        template = [_ellipse(140, 140, rng.uniform(70, 90), 90)]
+    elif name == "triangle":
+        template = _polygon(3, rng)
+    elif name == "star":
+        template = _star(rng)
+    elif name == "square":
+        template = _polygon(4, rng)
+    else:
+        raise ValueError(f"Unknown shape {name!r}; choose from {', '.join(OWN_SHAPES)}.")
+    strokes, width = jittered(template, rng)
+    return render(strokes, width)

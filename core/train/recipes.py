@@ -43,6 +43,8 @@ DEFAULT_RUNS: dict[str, DefaultRun] = {
                           label_smoothing=0.2),  # about 36 s an epoch here
     "digits": DefaultRun("fast_digits", 30, 64, 0.003),
 }
+# A learner's own classes (keys "own:<set id>"): a few dozen examples per class; bench/own_classes.py.
+OWN_CLASSES_RUN = DefaultRun("own_classes", 80, 16, 0.005)
 # The best plan: the most accurate run within 3 minutes here, where the default is the fastest to 99%.
 BEST_RUNS: dict[str, DefaultRun] = {
     "mnist": DefaultRun("fast_digits", 50, 256, 0.01, precision="mixed_bfloat16"),
@@ -86,7 +88,8 @@ def preset_config(dataset: str, preset: str) -> TrainConfig:
 
 
 def default_run(dataset: str, plan: str = "fast") -> DefaultRun:
-    """The dataset's strong default; MNIST's for an uploaded folder (its recipe suits small images).
+    """The dataset's strong default; MNIST's for an uploaded folder (its recipe suits small images); a small CNN
+    with augmentation for the learner's own classes.
 
     Args:
         plan: "fast" (the default: the quickest to a good accuracy) or "best" (the most accurate in
@@ -99,6 +102,8 @@ def default_run(dataset: str, plan: str = "fast") -> DefaultRun:
         raise ValueError(f"Unknown plan {plan!r}; choose from {', '.join(PLANS)}.")
     if plan == "best" and dataset in BEST_RUNS:
         return BEST_RUNS[dataset]
+    if dataset.startswith("own:"):
+        return OWN_CLASSES_RUN
     return DEFAULT_RUNS.get(dataset, DEFAULT_RUNS["mnist"])
 
 
