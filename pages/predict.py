@@ -38,7 +38,7 @@ except Exception as error:  # a damaged or vanished file: say so rather than cra
     st.stop()
 class_names = list(record.class_names) or [str(i) for i in range(model.output_shape[-1])]
 
-sources = (["Draw"] if pv.drawable(record) else []) + ["Upload", "Test image"]
+sources = (["Draw"] if pv.drawable(record) else []) + ["Camera", "Upload", "Test image"]
 if st.session_state.get(state.SOURCE) not in sources:
     st.session_state[state.SOURCE] = sources[0]
 source = st.segmented_control("Input", sources, key=state.SOURCE, label_visibility="collapsed") or sources[0]
@@ -50,13 +50,16 @@ def panel() -> None:
     stages = naive = true_class = quick = None
     if source == "Draw":
         image, stages, naive, quick = pv.draw_source(record)
+    elif source == "Camera":
+        image = pv.camera_source(record)
     elif source == "Upload":
         image, stages = pv.upload_source(record)
     else:
         image, true_class = pv.test_image_source(record)
     if image is None:
         if source == "Draw":
-            st.info("The canvas is empty: draw a digit. (An empty canvas gets no answer, not a guess.)",
+            thing = "an example of one of your classes" if pv.own_model(record) else "a digit"
+            st.info(f"The canvas is empty: draw {thing}. (An empty canvas gets no answer, not a guess.)",
                     icon=":material/draw:")
         return
     use_naive = naive is not None and st.toggle("Use the naive resize instead", key=state.NAIVE,

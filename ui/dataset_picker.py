@@ -14,6 +14,7 @@ from core.data.image_folder import FolderLimits, ImageFolderError
 from core.data.unpacking import budget_for, read_upload
 from ui import guard, hosting, loaders, state
 from ui.text import plain
+from ui.workspace import link_params
 
 SIDES, HOSTED_MAX_SIDE = (16, 28, 32, 48, 64, 96, 128), 64
 
@@ -119,6 +120,8 @@ def dataset_picker(on_load: Callable[[], None] | None = None) -> str:
         st.session_state[state.DATASET] = options[0]
     with st.sidebar:
         key = st.selectbox("Dataset", options, key=state.DATASET, format_func=loaders.dataset_label)
+        st.page_link("pages/my_classes.py", label="Teach it your own classes: draw or photograph them",
+                     icon=":material/category:", query_params=link_params())
         # Keyed so it stays open when the sidebar above it changes (the reading's progress line comes and goes
         # there); `workspace_sidebar` keeps its one-time notes in a fixed slot for the same reason.
         with st.expander("Use your own images (.zip)", key=EXPANDER):

@@ -20,6 +20,7 @@ from ui.classroom import state as classroom_state
 from ui.evaluate import state as evaluate_state
 from ui.explorer import state as explorer_state
 from ui.models import state as models_state
+from ui.own_classes import state as own_classes_state
 from ui.persist import KeptKeys, keep_all, restore, snapshot
 from ui.playground import state as playground_state
 from ui.predict import state as predict_state
@@ -51,6 +52,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/dataset_explorer.py", "Dataset Explorer", ":material/grid_view:",
              "Look at the images as a network sees them: pixel values, class balance, normalisation, "
              "one-hot labels and augmentation."),
+    PageSpec("pages/my_classes.py", "My classes", ":material/category:",
+             "Teach it classes of your own: draw, photograph or upload examples, then train, predict and export."),
     PageSpec("pages/convolution_playground.py", "Convolution Playground", ":material/blur_on:",
              "Slide a kernel over an image yourself and watch every multiply-and-add of a convolution "
              "and a pooling layer."),
@@ -99,7 +102,7 @@ def streamlit_pages() -> list[st.Page]:
 
 # Every owner of session-state keys, and what each keeps across page changes.
 KEPT: tuple[KeptKeys, ...] = (shared_state.KEPT, explorer_state.KEPT, playground_state.KEPT, train_state.KEPT,
-                              models_state.KEPT, evaluate_state.KEPT, predict_state.KEPT,
+                              models_state.KEPT, evaluate_state.KEPT, predict_state.KEPT, own_classes_state.KEPT,
                               classroom_state.KEPT)
 
 

@@ -482,3 +482,25 @@ def describe_key(key: str, root: Path | None = None) -> str:
     colour = "RGB" if class_set.mode == "rgb" else "grey"
     kind = "Class set" if class_set.shared_class else "My classes"
     return f"{kind}: {class_set.title()} ({class_set.side}×{class_set.side} {colour})"
+
+
+def import_folders(owner: str, class_names: tuple[str, ...], images: np.ndarray, labels: np.ndarray, side: int,
+                   mode: ColorMode, root: Path = STORE_ROOT, max_examples: int = DEFAULT_MAX_EXAMPLES) -> ClassSet:
+    """A new set from a zip of class folders already read (`core.data.unpacking.read_upload`) at `side`.
+
+    Raises:
+        ClassSetError: For folder names that are not 2–10 usable class names, or more than `max_examples` images.
+    """
+    if len(images) > max_examples:
+        raise ClassSetError(f"The zip holds {len(images):,} images; a set holds at most {max_examples:,}.")
+    names = [name[:MAX_NAME_LENGTH] for name in class_names]
+    class_set = create_set(owner, names, side, mode, root)
+    try:
+        for label in range(len(names)):
+            chosen = images[labels == label]
+            if len(chosen):
+                class_set = add_examples(class_set.set_id, owner, label, chosen, root, max_examples)
+    except ClassSetError:
+        delete_set(class_set.set_id, owner, root)
+        raise
+    return class_set

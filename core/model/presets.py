@@ -132,8 +132,9 @@ PRESETS: dict[str, ModelPreset] = {preset.key: preset for preset in (
                 "sturdier on drawings than on MNIST's own scans."),
     # The learner's own classes (`core.data.own_classes`): a few dozen drawings or photos of 32 or 64 pixels.
     # Turns, zooms and shifts make each example many; three small conv + pool blocks, so 48 examples train it in
-    # seconds (bench/own_classes.py). Measured on 3 drawn shapes, 80 epochs, 3 seeds: this Flatten + Dense head
-    # read 100% of new drawings each time; global pooling instead read 50–100% (it loses where the corners are).
+    # seconds (bench/own_classes.py). Measured on 3 drawn shapes, 80 epochs of batch 16, 3 seeds: this Flatten +
+    # Dense head read 100% of new drawings each time; global pooling instead read 50–100% (it loses where the
+    # corners are).
     ModelPreset("own_classes", "Small CNN for your own classes (CNN Lab default)",
                 (RandomRotation(0.06), RandomZoom(0.15), RandomTranslation(0.1), Rescale(),
                  Conv(16, 3, padding="same"), Pool("max", 2), Conv(32, 3, padding="same"), Pool("max", 2),

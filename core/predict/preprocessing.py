@@ -132,7 +132,7 @@ class PreparedDrawing:
     naive: np.ndarray
 
 
-def prepare_drawing(rgba: np.ndarray, side: int = SIDE) -> PreparedDrawing | None:
+def prepare_drawing(rgba: np.ndarray, side: int = SIDE, box: int | None = None) -> PreparedDrawing | None:
     """A canvas drawing (white ink on black) prepared as MNIST's digits were, for a model of this side.
 
     The one path from canvas to model: the Predict page, `bench/predict_latency.py` and the tests all
@@ -141,6 +141,8 @@ def prepare_drawing(rgba: np.ndarray, side: int = SIDE) -> PreparedDrawing | Non
     Args:
         rgba: (H, W, 4) uint8, as streamlit-drawable-canvas returns it.
         side: The model's input side: 28 for MNIST-like models, 8 for scikit-learn's digits.
+        box: The side the ink is fitted into; `digit_box(side)` by default. A learner's own classes use
+            `core.data.own_classes.drawing_box`, as their examples were prepared.
 
     Returns:
         The prepared drawing, or None for an empty or near-empty canvas.
@@ -149,7 +151,7 @@ def prepare_drawing(rgba: np.ndarray, side: int = SIDE) -> PreparedDrawing | Non
         ValueError: If the array does not have an image's shape.
     """
     grey = canvas_grey(rgba)
-    stages = prepare_grey(grey, side=side, box=digit_box(side))
+    stages = prepare_grey(grey, side=side, box=digit_box(side) if box is None else box)
     if stages is None:
         return None
     return PreparedDrawing(stages.centred[:, :, None], stages, naive_resize(grey, side)[:, :, None])

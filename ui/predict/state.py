@@ -6,7 +6,7 @@ from ui.canvas import CanvasKeys
 from ui.persist import KeptKeys
 
 RUN = "predict_run"  # the model picked
-SOURCE = "predict_source"  # "Draw", "Upload" or "Test image"
+SOURCE = "predict_source"  # "Draw", "Camera", "Upload" or "Test image"
 NAIVE = "predict_naive"  # use the naive resize instead of MNIST's preparation
 INDEX = "predict_index"  # the test image shown
 VIEW = "predict_view"  # "Feature maps" or "Saliency"
@@ -18,6 +18,8 @@ CLEAR = "predict_clear"
 UNDO = "predict_undo"
 UNDO_COUNT = "predict_undo_count"  # the Undo button's clicks: the canvas takes back one stroke for each new one
 UPLOAD = "predict_upload"
+CAMERA = "predict_camera"
+INJECTED_PHOTO = "predict_injected_photo"  # tests put PNG or JPEG bytes here: st.camera_input has no camera in AppTest
 RANDOM = "predict_random"
 INJECTED = "predict_injected_drawing"  # tests put an (H, W, 4) drawing here: the canvas does not run under AppTest
 CANVAS_GENERATION = "predict_canvas_generation"  # bumped by Clear: a new canvas key is an empty canvas

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image
 from plotly.subplots import make_subplots
 
+from core.data import own_classes
 from core.data.images import UPLOAD_TYPES, ImageDecodeError, decode_image
 from core.data.numbers import percent
 from core.evaluate.descriptions import feature_map_summary, feature_maps_summary, probabilities_summary
@@ -18,10 +20,12 @@ from ui.choices import keep_if_offered
 from ui.figures import pixel_heatmap, probability_bars, tile_mosaic
 from ui.loaders import dataset_for_run
 from ui.predict.state import (
+    CAMERA,
     CANVAS_KEYS,
     CHECK,
     FILTER,
     INDEX,
+    INJECTED_PHOTO,
     LAYER,
     QUICK_ANSWER,
     RANDOM,
@@ -36,9 +40,14 @@ MAPS_PER_ROW = 8  # of that grid; its text alternative says so
 
 
 def drawable(record: RunRecord) -> bool:
-    """Drawing makes sense for grey, square models: digits and clothes."""
+    """Drawing makes sense for grey, square models (digits and clothes), and for a learner's own classes."""
     height, width, channels = record.input_shape
-    return channels == 1 and height == width
+    return height == width and (channels == 1 or own_classes.is_own_key(record.dataset))
+
+
+def own_model(record: RunRecord) -> bool:
+    """Whether the run was trained on a learner's own classes (drawn and photographed examples)."""
+    return own_classes.is_own_key(record.dataset)
 
 
 def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.DrawingStages | None, np.ndarray | None,
@@ -50,7 +59,8 @@ def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.Dra
     with controls:
         width = st.slider("Stroke width", 6, 40, 18, key=STROKE)
         canvas.buttons(CANVAS_KEYS)
-        st.caption(f"Draw one digit, large or small, anywhere. Undo, or {canvas.UNDO_SHORTCUT}, takes back the last "
+        thing = "one example of one of your classes" if own_model(record) else "one digit"
+        st.caption(f"Draw {thing}, large or small, anywhere. Undo, or {canvas.UNDO_SHORTCUT}, takes back the last "
                    "stroke. The prediction updates at the end of each stroke, "
                    "when you lift the mouse or your finger.")
     with board:
@@ -59,10 +69,37 @@ def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.Dra
         st.html(f"<style>@media (min-width: 640px) {{.st-key-{QUICK_ANSWER} {{display: none;}}}}</style>")
     if rgba is None:
         return None, None, None, quick
-    prepared = preprocessing.prepare_drawing(rgba, side=record.input_shape[0])
+    side, channels = record.input_shape[0], record.input_shape[2]
+    box = own_classes.drawing_box(side) if own_model(record) else None  # as the set's drawn examples were made
+    prepared = preprocessing.prepare_drawing(rgba, side=side, box=box)
     if prepared is None:
         return None, None, None, quick
+    if channels == 3:  # a colour model of one's own classes: the drawing's grey in all three channels
+        return np.repeat(prepared.image, 3, axis=2), prepared.stages, np.repeat(prepared.naive, 3, axis=2), quick
     return prepared.image, prepared.stages, prepared.naive, quick
+
+
+def camera_source(record: RunRecord) -> np.ndarray | None:
+    """A photo from the camera, cropped to its middle square and resized as the builder does for own classes."""
+    photo = st.camera_input("Take a photo", key=CAMERA)
+    data = st.session_state.pop(INJECTED_PHOTO, None) or (photo.getvalue() if photo is not None else None)
+    if data is None:
+        st.caption("Take a photo: the model reads it at once. If the browser blocks the camera, allow it from the "
+                   "address bar, or use Upload.")
+        return None
+    height, width, channels = record.input_shape
+    try:
+        image = decode_image(data, "rgb", max_pixels=hosting.limits().image_pixels, name="camera photo")
+        square = own_classes.prepare_photo(image, height, "rgb" if channels == 3 else "grayscale")
+    except (ImageDecodeError, own_classes.ClassSetError) as error:
+        st.error(plain(error), icon=":material/error:")
+        return None
+    if height != width:  # the middle square, stretched to a model that takes another shape
+        square = np.asarray(Image.fromarray(square[:, :, 0] if channels == 1 else square).resize((width, height)))
+        square = square.reshape(height, width, channels)
+    st.caption(f"Cropped to the middle square and resized to {width}×{height}"
+               f"{' grey' if channels == 1 else ''}, as the examples of your classes were.")
+    return square.astype(np.float32)
 
 
 def upload_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.DrawingStages | None]:
@@ -80,6 +117,15 @@ def upload_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.D
         st.error(plain(error), icon=":material/error:")
         return None, None
     digit_style = drawable(record) and record.dataset in ("mnist", "digits")
+    if own_model(record):  # photos of one's own classes were cropped to their middle square: so is this one
+        try:
+            height, _, channels = record.input_shape
+            square = own_classes.prepare_photo(image, height, "rgb" if channels == 3 else "grayscale")
+        except own_classes.ClassSetError as error:
+            st.error(plain(error), icon=":material/error:")
+            return None, None
+        st.caption("Cropped to the middle square and resized, as the examples of your classes were.")
+        return square.astype(np.float32), None
     try:
         prepared = preprocessing.prepare_upload(image, tuple(record.input_shape), digit_style)
     except ValueError as error:  # too small, or a thin strip

@@ -15,7 +15,7 @@ from core.train.recipes import DEFAULT_RUNS, default_config, preset_config, sett
 from ui.text import plain
 from ui.train import model_builder, state
 
-BATCH_SIZES = (8, 16, 32, 64, 128, 256, 512, 1024)
+BATCH_SIZES = (4, 8, 16, 32, 64, 128, 256, 512, 1024)  # 4: the own-classes recipe (48 examples)
 # A log grid; every default run's rate is on it too (0.008 was not, and the slider showed 1e-05).
 LEARNING_RATES = tuple(sorted({1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0,
                                *(run.learning_rate for run in DEFAULT_RUNS.values())}))
