@@ -6,6 +6,7 @@ from core.evaluate.spreadsheet import spreadsheet_safe
 from ui.hosting import visible_store
 from ui.models import state
 from ui.models import views as store_views
+from ui.models.export import export_section
 from ui.navigation import require_router
 from ui.runs import open_links
 from ui.text import plain
@@ -39,6 +40,10 @@ else:
         open_links(record.run_id, "models", image_model=len(record.input_shape) == 3)
         store_views.run_details(record)
         store_views.actions(record)
+        if len(record.input_shape) == 3:
+            with st.expander("Take it away: export for phones (TensorFlow Lite) or ONNX", icon=":material/ios_share:",
+                             key="models_export_open"):
+                export_section(record)
     else:
         st.caption("Click a row (its left edge) to see the run's details and actions. Click a column header to sort.")
 

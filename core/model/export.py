@@ -103,6 +103,7 @@ def _export(model_path: Path, keras_format: str, suffix: str) -> bytes:
 
     model = keras.saving.load_model(model_path, safe_mode=True, compile=False)
     exported = inference_model(model)
+    exported(np.zeros((1, *model.input_shape[1:]), dtype=np.float32))  # ONNX's exporter wants a model once called
     with tempfile.TemporaryDirectory(prefix="cnnlab-export-") as folder:
         path = Path(folder) / f"model{suffix}"
         exported.export(str(path), format=keras_format, verbose=False)

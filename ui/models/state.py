@@ -14,3 +14,7 @@ WARNED = "store_upload_warned"  # the last upload's warning (e.g. it scores at c
 PENDING = "store_upload_pending"  # set by the button: check the upload in this run
 
 KEPT = KeptKeys("ui.models.state")
+EXPORTS = "store_exports"  # dict: (run id, format) → (file bytes, check dict), this session's exports
+EXPORT_FORMAT = "store_export_format"
+EXPORT_GO = "store_export_go"
+EXPORT_ERROR = "store_export_error"
