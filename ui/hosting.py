@@ -16,12 +16,13 @@ import streamlit as st
 
 from core.classroom.classes import class_teachers
 from core.classroom.closing import expire_classes, expire_closed_classes
+from core.data.own_classes import expire_sets
 from core.jobs.jobs import prune_jobs
 from core.jobs.queue import training_queue
 from core.store.access import Access
 from core.store.hosting import CAPS, Limits, current_limits
 from core.store.runs import STORE_ROOT, RunRecord, StoreListing, expire_runs, list_runs, remove_partials, scan_store
-from core.store.workspaces import expire_workspaces
+from core.store.workspaces import expire_workspaces, workspace_ids
 from ui.state import OWNER
 from ui.workspace import current_access, workspace_sidebar
 
@@ -66,6 +67,7 @@ def upkeep(root: Path = STORE_ROOT, force: bool = False) -> None:
         expire_runs(caps.run_hours, root, now)
         prune_jobs(root, older_than=caps.run_hours * 3600.0)
         expire_workspaces(caps.run_hours, root, now, keep=class_teachers(root))
+        expire_sets(workspace_ids(root), root)  # a learner's own classes go with their workspace
     if caps.hosted and caps.class_hours is not None:
         expire_classes(caps.class_hours, root, now)
 

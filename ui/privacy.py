@@ -24,7 +24,12 @@ def your_data_text(caps: Limits) -> str:
   it, your latest training job, and, if you joined a class, the class and your nickname. It goes once it
   has been unused for {hours} and no run of yours is left;
 - while a run **trains**, its settings, progress and log sit in a job folder, removed {hours} after the job;
-- a **class** (name, join code, nicknames, shared runs) until {hours} after its teacher closes it.
+- a **class** (name, join code, nicknames, shared runs) until {hours} after its teacher closes it;
+- **your own classes** (My classes): their names and every drawing and photo you add, shrunk to the size you
+  chose, in your workspace only. Delete one example or all of them on **My classes** at any time; they expire
+  with your workspace (unused for {hours}, with no run left). Photos from the camera are taken in your browser
+  and sent only to this server, into your workspace; nothing else keeps them. If you share your classes with
+  the class you teach, your students can train on them and see them, not change them.
 
 **What is not kept.** Drawings and images you upload on **Predict** and the **Playground** are processed in
 the server's memory and never written to disk. An image folder you upload on the **Dataset Explorer** stays in

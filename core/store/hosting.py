@@ -55,7 +55,7 @@ CAPS: dict[str, Cap] = {
     "upload_megapixels": Cap("CNNLAB_UPLOAD_MEGAPIXELS", 250, "megapixels decoded per uploaded zip, in all"),
     "runs_per_workspace": Cap("CNNLAB_RUNS_PER_WORKSPACE", 5, "stored runs per workspace", "CNNLAB_RUNS_PER_SESSION"),
     "max_runs": Cap("CNNLAB_MAX_RUNS", 200, "stored visitor runs on the server"),
-    "store_mb": Cap("CNNLAB_STORE_MB", 4096, "MB of disk for visitors' runs and jobs"),
+    "store_mb": Cap("CNNLAB_STORE_MB", 4096, "MB of disk for visitors' runs, jobs and own classes"),
     "run_hours": Cap("CNNLAB_RUN_HOURS", 6, "hours a visitor's run is kept"),
     "class_hours": Cap("CNNLAB_CLASS_HOURS", 24, "hours a class stays open before it closes itself"),
 }
@@ -227,10 +227,10 @@ def check_store_quota(owner: str, limits: Limits, root: Path = STORE_ROOT, pendi
 
 
 def store_bytes(root: Path = STORE_ROOT) -> int:
-    """Bytes on disk of the visitors' side of the store: every run folder and job folder (the shipped defaults,
-    kept elsewhere, do not count)."""
+    """Bytes on disk of the visitors' side of the store: every run folder, job folder and set of a learner's own
+    classes (the shipped defaults, kept elsewhere, do not count)."""
     total = 0
-    for part in (RUNS, "jobs"):
+    for part in (RUNS, "jobs", "classsets"):
         for folder, _, names in os.walk(root / part):
             for name in names:
                 with contextlib.suppress(OSError):  # a file removed while we walk

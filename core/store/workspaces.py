@@ -207,3 +207,9 @@ def expire_workspaces(older_than_hours: float, root: Path = STORE_ROOT, now: flo
             path.unlink(missing_ok=True)
             removed.append(workspace.workspace_id)
     return removed
+
+
+def workspace_ids(root: Path = STORE_ROOT) -> set[str]:
+    """The ids of every workspace on record (so what belongs to a gone one can go too)."""
+    folder = root / WORKSPACES
+    return {path.stem for path in folder.glob("*.json") if ID_PATTERN.match(path.stem)} if folder.is_dir() else set()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,7 +45,6 @@ assert "tensorflow" not in sys.modules, "the runtime must not need TensorFlow"
 @pytest.fixture(scope="module")
 def model_and_images(tmp_path_factory):
     """The own-classes preset (with its augmentation layers), a little trained, saved; its Keras probabilities."""
-    import keras
 
     from core.model.architectures import build_model
 
@@ -68,7 +66,7 @@ def model_and_images(tmp_path_factory):
 
 @pytest.mark.parametrize("fmt", ["tflite", "onnx"])
 def test_an_export_runs_in_its_own_runtime_and_agrees_with_keras(fmt, model_and_images, tmp_path):
-    folder, path, images, expected = model_and_images
+    folder, path, _, expected = model_and_images
     out = tmp_path / f"model.{fmt}"
     done = subprocess.run([sys.executable, "-m", "core.model.export", str(path), str(folder / "images.npy"), fmt,
                            str(out)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
