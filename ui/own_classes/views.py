@@ -123,7 +123,7 @@ def pick_class(class_set: own_classes.ClassSet) -> int:
         st.session_state[state.CLASS] = 0
     counts = class_set.counts
     return st.radio("Add examples to", indices, key=state.CLASS, horizontal=True,
-                    format_func=lambda index: f"{class_set.names[index]} ({counts[index]})")
+                    format_func=lambda index: f"{plain(class_set.names[index])} ({counts[index]})")
 
 
 def draw_way(class_set: own_classes.ClassSet, class_index: int) -> None:
@@ -135,7 +135,8 @@ def draw_way(class_set: own_classes.ClassSet, class_index: int) -> None:
         st.caption(f"Draw one example, then add it: the canvas clears for the next. Undo, or {canvas.UNDO_SHORTCUT}, "
                    "takes back the last stroke. Drawn examples are prepared as Predict prepares a drawing: cropped "
                    "to the ink and centred.")
-        pressed(f"Add to “{class_set.names[class_index]}”", state.ADD_DRAWING, type="primary", icon=":material/add:")
+        pressed(f"Add to “{plain(class_set.names[class_index])}”", state.ADD_DRAWING, type="primary",
+                icon=":material/add:")
         added = st.session_state.pop(f"{state.ADD_DRAWING}_pressed", False)
     with board:
         rgba = canvas.drawing(width, state.CANVAS_KEYS)
@@ -160,7 +161,7 @@ def camera_way(class_set: own_classes.ClassSet, class_index: int) -> None:
                "middle square. If the browser asks, allow the camera; if it is blocked, allow it from the address "
                "bar, or use Upload.")
     count = st.session_state.get(state.CAMERA_COUNT, 0)
-    photo = st.camera_input(f"Take a photo for “{class_set.names[class_index]}”", key=f"{state.CAMERA}{count}")
+    photo = st.camera_input(f"Take a photo for “{plain(class_set.names[class_index])}”", key=f"{state.CAMERA}{count}")
     data = st.session_state.pop(state.INJECTED_PHOTO, None) or (photo.getvalue() if photo is not None else None)
     if data is None:
         return
@@ -178,7 +179,7 @@ def camera_way(class_set: own_classes.ClassSet, class_index: int) -> None:
 def upload_way(class_set: own_classes.ClassSet, class_index: int) -> None:
     """Images from the device, several at once, each cropped to its middle square."""
     count = st.session_state.get(state.FILES_COUNT, 0)
-    files = st.file_uploader(f"Images for “{class_set.names[class_index]}” (PNG, JPEG, WebP…)",
+    files = st.file_uploader(f"Images for “{plain(class_set.names[class_index])}” (PNG, JPEG, WebP…)",
                              type=["png", "jpg", "jpeg", "webp", "bmp", "gif"], accept_multiple_files=True,
                              key=f"{state.FILES}{count}", max_upload_size=hosting.upload_limit())
     if not files:
@@ -245,7 +246,7 @@ def grids(class_set: own_classes.ClassSet, editable: bool) -> None:
             if editable:
                 cell.button("Delete", key=f"own_delete_{ids[at]}", on_click=_delete_example,
                             args=(class_set.set_id, ids[at]), type="tertiary",
-                            help=f"Delete example {position} of “{name}” (newest first)")
+                            help=f"Delete example {position} of “{plain(name)}” (newest first)")
 
 
 def augmentation_preview(class_set: own_classes.ClassSet) -> None:
@@ -351,7 +352,7 @@ def tools(class_set: own_classes.ClassSet, teaches: str, class_name: str) -> Non
         st.button("Rename", key="own_rename_go", on_click=_rename, args=(class_set,))
     if teaches:
         st.session_state[state.SHARE] = class_set.shared_class == teaches
-        st.toggle(f"Share with my class “{class_name}”", key=state.SHARE, on_change=_share,
+        st.toggle(f"Share with my class “{plain(class_name)}”", key=state.SHARE, on_change=_share,
                   args=(class_set.set_id, teaches),
                   help="Every student then sees these classes in their dataset picker and trains on the same "
                        "examples, so the leaderboard compares like with like. They cannot change them.")
