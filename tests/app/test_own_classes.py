@@ -20,11 +20,17 @@ from core.store.runs import STORE_ROOT
 from core.train.recipes import default_config
 from tests.app.harness import open_app, rendered, rerun
 from ui import state
+from ui.evaluate import state as evaluate_state
 from ui.own_classes import state as own_state
 from ui.predict import state as predict_state
 from ui.train import state as train_state
 
 PAGE = "pages/my_classes.py"
+
+
+def label(class_set: own_classes.ClassSet) -> str:
+    """How the dataset picker names a set (AppTest lists a selectbox's options by their labels)."""
+    return own_classes.describe_key(class_set.key, STORE_ROOT)
 SHAPES = ("circle", "triangle", "star")
 
 
@@ -115,6 +121,16 @@ def test_three_drawn_classes_and_a_photo_train_and_read_a_new_drawing():
     run_id = training_queue().status(job_id).run_id
     assert run_id
 
+    # Evaluate: its confusion matrix and mistakes, from the set's own test split (every fifth example).
+    app.switch_page("pages/evaluate.py")
+    rerun(app)
+    app.selectbox(key=evaluate_state.RUN).select(run_id)
+    rerun(app)
+    per_class, confusion = (frame.value for frame in app.dataframe[:2])
+    assert per_class["class"].tolist() == list(SHAPES) and per_class["support"].tolist() == [3, 3, 3]
+    assert confusion.columns.tolist() == ["true class", *(f"read as {shape}" for shape in SHAPES)]
+    assert int(confusion.iloc[:, 1:].to_numpy().sum()) == 9  # the set's 9 test images: every fifth of 15 a class
+
     # Predict: the new run reads a new star, drawn with another seed.
     app.switch_page("pages/predict.py")
     rerun(app)
@@ -151,3 +167,38 @@ def test_too_few_examples_say_which_class_needs_more():
     app.button(key=own_state.ADD_DRAWING).click()  # an empty canvas
     rerun(app)
     assert "The canvas is empty" in texts(app)
+
+
+def test_a_teacher_shares_a_set_and_every_student_trains_on_the_same_examples():
+    from tests.app.test_classroom import create_class_page, join
+
+    teacher, room, code = create_class_page("Shapes 7B")
+    teacher.switch_page(PAGE)
+    rerun(teacher)
+    class_set = create(teacher, "circle\ntriangle\nstar")
+    rng = np.random.default_rng(5)
+    for index, shape in enumerate(SHAPES):
+        drawings = np.stack([own_classes.prepare_drawing_example(drawn_shape(shape, rng), 32, "grayscale")
+                             for _ in range(10)])
+        own_classes.add_examples(class_set.set_id, class_set.owner, index, drawings, STORE_ROOT)
+    rerun(teacher)
+    teacher.toggle(key=own_state.SHARE).set_value(True)
+    rerun(teacher)
+    assert own_classes.read_set(class_set.set_id, STORE_ROOT).shared_class == room.class_id
+
+    student = join(code, "Robin")
+    student.switch_page("pages/train.py")
+    rerun(student)
+    assert label(class_set) in student.selectbox(key=state.DATASET).options
+    student.switch_page(PAGE)
+    rerun(student)
+    assert "Your teacher shared a set of classes with your class: circle, triangle, star (30 examples)" in texts(student)
+    assert not [button for button in student.button if str(button.key).startswith("own_delete_")]  # not theirs
+    outsider = open_app("pages/train.py")
+    assert label(class_set) not in outsider.selectbox(key=state.DATASET).options
+
+    teacher.toggle(key=own_state.SHARE).set_value(False)
+    rerun(teacher)
+    student.switch_page("pages/train.py")
+    rerun(student)
+    assert label(class_set) not in student.selectbox(key=state.DATASET).options

@@ -22,6 +22,11 @@ from ui.own_classes import state as own_state
 PAGE = "pages/my_classes.py"
 
 
+def label(class_set: own_classes.ClassSet) -> str:
+    """How the dataset picker names a set (AppTest lists a selectbox's options by their labels)."""
+    return own_classes.describe_key(class_set.key, STORE_ROOT)
+
+
 def created(names: str):
     app = open_app(PAGE)
     app.text_area(key=own_state.NAMES).set_value(names)
@@ -49,7 +54,7 @@ def test_an_empty_class_says_it_needs_examples_and_is_not_offered_to_train():
     class_set = own_classes.sets_of(app.session_state[state.OWNER], STORE_ROOT)[0]
     app.switch_page("pages/train.py")
     rerun(app)
-    assert class_set.key not in app.selectbox(key=state.DATASET).options
+    assert label(class_set) not in app.selectbox(key=state.DATASET).options
 
 
 def test_a_one_pixel_photo_and_a_broken_photo_get_a_sentence():
@@ -134,7 +139,7 @@ def test_another_workspaces_set_cannot_be_opened_or_changed():
     owner = created("circle\nstar")
     class_set = own_classes.sets_of(owner.session_state[state.OWNER], STORE_ROOT)[0]
     stranger = open_app("pages/train.py")
-    assert class_set.key not in stranger.selectbox(key=state.DATASET).options
+    assert label(class_set) not in stranger.selectbox(key=state.DATASET).options
     # The set's key among the stranger's remembered settings (a forged record): a new session drops it.
     remember_settings(stranger.session_state[state.OWNER], {state.DATASET: class_set.key}, STORE_ROOT)
     again = open_app("pages/train.py", query={"ws": stranger.session_state[state.WORKSPACE_KEY]})
