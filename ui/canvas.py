@@ -74,7 +74,7 @@ export default function (component) {
     canvas.tabIndex = 0;  // reachable by keyboard, so Ctrl+Z has a home even with nothing else focused
     canvas.setAttribute("role", "img");
     let strokes = 0;  // what the canvas holds, for its accessible name
-    const describe = () => canvas.setAttribute("aria-label", "Drawing canvas: draw one digit with the mouse, a "
+    const describe = () => canvas.setAttribute("aria-label", `Drawing canvas: draw ${data.what} with the mouse, a `
       + "finger or a pen; Ctrl+Z takes back the last stroke. "
       + (strokes ? `It holds ${strokes} stroke${strokes === 1 ? "" : "s"}.` : "It is empty."));
     describe();
@@ -207,8 +207,12 @@ def decode(data_url: object) -> np.ndarray | None:
         return None  # Pillow raises SyntaxError for a broken PNG header
 
 
-def drawing(stroke_width: int, keys: CanvasKeys) -> np.ndarray | None:
-    """Shows the canvas (white ink on black) and returns its (280, 280, 4) uint8 RGBA image, or None."""
+def drawing(stroke_width: int, keys: CanvasKeys, what: str = "one digit") -> np.ndarray | None:
+    """Shows the canvas (white ink on black) and returns its (280, 280, 4) uint8 RGBA image, or None.
+
+    Args:
+        what: What to draw, for the canvas's accessible name ("Drawing canvas: draw one digit with the mouse…").
+    """
     injected = st.session_state.get(keys.injected)
     if isinstance(injected, list):  # one drawing per stroke, the canvas after each: the last is what it shows
         return np.asarray(injected[-1], dtype=np.uint8) if injected else None
@@ -216,7 +220,7 @@ def drawing(stroke_width: int, keys: CanvasKeys) -> np.ndarray | None:
         return np.asarray(injected, dtype=np.uint8)
     st.write("")  # a little room above the canvas
     result = _component()(
-        data={"side": SIDE, "width": int(stroke_width), "ink": palette.INK, "paper": palette.PAPER,
+        data={"side": SIDE, "width": int(stroke_width), "ink": palette.INK, "paper": palette.PAPER, "what": what,
               "undo": int(st.session_state.get(keys.undo, 0)), "undo_steps": UNDO_STEPS},
         key=f"{keys.canvas}{st.session_state.get(keys.generation, 0)}", default={"drawing": None},
         on_drawing_change=lambda: None, width="content", height="content")

@@ -192,7 +192,8 @@ def test_a_teacher_shares_a_set_and_every_student_trains_on_the_same_examples():
     assert label(class_set) in student.selectbox(key=state.DATASET).options
     student.switch_page(PAGE)
     rerun(student)
-    assert "Your teacher shared a set of classes with your class: circle, triangle, star (30 examples)" in texts(student)
+    shared = "Your teacher shared a set of classes with your class: circle, triangle, star (30 examples)"
+    assert shared in texts(student)
     assert not [button for button in student.button if str(button.key).startswith("own_delete_")]  # not theirs
     outsider = open_app("pages/train.py")
     assert label(class_set) not in outsider.selectbox(key=state.DATASET).options

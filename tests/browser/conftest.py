@@ -98,8 +98,8 @@ def open_chromium(playwright, profile: Path, width: int = 1400, height: int = 18
 
 
 @pytest.fixture(scope="session")
-def browser_context(tmp_path_factory):
-    """A Chromium context with a fresh profile directory."""
+def playwright_driver():
+    """Playwright, started once for the session (its sync API cannot be started twice in one thread)."""
     if not Path(CHROMIUM).exists():
         _unavailable(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     try:
@@ -107,9 +107,15 @@ def browser_context(tmp_path_factory):
     except ImportError:
         _unavailable("the playwright package is not installed (pip install -r requirements-dev.txt)")
     with sync_playwright() as playwright:
-        context = open_chromium(playwright, tmp_path_factory.mktemp("chromium-profile"))
-        yield context
-        context.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser_context(playwright_driver, tmp_path_factory):
+    """A Chromium context with a fresh profile directory."""
+    context = open_chromium(playwright_driver, tmp_path_factory.mktemp("chromium-profile"))
+    yield context
+    context.close()
 
 
 @pytest.fixture

@@ -139,7 +139,7 @@ def draw_way(class_set: own_classes.ClassSet, class_index: int) -> None:
                 icon=":material/add:")
         added = st.session_state.pop(f"{state.ADD_DRAWING}_pressed", False)
     with board:
-        rgba = canvas.drawing(width, state.CANVAS_KEYS)
+        rgba = canvas.drawing(width, state.CANVAS_KEYS, "one example of the class chosen above")
     if not added:
         return
     if rgba is None:
@@ -161,7 +161,8 @@ def camera_way(class_set: own_classes.ClassSet, class_index: int) -> None:
                "middle square. If the browser asks, allow the camera; if it is blocked, allow it from the address "
                "bar, or use Upload.")
     count = st.session_state.get(state.CAMERA_COUNT, 0)
-    photo = st.camera_input(f"Take a photo for “{plain(class_set.names[class_index])}”", key=f"{state.CAMERA}{count}")
+    photo = st.columns([3, 2])[0].camera_input(f"Take a photo for “{plain(class_set.names[class_index])}”",
+                                               key=f"{state.CAMERA}{count}")
     data = st.session_state.pop(state.INJECTED_PHOTO, None) or (photo.getvalue() if photo is not None else None)
     if data is None:
         return
@@ -243,8 +244,8 @@ def grids(class_set: own_classes.ClassSet, editable: bool) -> None:
             cell = row.container(width=TILE + 8, gap="small")
             cell.image(_tile(images[at]), width=TILE, output_format="PNG",
                        alt=f"example {position} of {name}, newest first")
-            if editable:
-                cell.button("Delete", key=f"own_delete_{ids[at]}", on_click=_delete_example,
+            if editable:  # numbered, so that each button has its own name ("Delete 3" under the 3rd newest)
+                cell.button(f"Delete {position}", key=f"own_delete_{ids[at]}", on_click=_delete_example,
                             args=(class_set.set_id, ids[at]), type="tertiary",
                             help=f"Delete example {position} of “{plain(name)}” (newest first)")
 

@@ -64,7 +64,8 @@ def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.Dra
                    "stroke. The prediction updates at the end of each stroke, "
                    "when you lift the mouse or your finger.")
     with board:
-        rgba = canvas.drawing(width, CANVAS_KEYS)
+        rgba = canvas.drawing(width, CANVAS_KEYS, "one example of one of your classes" if own_model(record)
+                              else "one digit")
         quick = st.container(key=QUICK_ANSWER)
         st.html(f"<style>@media (min-width: 640px) {{.st-key-{QUICK_ANSWER} {{display: none;}}}}</style>")
     if rgba is None:
