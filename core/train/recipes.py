@@ -45,7 +45,7 @@ DEFAULT_RUNS: dict[str, DefaultRun] = {
 }
 # A learner's own classes (keys "own:<set id>"): a few dozen examples per class; bench/own_classes.py. 20 epochs, so
 # a hosted server's epoch cap (20) leaves it whole: batches of 4 give 48 examples 12 steps an epoch. Measured on 3
-# drawn shapes, seeds 1, 2, 3: 100%, 93%, 100% of 30 new drawings, 3.5 s of training each (0.0015: 90–97%).
+# drawn shapes, seeds 0, 1, 2: 100%, 100%, 93% of 30 new drawings, about 4 s of training each (0.002: 90–97%).
 OWN_CLASSES_RUN = DefaultRun("own_classes", 20, 4, 0.003)
 # The best plan: the most accurate run within 3 minutes here, where the default is the fastest to 99%.
 BEST_RUNS: dict[str, DefaultRun] = {
