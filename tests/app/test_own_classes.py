@@ -203,3 +203,31 @@ def test_a_teacher_shares_a_set_and_every_student_trains_on_the_same_examples():
     student.switch_page("pages/train.py")
     rerun(student)
     assert label(class_set) not in student.selectbox(key=state.DATASET).options
+
+
+def test_the_downloaded_zip_makes_the_same_classes_in_another_workspace():
+    app = open_app(PAGE)
+    class_set = create(app, "circle\ntriangle\nstar")
+    draw_examples(app, 4, seed=8)
+    class_set = own_classes.read_set(class_set.set_id, STORE_ROOT)
+    assert [button for button in app.get("download_button") if button.proto.label.startswith("Download as a zip")]
+    data = own_classes.export_zip(class_set, STORE_ROOT)  # the bytes that button serves
+    other = open_app(PAGE)
+    other.file_uploader(key=f"{own_state.ZIP}0").set_value(("my-classes.zip", data, "application/zip"))
+    rerun(other)
+    other.button(key="own_zip_go").click()
+    rerun(other)
+    assert "Made your classes from the zip: 12 examples." in texts(other)
+    copy = own_classes.sets_of(other.session_state[state.OWNER], STORE_ROOT)[0]
+    # Class folders are read in sorted order, as Keras' image_dataset_from_directory reads them.
+    assert copy.names == sorted(SHAPES) and copy.counts == [4, 4, 4]
+
+
+def test_a_set_counts_against_the_servers_disk(tmp_path):
+    from core.store.hosting import store_bytes
+
+    before = store_bytes(tmp_path)
+    class_set = own_classes.create_set("c" * 32, ["a", "b"], 64, "rgb", tmp_path)
+    noise = np.random.default_rng(0).integers(0, 256, (20, 64, 64, 3), dtype=np.uint8)
+    own_classes.add_examples(class_set.set_id, class_set.owner, 0, noise, tmp_path)
+    assert store_bytes(tmp_path) - before > 20 * 64 * 64 * 3 * 0.9  # noise does not compress

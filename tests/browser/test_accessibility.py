@@ -151,3 +151,17 @@ def test_every_section_of_the_explorer_has_no_serious_violation(page, app_server
         wait_until_idle(page)
         page.wait_for_timeout(500)
         audit(page, f"Dataset Explorer, {section}")
+
+
+def test_models_export_has_no_serious_violation(page, app_server, shipped_mnist):
+    """The export section with a checked TensorFlow Lite file, its download and its snippet."""
+    page.goto(f"{app_server.url}/models")
+    table = page.locator("[data-testid='stDataFrame']").first
+    expect(table).to_be_visible(timeout=90_000)
+    wait_until_idle(page)
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + 8, box["y"] + 55)  # the first row: the shipped MNIST default
+    page.get_by_text("Take it away").click()
+    page.get_by_role("button", name="Export and check").click()
+    expect(page.get_by_text(re.compile("^Checked: it matches Keras within 0.0001"))).to_be_visible(timeout=180_000)
+    audit(page, "Models with an export")

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, assert_no_exception, wait_until_idle
+from tests.browser.test_accessibility import audit
 
 CAMERA_FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 
@@ -83,6 +84,7 @@ def test_drawn_examples_and_photos_from_the_camera_fill_a_class(camera_tab, app_
         wait_until_idle(tab)
     assert_no_exception(tab)
     tab.screenshot(path=str(tmp_path / "own-classes-camera.png"), full_page=True)
+    audit(tab, "My classes with examples and the camera")
     # Each photo is in the star grid, with a delete button named for it.
     expect(tab.get_by_role("img", name="example 1 of star, newest first")).to_be_visible()
     assert tab.get_by_role("button", name=re.compile(r"^Delete \d+$")).count() == 4  # 2 circles, 2 stars
