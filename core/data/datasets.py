@@ -434,7 +434,7 @@ def dataset_name(key: str) -> str:
             return f"{name} (your upload, {parts[3]}×{parts[3]} {colour})"
         return f"{name} (your upload)"
     if key.startswith("own:"):
-        from core.data.own_classes import describe_key  # the set's names live in the store, beside its examples
+        from core.data.class_sets import describe_key  # the set's names live in the store, beside its examples
 
         return describe_key(key)
     return key

@@ -25,97 +25,34 @@ import time
 import unicodedata
 import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from core.data.class_sets import CLASS_SETS as CLASS_SETS
+from core.data.class_sets import KEY_PREFIX as KEY_PREFIX
+from core.data.class_sets import SIDES as SIDES
+from core.data.class_sets import ClassSet as ClassSet
+from core.data.class_sets import ClassSetError as ClassSetError
+from core.data.class_sets import class_set_folder as _folder
+from core.data.class_sets import describe_key as describe_key
+from core.data.class_sets import is_own_key as is_own_key
+from core.data.class_sets import read_set as read_set
+from core.data.class_sets import set_id_of as set_id_of
+from core.data.class_sets import valid_id as _valid_id
 from core.data.datasets import Dataset
 from core.data.images import ColorMode
 from core.store.runs import STORE_ROOT, file_lock, write_text_atomically
 
-CLASS_SETS = "classsets"
-KEY_PREFIX = "own:"
-SIDES = (32, 64)
 MIN_CLASSES, MAX_CLASSES = 2, 10
 MIN_EXAMPLES = 10  # per class, before the set can be trained: 8 to train on and 2 to test
 MAX_NAME_LENGTH = 40
 TEST_EVERY = 5  # every fifth example of a class is a test image: 20%, the same ones every time
 DEFAULT_MAX_EXAMPLES = 2_000  # in one set (all classes): 2,000 PNGs of 64×64×3 are about 25 MB at most
 MIN_PHOTO_SIDE = 8  # a photo smaller than this on its short side holds nothing to learn from
-_ID = re.compile(r"^[0-9a-f]{16}$")
 _EXAMPLE_ID = re.compile(r"^[0-9a-f]{12}$")
-
-
-class ClassSetError(ValueError):
-    """A class set cannot do what was asked; the message says why, in the learner's terms."""
-
-
-@dataclass
-class ClassSet:
-    """What the store keeps about one set of the learner's classes.
-
-    Args:
-        set_id: 16 hex characters; the dataset's key is `own:<set_id>`.
-        owner: The workspace id that made it (`core.store.workspaces.workspace_id`).
-        names: The class names as typed, in label order.
-        side: The side every example is stored at (32 or 64).
-        mode: "grayscale" or "rgb".
-        examples: Per class, the ids of its examples, oldest first.
-        shared_class: The class (classroom) id whose students may train on it, or "".
-        created: Seconds since the epoch.
-        version: Counts every change, so caches of its arrays know when they are stale.
-    """
-
-    set_id: str
-    owner: str
-    names: list[str]
-    side: int
-    mode: ColorMode
-    examples: list[list[str]] = field(default_factory=list)
-    shared_class: str = ""
-    created: float = 0.0
-    version: int = 0
-
-    @property
-    def key(self) -> str:
-        """The dataset key of this set."""
-        return f"{KEY_PREFIX}{self.set_id}"
-
-    @property
-    def channels(self) -> int:
-        return 3 if self.mode == "rgb" else 1
-
-    @property
-    def counts(self) -> list[int]:
-        """Examples per class, in label order."""
-        return [len(ids) for ids in self.examples]
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts)
-
-    def title(self) -> str:
-        """How pickers name it: its classes, e.g. "circle, triangle, star"."""
-        return ", ".join(self.names)
-
-
-def is_own_key(key: object) -> bool:
-    """Whether a dataset key names a class set."""
-    return isinstance(key, str) and key.startswith(KEY_PREFIX)
-
-
-def set_id_of(key: str) -> str:
-    """The set id in a dataset key `own:<set id>`.
-
-    Raises:
-        ClassSetError: If the key is not a well-formed class-set key.
-    """
-    identifier = key[len(KEY_PREFIX):] if is_own_key(key) else ""
-    if not _ID.match(identifier):
-        raise ClassSetError(f"{key[:40]!r} is not a class set's key.")
-    return identifier
 
 
 def check_names(names: list[str]) -> list[str]:
@@ -143,31 +80,12 @@ def check_names(names: list[str]) -> list[str]:
     return cleaned
 
 
-def _folder(set_id: str, root: Path) -> Path:
-    if not _ID.match(set_id):
-        raise ClassSetError(f"{set_id[:40]!r} is not a class set's id.")
-    return root / CLASS_SETS / set_id
-
-
 def _lock(root: Path) -> Path:
     return root / CLASS_SETS / ".lock"
 
 
 def _save(class_set: ClassSet, root: Path) -> None:
     write_text_atomically(_folder(class_set.set_id, root) / "manifest.json", json.dumps(asdict(class_set)))
-
-
-def read_set(set_id: str, root: Path = STORE_ROOT) -> ClassSet | None:
-    """A set by id, or None if there is none (or its manifest cannot be read)."""
-    try:
-        data = json.loads((_folder(set_id, root) / "manifest.json").read_text(encoding="utf-8"))
-        class_set = ClassSet(**data)
-    except (OSError, ValueError, TypeError, ClassSetError):
-        return None
-    if (len(class_set.examples) != len(class_set.names) or class_set.side not in SIDES
-            or class_set.mode not in ("grayscale", "rgb")):
-        return None
-    return class_set
 
 
 def create_set(owner: str, names: list[str], side: int, mode: ColorMode, root: Path = STORE_ROOT,
@@ -201,7 +119,7 @@ def sets_of(owner: str, root: Path = STORE_ROOT) -> list[ClassSet]:
     folder = root / CLASS_SETS
     if not folder.is_dir():
         return []
-    found = [read_set(path.name, root) for path in folder.iterdir() if _ID.match(path.name)]
+    found = [read_set(path.name, root) for path in folder.iterdir() if _valid_id(path.name)]
     return sorted((one for one in found if one is not None and one.owner == owner), key=lambda one: -one.created)
 
 
@@ -210,7 +128,7 @@ def shared_with(class_id: str, root: Path = STORE_ROOT) -> list[ClassSet]:
     folder = root / CLASS_SETS
     if not class_id or not folder.is_dir():
         return []
-    found = [read_set(path.name, root) for path in folder.iterdir() if _ID.match(path.name)]
+    found = [read_set(path.name, root) for path in folder.iterdir() if _valid_id(path.name)]
     return sorted((one for one in found if one is not None and one.shared_class == class_id),
                   key=lambda one: -one.created)
 
@@ -344,7 +262,7 @@ def expire_sets(live_owners: set[str], root: Path = STORE_ROOT) -> list[str]:
     if not folder.is_dir():
         return removed
     for path in folder.iterdir():
-        class_set = read_set(path.name, root) if _ID.match(path.name) else None
+        class_set = read_set(path.name, root) if _valid_id(path.name) else None
         if class_set is not None and class_set.owner not in live_owners:
             delete_set(class_set.set_id, class_set.owner, root)
             removed.append(class_set.set_id)
@@ -469,19 +387,6 @@ def prepare_drawing_example(grey: np.ndarray, side: int, mode: ColorMode) -> np.
         return None
     pixels = np.clip(np.rint(stages.centred), 0, 255).astype(np.uint8)  # (side, side)
     return np.repeat(pixels[:, :, None], 3, axis=2) if mode == "rgb" else pixels[:, :, None]
-
-
-def describe_key(key: str, root: Path | None = None) -> str:
-    """A class-set key as people read it: "My classes: circle, triangle, star (32×32 grey)"."""
-    try:
-        class_set = read_set(set_id_of(key), STORE_ROOT if root is None else root)
-    except ClassSetError:
-        class_set = None
-    if class_set is None:
-        return "My classes (a set that was deleted)"
-    colour = "RGB" if class_set.mode == "rgb" else "grey"
-    kind = "Class set" if class_set.shared_class else "My classes"
-    return f"{kind}: {class_set.title()} ({class_set.side}×{class_set.side} {colour})"
 
 
 def import_folders(owner: str, class_names: tuple[str, ...], images: np.ndarray, labels: np.ndarray, side: int,

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-PAGE_PACKAGES = ("explorer", "playground", "train", "models", "evaluate", "predict", "classroom")
+PAGE_PACKAGES = ("explorer", "playground", "train", "models", "evaluate", "predict", "classroom", "own_classes")
 # The declared exceptions, each with its reason.
 DOORWAYS = {
     # Evaluate's "Open in the Playground" sends a learned filter there: the one way from one page to another.
@@ -24,7 +24,8 @@ DOORWAYS = {
 PAGE_OWN = {"pages.dataset_explorer": "ui.explorer", "pages.convolution_playground": "ui.playground",
             "pages.train": "ui.train", "pages.models": "ui.models", "pages.evaluate": "ui.evaluate",
             "pages.predict": "ui.predict", "pages.classroom": "ui.classroom", "pages.home": None, "streamlit_app": None,
-            "pages.projector": "ui.classroom"}  # the projector view is the class's, for the wall
+            "pages.projector": "ui.classroom",  # the projector view is the class's, for the wall
+            "pages.my_classes": "ui.own_classes"}
 # The shell keeps every page's session state alive on every run, so it reads each page's `state` module.
 SHELL = "ui.navigation"
 
