@@ -51,7 +51,7 @@ def panel() -> None:
     if source == "Draw":
         image, stages, naive, quick = pv.draw_source(record)
     elif source == "Camera":
-        image = pv.camera_source(record)
+        image, stages = pv.camera_source(record)
     elif source == "Upload":
         image, stages = pv.upload_source(record)
     else:

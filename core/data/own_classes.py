@@ -44,6 +44,7 @@ from core.data.class_sets import set_id_of as set_id_of
 from core.data.class_sets import valid_id as _valid_id
 from core.data.datasets import Dataset
 from core.data.images import ColorMode
+from core.predict.preprocessing import prepare_grey
 from core.store.runs import STORE_ROOT, file_lock, write_text_atomically
 
 MIN_CLASSES, MAX_CLASSES = 2, 10
@@ -172,8 +173,8 @@ def add_examples(set_id: str, owner: str, class_index: int, images: np.ndarray, 
             or the set would hold more than `max_examples`.
     """
     current = read_set(set_id, root)
-    if current is None:
-        raise ClassSetError("This set of classes no longer exists.")
+    if current is None or current.owner != owner:  # checked again under the lock; no file is written for a stranger
+        raise ClassSetError("This set of classes is not yours, or it no longer exists.")
     shape = (current.side, current.side, current.channels)
     if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != shape:
         raise ClassSetError(f"Examples must be uint8 images of {shape}; got {images.dtype} {images.shape}.")
@@ -380,8 +381,6 @@ def drawing_box(side: int) -> int:
 def prepare_drawing_example(grey: np.ndarray, side: int, mode: ColorMode) -> np.ndarray | None:
     """A canvas drawing (grey (H, W), white ink on black) prepared as Predict prepares one: cropped to its ink,
     fitted into 20/28 of the field keeping its shape, centred by mass. None for an empty canvas."""
-    from core.predict.preprocessing import prepare_grey  # predict's preparation; imported here to avoid a cycle
-
     stages = prepare_grey(grey, side=side, box=drawing_box(side))
     if stages is None:
         return None

@@ -144,6 +144,14 @@ def test_three_drawn_classes_and_a_photo_train_and_read_a_new_drawing():
             rerun(app)
             right += f"It reads **{shape}**" in "\n".join(element.value for element in app.markdown)
     assert right >= 8, right  # 9 new drawings; the bench reads 93–100% of 30
+    # A camera photo goes through the builder's own preparation: its middle square, 32×32 grey.
+    app.segmented_control(key=predict_state.SOURCE).set_value("Camera")
+    rerun(app)
+    app.session_state[predict_state.INJECTED_PHOTO] = photo_bytes(160, 90, (250, 250, 250))
+    rerun(app)
+    assert "Cropped to the middle square and resized to 32×32" in " ".join(caption.value for caption in app.caption)
+    verdict = "\n".join(element.value for element in app.markdown)
+    assert "It reads **" in verdict or "Not sure: **" in verdict, verdict  # a blank photo: any answer, no error
 
 
 def test_the_set_survives_a_reload_and_is_in_the_explorer():

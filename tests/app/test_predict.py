@@ -166,6 +166,27 @@ def test_an_uploaded_photo_of_a_letter_is_checked_too(shipped):
     assert "Not a digit?" in markdown(app)
 
 
+def test_a_camera_photo_of_a_digit_on_paper_is_prepared_as_an_upload_and_read(shipped):
+    from io import BytesIO
+
+    from PIL import Image
+
+    from core.predict import sketches, styles
+
+    rng = np.random.default_rng(5)
+    five = sketches.render([[(190, 55), (100, 55), (95, 130), (160, 120), (195, 170), (160, 225), (90, 215)]], 16)
+    buffer = BytesIO()
+    Image.fromarray(styles.photographed(five, rng)).save(buffer, "JPEG", quality=85)  # dark ink on lit paper
+    app = open_app(PREDICT)
+    app.segmented_control(key=predict_state.SOURCE).set_value("Camera")
+    rerun(app)
+    assert "Take a photo: the model reads it at once" in " ".join(caption.value for caption in app.caption)
+    app.session_state[predict_state.INJECTED_PHOTO] = buffer.getvalue()
+    rerun(app)
+    assert "It reads **5**" in markdown(app)
+    assert "inverted to light on dark" in " ".join(caption.value for caption in app.caption)
+
+
 def test_a_model_of_clothes_gets_no_digit_check(shipped):
     fashion = SHIPPED_RUN_IDS["fashion_mnist"]
     target = STORE_ROOT / DEFAULTS / fashion

@@ -48,6 +48,8 @@ def message() -> None:
     kind, text = st.session_state.pop(state.MESSAGE, (None, ""))
     if kind == "error":
         st.error(text, icon=":material/block:")
+    elif kind == "warning":
+        st.warning(text, icon=":material/warning:")
     elif kind == "success":
         st.success(text, icon=":material/check_circle:")
 
@@ -204,14 +206,16 @@ def upload_way(class_set: own_classes.ClassSet, class_index: int) -> None:
             prepared.append(own_classes.prepare_photo(image, class_set.side, class_set.mode))
         except (ImageDecodeError, own_classes.ClassSetError) as error:
             problems.append(f"{file.name}: {error}")
-    if problems:
-        st.warning(plain(f"{len(problems)} file{'s' if len(problems) != 1 else ''} left out. {problems[0]}"),
-                   icon=":material/warning:")
-    if prepared and _add(class_set, class_index, np.stack(prepared), f"{len(prepared)} image"
-                         f"{'s' if len(prepared) != 1 else ''}"):
+    left_out = (plain(f"{len(problems)} file{'s' if len(problems) != 1 else ''} left out. {problems[0]}")
+                if problems else "")
+    if not prepared:
+        st.warning(left_out, icon=":material/warning:")
+        return
+    if _add(class_set, class_index, np.stack(prepared), f"{len(prepared)} image{'s' if len(prepared) != 1 else ''}"):
+        if left_out:  # said with the success, after the rerun that empties the uploader
+            say("warning", f"{st.session_state[state.MESSAGE][1]} {left_out}")
         st.session_state[state.FILES_COUNT] = count + 1  # an empty uploader for the next batch
-        if not problems:
-            st.rerun()
+        st.rerun()
 
 
 def _delete_example(set_id: str, example_id: str) -> None:

@@ -80,27 +80,20 @@ def draw_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.Dra
     return prepared.image, prepared.stages, prepared.naive, quick
 
 
-def camera_source(record: RunRecord) -> np.ndarray | None:
-    """A photo from the camera, cropped to its middle square and resized as the builder does for own classes."""
+def camera_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.DrawingStages | None]:
+    """A photo from the camera, prepared as an upload is (`picture_input`)."""
     photo = st.camera_input("Take a photo", key=CAMERA)
     data = st.session_state.pop(INJECTED_PHOTO, None) or (photo.getvalue() if photo is not None else None)
     if data is None:
         st.caption("Take a photo: the model reads it at once. If the browser blocks the camera, allow it from the "
                    "address bar, or use Upload.")
-        return None
-    height, width, channels = record.input_shape
+        return None, None
     try:
         image = decode_image(data, "rgb", max_pixels=hosting.limits().image_pixels, name="camera photo")
-        square = own_classes.prepare_photo(image, height, "rgb" if channels == 3 else "grayscale")
-    except (ImageDecodeError, own_classes.ClassSetError) as error:
+    except ImageDecodeError as error:
         st.error(plain(error), icon=":material/error:")
-        return None
-    if height != width:  # the middle square, stretched to a model that takes another shape
-        square = np.asarray(Image.fromarray(square[:, :, 0] if channels == 1 else square).resize((width, height)))
-        square = square.reshape(height, width, channels)
-    st.caption(f"Cropped to the middle square and resized to {width}×{height}"
-               f"{' grey' if channels == 1 else ''}, as the examples of your classes were.")
-    return square.astype(np.float32)
+        return None, None
+    return picture_input(record, image)
 
 
 def upload_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.DrawingStages | None]:
@@ -117,16 +110,29 @@ def upload_source(record: RunRecord) -> tuple[np.ndarray | None, preprocessing.D
     except ImageDecodeError as error:
         st.error(plain(error), icon=":material/error:")
         return None, None
-    digit_style = drawable(record) and record.dataset in ("mnist", "digits")
-    if own_model(record):  # photos of one's own classes were cropped to their middle square: so is this one
+    return picture_input(record, image)
+
+
+def picture_input(record: RunRecord, image: np.ndarray) -> tuple[np.ndarray | None, preprocessing.DrawingStages | None]:
+    """A decoded photo or upload (H, W, C) uint8 as the model's input, with a caption saying what was done.
+
+    A model of one's own classes gets the photo's middle square, resized, as its examples were made; a digit
+    model MNIST's preparation; any other a resize.
+    """
+    height, width, channels = record.input_shape
+    if own_model(record):
         try:
-            height, _, channels = record.input_shape
             square = own_classes.prepare_photo(image, height, "rgb" if channels == 3 else "grayscale")
         except own_classes.ClassSetError as error:
             st.error(plain(error), icon=":material/error:")
             return None, None
-        st.caption("Cropped to the middle square and resized, as the examples of your classes were.")
+        if height != width:  # a model of another shape: the square, stretched to it
+            picture = Image.fromarray(square[:, :, 0] if channels == 1 else square).resize((width, height))
+            square = np.asarray(picture).reshape(height, width, channels)
+        st.caption(f"Cropped to the middle square and resized to {width}×{height}, as the examples of your classes "
+                   "were.")
         return square.astype(np.float32), None
+    digit_style = drawable(record) and record.dataset in ("mnist", "digits")
     try:
         prepared = preprocessing.prepare_upload(image, tuple(record.input_shape), digit_style)
     except ValueError as error:  # too small, or a thin strip
