@@ -39,7 +39,7 @@ def ui_modules() -> list:
 
 def test_every_state_module_declares_what_it_keeps_and_the_shell_keeps_it():
     modules = state_modules()
-    assert len(modules) == 8  # the shared root and seven pages
+    assert len(modules) == 9  # the shared root and eight pages
     for module in modules:
         assert isinstance(module.KEPT, KeptKeys) and module.KEPT.owner == module.__name__
     assert sorted(kept.owner for kept in navigation.KEPT) == sorted(module.__name__ for module in modules)

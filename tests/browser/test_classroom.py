@@ -29,7 +29,7 @@ PATHS = {"Train": "/train", "Class": "/classroom"}
 
 def nav(tab, title: str) -> None:
     """Opens a page from the sidebar and waits until the address is that page's."""
-    tab.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
+    tab.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title, exact=True).click()  # not "My classes"
     tab.wait_for_url(re.compile(re.escape(PATHS[title]) + r"(\?|$)"), timeout=30_000)
     wait_until_idle(tab)
 

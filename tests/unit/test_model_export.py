@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,13 +65,18 @@ def model_and_images(tmp_path_factory):
     return folder, path, images, expected
 
 
+def export_in_child(model: Path, images: Path, fmt: str, out: Path) -> dict:
+    """What the app does: `python -m core.model.export` in a child process; its one JSON line."""
+    done = subprocess.run([sys.executable, "-m", "core.model.export", str(model), str(images), fmt, str(out)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.parametrize("fmt", ["tflite", "onnx"])
 def test_an_export_runs_in_its_own_runtime_and_agrees_with_keras(fmt, model_and_images, tmp_path):
     folder, path, _, expected = model_and_images
     out = tmp_path / f"model.{fmt}"
-    done = subprocess.run([sys.executable, "-m", "core.model.export", str(path), str(folder / "images.npy"), fmt,
-                           str(out)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = export_in_child(path, folder / "images.npy", fmt, out)
     assert result["ok"], result
     assert result["passed"] and result["images"] == 100 and result["max_difference"] <= PARITY_TOLERANCE
     assert result["same_answers"] == 100
@@ -90,9 +96,7 @@ def test_an_export_runs_in_its_own_runtime_and_agrees_with_keras(fmt, model_and_
 def test_the_snippet_runs_as_printed(fmt, model_and_images, tmp_path):
     folder, path, _, _ = model_and_images
     out = tmp_path / f"shapes.{fmt}"
-    done = subprocess.run([sys.executable, "-m", "core.model.export", str(path), str(folder / "images.npy"), fmt,
-                           str(out)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
-    assert json.loads(done.stdout.strip().splitlines()[-1])["ok"]
+    assert export_in_child(path, folder / "images.npy", fmt, out)["ok"]
     Image.new("RGB", (300, 200), (250, 250, 250)).save(tmp_path / "photo.png")
     program = tmp_path / "snippet.py"
     program.write_text(snippet(fmt, out.name, (32, 32, 1), CLASSES))
@@ -105,8 +109,5 @@ def test_a_broken_model_file_gets_a_sentence(tmp_path):
     broken = tmp_path / "broken.keras"
     broken.write_bytes(b"not a zip")
     np.save(tmp_path / "images.npy", np.zeros((2, 8, 8, 1), dtype=np.uint8))
-    done = subprocess.run([sys.executable, "-m", "core.model.export", str(broken), str(tmp_path / "images.npy"),
-                           "tflite", str(tmp_path / "out.tflite")], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=300)
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = export_in_child(broken, tmp_path / "images.npy", "tflite", tmp_path / "out.tflite")
     assert not result["ok"] and "Traceback" not in result["error"]
