@@ -20,8 +20,7 @@ st.caption("Teach the network classes of your own: name them, then draw, photogr
            "predict new drawings or photos, and take the model to a phone from **Models**.")
 ov.message()
 workspace = current_workspace()
-mine = own_classes.sets_of(owner(), STORE_ROOT)
-shared = [one for one in own_classes.shared_with(workspace.class_id, STORE_ROOT) if one.owner != owner()]
+mine, shared = own_classes.readable_sets(owner(), workspace.class_id, STORE_ROOT)
 for class_set in shared:
     st.info(f"Your teacher shared a set of classes with your class: {plain(class_set.title())} "
             f"({class_set.total:,} examples). Pick it in the dataset picker on **Train**.", icon=":material/school:")

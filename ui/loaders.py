@@ -69,9 +69,8 @@ def own_sets() -> list[own_classes.ClassSet]:
     if not owner:
         return []
     workspace = read_workspace(owner, STORE_ROOT)
-    class_id = workspace.class_id if workspace is not None else ""
-    mine = own_classes.sets_of(owner, STORE_ROOT)
-    return [*mine, *(one for one in own_classes.shared_with(class_id, STORE_ROOT) if one.owner != owner)]
+    mine, shared = own_classes.readable_sets(owner, workspace.class_id if workspace is not None else "", STORE_ROOT)
+    return [*mine, *shared]
 
 
 def dataset_options() -> list[str]:

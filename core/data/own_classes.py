@@ -45,7 +45,7 @@ from core.data.class_sets import valid_id as _valid_id
 from core.data.datasets import Dataset
 from core.data.images import ColorMode
 from core.predict.preprocessing import prepare_grey
-from core.store.runs import STORE_ROOT, file_lock, write_text_atomically
+from core.store.runs import STORE_ROOT, file_lock, write_bytes_atomically, write_text_atomically
 
 MIN_CLASSES, MAX_CLASSES = 2, 10
 MIN_EXAMPLES = 10  # per class, before the set can be trained: 8 to train on and 2 to test
@@ -115,23 +115,30 @@ def create_set(owner: str, names: list[str], side: int, mode: ColorMode, root: P
     return class_set
 
 
-def sets_of(owner: str, root: Path = STORE_ROOT) -> list[ClassSet]:
-    """The sets a workspace made, newest first."""
+def _all_sets(root: Path) -> list[ClassSet]:
+    """Every readable set in the store, newest first (one look at the sets' folder)."""
     folder = root / CLASS_SETS
     if not folder.is_dir():
         return []
     found = [read_set(path.name, root) for path in folder.iterdir() if _valid_id(path.name)]
-    return sorted((one for one in found if one is not None and one.owner == owner), key=lambda one: -one.created)
+    return sorted((one for one in found if one is not None), key=lambda one: -one.created)
+
+
+def sets_of(owner: str, root: Path = STORE_ROOT) -> list[ClassSet]:
+    """The sets a workspace made, newest first."""
+    return [one for one in _all_sets(root) if one.owner == owner]
 
 
 def shared_with(class_id: str, root: Path = STORE_ROOT) -> list[ClassSet]:
     """The sets a teacher shared with this class, newest first."""
-    folder = root / CLASS_SETS
-    if not class_id or not folder.is_dir():
-        return []
-    found = [read_set(path.name, root) for path in folder.iterdir() if _valid_id(path.name)]
-    return sorted((one for one in found if one is not None and one.shared_class == class_id),
-                  key=lambda one: -one.created)
+    return [one for one in _all_sets(root) if class_id and one.shared_class == class_id]
+
+
+def readable_sets(owner: str, class_id: str, root: Path = STORE_ROOT) -> tuple[list[ClassSet], list[ClassSet]]:
+    """In one look at the store: (the sets a workspace made, the sets shared with its class by others)."""
+    every = _all_sets(root)
+    return ([one for one in every if one.owner == owner],
+            [one for one in every if one.owner != owner and class_id and one.shared_class == class_id])
 
 
 def may_read(class_set: ClassSet, owner: str, class_id: str) -> bool:
@@ -203,13 +210,6 @@ def add_examples(set_id: str, owner: str, class_index: int, images: np.ndarray, 
         raise
 
 
-def write_bytes_atomically(path: Path, data: bytes) -> None:
-    """Writes bytes beside their final place, then renames them into place."""
-    temporary = path.with_name(f".partial-{path.name}.{secrets.token_hex(3)}")
-    temporary.write_bytes(data)
-    temporary.replace(path)
-
-
 def delete_example(set_id: str, owner: str, example_id: str, root: Path = STORE_ROOT) -> ClassSet:
     """Removes one example (from the manifest first, then its file)."""
     if not _EXAMPLE_ID.match(example_id):
@@ -258,16 +258,10 @@ def delete_set(set_id: str, owner: str, root: Path = STORE_ROOT) -> None:
 
 def expire_sets(live_owners: set[str], root: Path = STORE_ROOT) -> list[str]:
     """Deletes the sets whose workspace is gone (expired); returns their ids."""
-    folder = root / CLASS_SETS
-    removed = []
-    if not folder.is_dir():
-        return removed
-    for path in folder.iterdir():
-        class_set = read_set(path.name, root) if _valid_id(path.name) else None
-        if class_set is not None and class_set.owner not in live_owners:
-            delete_set(class_set.set_id, class_set.owner, root)
-            removed.append(class_set.set_id)
-    return removed
+    gone = [one for one in _all_sets(root) if one.owner not in live_owners]
+    for class_set in gone:
+        delete_set(class_set.set_id, class_set.owner, root)
+    return [class_set.set_id for class_set in gone]
 
 
 def load_examples(class_set: ClassSet, root: Path = STORE_ROOT) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -221,9 +221,17 @@ def check_store_quota(owner: str, limits: Limits, root: Path = STORE_ROOT, pendi
     if limits.max_runs is not None and count_user_runs(root) + pending_all >= limits.max_runs:
         raise QuotaError(f"The server's model store is full ({limits.max_runs} runs). Visitors' runs expire "
                          "after a few hours; try again later.")
-    if limits.store_mb is not None and (used := store_bytes(root)) >= limits.store_mb * 2**20:
+    if (used := store_full(limits, root)) is not None:
         raise QuotaError(f"The server's disk for runs is full ({used / 2**20:,.0f} MB of {limits.store_mb:,} MB). "
                          "Visitors' runs expire after a few hours; try again later.")
+
+
+def store_full(limits: Limits, root: Path = STORE_ROOT) -> int | None:
+    """The bytes the visitors' side of the store holds, if that reaches the disk cap (`store_mb`); else None."""
+    if limits.store_mb is None:
+        return None
+    used = store_bytes(root)
+    return used if used >= limits.store_mb * 2**20 else None
 
 
 def store_bytes(root: Path = STORE_ROOT) -> int:

@@ -68,14 +68,19 @@ def _check_name(name: str, strict: bool = False) -> str:
 
 
 def write_text_atomically(path: Path, text: str) -> None:
+    """Writes a text file atomically (`write_bytes_atomically`), as UTF-8."""
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
     """Writes a file beside its final place, flushes it to disk, then renames it into place.
 
     Readers see the old file or the new one, never a half-written one (the jobs' status files too).
     """
     temporary = path.with_name(f"{PARTIAL_PREFIX}{path.name}.{uuid.uuid4().hex[:6]}.{os.getpid()}")
     try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(temporary, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.data.class_sets import is_own_key
 from core.model.layers import spec_to_dicts
 from core.model.presets import PRESETS
 from core.train.config import TrainConfig
@@ -104,7 +105,7 @@ def default_run(dataset: str, plan: str = "fast") -> DefaultRun:
         raise ValueError(f"Unknown plan {plan!r}; choose from {', '.join(PLANS)}.")
     if plan == "best" and dataset in BEST_RUNS:
         return BEST_RUNS[dataset]
-    if dataset.startswith("own:"):
+    if is_own_key(dataset):
         return OWN_CLASSES_RUN
     return DEFAULT_RUNS.get(dataset, DEFAULT_RUNS["mnist"])
 

@@ -69,7 +69,6 @@ def _export(record: RunRecord, fmt: str) -> None:
         if not result.get("ok"):
             st.session_state[EXPORT_ERROR] = f"Not exported: {result.get('error', 'unknown error')}"
             return
-        st.session_state.setdefault(EXPORTS, {})
         st.session_state[EXPORTS] = {(record.run_id, fmt): (out.read_bytes(), {**result, "compared": what})}
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 from PIL import Image
@@ -11,7 +14,7 @@ from core.data.image_folder import ImageFolderError
 from core.data.images import ImageDecodeError, decode_image
 from core.data.unpacking import budget_for, read_upload
 from core.predict.preprocessing import canvas_grey
-from core.store.hosting import store_bytes
+from core.store.hosting import store_full
 from core.store.runs import STORE_ROOT
 from ui import canvas, guard, hosting
 from ui.dataset_picker import HOSTED_READ_SECONDS, LOCAL_READ_SECONDS, upload_limits
@@ -55,10 +58,9 @@ def message() -> None:
 
 
 def _store_full() -> str | None:
-    caps = hosting.limits()
-    if caps.store_mb is not None and store_bytes(STORE_ROOT) >= caps.store_mb * 2**20:
-        return "This server's disk for visitors' work is full. Examples expire with their workspace; try later."
-    return None
+    if store_full(hosting.limits(), STORE_ROOT) is None:
+        return None
+    return "This server's disk for visitors' work is full. Examples expire with their workspace; try later."
 
 
 def _add(class_set: own_classes.ClassSet, class_index: int, images: np.ndarray, what: str) -> bool:
@@ -225,6 +227,25 @@ def _delete_example(set_id: str, example_id: str) -> None:
         say("error", plain(error))
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def examples(set_id: str, version: int, root: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A set's examples, read once per change (its version) and shared read-only: the page reruns on every stroke
+    on the canvas, and a set may hold 2,000 PNGs."""
+    class_set = own_classes.read_set(set_id, Path(root))
+    if class_set is None:
+        return np.zeros((0, 1, 1, 1), dtype=np.uint8), np.zeros(0, dtype=np.int64), []
+    images, labels, ids = own_classes.load_examples(class_set, Path(root))
+    images.flags.writeable = labels.flags.writeable = False
+    return images, labels, ids
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _zip(set_id: str, version: int, root: str) -> bytes:
+    """The set's zip, made once per change of the set rather than on every rerun of the page."""
+    class_set = own_classes.read_set(set_id, Path(root))
+    return own_classes.export_zip(class_set, Path(root)) if class_set is not None else b""
+
+
 def _tile(image: np.ndarray) -> np.ndarray:
     """An example enlarged to the grid's tile, pixels kept square."""
     return np.asarray(Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image).resize(
@@ -233,7 +254,7 @@ def _tile(image: np.ndarray) -> np.ndarray:
 
 def grids(class_set: own_classes.ClassSet, editable: bool) -> None:
     """Each class's examples, newest first, with a count and (for the owner) a delete button under each."""
-    images, labels, ids = own_classes.load_examples(class_set, STORE_ROOT)
+    images, labels, ids = examples(class_set.set_id, class_set.version, str(STORE_ROOT))
     for label, name in enumerate(class_set.names):
         count = class_set.counts[label]
         st.subheader(plain(f"{name} · {count} example{'s' if count != 1 else ''}"))
@@ -258,7 +279,7 @@ def augmentation_preview(class_set: own_classes.ClassSet) -> None:
     """The newest example through the suggested model's own augmentation layers: why 20 examples can be enough."""
     if not st.toggle("Show why 20 examples can be enough (augmentation)", key=state.AUGMENT):
         return
-    images, _, _ = own_classes.load_examples(class_set, STORE_ROOT)
+    images, _, _ = examples(class_set.set_id, class_set.version, str(STORE_ROOT))
     if not len(images):
         st.caption("Add an example first.")
         return
@@ -278,7 +299,7 @@ def augmentation_preview(class_set: own_classes.ClassSet) -> None:
 
 def download_zip(class_set: own_classes.ClassSet) -> None:
     """The set as a zip of class folders, the form the dataset upload (and this page) accepts."""
-    st.download_button("Download as a zip of class folders", own_classes.export_zip(class_set, STORE_ROOT),
+    st.download_button("Download as a zip of class folders", _zip(class_set.set_id, class_set.version, str(STORE_ROOT)),
                        file_name="my-classes.zip", mime="application/zip", icon=":material/download:",
                        key="own_download", disabled=not class_set.total)
 
@@ -303,7 +324,7 @@ def zip_form() -> None:
     side = int(st.session_state.get(state.SIDE, 32))
     mode = "rgb" if st.session_state.get(state.COLOUR) == "RGB" else "grayscale"
     limits = upload_limits()
-    limits = type(limits)(**{**limits.__dict__, "max_files": min(limits.max_files, max_examples())})
+    limits = replace(limits, max_files=min(limits.max_files, max_examples()))
     budget = budget_for(limits, (side, side), 3 if mode == "rgb" else 1,
                         HOSTED_READ_SECONDS if hosting.limits().hosted else LOCAL_READ_SECONDS)
     with st.spinner("Reading your zip…"):
